@@ -1,0 +1,87 @@
+// Defaults that depend on the machine name, its architecture or other options,
+// which is why the JSON Schema cannot carry them.
+import type { ValidMachine } from './machine';
+
+export type GuestArch = ValidMachine['arch'];
+
+export const RESERVED_DRIVE_NAMES = ['root', 'boot'];
+
+/** Per-machine state (disks, vars, console logs) lives here, relative to the workspace root. */
+export const stateDir = (name: string) => `.vm/${name}`;
+/** Cached build outputs of a machine, relative to the workspace root. */
+export const distDir = (name: string) => `dist/vm/${name}`;
+
+export const defaultDiskImage = (name: string) => `${stateDir(name)}/${name}.qcow2`;
+export const defaultEfiVars = (name: string) => `${stateDir(name)}/${name}-efi-vars.fd`;
+export const generatedInitrd = (name: string) => `${distDir(name)}/system/initrd.img`;
+export const bootDiskImage = (name: string) => `${distDir(name)}/boot-disk/disk.img`;
+export const bootDiskEfiVars = (name: string) => `${distDir(name)}/boot-disk/efi-vars.fd`;
+
+/** Where stage 1 mounts the read-only store and keeps the overlay's upper layer when the store is writable. */
+export const RO_STORE = '/.nx-store/ro';
+export const RW_STORE = '/.nx-store/rw';
+
+export const XCHG_TARGET = '/tmp/xchg';
+export const SHARED_TARGET = '/tmp/shared';
+
+export interface ArchProfile {
+  binary: string;
+  machine: string;
+  cpu: string;
+  serial: string;
+  /** Devices NixOS adds for this architecture: input, and a display where the machine has none. */
+  devices: string[];
+  debianQemuPackage: string;
+}
+
+// Binary, machine and CPU follow nixpkgs' nixos/lib/qemu-common.nix for a Linux host.
+export const ARCH_PROFILES: Record<GuestArch, ArchProfile> = {
+  'x86_64-linux': {
+    binary: 'qemu-system-x86_64',
+    machine: 'q35',
+    cpu: 'max',
+    serial: 'ttyS0',
+    devices: ['-usb', '-device', 'usb-tablet,bus=usb-bus.0'],
+    debianQemuPackage: 'qemu-system-x86',
+  },
+  'i686-linux': {
+    binary: 'qemu-system-i386',
+    machine: 'q35',
+    cpu: 'max',
+    serial: 'ttyS0',
+    devices: ['-usb', '-device', 'usb-tablet,bus=usb-bus.0'],
+    debianQemuPackage: 'qemu-system-x86',
+  },
+  'aarch64-linux': {
+    binary: 'qemu-system-aarch64',
+    machine: 'virt,gic-version=max',
+    cpu: 'max',
+    serial: 'ttyAMA0',
+    devices: ['-device', 'virtio-gpu-pci', '-device', 'usb-ehci,id=usb0', '-device', 'usb-kbd', '-device', 'usb-tablet'],
+    debianQemuPackage: 'qemu-system-arm',
+  },
+};
+
+/** Consoles for the kernel command line; the last one is the preferred console. */
+export function defaultConsoles(arch: GuestArch, graphics: boolean): string[] {
+  const serial = `${ARCH_PROFILES[arch].serial},115200n8`;
+  return graphics ? [serial, 'tty0'] : ['tty0', serial];
+}
+
+/** Mount points that resolution owns, with the option that controls each. */
+export function managedMountPoints(m: ValidMachine): Map<string, string> {
+  const owned = new Map<string, string>([
+    ['/', 'bootDevice'],
+    [m.store.target, 'store.target'],
+    [XCHG_TARGET, 'the xchg share'],
+    [SHARED_TARGET, 'the shared share'],
+  ]);
+  if (m.writableStore) {
+    owned.set(RO_STORE, 'writableStore');
+    owned.set(RW_STORE, 'writableStore');
+  }
+  if (m.tmpOnTmpfs) owned.set('/tmp', 'tmpOnTmpfs');
+  if (m.useBootLoader) owned.set('/boot', 'useBootLoader');
+  for (const [tag, share] of Object.entries(m.sharedDirectories)) owned.set(share.target, `sharedDirectories.${tag}`);
+  return owned;
+}

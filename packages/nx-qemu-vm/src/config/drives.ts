@@ -1,0 +1,70 @@
+// The drive list, in the order that gives guests their device names:
+// root first, then the boot disk, the empty disks and the user's drives.
+import type { ValidMachine } from './machine';
+import { type Part, hostPath } from '../qemu/words';
+
+export type DiskInterface = ValidMachine['qemu']['diskInterface'];
+
+export interface ResolvedDrive {
+  name?: string;
+  /** Image path as parts of a QEMU option value (commas escaped). */
+  file: Part[];
+  format: string;
+  driveExtraOpts: Record<string, string>;
+  deviceExtraOpts: Record<string, string>;
+  /** Guest device node, e.g. /dev/vdb. */
+  device: string;
+}
+
+/** `/dev/vda` for the first virtio disk, `/dev/sdb` for the second scsi or ide disk, ... */
+export function driveDeviceName(iface: DiskInterface, index: number): string {
+  if (index < 0 || index >= 26) throw new Error(`drive index ${index} is out of range: at most 26 drives are supported`);
+  const letter = String.fromCharCode(97 + index);
+  return iface === 'virtio' ? `/dev/vd${letter}` : `/dev/sd${letter}`;
+}
+
+export function resolveDrives(m: ValidMachine): ResolvedDrive[] {
+  const list: Omit<ResolvedDrive, 'device'>[] = [
+    {
+      name: 'root',
+      file: [{ var: 'disk_image', qemu: true }],
+      format: 'qcow2',
+      driveExtraOpts: { cache: 'writeback', werror: 'report' },
+      deviceExtraOpts: {},
+    },
+  ];
+  if (m.useBootLoader)
+    list.push({
+      name: 'boot',
+      file: [{ var: 'TMPDIR', qemu: true }, '/disk.img'],
+      format: 'qcow2',
+      driveExtraOpts: { media: 'disk' },
+      deviceExtraOpts: { bootindex: '1' },
+    });
+  m.emptyDiskImages.forEach((_, i) =>
+    list.push({
+      file: [{ var: 'TMPDIR', qemu: true }, `/empty${i}.qcow2`],
+      format: 'qcow2',
+      driveExtraOpts: { werror: 'report' },
+      deviceExtraOpts: {},
+    }),
+  );
+  for (const d of m.qemu.drives)
+    list.push({
+      name: d.name,
+      file: hostPath(d.file, true),
+      format: d.format,
+      driveExtraOpts: d.driveExtraOpts,
+      deviceExtraOpts: d.deviceExtraOpts,
+    });
+  return list.map((d, i) => ({ ...d, device: driveDeviceName(m.qemu.diskInterface, i) }));
+}
+
+/** Finds the one drive with this name; a missing or repeated name is an error, never a guess. */
+export function lookupDrive(drives: readonly ResolvedDrive[], name: string): ResolvedDrive {
+  const found = drives.filter((d) => d.name === name);
+  if (found.length === 0)
+    throw new Error(`no drive is named "${name}"; named drives: ${drives.flatMap((d) => (d.name ? [d.name] : [])).join(', ') || 'none'}`);
+  if (found.length > 1) throw new Error(`${found.length} drives are named "${name}"; drive names must be unique`);
+  return found[0];
+}

@@ -1,0 +1,43 @@
+// Reads the host facts that resolution needs. The only effectful part of
+// resolution; everything it returns is plain data.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FirmwareDescriptor, HostFacts } from './host';
+
+// QEMU's firmware spec: a descriptor in /etc overrides one of the same name in
+// /usr/share; the merged list is ranked by file name.
+const FIRMWARE_DIRS = ['/usr/share/qemu/firmware', '/etc/qemu/firmware'];
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+export function readFirmwareDescriptors(dirs = FIRMWARE_DIRS): FirmwareDescriptor[] {
+  const byName = new Map<string, string>();
+  for (const dir of dirs) for (const f of listDir(dir)) if (f.endsWith('.json')) byName.set(f, join(dir, f));
+  const out: FirmwareDescriptor[] = [];
+  for (const name of [...byName.keys()].sort()) {
+    try {
+      const parsed = JSON.parse(readFileSync(byName.get(name) as string, 'utf8'));
+      if (parsed && Array.isArray(parsed['interface-types']) && parsed.mapping && Array.isArray(parsed.targets))
+        out.push({ ...parsed, file: name });
+    } catch {
+      // A broken descriptor is skipped, as QEMU's own tools do.
+    }
+  }
+  return out;
+}
+
+export function readHostFacts(bootDir = '/boot'): HostFacts {
+  return {
+    kernels: listDir(bootDir)
+      .filter((f) => f.startsWith('vmlinuz-'))
+      .map((f) => join(bootDir, f)),
+    firmware: readFirmwareDescriptors(),
+    exists: existsSync,
+  };
+}

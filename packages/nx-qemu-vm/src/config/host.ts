@@ -1,0 +1,24 @@
+// Facts about the host that resolution needs. Gathering them is an effect
+// (see host-facts.ts); resolution itself only reads this record, so tests can
+// hand it any host they like.
+export interface FirmwareDescriptor {
+  /** File name of the descriptor; descriptors are ranked by it, as QEMU's spec says. */
+  file: string;
+  'interface-types': string[];
+  mapping: {
+    device: string;
+    executable?: { filename: string; format?: string };
+    'nvram-template'?: { filename: string; format?: string };
+  };
+  targets: { architecture: string; machines: string[] }[];
+  features?: string[];
+}
+
+export interface HostFacts {
+  /** Kernel images found in /boot (absolute paths). */
+  kernels: string[];
+  /** Firmware descriptors from QEMU's firmware directories, already ranked. */
+  firmware: FirmwareDescriptor[];
+  /** Whether a path exists on the host. */
+  exists(path: string): boolean;
+}

@@ -1,0 +1,79 @@
+// Checks that JSON Schema cannot express: NixOS's forwardPorts assertions and
+// the conflicts that would otherwise surface as an obscure QEMU error at boot.
+import type { ConfigIssue } from './errors';
+import { jsonPath } from './errors';
+import type { ValidMachine } from './machine';
+import { RESERVED_DRIVE_NAMES, managedMountPoints } from './defaults';
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const add = (path: (string | number)[], value: unknown, message: string) =>
+    issues.push({ machine: name, path: jsonPath(['machines', name, ...path]), value, message });
+
+  const hostPorts = new Map<string, number>();
+  const guestTargets = new Map<string, number>();
+  m.forwardPorts.forEach((rule, i) => {
+    if (rule.host.address !== '' && !IPV4.test(rule.host.address))
+      add(['forwardPorts', i, 'host', 'address'], rule.host.address, 'must be an IPv4 address such as 127.0.0.1, or empty for 127.0.0.1.');
+    if (rule.guest.address !== '' && !IPV4.test(rule.guest.address))
+      add(['forwardPorts', i, 'guest', 'address'], rule.guest.address, 'must be an IPv4 address, or empty.');
+    if (rule.from === 'guest') {
+      if (rule.proto !== 'tcp')
+        add(['forwardPorts', i, 'proto'], rule.proto, 'guest-to-host forwarding supports only "tcp".');
+      if (!rule.guest.address.startsWith('10.0.2.'))
+        add(['forwardPorts', i, 'guest', 'address'], rule.guest.address, 'must be in the user network 10.0.2.0/24, e.g. "10.0.2.100".');
+      const key = `${rule.guest.address}:${rule.guest.port}`;
+      const first = guestTargets.get(key);
+      if (first !== undefined)
+        add(['forwardPorts', i, 'guest'], key, `forwardPorts[${first}] already forwards guest ${key}.`);
+      else guestTargets.set(key, i);
+    } else {
+      const key = `${rule.proto}/${rule.host.port}`;
+      const first = hostPorts.get(key);
+      if (first !== undefined)
+        add(['forwardPorts', i, 'host', 'port'], rule.host.port, `forwardPorts[${first}] already listens on host ${rule.proto} port ${rule.host.port}; pick another port.`);
+      else hostPorts.set(key, i);
+    }
+  });
+
+  const seenVlans = new Map<number, number>();
+  m.vlans.forEach((vlan, i) => {
+    const first = seenVlans.get(vlan);
+    if (first !== undefined) add(['vlans', i], vlan, `vlan ${vlan} is already listed at vlans[${first}].`);
+    else seenVlans.set(vlan, i);
+  });
+
+  const driveNames = new Map<string, number>();
+  m.qemu.drives.forEach((drive, i) => {
+    if (drive.name === undefined) return;
+    if (RESERVED_DRIVE_NAMES.includes(drive.name))
+      add(['qemu', 'drives', i, 'name'], drive.name, `"${drive.name}" is the name of a built-in drive; choose another name.`);
+    const first = driveNames.get(drive.name);
+    if (first !== undefined)
+      add(['qemu', 'drives', i, 'name'], drive.name, `qemu.drives[${first}] has the same name; drive names must be unique.`);
+    else driveNames.set(drive.name, i);
+  });
+
+  const managed = managedMountPoints(m);
+  for (const mountPoint of Object.keys(m.fileSystems)) {
+    const owner = managed.get(mountPoint);
+    if (owner)
+      add(['fileSystems', mountPoint], m.fileSystems[mountPoint], `mount point ${mountPoint} is managed by nx-qemu-vm (${owner}); change that option instead.`);
+  }
+
+  const targets = new Map<string, string>();
+  for (const [tag, share] of Object.entries(m.sharedDirectories)) {
+    const other = targets.get(share.target);
+    if (other !== undefined)
+      add(['sharedDirectories', tag, 'target'], share.target, `share "${other}" is already mounted at ${share.target}.`);
+    else targets.set(share.target, tag);
+  }
+
+  if (m.useEFIBoot && m.bios !== null)
+    add(['bios'], m.bios, 'cannot be combined with useEFIBoot: EFI boot uses OVMF as firmware. Set one of them.');
+  if (m.arch === 'aarch64-linux' && m.bios !== null)
+    add(['bios'], m.bios, 'is for x86 machines; aarch64 boots with UEFI (useEFIBoot) or directly.');
+  return issues;
+}

@@ -1,0 +1,37 @@
+// What validation guarantees about a machine: every option with a schema
+// default is present. Options whose default depends on the machine name or on
+// the host (disk paths, kernel, QEMU binary, consoles, ...) stay optional and
+// are filled in by resolution.
+import type { Drive, FileSystem, ForwardPort, MachineOptions, SharedDirectory } from './workspace-vm.generated';
+
+type WithDefaults<T, Optional extends keyof T> = Required<Omit<T, Optional>> & Pick<T, Optional>;
+
+export type ValidForwardPort = {
+  from: 'host' | 'guest';
+  proto: 'tcp' | 'udp';
+  host: { address: string; port: number };
+  guest: { address: string; port: number };
+};
+export type ValidSharedDirectory = Required<SharedDirectory>;
+export type ValidDrive = WithDefaults<Drive, 'name'>;
+export type ValidFileSystem = Required<FileSystem>;
+
+type QemuOptions = NonNullable<MachineOptions['qemu']>;
+
+type Nested = 'sharedDirectories' | 'forwardPorts' | 'fileSystems' | 'store' | 'qemu';
+
+export type ValidMachine = WithDefaults<
+  Omit<MachineOptions, Nested>,
+  'diskImage' | 'bootDevice' | 'kernel' | 'efiVars'
+> & {
+  sharedDirectories: Record<string, ValidSharedDirectory>;
+  forwardPorts: ValidForwardPort[];
+  fileSystems: Record<string, ValidFileSystem>;
+  store: { source: string; target: string };
+  qemu: WithDefaults<QemuOptions, 'binary' | 'machine' | 'consoles' | 'networkingOptions'> & {
+    drives: ValidDrive[];
+    guestAgent: { enable: boolean };
+  };
+};
+
+export type { ForwardPort };

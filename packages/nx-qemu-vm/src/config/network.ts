@@ -1,0 +1,56 @@
+// User-mode (SLiRP) networking with forwards, plus the inter-VM vlans.
+import type { ValidForwardPort, ValidMachine } from './machine';
+import { type Part, mergeLiterals, qemuEscape } from '../qemu/words';
+
+/** Forwards with no host address listen on loopback only: exposing a VM to the LAN must be a choice. */
+export const DEFAULT_HOST_ADDRESS = '127.0.0.1';
+export const GUEST_IP = '10.0.2.15';
+/** Vlan N travels as UDP multicast on the loopback interface, on this port plus N. */
+export const VLAN_MCAST_GROUP = '230.0.0.1';
+export const VLAN_MCAST_BASE_PORT = 41000;
+
+export interface ResolvedNetwork {
+  /** QEMU arguments of the user network (default or the user's replacement). */
+  user: { default: true; netdev: Part[]; device: string } | { default: false; shell: string[] };
+  needsNetcat: boolean;
+  vlans: { vlan: number; netdev: string; device: string; address: string }[];
+}
+
+export function forwardRule(rule: ValidForwardPort): string {
+  const hostAddress = rule.host.address || DEFAULT_HOST_ADDRESS;
+  if (rule.from === 'host')
+    return `hostfwd=${rule.proto}:${hostAddress}:${rule.host.port}-${rule.guest.address}:${rule.guest.port}`;
+  // Each guest connection runs its own netcat to the host service (Debian: netcat-openbsd).
+  return `guestfwd=${rule.proto}:${rule.guest.address}:${rule.guest.port}-cmd:nc ${hostAddress} ${rule.host.port}`;
+}
+
+const hex2 = (n: number) => n.toString(16).padStart(2, '0');
+
+/** `index` is the machine's 1-based position in workspace-vm.json. */
+export function resolveNetwork(m: ValidMachine, index: number): ResolvedNetwork {
+  const vlans = m.vlans.map((vlan) => ({
+    vlan,
+    netdev: `socket,id=vlan${vlan},mcast=${VLAN_MCAST_GROUP}:${VLAN_MCAST_BASE_PORT + vlan},localaddr=127.0.0.1`,
+    device: `virtio-net-pci,netdev=vlan${vlan},mac=52:54:00:12:${hex2(vlan)}:${hex2(index)}`,
+    address: `192.168.${vlan}.${index}`,
+  }));
+  if (m.qemu.networkingOptions !== undefined)
+    return { user: { default: false, shell: m.qemu.networkingOptions }, needsNetcat: false, vlans };
+  const options = ['user', 'id=user.0'];
+  if (m.restrictNetwork) options.push('restrict=on');
+  options.push(...m.forwardPorts.map((r) => qemuEscape(forwardRule(r))));
+  return {
+    user: {
+      default: true,
+      netdev: mergeLiterals([options.join(','), { ifSet: 'QEMU_NET_OPTS', prefix: ',' }]),
+      device: 'virtio-net-pci,netdev=user.0',
+    },
+    needsNetcat: m.forwardPorts.some((r) => r.from === 'guest'),
+    vlans,
+  };
+}
+
+export function primaryIPAddress(m: ValidMachine, index: number): string {
+  if (m.primaryIPAddress) return m.primaryIPAddress;
+  return m.vlans.length ? `192.168.${m.vlans[0]}.${index}` : GUEST_IP;
+}

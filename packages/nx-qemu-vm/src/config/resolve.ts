@@ -1,0 +1,139 @@
+// Validated config + host facts -> everything the run script, the initrd and
+// the boot disk need, computed once. Pure: no file system, no processes.
+import { ConfigError, type ConfigIssue, jsonPath } from './errors';
+import type { HostFacts } from './host';
+import type { ValidMachine } from './machine';
+import type { ValidConfig } from './validate';
+import {
+  ARCH_PROFILES,
+  type GuestArch,
+  bootDiskEfiVars,
+  bootDiskImage,
+  defaultConsoles,
+  defaultDiskImage,
+  defaultEfiVars,
+  generatedInitrd,
+  stateDir,
+} from './defaults';
+import { type ResolvedDrive, lookupDrive, resolveDrives } from './drives';
+import { type ResolvedNetwork, primaryIPAddress, resolveNetwork } from './network';
+import { type ResolvedFileSystem, type ResolvedShare, resolveFileSystems, resolveShares } from './shares';
+import { EFI_PACKAGE, type EfiFirmware, selectEfiFirmware } from '../qemu/firmware';
+
+export interface ResolvedMachine {
+  name: string;
+  /** 1-based position in workspace-vm.json. */
+  index: number;
+  arch: GuestArch;
+  config: ValidMachine;
+  qemu: { binary: string; machine: string; cpu: string; accel: ValidMachine['accel']; debianPackage: string };
+  paths: { stateDir: string; diskImage: string; efiVars: string; bootDisk: string; bootDiskEfiVars: string };
+  drives: ResolvedDrive[];
+  bootDevice: string;
+  consoles: string[];
+  network: ResolvedNetwork;
+  primaryIPAddress: string;
+  shares: ResolvedShare[];
+  fileSystems: ResolvedFileSystem[];
+  kernel: { image: string; initrd: string; generatedInitrd: boolean; init: string; params: string[] };
+  efi?: EfiFirmware;
+  bios?: string;
+}
+
+export function newestKernel(kernels: readonly string[]): string | undefined {
+  const collator = new Intl.Collator('en', { numeric: true });
+  return [...kernels].sort(collator.compare).pop();
+}
+
+function resolveBios(bios: string, host: HostFacts): string {
+  return host.exists(`${bios}/bios.bin`) ? `${bios}/bios.bin` : bios;
+}
+
+export function resolveMachine(name: string, index: number, m: ValidMachine, host: HostFacts): ResolvedMachine {
+  const issues: ConfigIssue[] = [];
+  const issue = (path: (string | number)[], value: unknown, message: string) =>
+    issues.push({ machine: name, path: jsonPath(['machines', name, ...path]), value, message });
+  const profile = ARCH_PROFILES[m.arch];
+
+  const kernel = m.kernel ?? newestKernel(host.kernels);
+  if (kernel === undefined)
+    issue(['kernel'], undefined, 'no kernel given and none found as /boot/vmlinuz-*. Install one (apt-get install linux-image-amd64) or set "kernel" to an image file.');
+  else if (!host.exists(kernel))
+    issue(['kernel'], kernel, 'file not found. Install a kernel (apt-get install linux-image-amd64) or point "kernel" at an existing image.');
+  if (m.initrd !== null && !host.exists(m.initrd))
+    issue(['initrd'], m.initrd, 'file not found. Set "initrd" to an existing file, or to null to use the generated one.');
+
+  let efi: EfiFirmware | undefined;
+  if (m.useEFIBoot) {
+    efi = selectEfiFirmware(m.arch, m.qemu.machine ?? profile.machine, host.firmware, host.exists);
+    if (!efi)
+      issue(['useEFIBoot'], true, `no UEFI firmware found for ${m.arch}. Install it (apt-get install ${EFI_PACKAGE[m.arch]}) or set useEFIBoot to false.`);
+  }
+  let bios: string | undefined;
+  if (m.bios !== null) {
+    bios = resolveBios(m.bios, host);
+    if (!host.exists(bios)) issue(['bios'], m.bios, 'firmware file not found (a file, or a directory holding bios.bin).');
+  }
+
+  const drives = resolveDrives(m);
+  const bootDevice = m.bootDevice ?? drives[0].device;
+  const bootPartition = m.useBootLoader ? `${lookupDrive(drives, 'boot').device}2` : undefined;
+  const shares = resolveShares(m);
+  const consoles = m.qemu.consoles ?? defaultConsoles(m.arch, m.graphics);
+  const init = m.init;
+  const params = [...m.kernelParams, `init=${init}`, ...consoles.map((c) => `console=${c}`)];
+
+  if (issues.length) throw new ConfigError('workspace-vm.json', issues);
+  return {
+    name,
+    index,
+    arch: m.arch,
+    config: m,
+    qemu: {
+      binary: m.qemu.binary ?? profile.binary,
+      machine: m.qemu.machine ?? profile.machine,
+      cpu: profile.cpu,
+      accel: m.accel,
+      debianPackage: profile.debianQemuPackage,
+    },
+    paths: {
+      stateDir: stateDir(name),
+      diskImage: m.diskImage ?? defaultDiskImage(name),
+      efiVars: m.efiVars ?? defaultEfiVars(name),
+      bootDisk: bootDiskImage(name),
+      bootDiskEfiVars: bootDiskEfiVars(name),
+    },
+    drives,
+    bootDevice,
+    consoles,
+    network: resolveNetwork(m, index),
+    primaryIPAddress: primaryIPAddress(m, index),
+    shares,
+    fileSystems: resolveFileSystems(m, shares, bootDevice, bootPartition),
+    kernel: {
+      image: kernel as string,
+      initrd: m.initrd ?? generatedInitrd(name),
+      generatedInitrd: m.initrd === null,
+      init,
+      params,
+    },
+    efi,
+    bios,
+  };
+}
+
+/** Resolves every machine, reporting the problems of all of them together. */
+export function resolveConfig(config: ValidConfig, host: HostFacts): Record<string, ResolvedMachine> {
+  const out: Record<string, ResolvedMachine> = {};
+  const issues: ConfigIssue[] = [];
+  Object.entries(config.machines).forEach(([name, m], i) => {
+    try {
+      out[name] = resolveMachine(name, i + 1, m, host);
+    } catch (err) {
+      if (err instanceof ConfigError) issues.push(...err.issues);
+      else throw err;
+    }
+  });
+  if (issues.length) throw new ConfigError('workspace-vm.json', issues);
+  return out;
+}

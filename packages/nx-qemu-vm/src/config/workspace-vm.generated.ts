@@ -1,0 +1,314 @@
+/* Generated from packages/nx-qemu-vm/src/config/workspace-vm.schema.json by tools/generate-types.ts. Do not edit: run `npm run gen:types`. */
+
+/**
+ * Machines that nx-qemu-vm builds and boots. Each key of `machines` becomes an Nx project with the same name.
+ */
+export interface WorkspaceVmFile {
+  /**
+   * Path or URL of this schema, so editors can complete and check the file.
+   */
+  $schema?: string;
+  /**
+   * One entry per virtual machine. The key is the machine name: it names the Nx project, the run script (`run-<name>-vm`) and the default disk files.
+   */
+  machines: {
+    [k: string]: MachineOptions;
+  };
+}
+/**
+ * Options of one machine. Names and defaults follow NixOS's `virtualisation.*` options, plus what a Debian host needs in place of Nix.
+ *
+ * This interface was referenced by `WorkspaceVmFile`'s JSON-Schema
+ * via the `definition` "machine".
+ */
+export interface MachineOptions {
+  /**
+   * Guest architecture. It picks the QEMU binary, machine type, CPU model, serial console name and the architecture's USB and display devices.
+   */
+  arch?: 'x86_64-linux' | 'aarch64-linux' | 'i686-linux';
+  /**
+   * CPU accelerator. `auto` test-boots the kernel under KVM once per host boot, with a short timeout, and falls back to TCG (software emulation) when KVM is missing, refuses the CPU model or hangs.
+   */
+  accel?: 'auto' | 'kvm' | 'tcg';
+  /**
+   * Guest memory in MiB.
+   */
+  memorySize?: number;
+  /**
+   * Largest 9p message in bytes, used by every 9p share. Larger values make shared directories faster and cost guest memory.
+   */
+  msize?: number;
+  /**
+   * Size in MiB of the root disk created on first start. `null` means the run script never creates the root disk: the image at `diskImage` must already exist.
+   */
+  diskSize?: number | null;
+  /**
+   * Path of the persistent root disk (qcow2), created on first start and never overwritten. A relative path is relative to the workspace root. Default: `.vm/<name>/<name>.qcow2`. The environment variables `VM_DISK_IMAGE` and `NIX_DISK_IMAGE` override it at run time.
+   */
+  diskImage?: string;
+  /**
+   * Guest device that holds the root filesystem. Default: the first drive, `/dev/vda` (virtio) or `/dev/sda` (scsi, ide).
+   */
+  bootDevice?: string;
+  /**
+   * Extra blank disks, one per entry, each the given size in MiB. They are created in the run's temporary directory and are writable by the guest.
+   */
+  emptyDiskImages?: number[];
+  /**
+   * Open a QEMU display window. When false QEMU runs with `-nographic` and the serial port is the preferred console. When true but the host has no display (no DISPLAY or WAYLAND_DISPLAY), the run script falls back to `-nographic`.
+   */
+  graphics?: boolean;
+  /**
+   * Display resolution, also used as the boot loader's graphics mode.
+   */
+  resolution?: {
+    /**
+     * Width in pixels.
+     */
+    x: number;
+    /**
+     * Height in pixels.
+     */
+    y: number;
+  };
+  /**
+   * Number of virtual CPUs. It may exceed the host's cores.
+   */
+  cores?: number;
+  /**
+   * Host directories shared with the guest over 9p (virtio). The key is the 9p mount tag. The defaults `store`, `xchg` and `shared` are always added; an entry here with the same tag replaces the default.
+   */
+  sharedDirectories?: {
+    [k: string]: SharedDirectory;
+  };
+  /**
+   * Port forwards of the user-mode (SLiRP) network. Unlike NixOS, a host-side forward without an address listens on 127.0.0.1 only, not on every interface.
+   */
+  forwardPorts?: ForwardPort[];
+  /**
+   * Virtual networks between the machines of this workspace. Each number N adds a NIC (eth1, eth2, ...) on a network carried by UDP multicast on the host's loopback, so machines on the same N see each other and nothing outside the host does. The machine gets 192.168.N.M, where M is its position in `machines` (from 1).
+   */
+  vlans?: number[];
+  /**
+   * Isolate the guest from the host's network: the user-mode network keeps port forwards but routes nothing out (QEMU's `restrict=on`).
+   */
+  restrictNetwork?: boolean;
+  /**
+   * Address written for the machine's name in the guest's /etc/hosts. Empty means 192.168.<first vlan>.<machine position>, or 10.0.2.15 when there are no vlans.
+   */
+  primaryIPAddress?: string;
+  /**
+   * Lay a writable overlay over the read-only shared store, so the guest may write under it. Host files are never changed.
+   */
+  writableStore?: boolean;
+  /**
+   * Keep the writable store's changes in memory (tmpfs) instead of on the root disk.
+   */
+  writableStoreUseTmpfs?: boolean;
+  /**
+   * Mount a tmpfs on the guest's /tmp.
+   */
+  tmpOnTmpfs?: boolean;
+  /**
+   * Size of the /tmp tmpfs: bytes, with a k, m or g suffix, or a percentage of memory.
+   */
+  tmpOnTmpfsSize?: string;
+  /**
+   * Host directory shared read-only as the guest's software store, in place of /nix/store.
+   */
+  store?: {
+    /**
+     * Host directory to share. On merged-/usr Debian, /usr holds every installed program and library.
+     */
+    source?: string;
+    /**
+     * Where the store appears in the guest.
+     */
+    target?: string;
+  };
+  /**
+   * Guest kernel image. Default: the newest /boot/vmlinuz-* on the host (Debian package linux-image-amd64).
+   */
+  kernel?: string;
+  /**
+   * Initial ramdisk to boot with. `null` uses the stage-1 initrd that nx-qemu-vm generates for this machine.
+   */
+  initrd?: string | null;
+  /**
+   * Extra kernel command-line parameters, one per entry. `QEMU_KERNEL_PARAMS` adds more at run time.
+   */
+  kernelParams?: string[];
+  /**
+   * Program that stage 1 starts as PID 1 in the mounted root. The default is nx-qemu-vm's own stage 2; point it at `/lib/systemd/systemd` or an init inside a shared root directory to boot another system.
+   */
+  init?: string;
+  /**
+   * Extra guest filesystems, keyed by mount point, mounted in stage 1. The ones nx-qemu-vm manages (/, the shares, /tmp, the store overlay and /boot) cannot be set here.
+   */
+  fileSystems?: {
+    [k: string]: FileSystem;
+  };
+  /**
+   * Boot through firmware and a boot loader from the cached boot disk (target `boot-disk`) instead of loading the kernel directly.
+   */
+  useBootLoader?: boolean;
+  /**
+   * Boot with UEFI firmware (OVMF) and writable EFI variables.
+   */
+  useEFIBoot?: boolean;
+  /**
+   * Path of the writable EFI variable store, copied on first start and never overwritten. Relative paths are relative to the workspace root. Default: `.vm/<name>/<name>-efi-vars.fd`. `VM_EFI_VARS` and `NIX_EFI_VARS` override it at run time.
+   */
+  efiVars?: string;
+  /**
+   * Alternative BIOS image (for example qboot), or a directory that holds `bios.bin`. `null` uses QEMU's built-in SeaBIOS.
+   */
+  bios?: string | null;
+  /**
+   * QEMU itself.
+   */
+  qemu?: {
+    /**
+     * QEMU system emulator, a command name or a path. Default from `arch`: qemu-system-x86_64, qemu-system-aarch64 or qemu-system-i386 (Debian packages qemu-system-x86 and qemu-system-arm).
+     */
+    binary?: string;
+    /**
+     * QEMU machine type. Default from `arch`: q35 for x86, virt for aarch64.
+     */
+    machine?: string;
+    /**
+     * Extra QEMU arguments. Each entry is pasted into the run script as shell words, so `$VAR` expands at run time.
+     */
+    options?: string[];
+    /**
+     * Kernel consoles (`console=` parameters). The last is the preferred one. Default: the serial port and tty0, with tty0 last when `graphics` is true and the serial port last when it is false.
+     */
+    consoles?: string[];
+    /**
+     * Replaces the default user-mode (SLiRP) network arguments. Each entry is pasted into the run script as shell words. Keep `${QEMU_NET_OPTS:+,$QEMU_NET_OPTS}` in the netdev so the run-time variable still works.
+     */
+    networkingOptions?: string[];
+    /**
+     * Extra drives, attached after the root disk, the boot disk and the empty disks.
+     */
+    drives?: Drive[];
+    /**
+     * Bus for every disk: virtio-blk, an LSI SCSI controller, or IDE.
+     */
+    diskInterface?: 'virtio' | 'scsi' | 'ide';
+    guestAgent?: {
+      /**
+       * Add the virtio-serial port of the QEMU guest agent (socket `$TMPDIR/qga.sock` on the host) and start the agent in the guest when it is installed.
+       */
+      enable?: boolean;
+    };
+  };
+}
+/**
+ * This interface was referenced by `WorkspaceVmFile`'s JSON-Schema
+ * via the `definition` "sharedDirectory".
+ */
+export interface SharedDirectory {
+  /**
+   * Host directory. Relative paths are relative to the workspace root.
+   */
+  source: string;
+  /**
+   * Mount point in the guest.
+   */
+  target: string;
+  /**
+   * Share read-only at the QEMU level, so the guest cannot write even as root.
+   */
+  readOnly?: boolean;
+  /**
+   * QEMU 9p security model: how guest owners and modes map onto host files.
+   */
+  securityModel?: 'none' | 'mapped-xattr' | 'mapped-file' | 'passthrough';
+}
+/**
+ * This interface was referenced by `WorkspaceVmFile`'s JSON-Schema
+ * via the `definition` "forwardPort".
+ */
+export interface ForwardPort {
+  /**
+   * `host`: connections to the host port reach the guest port. `guest`: connections from the guest to guest.address:guest.port reach the host port.
+   */
+  from?: 'host' | 'guest';
+  /**
+   * Protocol. Guest-to-host forwards support TCP only.
+   */
+  proto?: 'tcp' | 'udp';
+  host: {
+    /**
+     * IPv4 address on the host. Empty means 127.0.0.1.
+     */
+    address?: string;
+    /**
+     * Port on the host.
+     */
+    port: number;
+  };
+  guest: {
+    /**
+     * IPv4 address on the guest network. Guest-to-host forwards need an address in 10.0.2.0/24.
+     */
+    address?: string;
+    /**
+     * Port in the guest.
+     */
+    port: number;
+  };
+}
+/**
+ * This interface was referenced by `WorkspaceVmFile`'s JSON-Schema
+ * via the `definition` "fileSystem".
+ */
+export interface FileSystem {
+  /**
+   * Device, 9p tag or `none`.
+   */
+  device: string;
+  /**
+   * Filesystem type.
+   */
+  fsType: string;
+  /**
+   * Mount options.
+   */
+  options?: string[];
+  /**
+   * Mount in stage 1, before the init starts.
+   */
+  neededForBoot?: boolean;
+}
+/**
+ * This interface was referenced by `WorkspaceVmFile`'s JSON-Schema
+ * via the `definition` "drive".
+ */
+export interface Drive {
+  /**
+   * Image file. Relative paths are relative to the workspace root.
+   */
+  file: string;
+  /**
+   * Name that other options use to find this drive; unique among all drives (`root` and `boot` are taken). Not passed to QEMU.
+   */
+  name?: string;
+  /**
+   * Image format, passed to QEMU explicitly so it never guesses.
+   */
+  format?: 'qcow2' | 'raw' | 'vmdk' | 'vdi' | 'vhdx' | 'qed';
+  /**
+   * Extra `-drive` options.
+   */
+  driveExtraOpts?: {
+    [k: string]: string;
+  };
+  /**
+   * Extra `-device` options.
+   */
+  deviceExtraOpts?: {
+    [k: string]: string;
+  };
+}

@@ -1,0 +1,15 @@
+/* Generated from packages/nx-qemu-vm/src/executors/build/schema.json by tools/generate-types.ts. Do not edit: run `npm run gen:types`. */
+
+/**
+ * Writes dist/vm/<machine>/bin/run-<machine>-vm from workspace-vm.json.
+ */
+export interface BuildExecutorSchema {
+  /**
+   * Machine name in workspace-vm.json. Defaults to the project name.
+   */
+  machine?: string;
+  /**
+   * Path of the machine file, relative to the workspace root.
+   */
+  configFile?: string;
+}

@@ -1,0 +1,98 @@
+// One readable pass from a resolved machine to QEMU's argument list.
+import type { ResolvedMachine } from '../config/resolve';
+import type { ResolvedDrive } from '../config/drives';
+import { ARCH_PROFILES } from '../config/defaults';
+import { type ArgvItem, type Part, arg, args, hostPath, mergeLiterals, optionList, qemuEscape } from './words';
+
+export const GUEST_AGENT_PORT = 'org.qemu.guest_agent.0';
+
+function driveArgs(r: ResolvedMachine): ArgvItem[] {
+  const iface = r.config.qemu.diskInterface;
+  const out: ArgvItem[] = iface === 'scsi' ? args('-device', 'lsi53c895a,id=scsi0') : [];
+  const extras = (o: Record<string, string>) => Object.keys(o).sort().map((k) => [k, o[k]] as const);
+  r.drives.forEach((d: ResolvedDrive, i) => {
+    const id = `drive${i + 1}`;
+    const model =
+      iface === 'scsi' ? `scsi-hd,bus=scsi0.0,scsi-id=${i}` : iface === 'ide' ? 'ide-hd' : 'virtio-blk-pci';
+    out.push(
+      arg('-drive'),
+      arg(...optionList([['id', id], ['if', 'none'], ['file', d.file], ['format', d.format], ...extras(d.driveExtraOpts)])),
+      arg('-device'),
+      arg(`${model},`, ...optionList([['drive', id], ...extras(d.deviceExtraOpts)])),
+    );
+  });
+  return out;
+}
+
+function networkArgs(r: ResolvedMachine): ArgvItem[] {
+  const out: ArgvItem[] = [];
+  const user = r.network.user;
+  if (user.default) out.push(arg('-netdev'), arg(...user.netdev), ...args('-device', user.device));
+  else out.push(...user.shell.map((shell) => ({ shell })));
+  for (const v of r.network.vlans) out.push(...args('-netdev', v.netdev, '-device', v.device));
+  return out;
+}
+
+function shareArgs(r: ResolvedMachine): ArgvItem[] {
+  return r.shares.flatMap((s) => [
+    arg('-virtfs'),
+    arg(
+      ...mergeLiterals([
+        'local,path=',
+        ...s.source,
+        `,security_model=${s.securityModel},mount_tag=${qemuEscape(s.tag)}`,
+        s.readOnly ? ',readonly=on' : '',
+      ]),
+    ),
+  ]);
+}
+
+function bootArgs(r: ResolvedMachine): ArgvItem[] {
+  const out: ArgvItem[] = [];
+  if (!r.config.useBootLoader)
+    out.push(
+      arg('-kernel'),
+      arg(...hostPath(r.kernel.image, false)),
+      arg('-initrd'),
+      arg(...hostPath(r.kernel.initrd, false)),
+      arg('-append'),
+      arg(r.kernel.params.join(' '), { ifSet: 'QEMU_KERNEL_PARAMS', prefix: ' ' }),
+    );
+  if (r.efi)
+    out.push(
+      arg('-drive'),
+      arg(`if=pflash,format=${r.efi.format},unit=0,readonly=on,file=${qemuEscape(r.efi.code)}`),
+      arg('-drive'),
+      arg('if=pflash,format=raw,unit=1,file=', { var: 'efi_vars', qemu: true }),
+    );
+  if (r.bios) out.push(arg('-bios'), arg(...hostPath(r.bios, false)));
+  return out;
+}
+
+export function buildQemuArgv(r: ResolvedMachine): ArgvItem[] {
+  const accel: Part = r.qemu.accel === 'auto' ? { var: 'accel' } : r.qemu.accel;
+  return [
+    arg(r.qemu.binary),
+    ...args('-name', r.name, '-machine', r.qemu.machine),
+    arg('-accel'),
+    arg(accel),
+    ...args('-cpu', r.qemu.cpu, '-m', String(r.config.memorySize), '-smp', String(r.config.cores)),
+    ...args('-device', 'virtio-rng-pci'),
+    ...networkArgs(r),
+    ...shareArgs(r),
+    ...driveArgs(r),
+    ...args(...ARCH_PROFILES[r.arch].devices),
+    ...(r.config.qemu.guestAgent.enable
+      ? [
+          ...args('-device', 'virtio-serial-pci', '-chardev'),
+          arg('socket,id=qga0,path=', { var: 'TMPDIR', qemu: true }, '/qga.sock,server=on,wait=off'),
+          ...args('-device', `virtserialport,chardev=qga0,name=${GUEST_AGENT_PORT}`),
+        ]
+      : []),
+    ...bootArgs(r),
+    ...(r.config.graphics ? [] : args('-nographic')),
+    ...r.config.qemu.options.map((shell) => ({ shell })),
+    { split: 'QEMU_OPTS' },
+    { passArgs: true },
+  ];
+}
