@@ -71,6 +71,14 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
     else targets.set(share.target, tag);
   }
 
+  // Root, the boot disk, the empty disks and the user's drives share one bus.
+  const driveCount = 1 + (m.useBootLoader ? 1 : 0) + m.emptyDiskImages.length + m.qemu.drives.length;
+  const busLimit = { virtio: 26, scsi: 7, ide: 6 }[m.qemu.diskInterface];
+  if (driveCount > busLimit)
+    add(['qemu', 'diskInterface'], m.qemu.diskInterface, `${driveCount} drives do not fit: this interface takes at most ${busLimit}. Use "virtio" or fewer disks.`);
+  if (m.qemu.diskInterface === 'ide' && m.arch === 'aarch64-linux')
+    add(['qemu', 'diskInterface'], 'ide', 'the aarch64 "virt" machine has no IDE bus; use "virtio" or "scsi".');
+
   if (m.useEFIBoot && m.bios !== null)
     add(['bios'], m.bios, 'cannot be combined with useEFIBoot: EFI boot uses OVMF as firmware. Set one of them.');
   if (m.arch === 'aarch64-linux' && m.bios !== null)

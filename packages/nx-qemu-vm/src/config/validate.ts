@@ -12,7 +12,8 @@ export interface ValidConfig {
   machines: Record<string, ValidMachine>;
 }
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
+// verbose: errors carry their parent schema, which lists the keys to suggest from.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
 const validateFile = ajv.compile(schema);
 
 /**
@@ -22,24 +23,53 @@ const validateFile = ajv.compile(schema);
 export function validateConfig(raw: unknown, file = 'workspace-vm.json'): ValidConfig {
   const data = structuredClone(raw);
   const issues: ConfigIssue[] = [];
-  if (!validateFile(data)) {
-    for (const err of validateFile.errors ?? []) {
-      const issue = describeAjvError(err, data);
-      if (issue) issues.push(issue);
-    }
-  }
+  if (!validateFile(data)) issues.push(...withoutEchoes(validateFile.errors ?? [], data));
   const machines = (data as { machines?: unknown })?.machines;
   if (machines && typeof machines === 'object') {
-    const names = Object.keys(machines);
-    for (const name of names) {
-      // A machine the schema rejected may be half-shaped: checking it further
-      // would only add noise to the messages that matter.
-      if (issues.some((i) => i.machine === name)) continue;
-      issues.push(...checkMachine(name, (machines as Record<string, ValidMachine>)[name]));
+    const schemaIssues = [...issues];
+    for (const [name, m] of Object.entries(machines as Record<string, ValidMachine>)) {
+      if (schemaIssues.some((i) => i.machine === name && i.path === jsonPath(['machines', name]))) continue;
+      issues.push(...semanticIssues(name, m, schemaIssues));
     }
   }
   if (issues.length) throw new ConfigError(file, dedupe(issues));
   return data as ValidConfig;
+}
+
+/**
+ * The cross-field checks also run on a machine with schema errors, so one pass
+ * reports everything. A check that trips over a malformed section is dropped,
+ * as is any finding inside a section the schema already rejected.
+ */
+function semanticIssues(name: string, m: ValidMachine, schemaIssues: ConfigIssue[]): ConfigIssue[] {
+  let found: ConfigIssue[];
+  try {
+    found = checkMachine(name, m);
+  } catch {
+    return [];
+  }
+  const rejected = schemaIssues.filter((i) => i.machine === name).map((i) => i.path);
+  const within = (path: string, parent: string) => path === parent || path.startsWith(`${parent}.`) || path.startsWith(`${parent}[`);
+  return found.filter((f) => !rejected.some((r) => within(f.path, r) || within(r, f.path)));
+}
+
+/**
+ * A misspelt required key shows up twice: as unknown and as missing. The
+ * "unknown ... did you mean" message says it all, so the echo is dropped.
+ */
+function withoutEchoes(errors: ErrorObject[], data: unknown): ConfigIssue[] {
+  const described = errors.flatMap((err) => {
+    const issue = describeAjvError(err, data);
+    return issue ? [{ err, issue }] : [];
+  });
+  const suggested = new Set<string>();
+  for (const { err, issue } of described) {
+    const near = /Did you mean "([^"]+)"/.exec(issue.message);
+    if (err.keyword === 'additionalProperties' && near) suggested.add(`${err.instancePath}/${near[1]}`);
+  }
+  return described
+    .filter(({ err }) => !(err.keyword === 'required' && suggested.has(`${err.instancePath}/${String(err.params.missingProperty)}`)))
+    .map(({ issue }) => issue);
 }
 
 function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
@@ -72,10 +102,11 @@ function valueAt(data: unknown, segments: string[]): unknown {
 function describeAjvError(err: ErrorObject, data: unknown): ConfigIssue | undefined {
   const segments = pointerSegments(err.instancePath);
   const machine = segments[0] === 'machines' && segments.length > 1 ? segments[1] : undefined;
-  const at = (extra: string[] = [], value: unknown = valueAt(data, segments)) => ({
+  // The value shown is the one at the reported path (the unknown key's own value, say).
+  const at = (extra: string[] = []) => ({
     machine,
     path: jsonPath([...segments, ...extra]),
-    value,
+    value: valueAt(data, [...segments, ...extra]),
   });
   const p = err.params as Record<string, unknown>;
   switch (err.keyword) {
@@ -88,12 +119,12 @@ function describeAjvError(err: ErrorObject, data: unknown): ConfigIssue | undefi
           ? ` Did you mean "${near}"?`
           : '';
       return {
-        ...at([key], undefined),
+        ...at([key]),
         message: `unknown option "${key}".${hint} Allowed here: ${known.join(', ')}.`,
       };
     }
     case 'required':
-      return { ...at([String(p.missingProperty)], undefined), message: 'is required but missing.' };
+      return { ...at([String(p.missingProperty)]), message: 'is required but missing.' };
     case 'enum':
       return {
         ...at(),

@@ -1,0 +1,184 @@
+// The run script's own behaviour (disks, TMPDIR, EFI vars, errors), exercised
+// with the real sh, qemu-img and QEMU. QEMU is asked for `-version` so that it
+// exits as soon as the script has handed over to it.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validateConfig } from '../config/validate';
+import { resolveMachine } from '../config/resolve';
+import { renderRunScript } from './run-script';
+import { fakeHost } from '../testing/fake-host';
+
+let root: string;
+before(() => {
+  root = mkdtempSync(join(tmpdir(), 'nx-qemu-vm-runscript-'));
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+let counter = 0;
+function workspace(machine: object, dirName = `ws${counter++}`) {
+  const ws = join(root, dirName);
+  const bin = join(ws, 'dist/vm/vm/bin');
+  mkdirSync(bin, { recursive: true });
+  const host = fakeHost({ files: ['/fake/OVMF_VARS.fd'] });
+  const r = resolveMachine('vm', 1, validateConfig({ machines: { vm: { accel: 'tcg', ...machine } } }).machines.vm, host);
+  const script = join(bin, 'run-vm-vm');
+  writeFileSync(script, renderRunScript(r));
+  chmodSync(script, 0o755);
+  const run = (env: Record<string, string> = {}, cwd = root, args: string[] = []) => {
+    const res = spawnSync(script, args, {
+      cwd,
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: root, TMPDIR: join(root, 'tmp'), QEMU_OPTS: '-version', ...env },
+    });
+    return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+  };
+  return { ws, run };
+}
+
+function virtualSize(image: string): number {
+  const res = spawnSync('qemu-img', ['info', '--output=json', image], { encoding: 'utf8' });
+  assert.equal(res.status, 0, res.stderr);
+  return JSON.parse(res.stdout)['virtual-size'];
+}
+
+describe('run script', () => {
+  before(() => mkdirSync(join(root, 'tmp'), { recursive: true }));
+
+  it('creates the root disk on first start, then never touches it', () => {
+    const { ws, run } = workspace({ diskSize: 300 });
+    const first = run();
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, /QEMU emulator version/);
+    const disk = join(ws, '.vm/vm/vm.qcow2');
+    assert.equal(virtualSize(disk), 300 * 1024 * 1024);
+    const before = statSync(disk);
+    const bytes = readFileSync(disk);
+    assert.equal(run().status, 0);
+    const after = statSync(disk);
+    assert.equal(after.ino, before.ino);
+    assert.equal(after.mtimeMs, before.mtimeMs);
+    assert.deepEqual(readFileSync(disk), bytes);
+  });
+
+  it('never overwrites an existing file at the disk path, whatever it holds', () => {
+    const { ws, run } = workspace({});
+    mkdirSync(join(ws, '.vm/vm'), { recursive: true });
+    writeFileSync(join(ws, '.vm/vm/vm.qcow2'), 'precious user data');
+    assert.equal(run().status, 0);
+    assert.equal(readFileSync(join(ws, '.vm/vm/vm.qcow2'), 'utf8'), 'precious user data');
+  });
+
+  it('honours VM_DISK_IMAGE, then NIX_DISK_IMAGE, relative to the current directory', () => {
+    const { ws, run } = workspace({});
+    const cwd = join(root, 'cwd-disk');
+    mkdirSync(cwd, { recursive: true });
+    assert.equal(run({ NIX_DISK_IMAGE: 'nix.qcow2' }, cwd).status, 0);
+    assert.ok(existsSync(join(cwd, 'nix.qcow2')));
+    assert.equal(run({ VM_DISK_IMAGE: 'vm.qcow2', NIX_DISK_IMAGE: 'ignored.qcow2' }, cwd).status, 0);
+    assert.ok(existsSync(join(cwd, 'vm.qcow2')));
+    assert.ok(!existsSync(join(cwd, 'ignored.qcow2')));
+    assert.ok(!existsSync(join(ws, '.vm/vm/vm.qcow2')), 'the default disk is not created when overridden');
+  });
+
+  it('works from a workspace path with spaces, quotes, dollars and commas', () => {
+    const { ws, run } = workspace({ emptyDiskImages: [16] }, `we ird 'q" $HOME,x`);
+    const res = run({ TMPDIR: join(ws, 'scratch $x'), USE_TMPDIR: '1' });
+    assert.equal(res.status, 0, res.stderr);
+    assert.ok(existsSync(join(ws, '.vm/vm/vm.qcow2')));
+    assert.ok(existsSync(join(ws, 'scratch $x/xchg')));
+    assert.equal(virtualSize(join(ws, 'scratch $x/empty0.qcow2')), 16 * 1024 * 1024);
+  });
+
+  it('makes a new scratch directory unless USE_TMPDIR is set', () => {
+    const { run } = workspace({ emptyDiskImages: [8] });
+    const scratch = join(root, 'scratch-new');
+    mkdirSync(scratch, { recursive: true });
+    assert.equal(run({ TMPDIR: scratch }).status, 0);
+    const made = readdirSync(scratch);
+    assert.equal(made.length, 1);
+    assert.match(made[0], /^nx-qemu-vm\./);
+    assert.ok(existsSync(join(scratch, made[0], 'xchg')));
+    assert.ok(existsSync(join(scratch, made[0], 'empty0.qcow2')));
+  });
+
+  it('keeps existing empty disks when the scratch directory is reused', () => {
+    const { run } = workspace({ emptyDiskImages: [8] });
+    const scratch = join(root, 'scratch-reuse');
+    mkdirSync(scratch, { recursive: true });
+    writeFileSync(join(scratch, 'empty0.qcow2'), 'kept');
+    assert.equal(run({ TMPDIR: scratch, USE_TMPDIR: '1' }).status, 0);
+    assert.equal(readFileSync(join(scratch, 'empty0.qcow2'), 'utf8'), 'kept');
+  });
+
+  it('copies the EFI vars once, writable, and never overwrites them', () => {
+    const { ws, run } = workspace({ useBootLoader: true, useEFIBoot: true });
+    const bootDir = join(ws, 'dist/vm/vm/boot-disk');
+    mkdirSync(bootDir, { recursive: true });
+    assert.equal(spawnSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(bootDir, 'disk.img'), '60M']).status, 0);
+    writeFileSync(join(bootDir, 'efi-vars.fd'), 'template vars');
+    chmodSync(join(bootDir, 'efi-vars.fd'), 0o444);
+    const res = run();
+    assert.equal(res.status, 0, res.stderr);
+    const vars = join(ws, '.vm/vm/vm-efi-vars.fd');
+    assert.equal(readFileSync(vars, 'utf8'), 'template vars');
+    assert.equal(statSync(vars).mode & 0o777, 0o644);
+    writeFileSync(vars, 'vars the guest wrote');
+    assert.equal(run().status, 0);
+    assert.equal(readFileSync(vars, 'utf8'), 'vars the guest wrote');
+    const other = join(root, 'other-vars.fd');
+    assert.equal(run({ NIX_EFI_VARS: other }).status, 0);
+    assert.equal(readFileSync(other, 'utf8'), 'template vars');
+  });
+
+  it('boots an overlay of the cached boot disk, leaving the boot disk untouched', () => {
+    const { ws, run } = workspace({ useBootLoader: true });
+    const bootDisk = join(ws, 'dist/vm/vm/boot-disk/disk.img');
+    mkdirSync(join(ws, 'dist/vm/vm/boot-disk'), { recursive: true });
+    assert.equal(spawnSync('qemu-img', ['create', '-q', '-f', 'qcow2', bootDisk, '60M']).status, 0);
+    const scratch = join(root, 'scratch-boot');
+    mkdirSync(scratch, { recursive: true });
+    const before = readFileSync(bootDisk);
+    assert.equal(run({ TMPDIR: scratch, USE_TMPDIR: '1' }).status, 0);
+    const info = JSON.parse(spawnSync('qemu-img', ['info', '--output=json', join(scratch, 'disk.img')], { encoding: 'utf8' }).stdout);
+    assert.equal(info['backing-filename'], bootDisk);
+    assert.deepEqual(readFileSync(bootDisk), before);
+  });
+
+  it('tells the user to build a missing boot disk', () => {
+    const { run } = workspace({ useBootLoader: true });
+    const res = run();
+    assert.equal(res.status, 1);
+    assert.match(res.stderr, /boot disk .* is missing\. Build it: npx nx run vm:boot-disk/);
+  });
+
+  it('names the Debian package of a missing QEMU', () => {
+    const { ws, run } = workspace({ qemu: { binary: 'qemu-system-nonexistent' } });
+    const res = run();
+    assert.equal(res.status, 1);
+    assert.match(res.stderr, /qemu-system-nonexistent not found\. Install it: apt-get install qemu-system-x86/);
+    assert.ok(!existsSync(join(ws, '.vm')), 'nothing is created before the check');
+  });
+
+  it('refuses to start without a root disk when diskSize is null, creating nothing', () => {
+    const { ws, run } = workspace({ diskSize: null });
+    const res = run();
+    assert.equal(res.status, 1);
+    assert.match(res.stderr, /does not exist, and diskSize is null/);
+    assert.ok(!existsSync(join(ws, '.vm')));
+  });
+
+  it('passes QEMU_OPTS and its own arguments on to QEMU', () => {
+    const { run } = workspace({});
+    const res = run({ QEMU_OPTS: '-machine help' });
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stdout, /^pc-q35-[\d.]+-machine options:/, 'QEMU_OPTS reached QEMU');
+    const own = run({ QEMU_OPTS: '' }, root, ['-device', 'help']);
+    assert.equal(own.status, 0, own.stderr);
+    assert.match(own.stdout, /virtio-blk-pci/, 'the script arguments reached QEMU');
+  });
+});

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// Runs every *.spec.ts under packages/ and tools/ with Node's test runner.
+// Node 20 cannot glob test files itself, so we find them here.
+// Usage: npm test [-- <path filter>...]   e.g. npm test -- golden
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
+const filters = process.argv.slice(2);
+
+function* specs(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* specs(path);
+    else if (entry.name.endsWith('.spec.ts')) yield relative(root, path);
+  }
+}
+
+const files = ['packages', 'tools']
+  .flatMap((d) => [...specs(join(root, d))])
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
+if (files.length === 0) {
+  console.error(`no spec files match ${filters.join(' ')}`);
+  process.exit(1);
+}
+const reporter = ['--test-reporter=spec'];
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...reporter, ...files], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
+});
+process.exit(result.status ?? 1);
