@@ -1,0 +1,29 @@
+#!/bin/sh
+# Installs the Debian packages nx-qemu-vm needs on the host (run as root).
+# Each line says what the package is for.
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+packages="
+qemu-system-x86     # the emulator for x86_64 and i686 guests
+qemu-system-arm     # the emulator for aarch64 guests
+qemu-utils          # qemu-img: root, empty and boot-disk images
+qemu-efi-aarch64    # UEFI firmware for aarch64 guests
+ovmf                # UEFI firmware for x86_64 guests
+linux-image-amd64   # the default guest kernel (/boot/vmlinuz-*) and its modules
+busybox-static      # the guest's stage-1 tools
+e2fsprogs           # mke2fs and blkid for the guest's root disk
+kmod                # module dependency data for the initrd
+cpio                # initrd archives
+gdisk               # sgdisk: GPT boot disks
+dosfstools          # mkfs.fat: the EFI system partition
+mtools              # FAT file copies without mounting
+grub-pc-bin         # BIOS boot loader
+grub-efi-amd64-bin  # UEFI boot loader
+netcat-openbsd      # guest-to-host port forwards (guestfwd)
+shellcheck          # tests lint the generated run scripts
+"
+list=$(printf '%s\n' "$packages" | sed 's/#.*//' | tr -s ' \n' ' ')
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $list >/dev/null
+echo "host packages installed: $list"
