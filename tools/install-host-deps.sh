@@ -13,7 +13,11 @@ linux-image-amd64   # the default guest kernel (/boot/vmlinuz-*) and its modules
 busybox-static      # the guest's stage-1 tools
 e2fsprogs           # mke2fs and blkid for the guest's root disk
 kmod                # module dependency data for the initrd
-cpio                # initrd archives
+cpio                # initrd archives (tests extract them)
+xz-utils            # kernels with .ko.xz modules
+zstd                # kernels with .ko.zst modules
+iproute2            # ss: tests check which address a forward listens on
+tmux                # tests drive `nx run vm:start` in a real terminal
 gdisk               # sgdisk: GPT boot disks
 dosfstools          # mkfs.fat: the EFI system partition
 mtools              # FAT file copies without mounting

@@ -22,20 +22,49 @@ function pluginSourceInputs(workspaceRoot: string): TargetConfiguration['inputs'
 // The run script names the kernel and firmware files it boots, so installing a
 // newer kernel or firmware must invalidate it.
 const HOST_BOOT_FILES = 'ls -1d /boot/vmlinuz-* /usr/share/qemu/firmware/*.json /etc/qemu/firmware/*.json 2>/dev/null || true';
+// The initrd copies these packages' files: a new version must rebuild it.
+const HOST_SYSTEM_PACKAGES =
+  "dpkg-query -W -f='${Package}=${Version}\\n' busybox-static e2fsprogs util-linux libc6 'linux-image-*' 2>/dev/null || true";
 
 function machineTargets(name: string, workspaceRoot: string, prefix: string): Record<string, TargetConfiguration> {
   const machineInput = { json: `{workspaceRoot}/${CONFIG_FILE}`, fields: [`machines.${name}`] };
+  const source = pluginSourceInputs(workspaceRoot) ?? [];
+  const dist = distDir(name);
+  const options = { machine: name };
+  const t = (target: string) => `${prefix}${target}`;
   return {
-    [`${prefix}build`]: {
+    [t('system')]: {
+      executor: 'nx-qemu-vm:system',
+      cache: true,
+      inputs: [machineInput, ...source, { runtime: HOST_BOOT_FILES }, { runtime: HOST_SYSTEM_PACKAGES }],
+      outputs: [`{workspaceRoot}/${dist}/system`],
+      options,
+      metadata: { description: `Build ${dist}/system/initrd.img, the stage-1 initrd that formats, mounts and starts the guest.`, technologies: ['qemu'] },
+    },
+    [t('build')]: {
       executor: 'nx-qemu-vm:build',
       cache: true,
-      inputs: [machineInput, ...(pluginSourceInputs(workspaceRoot) ?? []), { runtime: HOST_BOOT_FILES }],
-      outputs: [`{workspaceRoot}/${distDir(name)}/bin`],
-      options: { machine: name },
-      metadata: {
-        description: `Write ${distDir(name)}/bin/run-${name}-vm, the standalone script that boots this machine.`,
-        technologies: ['qemu'],
-      },
+      inputs: [machineInput, ...source, { runtime: HOST_BOOT_FILES }],
+      outputs: [`{workspaceRoot}/${dist}/bin`],
+      options,
+      metadata: { description: `Write ${dist}/bin/run-${name}-vm and exec-${name}-vm, the standalone scripts that boot this machine.`, technologies: ['qemu'] },
+    },
+    [t('exec')]: {
+      executor: 'nx-qemu-vm:exec',
+      cache: false,
+      // Never cached; without explicit inputs Nx would hash the (file-less) project root.
+      inputs: [],
+      dependsOn: [t('build'), t('system')],
+      options,
+      metadata: { description: `Boot a fresh ${name}, run --command='...' as root, print its output and power off.`, technologies: ['qemu'] },
+    },
+    [t('start')]: {
+      executor: 'nx-qemu-vm:start',
+      cache: false,
+      inputs: [],
+      dependsOn: [t('build'), t('system')],
+      options,
+      metadata: { description: `Start ${name} with its console in this terminal ('poweroff' or Ctrl-A X ends it).`, technologies: ['qemu'] },
     },
   };
 }

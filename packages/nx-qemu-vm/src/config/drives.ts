@@ -60,6 +60,17 @@ export function resolveDrives(m: ValidMachine): ResolvedDrive[] {
   return list.map((d, i) => ({ ...d, device: driveDeviceName(m.qemu.diskInterface, i) }));
 }
 
+/**
+ * Where IDE disk number `index` goes. q35's AHCI controller has six ports of
+ * one unit each; the i440fx ("pc") PIIX controller has two buses of two units,
+ * and QEMU's default CD-ROM takes ide.1 unit 0.
+ */
+export function ideSlots(machine: string): string[] {
+  const type = machine.split(',')[0];
+  if (type === 'q35' || type.startsWith('pc-q35')) return [0, 1, 2, 3, 4, 5].map((i) => `bus=ide.${i}`);
+  return ['bus=ide.0,unit=0', 'bus=ide.0,unit=1', 'bus=ide.1,unit=1'];
+}
+
 /** Finds the one drive with this name; a missing or repeated name is an error, never a guess. */
 export function lookupDrive(drives: readonly ResolvedDrive[], name: string): ResolvedDrive {
   const found = drives.filter((d) => d.name === name);

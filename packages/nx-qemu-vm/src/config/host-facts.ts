@@ -1,7 +1,7 @@
 // Reads the host facts that resolution needs. The only effectful part of
 // resolution; everything it returns is plain data.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import type { FirmwareDescriptor, HostFacts } from './host';
 
 // QEMU's firmware spec: a descriptor in /etc overrides one of the same name in
@@ -32,12 +32,13 @@ export function readFirmwareDescriptors(dirs = FIRMWARE_DIRS): FirmwareDescripto
   return out;
 }
 
-export function readHostFacts(bootDir = '/boot'): HostFacts {
+/** `workspaceRoot` anchors relative paths, as the run script anchors them at $ws. */
+export function readHostFacts(workspaceRoot = process.cwd(), bootDir = '/boot'): HostFacts {
   return {
     kernels: listDir(bootDir)
       .filter((f) => f.startsWith('vmlinuz-'))
       .map((f) => join(bootDir, f)),
     firmware: readFirmwareDescriptors(),
-    exists: existsSync,
+    exists: (path) => existsSync(isAbsolute(path) ? path : join(workspaceRoot, path)),
   };
 }

@@ -1,5 +1,6 @@
 // workspace-vm.json from disk to resolved machines.
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { ConfigError } from './errors';
 import type { HostFacts } from './host';
 import { readHostFacts } from './host-facts';
@@ -26,6 +27,6 @@ export function loadConfig(path: string): ValidConfig {
   return validateConfig(parseConfigText(text, path), path);
 }
 
-export function loadResolved(path: string, host: HostFacts = readHostFacts()): Record<string, ResolvedMachine> {
+export function loadResolved(path: string, host: HostFacts = readHostFacts(dirname(path))): Record<string, ResolvedMachine> {
   return resolveConfig(loadConfig(path), host);
 }

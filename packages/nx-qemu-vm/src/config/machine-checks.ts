@@ -3,7 +3,8 @@
 import type { ConfigIssue } from './errors';
 import { jsonPath } from './errors';
 import type { ValidMachine } from './machine';
-import { RESERVED_DRIVE_NAMES, managedMountPoints } from './defaults';
+import { ARCH_PROFILES, RESERVED_DRIVE_NAMES, managedMountPoints } from './defaults';
+import { ideSlots } from './drives';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
@@ -63,6 +64,9 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
       add(['fileSystems', mountPoint], m.fileSystems[mountPoint], `mount point ${mountPoint} is managed by nx-qemu-vm (${owner}); change that option instead.`);
   }
 
+  if ('store' in m.sharedDirectories)
+    add(['sharedDirectories', 'store'], m.sharedDirectories.store, 'the tag "store" belongs to the shared store; set the "store" option instead.');
+
   const targets = new Map<string, string>();
   for (const [tag, share] of Object.entries(m.sharedDirectories)) {
     const other = targets.get(share.target);
@@ -73,7 +77,8 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
 
   // Root, the boot disk, the empty disks and the user's drives share one bus.
   const driveCount = 1 + (m.useBootLoader ? 1 : 0) + m.emptyDiskImages.length + m.qemu.drives.length;
-  const busLimit = { virtio: 26, scsi: 7, ide: 6 }[m.qemu.diskInterface];
+  const machineType = m.qemu.machine ?? ARCH_PROFILES[m.arch].machine;
+  const busLimit = { virtio: 26, scsi: 7, ide: ideSlots(machineType).length }[m.qemu.diskInterface];
   if (driveCount > busLimit)
     add(['qemu', 'diskInterface'], m.qemu.diskInterface, `${driveCount} drives do not fit: this interface takes at most ${busLimit}. Use "virtio" or fewer disks.`);
   if (m.qemu.diskInterface === 'ide' && m.arch === 'aarch64-linux')

@@ -24,7 +24,8 @@ describe('resolveMachine', () => {
   it('puts the serial console last without graphics and tty0 last with them', () => {
     assert.deepEqual(resolve({ graphics: true }).consoles, ['ttyS0,115200n8', 'tty0']);
     assert.deepEqual(resolve({ graphics: false }).consoles, ['tty0', 'ttyS0,115200n8']);
-    assert.deepEqual(resolve({ arch: 'aarch64-linux', graphics: false }).consoles, ['tty0', 'ttyAMA0,115200n8']);
+    const armHost = fakeHost({ files: ['/boot/Image'] });
+    assert.deepEqual(resolve({ arch: 'aarch64-linux', kernel: '/boot/Image', graphics: false }, 'vm', armHost).consoles, ['tty0', 'ttyAMA0,115200n8']);
     assert.deepEqual(resolve({ qemu: { consoles: ['hvc0'] } }).consoles, ['hvc0']);
   });
 
@@ -147,8 +148,9 @@ describe('resolveMachine', () => {
   });
 
   it('follows qemu-common.nix for binary, machine and CPU', () => {
+    const h = fakeHost({ files: ['/k'] });
     assert.deepEqual(
-      [resolve({}).qemu, resolve({ arch: 'aarch64-linux' }).qemu, resolve({ arch: 'i686-linux' }).qemu].map((q) => [q.binary, q.machine, q.cpu]),
+      [resolve({}).qemu, resolve({ arch: 'aarch64-linux', kernel: '/k' }, 'vm', h).qemu, resolve({ arch: 'i686-linux', kernel: '/k' }, 'vm', h).qemu].map((q) => [q.binary, q.machine, q.cpu]),
       [
         ['qemu-system-x86_64', 'q35', 'max'],
         ['qemu-system-aarch64', 'virt,gic-version=max', 'max'],
@@ -163,7 +165,7 @@ describe('resolveMachine', () => {
       varsTemplate: '/usr/share/OVMF/OVMF_VARS_4M.fd',
       format: 'raw',
     });
-    assert.equal(resolve({ arch: 'aarch64-linux', useEFIBoot: true }).efi?.code, '/usr/share/AAVMF/AAVMF_CODE.fd');
+    assert.equal(resolve({ arch: 'aarch64-linux', kernel: FAKE_KERNEL, useEFIBoot: true }).efi?.code, '/usr/share/AAVMF/AAVMF_CODE.fd');
   });
 
   it('falls back to Debian OVMF paths without descriptors', () => {
@@ -194,6 +196,12 @@ describe('host problems', () => {
     assert.match(issue.message, /apt-get install linux-image-amd64/);
   });
 
+  it('asks for a kernel of the guest architecture instead of taking the host one', () => {
+    const [issue] = issues({ arch: 'aarch64-linux' });
+    assert.equal(issue.path, 'machines.vm.kernel');
+    assert.match(issue.message, /aarch64-linux guest needs its own kernel/);
+  });
+
   it('reports a kernel file that does not exist', () => {
     const [issue] = issues({ kernel: '/boot/vmlinuz-missing' });
     assert.equal(issue.value, '/boot/vmlinuz-missing');
@@ -203,7 +211,7 @@ describe('host problems', () => {
   it('names the firmware package when UEFI firmware is missing', () => {
     const [issue] = issues({ useEFIBoot: true }, fakeHost({ firmware: [] }));
     assert.match(issue.message, /apt-get install ovmf/);
-    const [arm] = issues({ arch: 'aarch64-linux', useEFIBoot: true }, fakeHost({ firmware: [] }));
+    const [arm] = issues({ arch: 'aarch64-linux', kernel: FAKE_KERNEL, useEFIBoot: true }, fakeHost({ firmware: [] }));
     assert.match(arm.message, /apt-get install qemu-efi-aarch64/);
   });
 

@@ -55,8 +55,11 @@ export function resolveMachine(name: string, index: number, m: ValidMachine, hos
     issues.push({ machine: name, path: jsonPath(['machines', name, ...path]), value, message });
   const profile = ARCH_PROFILES[m.arch];
 
-  const kernel = m.kernel ?? newestKernel(host.kernels);
-  if (kernel === undefined)
+  // /boot holds the host's kernels; another architecture must name its own.
+  const kernel = m.kernel ?? (m.arch === 'x86_64-linux' ? newestKernel(host.kernels) : undefined);
+  if (kernel === undefined && m.arch !== 'x86_64-linux')
+    issue(['kernel'], undefined, `an ${m.arch} guest needs its own kernel: the kernels in /boot are the host's. Set "kernel" to an image for ${m.arch}.`);
+  else if (kernel === undefined)
     issue(['kernel'], undefined, 'no kernel given and none found as /boot/vmlinuz-*. Install one (apt-get install linux-image-amd64) or set "kernel" to an image file.');
   else if (!host.exists(kernel))
     issue(['kernel'], kernel, 'file not found. Install a kernel (apt-get install linux-image-amd64) or point "kernel" at an existing image.');

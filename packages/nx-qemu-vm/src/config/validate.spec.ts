@@ -166,6 +166,16 @@ describe('validateConfig', () => {
     assert.match(issue.message, /8 drives do not fit: this interface takes at most 7/);
   });
 
+  it('counts IDE slots per machine type: six AHCI ports on q35, three on pc', () => {
+    assert.match(onlyIssue(machine({ qemu: { diskInterface: 'ide', machine: 'pc' }, emptyDiskImages: [1, 1, 1] })).message, /at most 3/);
+    validateConfig(machine({ qemu: { diskInterface: 'ide' }, emptyDiskImages: [1, 1, 1, 1, 1] }));
+  });
+
+  it('keeps the store tag for the store option', () => {
+    const issue = onlyIssue(machine({ sharedDirectories: { store: { source: '/opt', target: '/opt' } } }));
+    assert.equal(issue.path, 'machines.vm.sharedDirectories.store');
+  });
+
   it('rejects IDE on aarch64', () => {
     assert.match(onlyIssue(machine({ arch: 'aarch64-linux', qemu: { diskInterface: 'ide' } })).message, /no IDE bus/);
   });

@@ -143,6 +143,10 @@ export interface MachineOptions {
    */
   init?: string;
   /**
+   * Shell commands that the default stage 2 runs as root once the network is up, before the shell or the `exec` command.
+   */
+  postBootCommands?: string;
+  /**
    * Extra guest filesystems, keyed by mount point, mounted in stage 1. The ones nx-qemu-vm manages (/, the shares, /tmp, the store overlay and /boot) cannot be set here.
    */
   fileSystems?: {

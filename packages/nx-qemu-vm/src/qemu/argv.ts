@@ -1,6 +1,6 @@
 // One readable pass from a resolved machine to QEMU's argument list.
 import type { ResolvedMachine } from '../config/resolve';
-import type { ResolvedDrive } from '../config/drives';
+import { type ResolvedDrive, ideSlots } from '../config/drives';
 import { ARCH_PROFILES } from '../config/defaults';
 import { type ArgvItem, type Part, arg, args, hostPath, mergeLiterals, optionList, qemuEscape } from './words';
 
@@ -13,7 +13,7 @@ function driveArgs(r: ResolvedMachine): ArgvItem[] {
   r.drives.forEach((d: ResolvedDrive, i) => {
     const id = `drive${i + 1}`;
     const model =
-      iface === 'scsi' ? `scsi-hd,bus=scsi0.0,scsi-id=${i}` : iface === 'ide' ? 'ide-hd' : 'virtio-blk-pci';
+      iface === 'scsi' ? `scsi-hd,bus=scsi0.0,scsi-id=${i}` : iface === 'ide' ? `ide-hd,${ideSlots(r.qemu.machine)[i]}` : 'virtio-blk-pci';
     out.push(
       arg('-drive'),
       arg(...optionList([['id', id], ['if', 'none'], ['file', d.file], ['format', d.format], ...extras(d.driveExtraOpts)])),

@@ -6,6 +6,7 @@ import type { ResolvedMachine } from '../config/resolve';
 import { buildQemuArgv } from './argv';
 import { escapedVar, escapedVarsUsed, shArgvLines, shQuote, shWord } from './shell';
 import { hostPath } from './words';
+import { ARCH_PROFILES } from '../config/defaults';
 
 const HELPERS = String.raw`
 die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 1; }
@@ -51,6 +52,11 @@ function accelProbe(r: ResolvedMachine): string {
     '@KERNEL@': shWord(hostPath(r.kernel.image, false)),
   };
   return ACCEL_PROBE.replace(/@[A-Z]+@/g, (token) => words[token]);
+}
+
+/** The serial console as the kernel names it, e.g. ttyS0,115200n8. */
+export function serialConsole(r: ResolvedMachine): string {
+  return `${ARCH_PROFILES[r.arch].serial},115200n8`;
 }
 
 export function renderRunScript(r: ResolvedMachine): string {
@@ -103,8 +109,9 @@ export function renderRunScript(r: ResolvedMachine): string {
     'fi',
     'TMPDIR=$(abs_path "$TMPDIR")',
     'mkdir -p -- "$TMPDIR/xchg"',
-    'shared_dir=$(abs_path "${SHARED_DIR:-$TMPDIR/xchg}")',
   ];
+  if (r.shares.some((s) => s.tag === 'shared' && s.source.some((p) => typeof p !== 'string' && 'var' in p && p.var === 'shared_dir')))
+    lines.push('shared_dir=$(abs_path "${SHARED_DIR:-$TMPDIR/xchg}")');
   if (m.useBootLoader)
     lines.push(
       '',
@@ -134,7 +141,14 @@ export function renderRunScript(r: ResolvedMachine): string {
   });
   if (m.accel === 'auto') lines.push(accelProbe(r).trimEnd());
   if (m.graphics)
-    lines.push('', 'if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then set -- -nographic "$@"; fi');
+    lines.push(
+      '',
+      '# No display: run on the serial port, and make it the preferred console.',
+      'if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then',
+      '  set -- -nographic "$@"',
+      `  QEMU_KERNEL_PARAMS="\${QEMU_KERNEL_PARAMS:-} console=${serialConsole(r)}"`,
+      'fi',
+    );
   const escaped = escapedVarsUsed(argv);
   lines.push(
     '',
@@ -142,7 +156,7 @@ export function renderRunScript(r: ResolvedMachine): string {
     'cd -- "$TMPDIR"',
     '# QEMU_OPTS is split into words on purpose; globbing stays off.',
     'set -f',
-    '# shellcheck disable=SC2086',
+    '# shellcheck disable=SC2086,SC2016',
     'exec ' + shArgvLines(argv).join(' \\\n  '),
     '',
   );

@@ -32,7 +32,7 @@ export const qemuEscape = (s: string): string => s.replace(/,/g, ',,');
 export function hostPath(path: string, inQemuOption: boolean): Part[] {
   if (path.startsWith('/')) return [inQemuOption ? qemuEscape(path) : path];
   const rel = path.replace(/^\.\/+/, '').replace(/\/+$/, '');
-  return [{ var: 'ws', qemu: inQemuOption }, `/${rel}`];
+  return [{ var: 'ws', qemu: inQemuOption }, inQemuOption ? qemuEscape(`/${rel}`) : `/${rel}`];
 }
 
 /** Joins `key=value` pairs, keeping parts intact. Keys and literal values are escaped. */

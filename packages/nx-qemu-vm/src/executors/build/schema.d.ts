@@ -1,7 +1,7 @@
 /* Generated from packages/nx-qemu-vm/src/executors/build/schema.json by tools/generate-types.ts. Do not edit: run `npm run gen:types`. */
 
 /**
- * Writes dist/vm/<machine>/bin/run-<machine>-vm from workspace-vm.json.
+ * Writes dist/vm/<machine>/bin/run-<machine>-vm and exec-<machine>-vm from workspace-vm.json.
  */
 export interface BuildExecutorSchema {
   /**

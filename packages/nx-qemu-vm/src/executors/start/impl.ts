@@ -1,0 +1,26 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExecutorContext } from '@nx/devkit';
+import { execa } from 'execa';
+import type { StartExecutorSchema } from './schema';
+import { machineContext } from '../../util/machine';
+import { reportFailure } from '../../util/report';
+import { serialConsoleArgs } from './lib/console-args';
+
+export default async function startExecutor(options: StartExecutorSchema, context: ExecutorContext) {
+  try {
+    const m = machineContext(options, context);
+    const logs = join(context.root, m.machine.paths.stateDir, 'logs');
+    mkdirSync(logs, { recursive: true });
+    const log = join(logs, `console-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+    const graphical = m.machine.config.graphics && Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
+    console.log(`starting "${m.machine.name}"; console log: ${log}`);
+    if (!graphical) console.log("leave with 'poweroff' in the guest, or Ctrl-A X");
+    const result = await execa(m.runScript, graphical ? [] : serialConsoleArgs(log), { stdio: 'inherit', reject: false });
+    if (result.exitCode !== 0) console.error(`start: QEMU exited with status ${result.exitCode}`);
+    return { success: result.exitCode === 0 };
+  } catch (err) {
+    reportFailure(err);
+    return { success: false };
+  }
+}

@@ -1,0 +1,27 @@
+import { join, relative } from 'node:path';
+import type { ExecutorContext } from '@nx/devkit';
+import type { SystemExecutorSchema } from './schema';
+import { machineContext } from '../../util/machine';
+import { reportFailure } from '../../util/report';
+import { buildInitrd } from '../../guest/initrd';
+import { writeFileAtomic } from '../../util/atomic-write';
+
+export default async function systemExecutor(options: SystemExecutorSchema, context: ExecutorContext) {
+  try {
+    const m = machineContext(options, context);
+    if (!m.machine.kernel.generatedInitrd) {
+      console.log(`machine "${m.machine.name}" boots its own initrd (${m.machine.kernel.initrd}); nothing to build`);
+      return { success: true };
+    }
+    console.log(`building the stage-1 initrd for kernel ${m.machine.kernel.image}`);
+    const initrd = await buildInitrd(m.machine);
+    const dir = join(m.dist, 'system');
+    writeFileAtomic(join(dir, 'manifest.txt'), initrd.manifest);
+    writeFileAtomic(join(dir, 'initrd.img'), initrd.image);
+    console.log(`wrote ${relative(context.root, join(dir, 'initrd.img'))} (${(initrd.image.length / 1024 / 1024).toFixed(1)} MiB, kernel ${initrd.kernelVersion})`);
+    return { success: true };
+  } catch (err) {
+    reportFailure(err);
+    return { success: false };
+  }
+}

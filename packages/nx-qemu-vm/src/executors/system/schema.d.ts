@@ -1,0 +1,15 @@
+/* Generated from packages/nx-qemu-vm/src/executors/system/schema.json by tools/generate-types.ts. Do not edit: run `npm run gen:types`. */
+
+/**
+ * Builds the machine's stage-1 initrd (dist/vm/<machine>/system/initrd.img), after checking the kernel's configuration.
+ */
+export interface SystemExecutorSchema {
+  /**
+   * Machine name in workspace-vm.json. Defaults to the project name.
+   */
+  machine?: string;
+  /**
+   * Path of the machine file, relative to the workspace root.
+   */
+  configFile?: string;
+}

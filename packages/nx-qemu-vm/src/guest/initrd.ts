@@ -1,0 +1,112 @@
+// Assembles the stage-1 initrd: busybox, mke2fs and blkid with their
+// libraries, the kernel modules the machine needs, and the two init scripts.
+// The archive is a pure function of those files: sorted, owned by root,
+// timestamped with SOURCE_DATE_EPOCH (0 by default).
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ResolvedMachine } from '../config/resolve';
+import { type CpioEntry, gzipDeterministic, writeCpio } from './cpio';
+import { isStaticExecutable, libraryClosure } from './libs';
+import { kernelVersionFromImage, planModules, readModuleIndex, readModuleObject } from './modules';
+import { checkKernelConfig, kernelConfigPath } from './kernel-config';
+import { INITRD_STAGE2, renderStage1 } from './stage1';
+import { renderStage2 } from './stage2';
+
+/** A host tool the initrd copies, and the Debian package that provides it. */
+interface HostTool {
+  candidates: string[];
+  initrdPath: string;
+  debianPackage: string;
+}
+
+const BUSYBOX: HostTool = { candidates: ['/bin/busybox', '/usr/bin/busybox'], initrdPath: '/bin/busybox', debianPackage: 'busybox-static' };
+const MKE2FS: HostTool = { candidates: ['/sbin/mke2fs', '/usr/sbin/mke2fs'], initrdPath: '/sbin/mke2fs', debianPackage: 'e2fsprogs' };
+const BLKID: HostTool = { candidates: ['/sbin/blkid', '/usr/sbin/blkid'], initrdPath: '/sbin/blkid', debianPackage: 'util-linux' };
+
+export class HostToolError extends Error {}
+
+function findTool(tool: HostTool): string {
+  const found = tool.candidates.find((p) => existsSync(p));
+  if (!found)
+    throw new HostToolError(`${tool.candidates[0]} is missing. Install it: apt-get install ${tool.debianPackage}`);
+  return found;
+}
+
+/** The drivers and file systems stage 1 needs for this machine. */
+export function wantedModules(r: ResolvedMachine): string[] {
+  const iface = r.config.qemu.diskInterface;
+  return [
+    'virtio_pci',
+    'virtio_rng',
+    'virtio_console',
+    'virtio_net',
+    'virtio_blk',
+    ...(iface === 'scsi' ? ['sym53c8xx', 'sd_mod'] : []),
+    ...(iface === 'ide' ? ['ahci', 'ata_piix', 'sd_mod'] : []),
+    '9pnet_virtio',
+    '9p',
+    'ext4',
+    ...(r.config.writableStore ? ['overlay'] : []),
+    'vfat',
+    'nls_cp437',
+    'nls_iso8859-1',
+  ];
+}
+
+export interface InitrdResult {
+  /** gzip-compressed newc archive. */
+  image: Buffer;
+  /** One line per archive member, for people and for debugging. */
+  manifest: string;
+  kernelVersion: string;
+}
+
+export interface InitrdOptions {
+  /** Root of /lib/modules; tests point it elsewhere. */
+  modulesRoot?: string;
+  mtime?: number;
+}
+
+export async function buildInitrd(r: ResolvedMachine, opts: InitrdOptions = {}): Promise<InitrdResult> {
+  const version = kernelVersionFromImage(r.kernel.image);
+  if (!version) throw new HostToolError(`cannot tell the version of kernel ${r.kernel.image}; name it vmlinuz-<version> or set "kernel" to a Debian kernel`);
+  const modulesDir = join(opts.modulesRoot ?? '/lib/modules', version);
+  if (!existsSync(join(modulesDir, 'modules.dep')))
+    throw new HostToolError(`kernel modules for ${version} are missing (${modulesDir}). Install them: apt-get install linux-image-${version}`);
+  const configFile = kernelConfigPath(r.kernel.image, version);
+  if (!existsSync(configFile))
+    throw new HostToolError(`kernel config ${configFile} is missing; it ships with the kernel: apt-get install linux-image-${version}`);
+  checkKernelConfig(readFileSync(configFile, 'utf8'), configFile, {
+    graphics: r.config.graphics,
+    writableStore: r.config.writableStore,
+    diskInterface: r.config.qemu.diskInterface,
+  });
+
+  const busybox = findTool(BUSYBOX);
+  if (!(await isStaticExecutable(busybox)))
+    throw new HostToolError(`${busybox} is not statically linked. Install the static build: apt-get install busybox-static`);
+  const tools = [MKE2FS, BLKID].map((t) => ({ tool: t, path: findTool(t) }));
+
+  const plan = planModules(readModuleIndex(modulesDir), wantedModules(r));
+  if (plan.missing.length)
+    throw new HostToolError(`kernel ${version} has no module named ${plan.missing.join(', ')}; use a kernel that provides them`);
+
+  const entries: CpioEntry[] = [];
+  const file = (path: string, data: Uint8Array, mode = 0o755) => entries.push({ path, type: 'file', mode, data });
+  for (const dir of ['dev', 'proc', 'sys', 'tmp', 'mnt-root', 'run', 'lib/modules']) entries.push({ path: dir, type: 'dir', mode: 0o755 });
+  file(BUSYBOX.initrdPath, readFileSync(busybox));
+  for (const { tool, path } of tools) file(tool.initrdPath, readFileSync(path));
+  // Libraries keep the path ldd resolved, so the loader finds them as on the host.
+  for (const lib of await libraryClosure(tools.map((t) => t.path))) file(lib, readFileSync(realpathSync(lib)));
+  for (const m of plan.load) file(`/lib/modules/${m.name}.ko`, await readModuleObject(modulesDir, m.path), 0o644);
+  file('/init', Buffer.from(renderStage1(r, { load: plan.load })));
+  file(INITRD_STAGE2, Buffer.from(renderStage2(r)));
+
+  const mtime = opts.mtime ?? Number(process.env.SOURCE_DATE_EPOCH ?? 0);
+  const archive = writeCpio(entries, { mtime });
+  const manifest = entries
+    .map((e) => `${e.path.replace(/^\/?/, '/')}${e.type === 'file' ? ` ${e.data.length}` : '/'}`)
+    .sort()
+    .join('\n');
+  return { image: gzipDeterministic(archive), manifest: `${manifest}\n`, kernelVersion: version };
+}

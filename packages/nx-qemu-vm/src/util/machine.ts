@@ -1,0 +1,37 @@
+// What every executor needs first: the workspace, the config file and the one
+// resolved machine it works on. Resolution fails before anything is written.
+import { join } from 'node:path';
+import type { ExecutorContext } from '@nx/devkit';
+import { distDir } from '../config/defaults';
+import { loadResolved } from '../config/load';
+import type { ResolvedMachine } from '../config/resolve';
+
+export interface MachineOptions {
+  machine?: string;
+  configFile?: string;
+}
+
+export interface MachineContext {
+  workspaceRoot: string;
+  machine: ResolvedMachine;
+  /** Absolute path of dist/vm/<name>. */
+  dist: string;
+  runScript: string;
+  execScript: string;
+}
+
+export function machineContext(options: MachineOptions, context: ExecutorContext): MachineContext {
+  const name = options.machine ?? context.projectName ?? '';
+  const configPath = join(context.root, options.configFile ?? 'workspace-vm.json');
+  const all = loadResolved(configPath);
+  const machine = all[name];
+  if (!machine) throw new Error(`machine "${name}" is not in ${configPath}; machines: ${Object.keys(all).join(', ')}`);
+  const dist = join(context.root, distDir(name));
+  return {
+    workspaceRoot: context.root,
+    machine,
+    dist,
+    runScript: join(dist, 'bin', `run-${name}-vm`),
+    execScript: join(dist, 'bin', `exec-${name}-vm`),
+  };
+}
