@@ -30,7 +30,7 @@ describe('buildInitrd', () => {
 
   it('holds busybox, mke2fs and blkid with their libraries, the modules and both stages', () => {
     const paths = first.manifest.split('\n').map((l) => l.split(' ')[0]);
-    for (const p of ['/init', '/bin/busybox', '/sbin/mke2fs', '/sbin/blkid', '/nx-qemu-vm/stage-2-init', '/lib/modules/virtio_blk.ko', '/lib/modules/9pnet_virtio.ko', '/lib/modules/overlay.ko', '/lib/modules/ext4.ko', '/lib/modules/vfat.ko'])
+    for (const p of ['/init', '/bin/busybox', '/sbin/mke2fs', '/sbin/blkid', '/nx-qemu-vm/stage-2-init', '/lib/modules/virtio_blk.ko', '/lib/modules/9pnet_virtio.ko', '/lib/modules/overlay.ko', '/lib/modules/ext4.ko'])
       assert.ok(paths.includes(p), `${p} is missing`);
     assert.ok(paths.some((p) => /\/libext2fs\.so\.2$/.test(p)));
     assert.ok(paths.some((p) => /\/ld-linux-x86-64\.so\.2$/.test(p)));
@@ -41,6 +41,10 @@ describe('buildInitrd', () => {
     const scsi = (await buildInitrd(machine({ qemu: { diskInterface: 'scsi' }, writableStore: false }))).manifest;
     assert.match(scsi, /^\/lib\/modules\/sym53c8xx\.ko /m);
     assert.doesNotMatch(scsi, /^\/lib\/modules\/overlay\.ko /m);
+    assert.doesNotMatch(scsi, /^\/lib\/modules\/vfat\.ko /m, 'FAT only when a vfat file system is mounted');
+    const fat = (await buildInitrd(machine({ fileSystems: { '/data': { device: '/dev/vdb', fsType: 'vfat' } } }))).manifest;
+    assert.match(fat, /^\/lib\/modules\/vfat\.ko /m);
+    assert.match(fat, /^\/lib\/modules\/nls_cp437\.ko /m);
   });
 
   it('is a gzip newc archive that cpio extracts, with an executable /init', () => {

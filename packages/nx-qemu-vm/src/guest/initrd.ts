@@ -47,9 +47,8 @@ export function wantedModules(r: ResolvedMachine): string[] {
     '9p',
     'ext4',
     ...(r.config.writableStore ? ['overlay'] : []),
-    'vfat',
-    'nls_cp437',
-    'nls_iso8859-1',
+    // FAT (the boot disk's /boot, or a user's file system) with its code pages.
+    ...(r.fileSystems.some((f) => f.fsType === 'vfat') ? ['vfat', 'nls_cp437', 'nls_iso8859-1'] : []),
   ];
 }
 
