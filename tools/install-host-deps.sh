@@ -3,7 +3,8 @@
 # Each line says what the package is for.
 set -eu
 export DEBIAN_FRONTEND=noninteractive
-packages="
+# A quoted heredoc: nothing in the comments is ever expanded or run.
+list=$(sed 's/#.*//' <<'PACKAGES' | tr -s ' \n' ' '
 qemu-system-x86     # the emulator for x86_64 and i686 guests
 qemu-system-arm     # the emulator for aarch64 guests
 qemu-utils          # qemu-img: root, empty and boot-disk images
@@ -25,8 +26,9 @@ grub-pc-bin         # BIOS boot loader
 grub-efi-amd64-bin  # UEFI boot loader
 netcat-openbsd      # guest-to-host port forwards (guestfwd)
 shellcheck          # tests lint the generated run scripts
-"
-list=$(printf '%s\n' "$packages" | sed 's/#.*//' | tr -s ' \n' ' ')
+qemu-guest-agent    # qemu-ga, started in guests that enable the guest agent
+PACKAGES
+)
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $list >/dev/null

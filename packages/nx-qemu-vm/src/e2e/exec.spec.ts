@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createVmWorkspace, type VmWorkspace } from '../testing/vm-workspace';
 
 describe('exec', { timeout: 900_000 }, () => {
@@ -51,3 +53,54 @@ describe('exec', { timeout: 900_000 }, () => {
     }
   });
 });
+
+describe('exec limits and the guest agent', { timeout: 900_000 }, () => {
+  let ws: VmWorkspace;
+  before(() => {
+    ws = createVmWorkspace({ vm: { graphics: false } });
+    ws.buildAll();
+  });
+  after(() => ws.remove());
+
+  it('stops a command that outlives VM_EXEC_TIMEOUT, with exit 124 and the console tail', () => {
+    const res = ws.exec('vm', 'sleep 600', { VM_EXEC_TIMEOUT: '30' });
+    assert.equal(res.status, 124, res.stderr);
+    assert.match(res.stderr, /no result after 30 s \(VM_EXEC_TIMEOUT\)/);
+    assert.match(res.stderr, /Last console lines/);
+  });
+
+  it('starts qemu-ga in the guest, reachable on $TMPDIR/qga.sock', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'nxqv-qga-'));
+    try {
+      const run = ws.execAsync('vm', 'while [ ! -e /tmp/xchg/done ]; do sleep 0.2; done', { TMPDIR: scratch, USE_TMPDIR: '1' });
+      const reply = await guestAgentPing(join(scratch, 'qga.sock'), Date.now() + 240_000);
+      writeFileSync(join(scratch, 'xchg/done'), '');
+      const result = await run;
+      assert.equal(result.status, 0, result.stderr);
+      assert.deepEqual(reply, { return: {} });
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Sends guest-ping until the agent in the guest answers (it starts with stage 2). */
+async function guestAgentPing(socketPath: string, deadline: number): Promise<unknown> {
+  while (Date.now() < deadline) {
+    const answer = await new Promise<string>((resolve) => {
+      let got = '';
+      const socket = connect(socketPath);
+      socket.on('connect', () => socket.write('{"execute":"guest-ping"}\n'));
+      socket.on('data', (d) => {
+        got += d;
+        if (got.includes('\n')) socket.destroy();
+      });
+      socket.on('error', () => resolve(''));
+      socket.on('close', () => resolve(got));
+      socket.setTimeout(2000, () => socket.destroy());
+    });
+    if (answer.trim()) return JSON.parse(answer.trim().split('\n')[0]);
+    await sleep(500);
+  }
+  throw new Error(`no answer from the guest agent on ${socketPath}`);
+}

@@ -77,7 +77,7 @@ export function renderStage2(r: ResolvedMachine): string {
     ...(r.config.qemu.guestAgent.enable
       ? [
           `if [ -x /usr/sbin/qemu-ga ] && [ -e /dev/virtio-ports/${GUEST_AGENT_PORT} ]; then`,
-          `  /usr/sbin/qemu-ga --daemonize -m virtio-serial -p /dev/virtio-ports/${GUEST_AGENT_PORT} || echo "stage 2: warning: qemu-ga did not start"`,
+          `  /usr/sbin/qemu-ga --daemonize --pidfile=/run/qemu-ga.pid --statedir=/run -m virtio-serial -p /dev/virtio-ports/${GUEST_AGENT_PORT} || echo "stage 2: warning: qemu-ga did not start"`,
           'fi',
         ]
       : []),
