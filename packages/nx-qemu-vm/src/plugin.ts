@@ -26,6 +26,9 @@ const HOST_BOOT_FILES = 'ls -1d /boot/vmlinuz-* /usr/share/qemu/firmware/*.json 
 const HOST_SYSTEM_PACKAGES =
   "dpkg-query -W -f='${Package}=${Version}\\n' busybox-static e2fsprogs util-linux libc6 'linux-image-*' 2>/dev/null || true";
 
+// The initrd carries the host's /etc/alternatives links.
+const HOST_ALTERNATIVES = 'ls -l --time-style=+ /etc/alternatives 2>/dev/null || true';
+
 function machineTargets(name: string, workspaceRoot: string, prefix: string): Record<string, TargetConfiguration> {
   const machineInput = { json: `{workspaceRoot}/${CONFIG_FILE}`, fields: [`machines.${name}`] };
   const source = pluginSourceInputs(workspaceRoot) ?? [];
@@ -36,7 +39,7 @@ function machineTargets(name: string, workspaceRoot: string, prefix: string): Re
     [t('system')]: {
       executor: 'nx-qemu-vm:system',
       cache: true,
-      inputs: [machineInput, ...source, { runtime: HOST_BOOT_FILES }, { runtime: HOST_SYSTEM_PACKAGES }],
+      inputs: [machineInput, ...source, { runtime: HOST_BOOT_FILES }, { runtime: HOST_SYSTEM_PACKAGES }, { runtime: HOST_ALTERNATIVES }],
       outputs: [`{workspaceRoot}/${dist}/system`],
       options,
       metadata: { description: `Build ${dist}/system/initrd.img, the stage-1 initrd that formats, mounts and starts the guest.`, technologies: ['qemu'] },

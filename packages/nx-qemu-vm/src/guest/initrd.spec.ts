@@ -35,6 +35,7 @@ describe('buildInitrd', () => {
     assert.ok(paths.some((p) => /\/libext2fs\.so\.2$/.test(p)));
     assert.ok(paths.some((p) => /\/ld-linux-x86-64\.so\.2$/.test(p)));
     assert.ok(!paths.includes('/lib/modules/sym53c8xx.ko'), 'no SCSI driver for a virtio machine');
+    assert.match(first.manifest, /^\/nx-qemu-vm\/etc-alternatives\/awk -> \/usr\/bin\/\w*awk$/m, "the host's alternatives come along");
   });
 
   it('follows the config: SCSI driver for scsi, no overlay without a writable store', async () => {

@@ -2,14 +2,14 @@
 // libraries, the kernel modules the machine needs, and the two init scripts.
 // The archive is a pure function of those files: sorted, owned by root,
 // timestamped with SOURCE_DATE_EPOCH (0 by default).
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedMachine } from '../config/resolve';
 import { type CpioEntry, gzipDeterministic, writeCpio } from './cpio';
 import { isStaticExecutable, libraryClosure } from './libs';
 import { kernelVersionFromImage, planModules, readModuleIndex, readModuleObject } from './modules';
 import { checkKernelConfig, kernelConfigPath } from './kernel-config';
-import { INITRD_STAGE2, renderStage1 } from './stage1';
+import { INITRD_ALTERNATIVES, INITRD_STAGE2, renderStage1 } from './stage1';
 import { renderStage2 } from './stage2';
 
 /** A host tool the initrd copies, and the Debian package that provides it. */
@@ -50,6 +50,29 @@ export function wantedModules(r: ResolvedMachine): string[] {
     // FAT (the boot disk's /boot, or a user's file system) with its code pages.
     ...(r.fileSystems.some((f) => f.fsType === 'vfat') ? ['vfat', 'nls_cp437', 'nls_iso8859-1'] : []),
   ];
+}
+
+/**
+ * Debian reaches many commands (awk, editor, pager, ...) through symlinks in
+ * /etc/alternatives, which the shared /usr does not carry. The guest gets the
+ * host's links that point into the shared store.
+ */
+function alternativesEntries(storeSource: string, dir = '/etc/alternatives'): CpioEntry[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    let target: string;
+    try {
+      target = readlinkSync(join(dir, name));
+    } catch {
+      return [];
+    }
+    return target.startsWith(`${storeSource}/`) ? [{ path: `${INITRD_ALTERNATIVES}/${name}`, type: 'symlink' as const, target }] : [];
+  });
 }
 
 export interface InitrdResult {
@@ -98,13 +121,15 @@ export async function buildInitrd(r: ResolvedMachine, opts: InitrdOptions = {}):
   // Libraries keep the path ldd resolved, so the loader finds them as on the host.
   for (const lib of await libraryClosure(tools.map((t) => t.path))) file(lib, readFileSync(realpathSync(lib)));
   for (const m of plan.load) file(`/lib/modules/${m.name}.ko`, await readModuleObject(modulesDir, m.path), 0o644);
+  const alternatives = r.config.store.source === r.config.store.target ? alternativesEntries(r.config.store.source) : [];
+  entries.push({ path: INITRD_ALTERNATIVES, type: 'dir', mode: 0o755 }, ...alternatives);
   file('/init', Buffer.from(renderStage1(r, { load: plan.load })));
   file(INITRD_STAGE2, Buffer.from(renderStage2(r)));
 
   const mtime = opts.mtime ?? Number(process.env.SOURCE_DATE_EPOCH ?? 0);
   const archive = writeCpio(entries, { mtime });
   const manifest = entries
-    .map((e) => `${e.path.replace(/^\/?/, '/')}${e.type === 'file' ? ` ${e.data.length}` : '/'}`)
+    .map((e) => `${e.path.replace(/^\/?/, '/')}${e.type === 'file' ? ` ${e.data.length}` : e.type === 'symlink' ? ` -> ${e.target}` : '/'}`)
     .sort()
     .join('\n');
   return { image: gzipDeterministic(archive), manifest: `${manifest}\n`, kernelVersion: version };

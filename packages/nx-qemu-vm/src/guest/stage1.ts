@@ -6,6 +6,7 @@ import { shQuote } from '../qemu/shell';
 
 /** Where the initrd keeps what stage 1 copies into the new root's /run. */
 export const INITRD_STAGE2 = '/nx-qemu-vm/stage-2-init';
+export const INITRD_ALTERNATIVES = '/nx-qemu-vm/etc-alternatives';
 export const RUN_DIR = '/run/nx-qemu-vm';
 export const STAGE1_FAILED = 'nx-qemu-vm: stage 1 failed';
 
@@ -94,6 +95,8 @@ export function renderStage1(r: ResolvedMachine, modules: Stage1Modules, rootTim
     '# What NixOS does after mounting: mark the system, fix /tmp, provide /boot.',
     'mkdir -p /mnt-root/etc /mnt-root/tmp /mnt-root/boot /mnt-root/root /mnt-root/proc /mnt-root/sys /mnt-root/dev /mnt-root/run',
     ': > /mnt-root/etc/NX-QEMU-VM',
+    '# First boot: the host\'s /etc/alternatives links, which the shared /usr relies on.',
+    `[ -e /mnt-root/etc/alternatives ] || cp -a ${INITRD_ALTERNATIVES} /mnt-root/etc/alternatives`,
     'chmod 1777 /mnt-root/tmp',
     ...(mergedUsr
       ? [

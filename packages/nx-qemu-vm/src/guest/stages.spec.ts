@@ -30,6 +30,7 @@ describe('stage 1', () => {
 
   it('does the NixOS post-mount steps and switches to the init', () => {
     assert.match(text, /: > \/mnt-root\/etc\/NX-QEMU-VM/);
+    assert.match(text, /\[ -e \/mnt-root\/etc\/alternatives \] \|\| cp -a \/nx-qemu-vm\/etc-alternatives \/mnt-root\/etc\/alternatives/);
     assert.match(text, /chmod 1777 \/mnt-root\/tmp/);
     assert.match(text, /mkdir -p .*\/mnt-root\/boot/);
     assert.match(text, /^init=\/run\/nx-qemu-vm\/init$/m);
