@@ -49,6 +49,8 @@ export function wantedModules(r: ResolvedMachine): string[] {
     ...(r.config.writableStore ? ['overlay'] : []),
     // FAT (the boot disk's /boot, or a user's file system) with its code pages.
     ...(r.fileSystems.some((f) => f.fsType === 'vfat') ? ['vfat', 'nls_cp437', 'nls_iso8859-1'] : []),
+    // The boot-disk builder registers its boot entry through efivarfs.
+    ...(r.config.useBootLoader && r.config.useEFIBoot ? ['efivarfs'] : []),
   ];
 }
 

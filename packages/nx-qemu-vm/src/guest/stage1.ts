@@ -34,6 +34,32 @@ export function renderMounts(fileSystems: readonly ResolvedFileSystem[], prefix:
   return lines;
 }
 
+/**
+ * Builder mode, NixOS's runInLinuxVM: no root disk is touched. The host's
+ * store becomes the whole system, and a script from xchg works on the
+ * attached disks; its output and status go back through xchg.
+ */
+function renderBuilderMode(r: ResolvedMachine): string[] {
+  const ninep = `trans=virtio,version=9p2000.L,msize=${r.config.msize}`;
+  return [
+    'if grep -qw nxvm.builder /proc/cmdline; then',
+    '  b=/builder',
+    '  mount_fs tmpfs $b tmpfs mode=0755',
+    `  mount_fs store $b${q(r.config.store.target)} 9p ${ninep},cache=loose,ro`,
+    `  mount_fs xchg $b/xchg 9p ${ninep}`,
+    '  for d in bin sbin lib lib32 lib64 libx32; do if [ -e "$b/usr/$d" ]; then ln -s "usr/$d" "$b/$d"; fi; done',
+    '  mkdir -p $b/dev $b/proc $b/sys $b/tmp $b/etc $b/run',
+    '  mount -o bind /dev $b/dev && mount -o bind /proc $b/proc && mount -o bind /sys $b/sys || fail "cannot prepare the builder root"',
+    `  cp -a ${INITRD_ALTERNATIVES} $b/etc/alternatives`,
+    '  if [ -d /sys/firmware/efi/efivars ]; then load_module efivarfs optional; mount -t efivarfs efivarfs $b/sys/firmware/efi/efivars 2>/dev/null; fi',
+    '  say "builder: running the build script"',
+    "  chroot $b /bin/sh -c 'cd /tmp && PATH=/usr/sbin:/usr/bin:/sbin:/bin /bin/sh /xchg/builder.sh; echo $? > /xchg/status' 2>&1 | tee $b/xchg/builder.log",
+    '  sync',
+    '  poweroff -f',
+    'fi',
+  ];
+}
+
 export function renderStage1(r: ResolvedMachine, modules: Stage1Modules, rootTimeoutSeconds = 30): string {
   const root = r.fileSystems.find((f) => f.mountPoint === '/');
   if (!root) throw new Error('resolved machine has no root file system');
@@ -72,6 +98,8 @@ export function renderStage1(r: ResolvedMachine, modules: Stage1Modules, rootTim
     '}',
     '',
     ...modules.load.map((m) => `load_module ${q(m.name)}${m.optional ? ' optional' : ''}`),
+    '',
+    ...renderBuilderMode(r),
     '',
     `root=${q(root.device)}`,
     `say "waiting for the root device $root"`,

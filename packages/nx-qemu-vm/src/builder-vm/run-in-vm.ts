@@ -1,0 +1,115 @@
+// NixOS's runInLinuxVM for a Debian host: boot the machine's kernel and
+// initrd in builder mode, with the host's /usr as the system, run one script
+// against the attached disks, and hand back its status and output.
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { execa } from 'execa';
+import type { ResolvedMachine } from '../config/resolve';
+import { serialConsole } from '../qemu/run-script';
+
+export interface BuilderDisk {
+  file: string;
+  format: 'raw' | 'qcow2';
+}
+
+export interface BuilderRun {
+  machine: ResolvedMachine;
+  /** Absolute paths of the kernel and the machine's generated initrd. */
+  kernel: string;
+  initrd: string;
+  /** The build script; it runs as root with the host's /usr, in /tmp, and sees xchg as /xchg. */
+  script: string;
+  /** Files the script finds in /xchg: name -> host path to copy. */
+  inputs?: Record<string, string>;
+  /** Results the script leaves in /xchg: name -> host path to copy them to on success. */
+  results?: Record<string, string>;
+  /** Disks in order: the first is /dev/vda. */
+  disks: BuilderDisk[];
+  /** UEFI firmware and a writable vars file: the builder then boots under OVMF. */
+  efi?: { code: string; vars: string; format: string };
+  timeoutSeconds: number;
+  /** Where the console log is kept. */
+  consoleLog: string;
+  /** Builders holding the same lock file never run at once. */
+  lockFile: string;
+  sourceDateEpoch: number;
+}
+
+export class BuilderError extends Error {}
+
+const qemuEscape = (s: string) => s.replace(/,/g, ',,');
+const tail = (text: string, lines: number) => text.split('\n').slice(-lines).map((l) => `  | ${l}`).join('\n');
+
+/** The builder's QEMU arguments (pure). */
+export function builderArgv(run: BuilderRun, xchg: string): string[] {
+  const r = run.machine;
+  const accel = process.env.VM_ACCEL ?? (r.qemu.accel === 'kvm' ? 'kvm' : 'tcg');
+  // The guest clock starts at SOURCE_DATE_EPOCH and runs on virtual time.
+  const rtc = new Date(run.sourceDateEpoch * 1000).toISOString().slice(0, 19);
+  const argv = [
+    r.qemu.binary,
+    '-machine', r.qemu.machine, '-accel', accel, '-cpu', r.qemu.cpu, '-m', '512', '-smp', '1',
+    '-nodefaults', '-nographic', '-no-reboot', '-monitor', 'none',
+    '-serial', `file:${qemuEscape(run.consoleLog)}`,
+    '-rtc', `base=${rtc},clock=vm`,
+    '-device', 'virtio-rng-pci',
+    '-virtfs', `local,path=${qemuEscape(r.config.store.source)},security_model=none,mount_tag=store,readonly=on`,
+    '-virtfs', `local,path=${qemuEscape(xchg)},security_model=none,mount_tag=xchg`,
+  ];
+  run.disks.forEach((d, i) => {
+    argv.push('-drive', `id=disk${i},if=none,file=${qemuEscape(d.file)},format=${d.format},cache=unsafe`);
+    argv.push('-device', `virtio-blk-pci,drive=disk${i}`);
+  });
+  if (run.efi) {
+    argv.push('-drive', `if=pflash,format=${run.efi.format},unit=0,readonly=on,file=${qemuEscape(run.efi.code)}`);
+    argv.push('-drive', `if=pflash,format=raw,unit=1,file=${qemuEscape(run.efi.vars)}`);
+  }
+  argv.push('-kernel', run.kernel, '-initrd', run.initrd, '-append', `console=${serialConsole(r)} panic=-1 nxvm.builder`);
+  return argv;
+}
+
+export async function runInBuilderVm(run: BuilderRun): Promise<{ builderLog: string }> {
+  for (const [what, path] of [['kernel', run.kernel], ['initrd', run.initrd]])
+    if (!existsSync(path)) throw new BuilderError(`builder ${what} ${path} is missing`);
+  const xchg = mkdtempSync(join(tmpdir(), 'nx-qemu-vm-builder-'));
+  try {
+    writeFileSync(join(xchg, 'builder.sh'), run.script, { mode: 0o755 });
+    for (const [name, source] of Object.entries(run.inputs ?? {})) copyFileSync(source, join(xchg, name));
+    mkdirSync(dirname(run.consoleLog), { recursive: true });
+    mkdirSync(dirname(run.lockFile), { recursive: true });
+    const argv = builderArgv(run, xchg);
+    // flock(1) serialises builders that share a lock; it waits, it does not fail.
+    // The builder gets its own process group, so a timeout stops flock and QEMU alike.
+    const child = execa('flock', [run.lockFile, ...argv], { reject: false, stdin: 'ignore', all: true, detached: true });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-(child.pid as number), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, run.timeoutSeconds * 1000);
+    const result = await child;
+    clearTimeout(timer);
+    const console = existsSync(run.consoleLog) ? readFileSync(run.consoleLog, 'utf8') : '';
+    const builderLog = existsSync(join(xchg, 'builder.log')) ? readFileSync(join(xchg, 'builder.log'), 'utf8') : '';
+    if (timedOut)
+      throw new BuilderError(`the builder VM did not finish within ${run.timeoutSeconds} s; last console lines (${run.consoleLog}):\n${tail(console, 25)}`);
+    if (result.exitCode !== 0)
+      throw new BuilderError(`QEMU failed to run the builder VM (exit ${result.exitCode}):\n${tail(result.all ?? '', 15)}`);
+    const statusText = existsSync(join(xchg, 'status')) ? readFileSync(join(xchg, 'status'), 'utf8').trim() : '';
+    if (statusText === '')
+      throw new BuilderError(`the builder VM stopped before the build script finished; last console lines (${run.consoleLog}):\n${tail(console, 25)}`);
+    if (statusText !== '0')
+      throw new BuilderError(`the build script failed with status ${statusText}; its last lines:\n${tail(builderLog.trimEnd(), 25)}`);
+    for (const [name, dest] of Object.entries(run.results ?? {})) {
+      if (!existsSync(join(xchg, name))) throw new BuilderError(`the build script did not leave ${name} in /xchg`);
+      copyFileSync(join(xchg, name), dest);
+    }
+    return { builderLog };
+  } finally {
+    rmSync(xchg, { recursive: true, force: true });
+  }
+}
