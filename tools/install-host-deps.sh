@@ -8,6 +8,7 @@ list=$(sed 's/#.*//' <<'PACKAGES' | tr -s ' \n' ' '
 qemu-system-x86     # the emulator for x86_64 and i686 guests
 qemu-system-arm     # the emulator for aarch64 guests
 qemu-utils          # qemu-img: root, empty and boot-disk images
+efibootmgr          # the boot-disk builder registers the EFI boot entry
 qemu-efi-aarch64    # UEFI firmware for aarch64 guests
 ovmf                # UEFI firmware for x86_64 guests
 linux-image-amd64   # the default guest kernel (/boot/vmlinuz-*) and its modules

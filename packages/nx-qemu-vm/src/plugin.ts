@@ -3,6 +3,7 @@ import { dirname, join, relative } from 'node:path';
 import type { CreateNodes, CreateNodesResult, TargetConfiguration } from '@nx/devkit';
 import { CONFIG_FILE, loadConfig } from './config/load';
 import { distDir, stateDir } from './config/defaults';
+import type { ValidMachine } from './config/machine';
 
 export interface NxQemuVmPluginOptions {
   /** Prefix for the inferred target names, e.g. `vm-` gives `vm-build`. */
@@ -29,13 +30,45 @@ const HOST_SYSTEM_PACKAGES =
 // The initrd carries the host's /etc/alternatives links.
 const HOST_ALTERNATIVES = 'ls -l --time-style=+ /etc/alternatives 2>/dev/null || true';
 
-function machineTargets(name: string, workspaceRoot: string, prefix: string): Record<string, TargetConfiguration> {
+// The boot disk is made by these packages' tools and holds GRUB's files.
+const HOST_BOOT_DISK_PACKAGES =
+  "dpkg-query -W -f='${Package}=${Version}\\n' gdisk dosfstools mtools grub-common grub-pc-bin grub-efi-amd64-bin ovmf qemu-utils efibootmgr 2>/dev/null || true";
+
+function machineTargets(name: string, machine: ValidMachine, workspaceRoot: string, prefix: string): Record<string, TargetConfiguration> {
   const machineInput = { json: `{workspaceRoot}/${CONFIG_FILE}`, fields: [`machines.${name}`] };
   const source = pluginSourceInputs(workspaceRoot) ?? [];
   const dist = distDir(name);
   const options = { machine: name };
   const t = (target: string) => `${prefix}${target}`;
+  const bootDisk = machine.useBootLoader ? [t('boot-disk')] : [];
+  const bootTargets: Record<string, TargetConfiguration> = machine.useBootLoader
+    ? {
+        [t('boot-disk')]: {
+          executor: 'nx-qemu-vm:boot-disk',
+          cache: true,
+          dependsOn: [t('system')],
+          inputs: [machineInput, ...source, { runtime: HOST_BOOT_FILES }, { runtime: HOST_BOOT_DISK_PACKAGES }, { env: 'SOURCE_DATE_EPOCH' }, { dependentTasksOutputFiles: '**/initrd.img' }],
+          outputs: [`{workspaceRoot}/${dist}/boot-disk`],
+          options,
+          metadata: { description: `Build ${dist}/boot-disk/disk.img: a 60 MiB GPT disk with GRUB, the kernel and the initrd${machine.useEFIBoot ? ', and its EFI vars' : ''}.`, technologies: ['qemu'] },
+        },
+      }
+    : {};
+  const efiVars: Record<string, TargetConfiguration> = machine.useEFIBoot
+    ? {
+        [t('efi-vars')]: {
+          executor: 'nx-qemu-vm:efi-vars',
+          cache: false,
+          inputs: [],
+          dependsOn: bootDisk,
+          options,
+          metadata: { description: `Create ${name}'s writable EFI variables when missing. Never overwrites them; never cached.`, technologies: ['qemu'] },
+        },
+      }
+    : {};
   return {
+    ...bootTargets,
+    ...efiVars,
     [t('system')]: {
       executor: 'nx-qemu-vm:system',
       cache: true,
@@ -57,7 +90,7 @@ function machineTargets(name: string, workspaceRoot: string, prefix: string): Re
       cache: false,
       // Never cached; without explicit inputs Nx would hash the (file-less) project root.
       inputs: [],
-      dependsOn: [t('build'), t('system')],
+      dependsOn: [t('build'), t('system'), ...bootDisk],
       options,
       metadata: { description: `Boot a fresh ${name}, run --command='...' as root, print its output and power off.`, technologies: ['qemu'] },
     },
@@ -65,7 +98,7 @@ function machineTargets(name: string, workspaceRoot: string, prefix: string): Re
       executor: 'nx-qemu-vm:start',
       cache: false,
       inputs: [],
-      dependsOn: [t('build'), t('system')],
+      dependsOn: [t('build'), t('system'), ...bootDisk],
       options,
       metadata: { description: `Start ${name} with its console in this terminal ('poweroff' or Ctrl-A X ends it).`, technologies: ['qemu'] },
     },
@@ -84,7 +117,7 @@ export const createNodes: CreateNodes<NxQemuVmPluginOptions> = [
           name,
           projectType: 'application',
           tags: ['qemu-vm'],
-          targets: machineTargets(name, context.workspaceRoot, options?.targetPrefix ?? ''),
+          targets: machineTargets(name, config.machines[name], context.workspaceRoot, options?.targetPrefix ?? ''),
           metadata: { description: `QEMU virtual machine "${name}" from ${file}` },
         };
       }

@@ -161,6 +161,10 @@ export interface MachineOptions {
    */
   useEFIBoot?: boolean;
   /**
+   * How the `boot-disk` target builds the disk. `vm` runs the partitioning and boot-loader tools in a throwaway VM, as NixOS does, and registers the EFI boot entry in the vars. `host` runs the same tools directly on the image file: faster, no VM, but no boot entry in the vars (OVMF then boots the removable-media path).
+   */
+  bootDiskBuilder?: 'vm' | 'host';
+  /**
    * Path of the writable EFI variable store, copied on first start and never overwritten. Relative paths are relative to the workspace root. Default: `.vm/<name>/<name>-efi-vars.fd`. `VM_EFI_VARS` and `NIX_EFI_VARS` override it at run time.
    */
   efiVars?: string;

@@ -36,6 +36,8 @@ function findTool(tool: HostTool): string {
 export function wantedModules(r: ResolvedMachine): string[] {
   const iface = r.config.qemu.diskInterface;
   return [
+    // fw_cfg tells the guest it runs for exec, even when GRUB writes the kernel command line.
+    'qemu_fw_cfg',
     'virtio_pci',
     'virtio_rng',
     'virtio_console',
@@ -48,7 +50,7 @@ export function wantedModules(r: ResolvedMachine): string[] {
     'ext4',
     ...(r.config.writableStore ? ['overlay'] : []),
     // FAT (the boot disk's /boot, or a user's file system) with its code pages.
-    ...(r.fileSystems.some((f) => f.fsType === 'vfat') ? ['vfat', 'nls_cp437', 'nls_iso8859-1'] : []),
+    ...(r.fileSystems.some((f) => f.fsType === 'vfat') ? ['vfat', 'nls_cp437', 'nls_iso8859-1', 'nls_ascii'] : []),
     // The boot-disk builder registers its boot entry through efivarfs.
     ...(r.config.useBootLoader && r.config.useEFIBoot ? ['efivarfs'] : []),
   ];

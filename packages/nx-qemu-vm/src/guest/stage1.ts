@@ -9,6 +9,11 @@ export const INITRD_STAGE2 = '/nx-qemu-vm/stage-2-init';
 export const INITRD_ALTERNATIVES = '/nx-qemu-vm/etc-alternatives';
 export const RUN_DIR = '/run/nx-qemu-vm';
 export const STAGE1_FAILED = 'nx-qemu-vm: stage 1 failed';
+/** QEMU's fw_cfg item that marks an exec boot; see exec-script.ts. */
+export const FW_CFG_MODE = 'opt/nx-qemu-vm/mode';
+
+/** Shell test for an exec boot: the kernel parameter (direct boot) or fw_cfg (any boot). */
+export const IS_EXEC = `{ grep -qw nxvm.exec /proc/cmdline || [ "$(cat /sys/firmware/qemu_fw_cfg/by_name/${FW_CFG_MODE}/raw 2>/dev/null)" = exec ]; }`;
 
 export interface Stage1Modules {
   /** Module names in load order; each is /lib/modules/<name>.ko in the initrd. */
@@ -82,7 +87,7 @@ export function renderStage1(r: ResolvedMachine, modules: Stage1Modules, rootTim
     'fail() {',
     '  echo "stage 1: error: $*"',
     `  echo ${q(STAGE1_FAILED)}`,
-    '  if ! grep -qw nxvm.exec /proc/cmdline; then',
+    `  if ! ${IS_EXEC}; then`,
     '    echo "Starting an emergency shell; leaving it powers the machine off."',
     '    setsid cttyhack sh',
     '  fi',

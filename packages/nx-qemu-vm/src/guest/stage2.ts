@@ -5,7 +5,7 @@ import type { ResolvedMachine } from '../config/resolve';
 import { GUEST_IP } from '../config/network';
 import { GUEST_AGENT_PORT } from '../qemu/argv';
 import { shQuote } from '../qemu/shell';
-import { RUN_DIR, renderMounts } from './stage1';
+import { IS_EXEC, RUN_DIR, renderMounts } from './stage1';
 
 /** Files the host and the guest exchange for `exec`, below the xchg share. */
 export const EXEC_DIR = '/tmp/xchg/.nx-qemu-vm';
@@ -90,7 +90,7 @@ export function renderStage2(r: ResolvedMachine): string {
       : []),
     `echo ${q('nx-qemu-vm: stage 2 reached')}`,
     '',
-    'if $bb grep -qw nxvm.exec /proc/cmdline; then',
+    `if ${IS_EXEC.replace(/\bgrep\b/, '$bb grep').replace(/\bcat\b/, '$bb cat')}; then`,
     '  # One command, output on the first virtio console, status through xchg.',
     `  /bin/sh ${EXEC_DIR}/command </dev/null >/dev/hvc0 2>&1`,
     '  status=$?',

@@ -5,6 +5,7 @@
 import type { ResolvedMachine } from '../config/resolve';
 import { serialConsole } from './run-script';
 import { shQuote } from './shell';
+import { FW_CFG_MODE } from '../guest/stage1';
 
 /** Exit statuses of the exec script itself, beside the command's own. */
 export const EXEC_TIMEOUT_STATUS = 124;
@@ -52,7 +53,7 @@ log_q=$(printf '%s\\n' "$log" | sed 's/,/,,/g')
 set +e
 TMPDIR=$work USE_TMPDIR=1 QEMU_KERNEL_PARAMS="\${QEMU_KERNEL_PARAMS:-} console=${serialConsole(r)} nxvm.exec panic=-1" \\
   timeout --kill-after=5 "$timeout_s" "$script_dir/run-${r.name}-vm" \\
-  -no-reboot -display none -monitor none -serial "file:$log_q" \\
+  -no-reboot -display none -monitor none -serial "file:$log_q" -fw_cfg name=${FW_CFG_MODE},string=exec \\
   -device virtio-serial-pci,id=nxexec-bus -chardev stdio,id=nxexec,signal=off \\
   -device virtconsole,chardev=nxexec,bus=nxexec-bus.0 </dev/null
 qemu_status=$?

@@ -1,0 +1,17 @@
+import { relative } from 'node:path';
+import type { ExecutorContext } from '@nx/devkit';
+import type { BootDiskExecutorSchema } from './schema';
+import { machineContext } from '../../util/machine';
+import { reportFailure } from '../../util/report';
+import { buildBootDisk } from './lib/build-boot-disk';
+
+export default async function bootDiskExecutor(options: BootDiskExecutorSchema, context: ExecutorContext) {
+  try {
+    const result = await buildBootDisk(machineContext(options, context), options.timeout ?? 600, (line) => line && console.log(line));
+    console.log(`wrote ${relative(context.root, result.disk)}${result.efiVars ? ` and ${relative(context.root, result.efiVars)}` : ''}`);
+    return { success: true };
+  } catch (err) {
+    reportFailure(err);
+    return { success: false };
+  }
+}

@@ -1,0 +1,40 @@
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import type { ExecutorContext } from '@nx/devkit';
+import type { EfiVarsExecutorSchema } from './schema';
+import { machineContext } from '../../util/machine';
+import { reportFailure } from '../../util/report';
+
+// Stateful: the vars belong to the user once created. They are copied through
+// a temporary name and published with a hard link, which never replaces a file.
+export default async function efiVarsExecutor(options: EfiVarsExecutorSchema, context: ExecutorContext) {
+  try {
+    const m = machineContext(options, context);
+    const r = m.machine;
+    if (!r.config.useEFIBoot || !r.efi) {
+      console.log(`machine "${r.name}" does not boot with UEFI; no EFI variables to create`);
+      return { success: true };
+    }
+    const target = isAbsolute(r.paths.efiVars) ? r.paths.efiVars : join(context.root, r.paths.efiVars);
+    if (existsSync(target)) {
+      console.log(`${r.paths.efiVars} exists; left as it is`);
+      return { success: true };
+    }
+    const template = r.config.useBootLoader ? join(context.root, r.paths.bootDiskEfiVars) : r.efi.varsTemplate;
+    if (!existsSync(template)) throw new Error(`${template} is missing; build it first: npx nx run ${r.name}:boot-disk`);
+    mkdirSync(dirname(target), { recursive: true });
+    const tmp = `${target}.tmp-${process.pid}`;
+    copyFileSync(template, tmp);
+    chmodSync(tmp, 0o644);
+    try {
+      linkSync(tmp, target);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+    console.log(`created ${r.paths.efiVars} from ${template}`);
+    return { success: true };
+  } catch (err) {
+    reportFailure(err);
+    return { success: false };
+  }
+}
