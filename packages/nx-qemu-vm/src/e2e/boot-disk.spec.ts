@@ -3,7 +3,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createVmWorkspace, type VmWorkspace } from '../testing/vm-workspace';
 
@@ -54,7 +54,19 @@ describe('boot disk', { timeout: 1_800_000 }, () => {
     assert.equal(out(read.stdout), 'kept\n1\n', 'the variable survived the reboot, and the builder registered the boot entry');
   });
 
-  it('boots OVMF from a host-built disk through the removable-media path', () => bootedThroughGrub('hostefi', /BdsDxe|UEFI|EFI stub/));
+  it('creates the EFI vars once with the efi-vars target, then boots OVMF from a host-built disk', () => {
+    const vars = join(ws.root, '.vm/hostefi/hostefi-efi-vars.fd');
+    const first = ws.nx(['run', 'hostefi:efi-vars']);
+    assert.equal(first.status, 0, first.output);
+    assert.equal(sha256(vars), sha256(join(ws.root, 'dist/vm/hostefi/boot-disk/efi-vars.fd')), 'copied from the boot disk');
+    writeFileSync(vars, readFileSync(vars)); // same bytes, new mtime: a later run must not touch the file
+    const stamp = statSync(vars).mtimeMs;
+    const again = ws.nx(['run', 'hostefi:efi-vars']);
+    assert.equal(again.status, 0, again.output);
+    assert.match(again.output, /exists; left as it is/);
+    assert.equal(statSync(vars).mtimeMs, stamp);
+    bootedThroughGrub('hostefi', /BdsDxe|UEFI|EFI stub/);
+  });
 
   it('boots with an alternative BIOS (qboot)', () => {
     const res = ws.exec('qboot', 'echo up');
