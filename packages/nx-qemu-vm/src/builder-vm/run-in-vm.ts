@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import type { ResolvedMachine } from '../config/resolve';
 import { serialConsole } from '../qemu/run-script';
+import { qemuEscape } from '../qemu/words';
 
 export interface BuilderDisk {
   file: string;
@@ -38,7 +39,6 @@ export interface BuilderRun {
 
 export class BuilderError extends Error {}
 
-const qemuEscape = (s: string) => s.replace(/,/g, ',,');
 const tail = (text: string, lines: number) => text.split('\n').slice(-lines).map((l) => `  | ${l}`).join('\n');
 
 /** The builder's QEMU arguments (pure). */

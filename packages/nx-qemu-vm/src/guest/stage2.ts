@@ -28,18 +28,20 @@ function seedEtc(r: ResolvedMachine): string[] {
 }
 
 function network(r: ResolvedMachine): string[] {
-  const lines = ['ip link set lo up'];
+  // Busybox's ip: the store need not have iproute2.
+  const ip = '$bb ip';
+  const lines = [`${ip} link set lo up`];
   // The user network's NIC is eth0 when it exists; vlan NICs follow in order.
   lines.push(
     'if [ -e /sys/class/net/eth0 ]; then',
-    `  ip addr add ${GUEST_IP}/24 dev eth0 && ip link set eth0 up && ip route add default via 10.0.2.2 || echo "stage 2: warning: eth0 setup failed"`,
+    `  ${ip} addr add ${GUEST_IP}/24 dev eth0 && ${ip} link set eth0 up && ${ip} route add default via 10.0.2.2 || echo "stage 2: warning: eth0 setup failed"`,
     'fi',
   );
   r.network.vlans.forEach((v, i) => {
     const dev = `eth${i + 1}`;
     // The vlan transport echoes a VM's own frames back to it, which IPv6 would take for a duplicate address.
     lines.push(`echo 0 > /proc/sys/net/ipv6/conf/${dev}/accept_dad 2>/dev/null`);
-    lines.push(`ip addr add ${v.address}/24 dev ${dev} && ip link set ${dev} up || echo "stage 2: warning: ${dev} (vlan ${v.vlan}) setup failed"`);
+    lines.push(`${ip} addr add ${v.address}/24 dev ${dev} && ${ip} link set ${dev} up || echo "stage 2: warning: ${dev} (vlan ${v.vlan}) setup failed"`);
   });
   return lines;
 }
@@ -71,7 +73,7 @@ export function renderStage2(r: ResolvedMachine): string {
     'mount_fs() { $bb mkdir -p "$2" && $bb mount -t "$3" -o "$4" "$1" "$2" || echo "stage 2: warning: cannot mount $1 on $2"; }',
     ...renderMounts(late, ''),
     `$bb hostname ${q(r.name)}`,
-    ...network(r).map((l) => l.replace(/^ip /, '$bb ip ').replace(/&& ip /g, '&& $bb ip ')),
+    ...network(r),
     ...seedEtc(r),
     '# Name the virtio ports as udev would, for the guest agent and for users.',
     '$bb mkdir -p /dev/virtio-ports',

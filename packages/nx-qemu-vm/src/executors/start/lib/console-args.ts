@@ -1,8 +1,10 @@
 // The serial console and QEMU's monitor share the terminal (Ctrl-A C switches,
 // Ctrl-A X quits), and everything shown is also written to a log file.
 // signal=off hands Ctrl-C to the guest's shell instead of killing QEMU.
+import { qemuEscape } from '../../../qemu/words';
+
 export function serialConsoleArgs(logFile: string): string[] {
-  const path = logFile.replace(/,/g, ',,');
+  const path = qemuEscape(logFile);
   return [
     '-chardev', `stdio,id=console0,mux=on,signal=off,logfile=${path}`,
     '-serial', 'chardev:console0',
