@@ -19,11 +19,13 @@ export function typeTargets(): TypeTarget[] {
       output: join(pluginSrc, 'config/workspace-vm.generated.ts'),
     },
   ];
-  const executors = join(pluginSrc, 'executors');
-  if (existsSync(executors)) {
-    for (const name of readdirSync(executors).sort()) {
-      const schema = join(executors, name, 'schema.json');
-      if (existsSync(schema)) targets.push({ schema, output: join(executors, name, 'schema.d.ts') });
+  // Executors and generators alike keep schema.json and schema.d.ts side by side.
+  for (const kind of ['executors', 'generators']) {
+    const dir = join(pluginSrc, kind);
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir).sort()) {
+      const schema = join(dir, name, 'schema.json');
+      if (existsSync(schema)) targets.push({ schema, output: join(dir, name, 'schema.d.ts') });
     }
   }
   return targets;

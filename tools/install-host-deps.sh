@@ -28,6 +28,7 @@ grub-efi-amd64-bin  # UEFI boot loader
 netcat-openbsd      # guest-to-host port forwards (guestfwd)
 shellcheck          # tests lint the generated run scripts
 qemu-guest-agent    # qemu-ga, started in guests that enable the guest agent
+nginx               # tools/remote-cache: the shared Nx cache server (built with the WebDAV module)
 PACKAGES
 )
 apt-get update -qq

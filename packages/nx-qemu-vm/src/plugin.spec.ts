@@ -6,24 +6,69 @@ import { join } from 'node:path';
 import { createTempWorkspace, type TempWorkspace } from './testing/temp-workspace';
 import { loadResolved } from './config/load';
 import { renderRunScript } from './qemu/run-script';
+import { TARGET_FIELDS } from './plugin/target-inputs';
 
 describe('nx-qemu-vm through Nx', () => {
   let ws: TempWorkspace;
   before(() => {
-    ws = createTempWorkspace({ machines: { vm: { graphics: false }, web: { memorySize: 1024, forwardPorts: [{ host: { port: 8080 }, guest: { port: 80 } }] } } });
+    ws = createTempWorkspace({
+      machines: {
+        vm: { graphics: false },
+        web: { memorySize: 1024, forwardPorts: [{ host: { port: 8080 }, guest: { port: 80 } }] },
+        boot: { useBootLoader: true, useEFIBoot: true },
+      },
+    });
   });
   after(() => ws.remove());
 
-  it('infers one project per machine, with a described, cached build target', () => {
-    const res = ws.nx(['show', 'project', 'web', '--json']);
+  const showProject = (name: string) => {
+    const res = ws.nx(['show', 'project', name, '--json']);
     assert.equal(res.status, 0, res.output);
-    const project = JSON.parse(res.output.slice(res.output.indexOf('{')));
-    const build = project.targets.build;
-    assert.equal(build.cache, true);
-    assert.deepEqual(build.outputs, ['{workspaceRoot}/dist/vm/web/bin']);
-    assert.match(build.metadata.description, /run-web-vm/);
-    assert.deepEqual(build.inputs[0], { json: '{workspaceRoot}/workspace-vm.json', fields: ['machines.web'] });
-    assert.ok(build.inputs.some((i: { fileset?: string }) => i.fileset === '{workspaceRoot}/packages/nx-qemu-vm/src/**/*'), 'our own source is an input');
+    return JSON.parse(res.output.slice(res.output.indexOf('{')));
+  };
+
+  it('infers one project per machine, with every target described and grouped', () => {
+    const web = showProject('web');
+    assert.deepEqual(Object.keys(web.targets).sort(), ['build', 'config', 'empty-disks', 'exec', 'root-disk', 'start', 'system']);
+    for (const [name, target] of Object.entries(web.targets) as [string, { metadata: { description?: string } }][])
+      assert.ok((target.metadata.description ?? '').length > 20, `${name} has a description`);
+    assert.deepEqual(web.metadata.targetGroups, {
+      'Build (cached)': ['config', 'system', 'build'],
+      'State (never cached)': ['root-disk', 'empty-disks'],
+      Run: ['start', 'exec'],
+    });
+    const boot = showProject('boot');
+    assert.deepEqual(boot.metadata.targetGroups['Build (cached)'], ['config', 'system', 'build', 'boot-disk']);
+    assert.deepEqual(boot.metadata.targetGroups['State (never cached)'], ['root-disk', 'empty-disks', 'efi-vars']);
+  });
+
+  it('caches the pure steps and never the stateful ones, with dependsOn following the data', () => {
+    const t = showProject('boot').targets;
+    for (const name of ['config', 'system', 'build', 'boot-disk']) assert.equal(t[name].cache, true, name);
+    for (const name of ['root-disk', 'empty-disks', 'efi-vars', 'start', 'exec']) {
+      assert.equal(t[name].cache, false, name);
+      assert.equal(t[name].outputs?.length ?? 0, 0, `${name} declares no outputs, so a cache restore cannot touch a disk`);
+    }
+    assert.equal(t.start.continuous, true);
+    assert.deepEqual(t.system.dependsOn, ['config']);
+    assert.deepEqual(t.build.dependsOn, ['config']);
+    assert.deepEqual(t['boot-disk'].dependsOn, ['system']);
+    assert.deepEqual(t['efi-vars'].dependsOn, ['boot-disk']);
+    assert.deepEqual([...t.start.dependsOn].sort(), ['boot-disk', 'build', 'efi-vars', 'empty-disks', 'root-disk', 'system']);
+    assert.deepEqual(t.exec.dependsOn, t.start.dependsOn);
+  });
+
+  it('hashes exactly the fields each step reads, our own source and the host files it copies', () => {
+    const t = showProject('boot').targets;
+    const fieldsOf = (name: string) => t[name].inputs.find((i: { json?: string }) => i.json)?.fields;
+    assert.deepEqual(fieldsOf('config'), ['machines.boot']);
+    for (const name of ['system', 'build', 'boot-disk'] as const)
+      assert.deepEqual(fieldsOf(name), TARGET_FIELDS[name].map((f) => `machines.boot.${f}`), name);
+    for (const name of ['config', 'system', 'build', 'boot-disk'])
+      assert.ok(t[name].inputs.some((i: { fileset?: string }) => i.fileset === '{workspaceRoot}/packages/nx-qemu-vm/src/**/*'), `${name} hashes our source`);
+    assert.ok(t['boot-disk'].inputs.some((i: { dependentTasksOutputFiles?: string }) => i.dependentTasksOutputFiles === '**/initrd.img'));
+    assert.ok(t.system.inputs.some((i: { runtime?: string }) => i.runtime?.startsWith('sha256sum /boot/vmlinuz-*')));
+    assert.deepEqual(t.start.inputs, []);
   });
 
   it('writes the run script, then serves it from the cache', () => {

@@ -10,7 +10,7 @@ import { validateConfig } from '../config/validate';
 import { resolveMachine, type ResolvedMachine } from '../config/resolve';
 import { readHostFacts } from '../config/host-facts';
 import { buildInitrd } from '../guest/initrd';
-import { BuilderError, runInBuilderVm, type BuilderRun } from './run-in-vm';
+import { BuilderError, runInBuilderVm, type BuilderRun, builderMachine } from './run-in-vm';
 
 describe('runInBuilderVm', { timeout: 600_000 }, () => {
   let dir: string;
@@ -22,7 +22,8 @@ describe('runInBuilderVm', { timeout: 600_000 }, () => {
     writeFileSync(join(dir, 'initrd.img'), (await buildInitrd(machine)).image);
     writeFileSync(join(dir, 'input.txt'), 'input from the host\n');
     base = {
-      machine,
+      machine: builderMachine(machine),
+      accel: machine.qemu.accel,
       kernel: machine.kernel.image,
       initrd: join(dir, 'initrd.img'),
       timeoutSeconds: 180,

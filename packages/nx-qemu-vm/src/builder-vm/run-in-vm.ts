@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import type { ResolvedMachine } from '../config/resolve';
-import { serialConsole } from '../qemu/run-script';
+import { ARCH_PROFILES } from '../config/defaults';
 import { qemuEscape } from '../qemu/words';
 
 export interface BuilderDisk {
@@ -14,8 +14,26 @@ export interface BuilderDisk {
   format: 'raw' | 'qcow2';
 }
 
+/**
+ * What the builder takes from the machine: its QEMU, console and store. Its
+ * memory, disks and the rest do not matter, and neither does its accelerator,
+ * which only changes how fast the same bytes are written.
+ */
+export interface BuilderMachine {
+  qemu: Pick<ResolvedMachine['qemu'], 'binary' | 'machine' | 'cpu'>;
+  arch: ResolvedMachine['arch'];
+  storeSource: string;
+}
+
+export function builderMachine(r: ResolvedMachine): BuilderMachine {
+  const { binary, machine, cpu } = r.qemu;
+  return { qemu: { binary, machine, cpu }, arch: r.arch, storeSource: r.config.store.source };
+}
+
 export interface BuilderRun {
-  machine: ResolvedMachine;
+  machine: BuilderMachine;
+  /** The machine's accel option; VM_ACCEL overrides it. */
+  accel: ResolvedMachine['qemu']['accel'];
   /** Absolute paths of the kernel and the machine's generated initrd. */
   kernel: string;
   initrd: string;
@@ -44,7 +62,7 @@ const tail = (text: string, lines: number) => text.split('\n').slice(-lines).map
 /** The builder's QEMU arguments (pure). */
 export function builderArgv(run: BuilderRun, xchg: string): string[] {
   const r = run.machine;
-  const accel = process.env.VM_ACCEL ?? (r.qemu.accel === 'kvm' ? 'kvm' : 'tcg');
+  const accel = process.env.VM_ACCEL ?? (run.accel === 'kvm' ? 'kvm' : 'tcg');
   // The guest clock starts at SOURCE_DATE_EPOCH and runs on virtual time.
   const rtc = new Date(run.sourceDateEpoch * 1000).toISOString().slice(0, 19);
   const argv = [
@@ -54,7 +72,7 @@ export function builderArgv(run: BuilderRun, xchg: string): string[] {
     '-serial', `file:${qemuEscape(run.consoleLog)}`,
     '-rtc', `base=${rtc},clock=vm`,
     '-device', 'virtio-rng-pci',
-    '-virtfs', `local,path=${qemuEscape(r.config.store.source)},security_model=none,mount_tag=store,readonly=on`,
+    '-virtfs', `local,path=${qemuEscape(r.storeSource)},security_model=none,mount_tag=store,readonly=on`,
     '-virtfs', `local,path=${qemuEscape(xchg)},security_model=none,mount_tag=xchg`,
   ];
   run.disks.forEach((d, i) => {
@@ -65,7 +83,7 @@ export function builderArgv(run: BuilderRun, xchg: string): string[] {
     argv.push('-drive', `if=pflash,format=${run.efi.format},unit=0,readonly=on,file=${qemuEscape(run.efi.code)}`);
     argv.push('-drive', `if=pflash,format=raw,unit=1,file=${qemuEscape(run.efi.vars)}`);
   }
-  argv.push('-kernel', run.kernel, '-initrd', run.initrd, '-append', `console=${serialConsole(r)} panic=-1 nxvm.builder`);
+  argv.push('-kernel', run.kernel, '-initrd', run.initrd, '-append', `console=${ARCH_PROFILES[r.arch].serial},115200n8 panic=-1 nxvm.builder`);
   return argv;
 }
 

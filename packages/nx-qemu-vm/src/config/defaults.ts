@@ -12,6 +12,8 @@ export const stateDir = (name: string) => `.vm/${name}`;
 export const distDir = (name: string) => `dist/vm/${name}`;
 
 export const defaultDiskImage = (name: string) => `${stateDir(name)}/${name}.qcow2`;
+/** Empty data disks are stateful too: created once, kept between runs. */
+export const emptyDiskImage = (name: string, i: number) => `${stateDir(name)}/empty${i}.qcow2`;
 export const defaultEfiVars = (name: string) => `${stateDir(name)}/${name}-efi-vars.fd`;
 export const generatedInitrd = (name: string) => `${distDir(name)}/system/initrd.img`;
 export const bootDiskImage = (name: string) => `${distDir(name)}/boot-disk/disk.img`;

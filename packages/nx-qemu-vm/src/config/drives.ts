@@ -1,6 +1,7 @@
 // The drive list, in the order that gives guests their device names:
 // root first, then the boot disk, the empty disks and the user's drives.
 import type { ValidMachine } from './machine';
+import { emptyDiskImage } from './defaults';
 import { type Part, hostPath } from '../qemu/words';
 
 export type DiskInterface = ValidMachine['qemu']['diskInterface'];
@@ -23,7 +24,7 @@ export function driveDeviceName(iface: DiskInterface, index: number): string {
   return iface === 'virtio' ? `/dev/vd${letter}` : `/dev/sd${letter}`;
 }
 
-export function resolveDrives(m: ValidMachine): ResolvedDrive[] {
+export function resolveDrives(name: string, m: ValidMachine): ResolvedDrive[] {
   const list: Omit<ResolvedDrive, 'device'>[] = [
     {
       name: 'root',
@@ -43,7 +44,7 @@ export function resolveDrives(m: ValidMachine): ResolvedDrive[] {
     });
   m.emptyDiskImages.forEach((_, i) =>
     list.push({
-      file: [{ var: 'TMPDIR', qemu: true }, `/empty${i}.qcow2`],
+      file: hostPath(emptyDiskImage(name, i), true),
       format: 'qcow2',
       driveExtraOpts: { werror: 'report' },
       deviceExtraOpts: {},

@@ -12,6 +12,7 @@ import {
   defaultConsoles,
   defaultDiskImage,
   defaultEfiVars,
+  emptyDiskImage,
   generatedInitrd,
   stateDir,
 } from './defaults';
@@ -27,7 +28,7 @@ export interface ResolvedMachine {
   arch: GuestArch;
   config: ValidMachine;
   qemu: { binary: string; machine: string; cpu: string; accel: ValidMachine['accel']; debianPackage: string };
-  paths: { stateDir: string; diskImage: string; efiVars: string; bootDisk: string; bootDiskEfiVars: string };
+  paths: { stateDir: string; diskImage: string; emptyDisks: string[]; efiVars: string; bootDisk: string; bootDiskEfiVars: string };
   drives: ResolvedDrive[];
   bootDevice: string;
   consoles: string[];
@@ -78,7 +79,7 @@ export function resolveMachine(name: string, index: number, m: ValidMachine, hos
     if (!host.exists(bios)) issue(['bios'], m.bios, 'firmware file not found (a file, or a directory holding bios.bin).');
   }
 
-  const drives = resolveDrives(m);
+  const drives = resolveDrives(name, m);
   const bootDevice = m.bootDevice ?? drives[0].device;
   const bootPartition = m.useBootLoader ? `${lookupDrive(drives, 'boot').device}2` : undefined;
   const shares = resolveShares(m);
@@ -102,6 +103,7 @@ export function resolveMachine(name: string, index: number, m: ValidMachine, hos
     paths: {
       stateDir: stateDir(name),
       diskImage: m.diskImage ?? defaultDiskImage(name),
+      emptyDisks: m.emptyDiskImages.map((_, i) => emptyDiskImage(name, i)),
       efiVars: m.efiVars ?? defaultEfiVars(name),
       bootDisk: bootDiskImage(name),
       bootDiskEfiVars: bootDiskEfiVars(name),

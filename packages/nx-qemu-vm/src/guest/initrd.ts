@@ -8,8 +8,8 @@ import type { ResolvedMachine } from '../config/resolve';
 import { type CpioEntry, gzipDeterministic, writeCpio } from './cpio';
 import { isStaticExecutable, libraryClosure } from './libs';
 import { kernelVersionFromImage, planModules, readModuleIndex, readModuleObject } from './modules';
-import { checkKernelConfig, kernelConfigPath } from './kernel-config';
-import { INITRD_ALTERNATIVES, INITRD_STAGE2, renderStage1 } from './stage1';
+import { type KernelConfigOptions, checkKernelConfig, kernelConfigPath } from './kernel-config';
+import { INITRD_ALTERNATIVES, INITRD_STAGE2, type Stage1Modules, renderStage1 } from './stage1';
 import { renderStage2 } from './stage2';
 
 /** A host tool the initrd copies, and the Debian package that provides it. */
@@ -93,27 +93,49 @@ export interface InitrdOptions {
   mtime?: number;
 }
 
-export async function buildInitrd(r: ResolvedMachine, opts: InitrdOptions = {}): Promise<InitrdResult> {
-  const version = kernelVersionFromImage(r.kernel.image);
-  if (!version) throw new HostToolError(`cannot tell the version of kernel ${r.kernel.image}; name it vmlinuz-<version> or set "kernel" to a Debian kernel`);
+/**
+ * Everything the initrd takes from the machine's config. buildInitrd reads
+ * nothing else of it, so this is what the system target's cache key must cover.
+ */
+export interface InitrdSpec {
+  kernelImage: string;
+  kernelCheck: KernelConfigOptions;
+  modules: string[];
+  /** The store whose /etc/alternatives links the guest gets, when the store is mounted at its own path. */
+  alternativesFrom: string | null;
+  stage1: (modules: Stage1Modules) => string;
+  stage2: string;
+}
+
+export function initrdSpec(r: ResolvedMachine): InitrdSpec {
+  return {
+    kernelImage: r.kernel.image,
+    kernelCheck: { graphics: r.config.graphics, writableStore: r.config.writableStore, diskInterface: r.config.qemu.diskInterface },
+    modules: wantedModules(r),
+    alternativesFrom: r.config.store.source === r.config.store.target ? r.config.store.source : null,
+    stage1: (modules) => renderStage1(r, modules),
+    stage2: renderStage2(r),
+  };
+}
+
+export async function buildInitrd(r: ResolvedMachine | InitrdSpec, opts: InitrdOptions = {}): Promise<InitrdResult> {
+  const spec = 'stage2' in r ? r : initrdSpec(r);
+  const version = kernelVersionFromImage(spec.kernelImage);
+  if (!version) throw new HostToolError(`cannot tell the version of kernel ${spec.kernelImage}; name it vmlinuz-<version> or set "kernel" to a Debian kernel`);
   const modulesDir = join(opts.modulesRoot ?? '/lib/modules', version);
   if (!existsSync(join(modulesDir, 'modules.dep')))
     throw new HostToolError(`kernel modules for ${version} are missing (${modulesDir}). Install them: apt-get install linux-image-${version}`);
-  const configFile = kernelConfigPath(r.kernel.image, version);
+  const configFile = kernelConfigPath(spec.kernelImage, version);
   if (!existsSync(configFile))
     throw new HostToolError(`kernel config ${configFile} is missing; it ships with the kernel: apt-get install linux-image-${version}`);
-  checkKernelConfig(readFileSync(configFile, 'utf8'), configFile, {
-    graphics: r.config.graphics,
-    writableStore: r.config.writableStore,
-    diskInterface: r.config.qemu.diskInterface,
-  });
+  checkKernelConfig(readFileSync(configFile, 'utf8'), configFile, spec.kernelCheck);
 
   const busybox = findTool(BUSYBOX);
   if (!(await isStaticExecutable(busybox)))
     throw new HostToolError(`${busybox} is not statically linked. Install the static build: apt-get install busybox-static`);
   const tools = [MKE2FS, BLKID].map((t) => ({ tool: t, path: findTool(t) }));
 
-  const plan = planModules(readModuleIndex(modulesDir), wantedModules(r));
+  const plan = planModules(readModuleIndex(modulesDir), spec.modules);
   if (plan.missing.length)
     throw new HostToolError(`kernel ${version} has no module named ${plan.missing.join(', ')}; use a kernel that provides them`);
 
@@ -125,10 +147,10 @@ export async function buildInitrd(r: ResolvedMachine, opts: InitrdOptions = {}):
   // Libraries keep the path ldd resolved, so the loader finds them as on the host.
   for (const lib of await libraryClosure(tools.map((t) => t.path))) file(lib, readFileSync(realpathSync(lib)));
   for (const m of plan.load) file(`/lib/modules/${m.name}.ko`, await readModuleObject(modulesDir, m.path), 0o644);
-  const alternatives = r.config.store.source === r.config.store.target ? alternativesEntries(r.config.store.source) : [];
+  const alternatives = spec.alternativesFrom === null ? [] : alternativesEntries(spec.alternativesFrom);
   entries.push({ path: INITRD_ALTERNATIVES, type: 'dir', mode: 0o755 }, ...alternatives);
-  file('/init', Buffer.from(renderStage1(r, { load: plan.load })));
-  file(INITRD_STAGE2, Buffer.from(renderStage2(r)));
+  file('/init', Buffer.from(spec.stage1({ load: plan.load })));
+  file(INITRD_STAGE2, Buffer.from(spec.stage2));
 
   const mtime = opts.mtime ?? Number(process.env.SOURCE_DATE_EPOCH ?? 0);
   const archive = writeCpio(entries, { mtime });

@@ -91,7 +91,7 @@ describe('run script', () => {
     assert.equal(res.status, 0, res.stderr);
     assert.ok(existsSync(join(ws, '.vm/vm/vm.qcow2')));
     assert.ok(existsSync(join(ws, 'scratch $x/xchg')));
-    assert.equal(virtualSize(join(ws, 'scratch $x/empty0.qcow2')), 16 * 1024 * 1024);
+    assert.equal(virtualSize(join(ws, '.vm/vm/empty0.qcow2')), 16 * 1024 * 1024);
   });
 
   it('makes a new scratch directory unless USE_TMPDIR is set', () => {
@@ -103,16 +103,18 @@ describe('run script', () => {
     assert.equal(made.length, 1);
     assert.match(made[0], /^nx-qemu-vm\./);
     assert.ok(existsSync(join(scratch, made[0], 'xchg')));
-    assert.ok(existsSync(join(scratch, made[0], 'empty0.qcow2')));
   });
 
-  it('keeps existing empty disks when the scratch directory is reused', () => {
-    const { run } = workspace({ emptyDiskImages: [8] });
-    const scratch = join(root, 'scratch-reuse');
-    mkdirSync(scratch, { recursive: true });
-    writeFileSync(join(scratch, 'empty0.qcow2'), 'kept');
-    assert.equal(run({ TMPDIR: scratch, USE_TMPDIR: '1' }).status, 0);
-    assert.equal(readFileSync(join(scratch, 'empty0.qcow2'), 'utf8'), 'kept');
+  it('creates empty disks once in the state directory, with a layout stamp, and keeps them', () => {
+    const { ws, run } = workspace({ emptyDiskImages: [8, 4] });
+    assert.equal(run().status, 0);
+    assert.equal(virtualSize(join(ws, '.vm/vm/empty0.qcow2')), 8 * 1024 * 1024);
+    assert.equal(virtualSize(join(ws, '.vm/vm/empty1.qcow2')), 4 * 1024 * 1024);
+    assert.deepEqual(JSON.parse(readFileSync(join(ws, '.vm/vm/empty1.qcow2.layout.json'), 'utf8')), { sizeMiB: 4, interface: 'virtio' });
+    assert.deepEqual(JSON.parse(readFileSync(join(ws, '.vm/vm/vm.qcow2.layout.json'), 'utf8')).sizeMiB, 512);
+    writeFileSync(join(ws, '.vm/vm/empty0.qcow2'), 'kept');
+    assert.equal(run().status, 0);
+    assert.equal(readFileSync(join(ws, '.vm/vm/empty0.qcow2'), 'utf8'), 'kept');
   });
 
   it('copies the EFI vars once, writable, and never overwrites them', () => {

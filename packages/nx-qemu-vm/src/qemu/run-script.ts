@@ -7,6 +7,7 @@ import { buildQemuArgv } from './argv';
 import { escapedVar, escapedVarsUsed, shArgvLines, shQuote, shWord } from './shell';
 import { hostPath } from './words';
 import { ARCH_PROFILES } from '../config/defaults';
+import { emptyDiskLayouts, renderLayoutStamp, rootDiskLayout } from '../disk/layout';
 
 const HELPERS = String.raw`
 die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 1; }
@@ -19,9 +20,12 @@ publish_new() {
   if ! ln -- "$1" "$2" 2>/dev/null && [ ! -e "$2" ]; then rm -f -- "$1"; die "cannot create $2"; fi
   rm -f -- "$1"
 }
+# A new disk gets a stamp of the options it was made for (see the root-disk target).
 create_disk() {
+  mkdir -p -- "$(dirname -- "$1")"
   qemu-img create -q -f qcow2 -- "$1.tmp.$$" "$2M" || die "qemu-img could not create $1"
   publish_new "$1.tmp.$$" "$1"
+  printf '%s\n' "$3" > "$1.layout.json"
 }
 `;
 
@@ -98,10 +102,7 @@ export function renderRunScript(r: ResolvedMachine): string {
     ...(m.diskSize === null
       ? ['[ -e "$disk_image" ] || die "root disk $disk_image does not exist, and diskSize is null so it is not created"']
       : [
-          'if [ ! -e "$disk_image" ]; then',
-          '  mkdir -p -- "$(dirname -- "$disk_image")"',
-          `  create_disk "$disk_image" ${m.diskSize}`,
-          'fi',
+          `[ -e "$disk_image" ] || create_disk "$disk_image" ${m.diskSize} ${shQuote(renderLayoutStamp(rootDiskLayout(r)!))}`,
         ]),
     '',
     'if [ -z "${TMPDIR:-}" ] || [ -z "${USE_TMPDIR:-}" ]; then',
@@ -135,9 +136,11 @@ export function renderRunScript(r: ResolvedMachine): string {
       '  publish_new "$efi_vars.tmp.$$" "$efi_vars"',
       'fi',
     );
-  m.emptyDiskImages.forEach((size, i) => {
-    if (i === 0) lines.push('', '# Empty disks live with the run\'s scratch files.');
-    lines.push(`[ -e "$TMPDIR/empty${i}.qcow2" ] || create_disk "$TMPDIR/empty${i}.qcow2" ${size}`);
+  const empties = emptyDiskLayouts(r);
+  r.paths.emptyDisks.forEach((path, i) => {
+    if (i === 0) lines.push('', '# Empty data disks are created once and kept, like the root disk.');
+    lines.push(`empty${i}=${shWord(hostPath(path, false))}`);
+    lines.push(`[ -e "$empty${i}" ] || create_disk "$empty${i}" ${empties[i].sizeMiB} ${shQuote(renderLayoutStamp(empties[i]))}`);
   });
   if (m.accel === 'auto') lines.push(accelProbe(r).trimEnd());
   if (m.graphics)

@@ -9,6 +9,8 @@ import type { ResolvedMachine } from '../config/resolve';
 export interface MachineOptions {
   machine?: string;
   configFile?: string;
+  /** Set by the plugin where the output depends on the machine's position in the file. */
+  position?: number;
 }
 
 export interface MachineContext {
@@ -26,6 +28,8 @@ export function machineContext(options: MachineOptions, context: ExecutorContext
   const all = loadResolved(configPath);
   const machine = all[name];
   if (!machine) throw new Error(`machine "${name}" is not in ${configPath}; machines: ${Object.keys(all).join(', ')}`);
+  if (options.position !== undefined && options.position !== machine.index)
+    throw new Error(`machine "${name}" is number ${machine.index} in ${configPath}, but the task was planned for number ${options.position}; the project graph is stale: run npx nx reset`);
   const dist = join(context.root, distDir(name));
   return {
     workspaceRoot: context.root,

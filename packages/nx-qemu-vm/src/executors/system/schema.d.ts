@@ -12,4 +12,8 @@ export interface SystemExecutorSchema {
    * Path of the machine file, relative to the workspace root.
    */
   configFile?: string;
+  /**
+   * The machine's 1-based position in workspace-vm.json, set by the plugin. Its vlan addresses depend on it, so it is part of the cache key.
+   */
+  position?: number;
 }

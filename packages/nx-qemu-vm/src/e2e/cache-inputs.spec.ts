@@ -1,0 +1,96 @@
+// The cache keys, proven through the real Nx CLI: which tasks run and which
+// come from the cache after each kind of change. The boot disk is built on the
+// host (bootDiskBuilder: host) to keep this quick; the builder VM has its own tests.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, copyFileSync, mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { createTempWorkspace, type TempWorkspace } from '../testing/temp-workspace';
+import { hostKernel } from '../disk/boot-disk-testing';
+import { kernelVersionFromImage } from '../guest/modules';
+
+/** Task -> 'ran' or 'cached', from Nx's plain (NX_TUI=false) output. */
+function taskOutcomes(output: string): Record<string, 'ran' | 'cached'> {
+  const out: Record<string, 'ran' | 'cached'> = {};
+  // eslint-disable-next-line no-control-regex
+  const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
+  for (const m of plain.matchAll(/^\S*\s*nx run (\S+?)(?:\s+\[(.+)\])?\s*$/gm)) out[m[1]] = m[2] && /cache/.test(m[2]) ? 'cached' : 'ran';
+  return out;
+}
+
+describe('Nx cache keys of the cached steps', () => {
+  let ws: TempWorkspace;
+  let kernel: string;
+  const machines = (vm: object, other: object = {}) => ({
+    machines: { vm: { graphics: false, useBootLoader: true, bootDiskBuilder: 'host', kernel, ...vm }, other: { graphics: false, kernel, ...other } },
+  });
+  const run = () => {
+    const res = ws.nx(['run-many', '-t', 'build', 'system', 'boot-disk', '--projects', 'vm,other']);
+    assert.equal(res.status, 0, res.output);
+    return taskOutcomes(res.output);
+  };
+
+  before(() => {
+    ws = createTempWorkspace({ machines: {} }, 'nx-qemu-vm-cache-');
+    // A private copy of the host kernel (and the config beside it), so the test can change its bytes.
+    const host = hostKernel();
+    const version = kernelVersionFromImage(host)!;
+    mkdirSync(join(ws.root, 'kernels'));
+    kernel = join(ws.root, 'kernels', basename(host));
+    copyFileSync(host, kernel);
+    copyFileSync(`/boot/config-${version}`, join(ws.root, 'kernels', `config-${version}`));
+    ws.writeConfig(machines({}));
+  });
+  after(() => ws.remove());
+
+  it('runs everything the first time, and nothing the second', () => {
+    const first = run();
+    for (const task of ['vm:config', 'vm:system', 'vm:build', 'vm:boot-disk', 'other:config', 'other:system', 'other:build'])
+      assert.equal(first[task], 'ran', `${task} in ${JSON.stringify(first)}`);
+    const second = run();
+    assert.ok(Object.values(second).every((o) => o === 'cached'), JSON.stringify(second));
+  });
+
+  it('reruns only build when memorySize changes', () => {
+    ws.writeConfig(machines({ memorySize: 700 }));
+    const o = run();
+    assert.equal(o['vm:build'], 'ran');
+    assert.equal(o['vm:system'], 'cached');
+    assert.equal(o['vm:boot-disk'], 'cached');
+    assert.equal(o['other:build'], 'cached');
+  });
+
+  it('reruns build and boot-disk when kernel params change with a boot loader; without one there is no boot disk to rerun', () => {
+    ws.writeConfig(machines({ memorySize: 700, kernelParams: ['quiet'] }, { kernelParams: ['quiet'] }));
+    const o = run();
+    assert.equal(o['vm:build'], 'ran');
+    assert.equal(o['vm:boot-disk'], 'ran');
+    assert.equal(o['vm:system'], 'cached');
+    assert.equal(o['other:build'], 'ran');
+    assert.equal(o['other:system'], 'cached');
+    assert.equal(o['other:boot-disk'], undefined);
+  });
+
+  it('reruns boot-disk when useEFIBoot changes', () => {
+    ws.writeConfig(machines({ memorySize: 700, kernelParams: ['quiet'], useEFIBoot: true }, { kernelParams: ['quiet'] }));
+    const o = run();
+    assert.equal(o['vm:boot-disk'], 'ran');
+    assert.equal(o['other:build'], 'cached');
+  });
+
+  it("is a cache hit when another machine's field or an unrelated key changes", () => {
+    ws.writeConfig({ ...machines({ memorySize: 700, kernelParams: ['quiet'], useEFIBoot: true }, { kernelParams: ['quiet'], cores: 2 }), $schema: './x.json' });
+    const o = run();
+    for (const task of ['vm:config', 'vm:system', 'vm:build', 'vm:boot-disk']) assert.equal(o[task], 'cached', task);
+    assert.equal(o['other:build'], 'ran');
+    assert.equal(o['other:system'], 'cached');
+  });
+
+  it('misses when the kernel file changes under the same name', () => {
+    appendFileSync(kernel, Buffer.alloc(16, 0));
+    const o = run();
+    for (const task of ['vm:system', 'vm:boot-disk', 'other:system']) assert.equal(o[task], 'ran', task);
+    // The scripts name the kernel by path, so its bytes do not matter to them.
+    assert.equal(o['vm:build'], 'cached');
+  });
+});

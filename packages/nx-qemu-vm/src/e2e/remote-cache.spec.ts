@@ -1,0 +1,149 @@
+// A team's shared remote cache: tools/remote-cache/serve.sh (nginx + WebDAV)
+// speaking Nx's self-hosted cache protocol. One clone builds a machine with a
+// boot disk made in a throwaway builder VM and uploads it; a second, fresh
+// clone downloads everything, runs no builder VM, and boots the result. A
+// wrong token is refused and stores nothing.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createVmWorkspace, type VmWorkspace } from '../testing/vm-workspace';
+import { startRemoteCacheServer, type RemoteCacheServer } from '../testing/remote-cache-server';
+
+const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').replace(/\r/g, '');
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+describe('shared remote cache (nginx)', { timeout: 1_800_000 }, () => {
+  const machines = { vm: { graphics: false, useBootLoader: true, bootDiskBuilder: 'vm', memorySize: 512 } };
+  // The tasks clone A ran (build, boot-disk and what they depend on), read from its output.
+  let tasks: string[] = [];
+  const runMany = ['run-many', '-t', 'build', 'boot-disk', '--projects', 'vm'];
+  let server: RemoteCacheServer;
+  let a: VmWorkspace;
+  let b: VmWorkspace;
+  let shimDir: string;
+  let shimLog: string;
+  let shimEnv: Record<string, string>;
+  const shimCalls = () => (existsSync(shimLog) ? readFileSync(shimLog, 'utf8').split('\n').filter(Boolean) : []);
+
+  before(async () => {
+    server = await startRemoteCacheServer();
+    // Both clones now, from the same plugin sources: copies made later could
+    // differ while someone edits the plugin, and so hash differently.
+    a = createVmWorkspace(machines);
+    b = createVmWorkspace(machines);
+    // A qemu-system-x86_64 first in PATH that logs each call, then runs the real one.
+    shimDir = mkdtempSync(join(tmpdir(), 'nx-qemu-vm-shim-'));
+    shimLog = join(shimDir, 'calls.log');
+    writeFileSync(join(shimDir, 'qemu-system-x86_64'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${shimLog}'\nexec /usr/bin/qemu-system-x86_64 "$@"\n`);
+    chmodSync(join(shimDir, 'qemu-system-x86_64'), 0o755);
+    shimEnv = { PATH: `${shimDir}:${process.env.PATH}` };
+  });
+  after(() => {
+    server?.stop();
+    a?.remove();
+    b?.remove();
+    if (shimDir) rmSync(shimDir, { recursive: true, force: true });
+  });
+
+  it('clone A builds the machine, boot disk made in a builder VM, and uploads the results', (t) => {
+    const started = performance.now();
+    const res = a.nx(runMany, server.env());
+    const took = performance.now() - started;
+    t.diagnostic(`clone A: nx ${runMany.join(' ')} took ${seconds(took)} (all tasks built, then uploaded)`);
+    assert.equal(res.status, 0, res.output);
+    const out = plain(res.output);
+    assert.doesNotMatch(out, /\[(local|remote) cache\]/, 'nothing was cached yet');
+    tasks = [...new Set([...out.matchAll(/nx run (vm:[\w-]+)/g)].map((m) => m[1]))].sort();
+    for (const task of ['vm:system', 'vm:boot-disk', 'vm:build']) assert.ok(tasks.includes(task), `${task} ran:\n${out}`);
+    assert.equal(server.entries().length, tasks.length, `one entry per task: ${server.entries().join(', ')}\n${server.accessLog().join('\n')}`);
+    const puts = server.accessLog().filter((l) => /"PUT \/v1\/cache\/\d+ HTTP\/1\.1" 200 /.test(l));
+    assert.equal(puts.length, tasks.length, server.accessLog().join('\n'));
+    assert.ok(existsSync(join(a.root, 'dist/vm/vm/boot-disk/disk.img')));
+  });
+
+  it('clone B, with an empty local cache, gets every task from the remote cache and runs no builder VM', (t) => {
+    assert.notEqual(a.root, b.root);
+    assert.ok(!existsSync(join(b.root, '.nx/cache')), "clone B has no local Nx cache (each workspace keeps its own .nx)");
+    assert.ok(!existsSync(join(b.root, 'dist')), 'clone B has built nothing');
+    const started = performance.now();
+    const res = b.nx(runMany, { ...server.env(), ...shimEnv });
+    const took = performance.now() - started;
+    t.diagnostic(`clone B: nx ${runMany.join(' ')} took ${seconds(took)} (all tasks from the remote cache)`);
+    assert.equal(res.status, 0, res.output);
+    const out = plain(res.output);
+    for (const task of tasks) assert.match(out, new RegExp(`nx run ${task}\\s+\\[remote cache\\]`), `${task} came from the remote cache:\n${out}`);
+    assert.match(out, new RegExp(`Nx read the output from the cache instead of running the command for ${tasks.length} out of ${tasks.length} tasks`));
+    assert.deepEqual(shimCalls(), [], 'no QEMU ran: the boot disk was not rebuilt in a builder VM');
+    for (const file of ['boot-disk/disk.img', 'system/initrd.img', 'bin/run-vm-vm', 'bin/exec-vm-vm'])
+      assert.equal(sha256(join(b.root, 'dist/vm/vm', file)), sha256(join(a.root, 'dist/vm/vm', file)), `${file} is byte-identical to clone A's`);
+    assert.equal(server.entries().length, tasks.length, 'nothing new was uploaded');
+  });
+
+  it('clone B boots the downloaded machine', () => {
+    const res = b.exec('vm', 'echo booted-from-remote', shimEnv);
+    assert.equal(res.status, 0, `${res.stdout}\n${res.stderr}\n${b.consoleLog('vm')}`);
+    assert.match(plain(res.stdout), /booted-from-remote/);
+    const calls = shimCalls();
+    assert.equal(calls.length, 1, `exactly one QEMU run, the machine's own:\n${calls.join('\n')}`);
+  });
+
+  it('refuses a wrong token: Nx stops with "Unauthorized" and the server stores nothing', () => {
+    // Another memory size: new hashes, so nothing is in the local cache either.
+    b.writeConfig({ machines: { vm: { ...machines.vm, memorySize: 640 } } });
+    const entries = server.entries();
+    const logged = server.accessLog().length;
+    const res = b.nx(['run', 'vm:build'], server.env('wrong'));
+    const out = plain(res.output);
+    // Nx 24 treats a 401 (with a text/plain body) as fatal: it runs nothing.
+    assert.notEqual(res.status, 0, out);
+    assert.match(out, /Unauthorized: Unauthorized: missing or wrong cache token/);
+    assert.deepEqual(server.entries(), entries, 'no entry was stored');
+    const requests = server.accessLog().slice(logged);
+    assert.ok(requests.length > 0 && requests.every((l) => /"GET \/v1\/cache\/\d+ HTTP\/1\.1" 401 /.test(l)), requests.join('\n'));
+
+    // Without the remote cache, the same build works locally, with Nx's warning.
+    const local = b.nx(['run', 'vm:build', '--skip-remote-cache'], server.env('wrong'));
+    assert.equal(local.status, 0, local.output);
+    assert.match(plain(local.output), /Remote Cache Disabled/);
+    assert.equal(server.accessLog().length, logged + requests.length, 'no request reached the server');
+  });
+
+  it('lets a read-only token download but not upload, and Nx carries on', () => {
+    b.writeConfig({ machines: { vm: { ...machines.vm, memorySize: 768 } } });
+    const entries = server.entries();
+    const logged = server.accessLog().length;
+    const res = b.nx(['run', 'vm:build'], server.env(server.readOnlyToken));
+    assert.equal(res.status, 0, res.output);
+    assert.deepEqual(server.entries(), entries, 'no entry was stored');
+    const requests = server.accessLog().slice(logged);
+    assert.ok(requests.some((l) => /"GET \/v1\/cache\/\d+ HTTP\/1\.1" 404 /.test(l)), requests.join('\n'));
+    assert.ok(requests.some((l) => /"PUT \/v1\/cache\/\d+ HTTP\/1\.1" 403 /.test(l)), requests.join('\n'));
+  });
+
+  it('answers with the status codes Nx expects', async () => {
+    const url = `${server.url}/v1/cache/0123456789`;
+    const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+    const body = new Uint8Array([1, 2, 3, 4]);
+    const miss = await fetch(url, { headers: auth(server.token) });
+    assert.equal(miss.status, 404, 'a miss is 404');
+    const denied = await fetch(url, { headers: auth('wrong') });
+    assert.equal(denied.status, 401);
+    assert.equal(denied.headers.get('content-type'), 'text/plain', 'Nx calls a 401 without text/plain a misconfigured server');
+    assert.equal((await fetch(url)).status, 401, 'no token is refused too');
+    const put = await fetch(url, { method: 'PUT', body, headers: { ...auth(server.token), 'content-type': 'application/octet-stream' } });
+    assert.equal(put.status, 200, 'Nx takes only 200 as stored (not 201 or 204)');
+    const again = await fetch(url, { method: 'PUT', body: new Uint8Array([9]), headers: auth(server.token) });
+    assert.equal(again.status, 409, 'an existing entry is never overwritten');
+    const hit = await fetch(url, { headers: auth(server.readOnlyToken) });
+    assert.equal(hit.status, 200);
+    assert.equal(hit.headers.get('content-type'), 'application/octet-stream');
+    assert.deepEqual(new Uint8Array(await hit.arrayBuffer()), body, 'the first upload is what is served');
+    const del = await fetch(url, { method: 'DELETE', headers: auth(server.token) });
+    assert.equal(del.status, 403, 'clients cannot delete');
+    assert.equal((await fetch(`${server.url}/v1/cache/..%2f..%2fnginx.conf`, { headers: auth(server.token) })).status, 404);
+  });
+});

@@ -1,0 +1,19 @@
+/* Generated from packages/nx-qemu-vm/src/executors/config/schema.json by tools/generate-types.ts. Do not edit: run `npm run gen:types`. */
+
+/**
+ * Validates the machine's entry in workspace-vm.json and writes the resolved machine (every default filled in, paths, firmware, kernel) to dist/vm/<name>/config/machine.json.
+ */
+export interface ConfigExecutorSchema {
+  /**
+   * Machine name in workspace-vm.json. Defaults to the project name.
+   */
+  machine?: string;
+  /**
+   * Path of the machine file, relative to the workspace root.
+   */
+  configFile?: string;
+  /**
+   * The machine's 1-based position in workspace-vm.json, set by the plugin. Its vlan addresses depend on it, so it is part of the cache key.
+   */
+  position?: number;
+}

@@ -1,0 +1,33 @@
+import { join } from 'node:path';
+import type { ExecutorContext } from '@nx/devkit';
+import type { EmptyDisksExecutorSchema } from './schema';
+import { machineContext } from '../../util/machine';
+import { reportFailure } from '../../util/report';
+import { emptyDiskLayouts } from '../../disk/layout';
+import { driftWarning, ensureStatefulDisk } from '../../disk/stateful-disk';
+
+// Stateful and never cached, like the root disk: data written to them stays.
+export default async function emptyDisksExecutor(options: EmptyDisksExecutorSchema, context: ExecutorContext) {
+  try {
+    const r = machineContext(options, context).machine;
+    const layouts = emptyDiskLayouts(r);
+    if (!layouts.length) {
+      console.log(`machine "${r.name}" has no emptyDiskImages; nothing to create`);
+      return { success: true };
+    }
+    // Check every disk before creating any, so a refusal leaves nothing half done.
+    const disks = r.paths.emptyDisks.map((path, i) => ({ image: join(context.root, path), label: `empty disk ${path}`, machine: r.name, layout: layouts[i] }));
+    for (const disk of disks) {
+      const outcome = await ensureStatefulDisk(disk);
+      if (outcome.state === 'created') console.log(`created ${disk.label} (${disk.layout.sizeMiB} MiB)`);
+      else {
+        console.log(`${disk.label} exists; left as it is`);
+        if (outcome.drift.length) console.warn(driftWarning(disk, outcome.drift));
+      }
+    }
+    return { success: true };
+  } catch (err) {
+    reportFailure(err);
+    return { success: false };
+  }
+}

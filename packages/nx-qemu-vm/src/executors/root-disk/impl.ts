@@ -1,0 +1,39 @@
+import { isAbsolute, join } from 'node:path';
+import type { ExecutorContext } from '@nx/devkit';
+import type { RootDiskExecutorSchema } from './schema';
+import { machineContext } from '../../util/machine';
+import { reportFailure } from '../../util/report';
+import { rootDiskLayout } from '../../disk/layout';
+import { driftWarning, ensureStatefulDisk } from '../../disk/stateful-disk';
+import { refuseIfInUse } from '../../disk/in-use';
+
+// Stateful and never cached: the root disk is the user's data. The run script
+// honours VM_DISK_IMAGE/NIX_DISK_IMAGE, so this target looks at the same file.
+export default async function rootDiskExecutor(options: RootDiskExecutorSchema, context: ExecutorContext) {
+  try {
+    const r = machineContext(options, context).machine;
+    const configured = process.env.VM_DISK_IMAGE || process.env.NIX_DISK_IMAGE || r.paths.diskImage;
+    const image = isAbsolute(configured) ? configured : join(context.root, configured);
+    const label = `root disk ${configured}`;
+    const layout = rootDiskLayout(r);
+    if (!layout) {
+      // diskSize null: the user provides the image; we only check it is there and free.
+      await refuseIfInUse(image, label, r.name);
+      if (!(await import('node:fs')).existsSync(image))
+        throw new Error(`${label} does not exist, and machines.${r.name}.diskSize is null, so it is not created. Create it, or set diskSize.`);
+      console.log(`${label} is there (diskSize is null: provided by you)`);
+      return { success: true };
+    }
+    const disk = { image, label, machine: r.name, layout };
+    const outcome = await ensureStatefulDisk(disk);
+    if (outcome.state === 'created') console.log(`created ${label} (${layout.sizeMiB} MiB qcow2; formatted by the guest on first boot)`);
+    else {
+      console.log(`${label} exists; left as it is`);
+      if (outcome.drift.length) console.warn(driftWarning(disk, outcome.drift));
+    }
+    return { success: true };
+  } catch (err) {
+    reportFailure(err);
+    return { success: false };
+  }
+}

@@ -1,0 +1,53 @@
+// End to end through the real Nx CLI: `nx g` finds the generators through
+// generators.json, and the projects they describe show up in the graph.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTempWorkspace, type TempWorkspace } from '../testing/temp-workspace';
+import { PLUGIN_NAME, SCHEMA_REF } from './init/setup';
+
+describe('generators through Nx', () => {
+  let ws: TempWorkspace;
+  const read = (file: string) => readFileSync(join(ws.root, file), 'utf8');
+  const ok = (args: string[]) => {
+    const res = ws.nx(args);
+    assert.equal(res.status, 0, res.output);
+    return res.output;
+  };
+
+  before(() => {
+    // A workspace as `nx add` finds it: the package installed, not yet set up.
+    ws = createTempWorkspace({ machines: {} }, 'nx-qemu-vm-gen-');
+    rmSync(join(ws.root, 'workspace-vm.json'));
+    const nxJson = JSON.parse(read('nx.json'));
+    delete nxJson.plugins;
+    writeFileSync(join(ws.root, 'nx.json'), JSON.stringify(nxJson, null, 2) + '\n');
+  });
+  after(() => ws.remove());
+
+  it('init registers the plugin and writes workspace-vm.json; a second run changes nothing', () => {
+    assert.match(ok(['g', 'nx-qemu-vm:init']), /CREATE.*workspace-vm\.json/);
+    const nxJson = read('nx.json');
+    const config = read('workspace-vm.json');
+    assert.deepEqual(JSON.parse(nxJson).plugins, [PLUGIN_NAME]);
+    assert.deepEqual(JSON.parse(config), { $schema: SCHEMA_REF, machines: { vm: { graphics: false } } });
+    assert.doesNotMatch(ok(['g', 'nx-qemu-vm:init']), /CREATE|UPDATE/);
+    assert.equal(read('nx.json'), nxJson);
+    assert.equal(read('workspace-vm.json'), config);
+  });
+
+  it('machine adds a project; an invalid one is refused with the path and leaves the file alone', () => {
+    ok(['g', 'nx-qemu-vm:machine', 'web', '--memorySize=2048', '--forwardPorts=8080:80']);
+    assert.deepEqual(JSON.parse(read('workspace-vm.json')).machines.web, { memorySize: 2048, forwardPorts: [{ host: { port: 8080 }, guest: { port: 80 } }] });
+    const projects = ok(['show', 'projects', '--json']);
+    const names: string[] = JSON.parse(projects.slice(projects.indexOf('[')));
+    assert.ok(names.includes('vm') && names.includes('web'), projects);
+
+    const config = read('workspace-vm.json');
+    const bad = ws.nx(['g', 'nx-qemu-vm:machine', 'db', '--cores=0']);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.output, /machine "db": machines\.db\.cores = 0: must be >= 1/);
+    assert.equal(read('workspace-vm.json'), config);
+  });
+});

@@ -1,0 +1,79 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJson, readNxJson, updateNxJson, writeJson } from '@nx/devkit';
+import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
+import { validateConfig } from '../../config/validate';
+import { REPO_ROOT } from '../../testing/temp-workspace';
+import { snapshot } from '../tree-snapshot';
+import { DEFAULT_MACHINES, initGenerator } from './generator';
+import { PLUGIN_NAME, SCHEMA_REF } from './setup';
+
+// 'none': assert exactly what the generator wrote, not what a formatter made of it.
+const emptyTree = () => createTreeWithEmptyWorkspace({ formatter: 'none' });
+
+describe('init generator', () => {
+  it('registers the plugin and writes a valid workspace-vm.json with a headless vm', async () => {
+    const tree = emptyTree();
+    const before = readNxJson(tree)!;
+    await initGenerator(tree, {});
+    const after = readNxJson(tree)!;
+    assert.deepEqual(after.plugins, [PLUGIN_NAME]);
+    assert.deepEqual({ ...after, plugins: undefined }, { ...before, plugins: undefined }, 'nothing else in nx.json changes');
+    const config = readJson(tree, 'workspace-vm.json');
+    assert.deepEqual(config, { $schema: SCHEMA_REF, machines: { vm: { graphics: false } } });
+    assert.deepEqual(Object.keys(validateConfig(config).machines), ['vm']);
+    assert.equal(DEFAULT_MACHINES.vm.graphics, false);
+  });
+
+  it('points $schema where the package installs the schema, as this repository does', () => {
+    const own = JSON.parse(readFileSync(join(REPO_ROOT, 'workspace-vm.json'), 'utf8'));
+    assert.equal(own.$schema, SCHEMA_REF);
+    assert.ok(existsSync(join(REPO_ROOT, SCHEMA_REF)), `${SCHEMA_REF} resolves from the workspace root`);
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'packages/nx-qemu-vm/package.json'), 'utf8'));
+    assert.equal(pkg.name, PLUGIN_NAME);
+    assert.equal(pkg.files, undefined, 'no "files" list, so src/ (and the schema) is published');
+  });
+
+  it('is idempotent: a second run leaves every file as the first left it', async () => {
+    const tree = emptyTree();
+    await initGenerator(tree, {});
+    const first = snapshot(tree);
+    await initGenerator(tree, {});
+    assert.deepEqual(snapshot(tree), first);
+    assert.equal(readNxJson(tree)!.plugins!.length, 1);
+  });
+
+  it('keeps an existing plugin entry in object form and adds no second one', async () => {
+    const tree = emptyTree();
+    const entry = { plugin: PLUGIN_NAME, options: { targetPrefix: 'vm-' }, exclude: ['legacy/**'] };
+    updateNxJson(tree, { ...readNxJson(tree), plugins: ['@nx/js/typescript', entry] });
+    const nxJsonBefore = tree.read('nx.json', 'utf8');
+    await initGenerator(tree, {});
+    assert.equal(tree.read('nx.json', 'utf8'), nxJsonBefore);
+  });
+
+  it('appends to other plugins, keeping their order', async () => {
+    const tree = emptyTree();
+    updateNxJson(tree, { ...readNxJson(tree), plugins: ['@nx/js/typescript', { plugin: '@nx/eslint/plugin' }] });
+    await initGenerator(tree, {});
+    assert.deepEqual(readNxJson(tree)!.plugins, ['@nx/js/typescript', { plugin: '@nx/eslint/plugin' }, PLUGIN_NAME]);
+  });
+
+  it('never overwrites an existing workspace-vm.json', async () => {
+    const tree = emptyTree();
+    writeJson(tree, 'workspace-vm.json', { machines: { db: { memorySize: 2048 }, web: {} } });
+    const before = tree.read('workspace-vm.json', 'utf8');
+    await initGenerator(tree, {});
+    assert.equal(tree.read('workspace-vm.json', 'utf8'), before);
+    assert.deepEqual(readNxJson(tree)!.plugins, [PLUGIN_NAME]);
+  });
+
+  it('creates nx.json when the workspace has none', async () => {
+    const tree = emptyTree();
+    tree.delete('nx.json');
+    await initGenerator(tree, {});
+    assert.deepEqual(readNxJson(tree), { plugins: [PLUGIN_NAME] });
+  });
+});

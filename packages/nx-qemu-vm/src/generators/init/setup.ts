@@ -1,0 +1,52 @@
+// The two things a workspace needs before nx-qemu-vm can infer anything: the
+// plugin in nx.json and a workspace-vm.json. Shared by `init` and `machine`,
+// so adding a machine to a fresh workspace sets it up too.
+import { type NxJsonConfiguration, type Tree, readNxJson, updateNxJson, writeJson } from '@nx/devkit';
+import { CONFIG_FILE } from '../../config/load';
+
+export const PLUGIN_NAME = 'nx-qemu-vm';
+
+// Relative to workspace-vm.json at the workspace root. The package ships its
+// src/, so this resolves both from an npm install and from this repository,
+// where node_modules/nx-qemu-vm links to packages/nx-qemu-vm.
+export const SCHEMA_REF = `./node_modules/${PLUGIN_NAME}/src/config/workspace-vm.schema.json`;
+
+export interface WorkspaceVmJson {
+  $schema?: string;
+  machines: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+type PluginEntry = NonNullable<NxJsonConfiguration['plugins']>[number];
+
+export function isPluginEntry(entry: PluginEntry): boolean {
+  return (typeof entry === 'string' ? entry : entry?.plugin) === PLUGIN_NAME;
+}
+
+/**
+ * The plugins list with ours appended, or undefined when it is there already.
+ * An existing entry is left alone whatever its form: its options, include or
+ * exclude are the user's choice.
+ */
+export function withPlugin(plugins: readonly PluginEntry[] = []): PluginEntry[] | undefined {
+  return plugins.some(isPluginEntry) ? undefined : [...plugins, PLUGIN_NAME];
+}
+
+export function registerPlugin(tree: Tree): void {
+  const nxJson = readNxJson(tree) ?? {};
+  const plugins = withPlugin(nxJson.plugins);
+  // Writing only on change keeps a second run a no-op: Nx then lists no changed files.
+  if (!plugins) return;
+  // updateNxJson only edits an existing file; Nx runs without one, but then loads no plugins.
+  if (tree.exists('nx.json')) updateNxJson(tree, { ...nxJson, plugins });
+  else writeJson(tree, 'nx.json', { plugins });
+}
+
+export function newConfig(machines: Record<string, unknown>): WorkspaceVmJson {
+  return { $schema: SCHEMA_REF, machines };
+}
+
+/** Writes workspace-vm.json with these machines unless the file exists: its machines are the user's. */
+export function writeConfigIfMissing(tree: Tree, machines: Record<string, unknown>): void {
+  if (!tree.exists(CONFIG_FILE)) writeJson(tree, CONFIG_FILE, newConfig(machines));
+}

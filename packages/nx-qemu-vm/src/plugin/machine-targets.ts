@@ -1,0 +1,131 @@
+// One machine's targets: the graph Nx runs, and what each step hashes. Data
+// flows config -> system (initrd) -> boot-disk, config -> build (scripts);
+// the stateful disks sit beside them, and start/exec need all of it.
+import { relative } from 'node:path';
+import type { ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
+import { distDir } from '../config/defaults';
+import type { ValidMachine } from '../config/machine';
+import { TARGET_FIELDS, hostInputs, machineFieldsInput } from './target-inputs';
+
+export interface TargetNaming {
+  prefix: string;
+}
+
+const PLUGIN_ROOT = `${__dirname}/../..`;
+
+/** Our own code changes what the targets produce, and Nx does not hash executor code. */
+export function pluginSourceInputs(workspaceRoot: string): NonNullable<TargetConfiguration['inputs']> {
+  const rel = relative(workspaceRoot, PLUGIN_ROOT);
+  if (!rel.startsWith('..') && !rel.includes('node_modules'))
+    return [
+      { fileset: `{workspaceRoot}/${rel}/src/**/*` },
+      `!{workspaceRoot}/${rel}/src/**/*.spec.ts`,
+      `!{workspaceRoot}/${rel}/src/**/golden/**`,
+      { fileset: `{workspaceRoot}/${rel}/package.json` },
+    ];
+  return [{ externalDependencies: ['nx-qemu-vm'] }];
+}
+
+export function machineProject(name: string, position: number, m: ValidMachine, workspaceRoot: string, naming: TargetNaming): Omit<ProjectConfiguration, 'root'> {
+  const t = (target: string) => `${naming.prefix}${target}`;
+  const dist = distDir(name);
+  const source = pluginSourceInputs(workspaceRoot);
+  // Vlan addresses and MACs follow the machine's position in the file: a reorder must rebuild.
+  const options = { machine: name };
+  const positioned = m.vlans.length ? { ...options, position } : options;
+  const meta = (description: string) => ({ description, technologies: ['qemu'] });
+  const stateful = (executor: string, description: string): TargetConfiguration => ({
+    executor: `nx-qemu-vm:${executor}`,
+    // Never cached and never an output: a cache restore must not touch a user's disk.
+    cache: false,
+    inputs: [],
+    dependsOn: [t('config')],
+    options,
+    metadata: meta(description),
+  });
+
+  const targets: Record<string, TargetConfiguration> = {
+    [t('config')]: {
+      executor: 'nx-qemu-vm:config',
+      cache: true,
+      inputs: [machineFieldsInput(name, 'all'), ...source, ...hostInputs('config', m)],
+      outputs: [`{workspaceRoot}/${dist}/config`],
+      options: positioned,
+      metadata: meta(`Validate machine "${name}" and write its resolved config to ${dist}/config/machine.json.`),
+    },
+    [t('system')]: {
+      executor: 'nx-qemu-vm:system',
+      cache: true,
+      dependsOn: [t('config')],
+      inputs: [machineFieldsInput(name, TARGET_FIELDS.system), ...source, ...hostInputs('system', m)],
+      outputs: [`{workspaceRoot}/${dist}/system`],
+      options: positioned,
+      metadata: meta(`Build ${dist}/system/initrd.img, the stage-1 initrd that formats the root disk, mounts the store and starts the guest.`),
+    },
+    [t('build')]: {
+      executor: 'nx-qemu-vm:build',
+      cache: true,
+      dependsOn: [t('config')],
+      inputs: [machineFieldsInput(name, TARGET_FIELDS.build), ...source, ...hostInputs('build', m)],
+      outputs: [`{workspaceRoot}/${dist}/bin`],
+      options: positioned,
+      metadata: meta(`Write ${dist}/bin/run-${name}-vm and exec-${name}-vm, the standalone scripts that boot this machine.`),
+    },
+    [t('root-disk')]: stateful('root-disk', `Create the persistent root disk when it is missing. Never overwritten, never cached; refused while the machine runs.`),
+    [t('empty-disks')]: stateful('empty-disks', `Create the empty data disks (emptyDiskImages) when missing. Never overwritten, never cached.`),
+  };
+  const cached = [t('config'), t('system'), t('build')];
+  const state = [t('root-disk'), t('empty-disks')];
+  if (m.useBootLoader) {
+    targets[t('boot-disk')] = {
+      executor: 'nx-qemu-vm:boot-disk',
+      cache: true,
+      dependsOn: [t('system')],
+      inputs: [machineFieldsInput(name, TARGET_FIELDS['boot-disk']), ...source, ...hostInputs('boot-disk', m), { dependentTasksOutputFiles: '**/initrd.img' }],
+      outputs: [`{workspaceRoot}/${dist}/boot-disk`],
+      options,
+      metadata: meta(`Build ${dist}/boot-disk/disk.img: a GPT disk with GRUB for BIOS and UEFI, the kernel and the initrd${m.useEFIBoot ? ', and its EFI variables' : ''}.`),
+    };
+    cached.push(t('boot-disk'));
+  }
+  if (m.useEFIBoot) {
+    targets[t('efi-vars')] = {
+      ...stateful('efi-vars', `Create the writable EFI variable store when it is missing. Never overwritten, never cached.`),
+      dependsOn: m.useBootLoader ? [t('boot-disk')] : [t('config')],
+    };
+    state.push(t('efi-vars'));
+  }
+  const everything = [t('build'), t('system'), ...(m.useBootLoader ? [t('boot-disk')] : []), ...state];
+  targets[t('start')] = {
+    executor: 'nx-qemu-vm:start',
+    cache: false,
+    continuous: true,
+    // Never cached; without explicit inputs Nx would hash the (file-less) project root.
+    inputs: [],
+    dependsOn: everything,
+    options,
+    metadata: meta(`Start ${name} with its console in this terminal ('poweroff' in the guest or Ctrl-A X ends it).`),
+  };
+  targets[t('exec')] = {
+    executor: 'nx-qemu-vm:exec',
+    cache: false,
+    inputs: [],
+    dependsOn: everything,
+    options,
+    metadata: meta(`Boot ${name}, run --command='...' as root, print its output, power off, and fail when the command fails.`),
+  };
+  return {
+    name,
+    projectType: 'application',
+    tags: ['qemu-vm'],
+    targets,
+    metadata: {
+      description: `QEMU virtual machine "${name}"`,
+      targetGroups: {
+        'Build (cached)': cached,
+        'State (never cached)': state,
+        Run: [t('start'), t('exec')],
+      },
+    },
+  };
+}

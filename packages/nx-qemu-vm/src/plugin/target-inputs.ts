@@ -1,0 +1,148 @@
+// What each cached target hashes. Nx runs a task again only when one of these
+// changes, so a field left out here means a stale VM served from the cache,
+// and a field added needlessly means a rebuild for nothing. Which fields
+// really change which output is proven by target-inputs.spec.ts, which
+// mutates every option of every golden config and compares the products.
+import type { TargetConfiguration } from '@nx/devkit';
+import { CONFIG_FILE } from '../config/load';
+import type { ValidMachine } from '../config/machine';
+import { shQuote } from '../qemu/shell';
+
+export type CachedTarget = 'config' | 'system' | 'boot-disk' | 'build';
+
+/** Option fields, as paths under `machines.<name>`, that change each cached target's output. */
+export const TARGET_FIELDS: Record<Exclude<CachedTarget, 'config'>, readonly string[]> = {
+  // The stage-1/2 scripts and the module list.
+  system: [
+    'kernel',
+    'initrd',
+    'init',
+    'msize',
+    'bootDevice',
+    'graphics',
+    'sharedDirectories',
+    'vlans',
+    'primaryIPAddress',
+    'writableStore',
+    'writableStoreUseTmpfs',
+    'tmpOnTmpfs',
+    'tmpOnTmpfsSize',
+    'store',
+    'postBootCommands',
+    'fileSystems',
+    'useBootLoader',
+    'useEFIBoot',
+    'qemu.diskInterface',
+    'qemu.guestAgent',
+  ],
+  // GRUB's configuration and the firmware the disk is prepared for.
+  'boot-disk': [
+    'arch',
+    'kernel',
+    'initrd',
+    'init',
+    'graphics',
+    'resolution',
+    'kernelParams',
+    'store',
+    'useBootLoader',
+    'useEFIBoot',
+    'bootDiskBuilder',
+    'qemu.binary',
+    'qemu.machine',
+    'qemu.consoles',
+  ],
+  // The run script is the whole QEMU command line: nearly everything but the guest's own scripts.
+  build: [
+    'arch',
+    'accel',
+    'memorySize',
+    'diskSize',
+    'diskImage',
+    'bootDevice',
+    'emptyDiskImages',
+    'graphics',
+    'cores',
+    'sharedDirectories',
+    'forwardPorts',
+    'vlans',
+    'restrictNetwork',
+    'store',
+    'kernel',
+    'initrd',
+    'kernelParams',
+    'init',
+    'useBootLoader',
+    'useEFIBoot',
+    'efiVars',
+    'bios',
+    'qemu.binary',
+    'qemu.machine',
+    'qemu.options',
+    'qemu.consoles',
+    'qemu.networkingOptions',
+    'qemu.drives',
+    'qemu.diskInterface',
+    'qemu.guestAgent',
+  ],
+};
+
+/** Nx's json input: only these fields of this machine's entry in workspace-vm.json. */
+export function machineFieldsInput(name: string, fields: readonly string[] | 'all') {
+  return { json: `{workspaceRoot}/${CONFIG_FILE}`, fields: fields === 'all' ? [`machines.${name}`] : fields.map((f) => `machines.${name}.${f}`) };
+}
+
+const dpkgVersions = (packages: readonly string[]) =>
+  `dpkg-query -W -f='\${Package}=\${Version}\\n' ${packages.map((p) => (p.includes('*') ? shQuote(p) : p)).join(' ')} 2>/dev/null | sort || true`;
+
+/** Checksums, not paths: a kernel replaced under the same name must miss the cache. */
+function kernelChecksum(m: ValidMachine): string {
+  const kernel = m.kernel === undefined ? (m.arch === 'x86_64-linux' ? '/boot/vmlinuz-*' : '') : shQuote(m.kernel);
+  return `sha256sum ${kernel} 2>&1 | sed 's/ .*\\///' || true`;
+}
+
+// The initrd copies busybox, mke2fs and blkid with their libraries, the
+// kernel's modules and the host's /etc/alternatives links, and compresses with
+// Node's zlib.
+const SYSTEM_PACKAGES = ['busybox-static', 'e2fsprogs', 'util-linux', 'libc6', 'libblkid1', 'libuuid1', 'libext2fs2', 'libcom-err2', 'libe2p2', 'linux-image-*', 'kmod'];
+const MODULE_INDEXES = "sha256sum /lib/modules/*/modules.dep 2>/dev/null | sed 's| /lib/modules/| |' || true";
+const ALTERNATIVES = 'ls -l --time-style=+ /etc/alternatives 2>/dev/null | tail -n +2 || true';
+const NODE_ZLIB = 'node -p process.versions.zlib';
+
+// The boot disk is made by these tools and holds GRUB's and OVMF's files.
+const BOOT_DISK_PACKAGES = ['gdisk', 'dosfstools', 'mtools', 'grub-common', 'grub-pc-bin', 'grub-efi-amd64-bin', 'ovmf', 'qemu-utils', 'efibootmgr', 'busybox-static', 'util-linux'];
+
+// The run script names the firmware that QEMU's descriptors select.
+const FIRMWARE_FILES = 'ls -1 /usr/share/qemu/firmware /etc/qemu/firmware 2>/dev/null || true';
+const KERNEL_NAMES = 'ls -1d /boot/vmlinuz-* 2>/dev/null || true';
+
+type Input = NonNullable<TargetConfiguration['inputs']>[number];
+
+/** Files outside the workspace and host tools that each cached target depends on. */
+export function hostInputs(target: CachedTarget, m: ValidMachine): Input[] {
+  const runtime = (command: string): Input => ({ runtime: command });
+  switch (target) {
+    case 'config':
+      return [runtime(KERNEL_NAMES), runtime(FIRMWARE_FILES)];
+    case 'build':
+      // Paths only: the script boots whatever file is there at run time.
+      return [runtime(KERNEL_NAMES), runtime(FIRMWARE_FILES)];
+    case 'system':
+      return [
+        runtime(kernelChecksum(m)),
+        runtime(MODULE_INDEXES),
+        runtime(dpkgVersions(SYSTEM_PACKAGES)),
+        ...(m.store.source === m.store.target ? [runtime(ALTERNATIVES)] : []),
+        runtime(NODE_ZLIB),
+        { env: 'SOURCE_DATE_EPOCH' },
+      ];
+    case 'boot-disk':
+      return [
+        runtime(kernelChecksum(m)),
+        ...(typeof m.initrd === 'string' ? [runtime(`sha256sum ${shQuote(m.initrd)} 2>&1 | sed 's/ .*\\///' || true`)] : []),
+        runtime(dpkgVersions(BOOT_DISK_PACKAGES)),
+        runtime(FIRMWARE_FILES),
+        { env: 'SOURCE_DATE_EPOCH' },
+      ];
+  }
+}
