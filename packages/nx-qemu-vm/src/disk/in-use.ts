@@ -60,14 +60,14 @@ export async function qemuLockHolder(image: string): Promise<string | undefined>
 
 export class ImageInUseError extends Error {}
 
-/** Throws, saying who holds it and what to do, when a running VM has the image open. */
-export async function refuseIfInUse(image: string, what: string, machine: string): Promise<void> {
+/** Throws, saying who holds it and what to do, when a running VM has the image open. `label` names it for people. */
+export async function refuseIfInUse(image: string, label: string, machine: string): Promise<void> {
   const users = findImageUsers(image);
   const lock = users.length ? undefined : await qemuLockHolder(image);
   if (!users.length && !lock) return;
   const who = users.length ? users.map((u) => `pid ${u.pid} (${u.command})`).join(', ') : `a process holding QEMU's lock (${lock})`;
   throw new ImageInUseError(
-    `${what} ${image} is in use by a running VM: ${who}. Machine "${machine}" is probably running already; ` +
+    `${label} is in use by a running VM: ${who}. Machine "${machine}" is probably running already; ` +
       `stop it first (poweroff in the guest, or Ctrl-A X on its console), then try again.`,
   );
 }

@@ -3,12 +3,14 @@ import type { ExecutorContext } from '@nx/devkit';
 import type { ConfigExecutorSchema } from './schema';
 import { machineContext } from '../../util/machine';
 import { reportFailure } from '../../util/report';
+import { warnIfRemoteCacheRefusesToken } from '../../util/remote-cache-check';
 import { writeFileAtomic } from '../../util/atomic-write';
 
 // The first step of every machine: a config error stops the graph here,
 // and the resolved machine is there to read when a VM does not do what you meant.
 export default async function configExecutor(options: ConfigExecutorSchema, context: ExecutorContext) {
   try {
+    await warnIfRemoteCacheRefusesToken();
     const m = machineContext(options, context);
     const file = join(m.dist, 'config', 'machine.json');
     writeFileAtomic(file, `${JSON.stringify(m.machine, null, 2)}\n`);

@@ -4,6 +4,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import type { EfiVarsExecutorSchema } from './schema';
 import { machineContext } from '../../util/machine';
 import { reportFailure } from '../../util/report';
+import { refuseIfInUse } from '../../disk/in-use';
 
 // Stateful: the vars belong to the user once created. They are copied through
 // a temporary name and published with a hard link, which never replaces a file.
@@ -17,6 +18,7 @@ export default async function efiVarsExecutor(options: EfiVarsExecutorSchema, co
     }
     const target = isAbsolute(r.paths.efiVars) ? r.paths.efiVars : join(context.root, r.paths.efiVars);
     if (existsSync(target)) {
+      await refuseIfInUse(target, `EFI variables ${r.paths.efiVars}`, r.name);
       console.log(`${r.paths.efiVars} exists; left as it is`);
       return { success: true };
     }

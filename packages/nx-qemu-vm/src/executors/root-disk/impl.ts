@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
 import type { RootDiskExecutorSchema } from './schema';
@@ -19,7 +20,7 @@ export default async function rootDiskExecutor(options: RootDiskExecutorSchema, 
     if (!layout) {
       // diskSize null: the user provides the image; we only check it is there and free.
       await refuseIfInUse(image, label, r.name);
-      if (!(await import('node:fs')).existsSync(image))
+      if (!existsSync(image))
         throw new Error(`${label} does not exist, and machines.${r.name}.diskSize is null, so it is not created. Create it, or set diskSize.`);
       console.log(`${label} is there (diskSize is null: provided by you)`);
       return { success: true };

@@ -3,11 +3,13 @@ import type { ExecutorContext } from '@nx/devkit';
 import type { SystemExecutorSchema } from './schema';
 import { machineContext } from '../../util/machine';
 import { reportFailure } from '../../util/report';
+import { warnIfRemoteCacheRefusesToken } from '../../util/remote-cache-check';
 import { buildInitrd } from '../../guest/initrd';
 import { writeFileAtomic } from '../../util/atomic-write';
 
 export default async function systemExecutor(options: SystemExecutorSchema, context: ExecutorContext) {
   try {
+    await warnIfRemoteCacheRefusesToken();
     const m = machineContext(options, context);
     if (!m.machine.kernel.generatedInitrd) {
       console.log(`machine "${m.machine.name}" boots its own initrd (${m.machine.kernel.initrd}); nothing to build`);
