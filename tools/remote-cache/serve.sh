@@ -13,7 +13,10 @@
 # NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN, the variable the Nx clients use;
 # --token-file or the variable keep it out of ps. An optional second token
 # only reads: uploads with it get 403, which Nx skips silently (e.g. for
-# laptops, while CI holds the read-write token).
+# laptops, while CI holds the read-write token). A wrong or missing token
+# reads as an empty cache (404) and its uploads get 403, so Nx builds locally
+# instead of stopping at a 401; /v1/nx-qemu-vm/token-check answers it with
+# 401, which is how the nx-qemu-vm plugin knows to warn.
 # Defaults: --host 127.0.0.1 (this machine only; put a TLS proxy in front to
 # serve a team), --port 3042, --max-body 2g. start returns once nginx is
 # listening (nginx then runs in the background) unless --foreground is given,

@@ -91,6 +91,8 @@ export interface InitrdOptions {
   /** Root of /lib/modules; tests point it elsewhere. */
   modulesRoot?: string;
   mtime?: number;
+  /** Receives one line per phase, for the user watching a long build. */
+  log?: (line: string) => void;
 }
 
 /**
@@ -128,6 +130,8 @@ export async function buildInitrd(r: ResolvedMachine | InitrdSpec, opts: InitrdO
   const configFile = kernelConfigPath(spec.kernelImage, version);
   if (!existsSync(configFile))
     throw new HostToolError(`kernel config ${configFile} is missing; it ships with the kernel: apt-get install linux-image-${version}`);
+  const log = opts.log ?? (() => undefined);
+  log(`checking ${configFile} for the options the guest needs`);
   checkKernelConfig(readFileSync(configFile, 'utf8'), configFile, spec.kernelCheck);
 
   const busybox = findTool(BUSYBOX);
@@ -139,6 +143,7 @@ export async function buildInitrd(r: ResolvedMachine | InitrdSpec, opts: InitrdO
   if (plan.missing.length)
     throw new HostToolError(`kernel ${version} has no module named ${plan.missing.join(', ')}; use a kernel that provides them`);
 
+  log(`collecting busybox, mke2fs, blkid and ${plan.load.length} kernel modules`);
   const entries: CpioEntry[] = [];
   const file = (path: string, data: Uint8Array, mode = 0o755) => entries.push({ path, type: 'file', mode, data });
   for (const dir of ['dev', 'proc', 'sys', 'tmp', 'mnt-root', 'run', 'lib/modules']) entries.push({ path: dir, type: 'dir', mode: 0o755 });
@@ -152,6 +157,7 @@ export async function buildInitrd(r: ResolvedMachine | InitrdSpec, opts: InitrdO
   file('/init', Buffer.from(spec.stage1({ load: plan.load })));
   file(INITRD_STAGE2, Buffer.from(spec.stage2));
 
+  log(`packing ${entries.length} entries`);
   const mtime = opts.mtime ?? Number(process.env.SOURCE_DATE_EPOCH ?? 0);
   const archive = writeCpio(entries, { mtime });
   const manifest = entries

@@ -16,7 +16,7 @@ export default async function systemExecutor(options: SystemExecutorSchema, cont
       return { success: true };
     }
     console.log(`building the stage-1 initrd for kernel ${m.machine.kernel.image}`);
-    const initrd = await buildInitrd(m.machine);
+    const initrd = await buildInitrd(m.machine, { log: (line) => console.log(`  ${line}`) });
     const dir = join(m.dist, 'system');
     writeFileAtomic(join(dir, 'manifest.txt'), initrd.manifest);
     writeFileAtomic(join(dir, 'initrd.img'), initrd.image);
