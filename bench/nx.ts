@@ -36,8 +36,10 @@ async function main() {
     const inProcess: number[] = [];
     for (let i = 0; i < runs; i++) {
       const t0 = process.hrtime.bigint();
-      await build(['workspace-vm.json'], {}, { workspaceRoot: hundred.root, nxJsonConfiguration: {}, configFiles: [] } as never);
+      const result = await build(['workspace-vm.json'], {}, { workspaceRoot: hundred.root, nxJsonConfiguration: {}, configFiles: [] } as never);
       inProcess.push(seconds(t0) * 1000);
+      const count = Object.keys(result[0]?.[1]?.projects ?? {}).length;
+      if (count !== 100) throw new Error(`createNodes made ${count} projects, not 100`);
     }
     const noGraphCache = { NX_CACHE_PROJECT_GRAPH: 'false' };
     const withHundred: number[] = [];
@@ -46,6 +48,8 @@ async function main() {
       withNone.push(timeNx(empty, ['show', 'projects'], noGraphCache) * 1000);
       withHundred.push(timeNx(hundred, ['show', 'projects'], noGraphCache) * 1000);
     }
+    const listed = hundred.nx(['show', 'projects']).output.split('\n').filter((l) => /^m\d+$/.test(l.trim())).length;
+    if (listed !== 100) throw new Error(`nx show projects listed ${listed} machines, not 100`);
     console.log('1. project graph, 100 machines');
     row('createNodes for 100 machines, in process', median(inProcess), 'ms');
     row('nx show projects, no machines', median(withNone), 'ms');
