@@ -32,6 +32,17 @@ nginx               # tools/remote-cache: the shared Nx cache server (built with
 PACKAGES
 )
 apt-get update -qq
+# Debian starts nginx's own service on port 80 when it is installed; we only
+# run it through tools/remote-cache/serve.sh. Unless the host already has a
+# policy (containers do), one is put in place for this install only, refusing
+# to start nginx and allowing everything else.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  # shellcheck disable=SC2016 # the $1 belongs to the policy script
+  printf '#!/bin/sh\n[ "$1" = nginx ] && exit 101\nexit 0\n' > "$policy"
+  chmod 0755 "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $list >/dev/null
 echo "host packages installed: $list"
