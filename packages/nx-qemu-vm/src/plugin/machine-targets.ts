@@ -99,12 +99,14 @@ export function machineProject(name: string, position: number, m: ValidMachine, 
   targets[t('start')] = {
     executor: 'nx-qemu-vm:start',
     cache: false,
-    continuous: true,
+    // Not `continuous`, and its preparation is an option rather than dependsOn:
+    // Nx 24 relays a continuous task's output in broken lines, and stops passing
+    // keystrokes to an interactive task once other tasks ran before it in the same
+    // command (both seen in tmux). The executor runs `prepare` through a nested Nx.
     // Never cached; without explicit inputs Nx would hash the (file-less) project root.
     inputs: [],
-    dependsOn: everything,
-    options,
-    metadata: meta(`Start ${name} with its console in this terminal ('poweroff' in the guest or Ctrl-A X ends it).`),
+    options: { ...options, prepare: everything },
+    metadata: meta(`Start ${name} with its console in this terminal ('poweroff' in the guest or Ctrl-A X ends it), after building what it needs.`),
   };
   targets[t('exec')] = {
     executor: 'nx-qemu-vm:exec',

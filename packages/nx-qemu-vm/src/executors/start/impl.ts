@@ -6,10 +6,15 @@ import type { StartExecutorSchema } from './schema';
 import { machineContext } from '../../util/machine';
 import { reportFailure } from '../../util/report';
 import { serialConsoleArgs } from './lib/console-args';
+import { runPreparation } from './lib/prepare';
 
 export default async function startExecutor(options: StartExecutorSchema, context: ExecutorContext) {
   try {
     const m = machineContext(options, context);
+    if (!(await runPreparation(context.root, m.machine.name, options.prepare ?? []))) {
+      console.error(`start: preparing "${m.machine.name}" failed (see above); nothing was started`);
+      return { success: false };
+    }
     const logs = join(context.root, m.machine.paths.stateDir, 'logs');
     mkdirSync(logs, { recursive: true });
     const log = join(logs, `console-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);

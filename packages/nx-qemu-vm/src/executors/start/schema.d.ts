@@ -12,4 +12,8 @@ export interface StartExecutorSchema {
    * Path of the machine file, relative to the workspace root.
    */
   configFile?: string;
+  /**
+   * Targets of this machine to run first, through a nested `nx run-many` whose output you see (the plugin fills in the scripts, initrd, boot disk and stateful disks). They are not dependsOn: Nx 24 stops passing keystrokes to an interactive task once other tasks have run before it in the same command.
+   */
+  prepare?: string[];
 }
