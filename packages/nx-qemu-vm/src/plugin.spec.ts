@@ -29,13 +29,13 @@ describe('nx-qemu-vm through Nx', () => {
 
   it('infers one project per machine, with every target described and grouped', () => {
     const web = showProject('web');
-    assert.deepEqual(Object.keys(web.targets).sort(), ['build', 'config', 'empty-disks', 'exec', 'root-disk', 'start', 'system']);
+    assert.deepEqual(Object.keys(web.targets).sort(), ['build', 'config', 'empty-disks', 'exec', 'root-disk', 'serve', 'start', 'system']);
     for (const [name, target] of Object.entries(web.targets) as [string, { metadata: { description?: string } }][])
       assert.ok((target.metadata.description ?? '').length > 20, `${name} has a description`);
     assert.deepEqual(web.metadata.targetGroups, {
       'Build (cached)': ['config', 'system', 'build'],
       'State (never cached)': ['root-disk', 'empty-disks'],
-      Run: ['start', 'exec'],
+      Run: ['start', 'serve', 'exec'],
     });
     const boot = showProject('boot');
     assert.deepEqual(boot.metadata.targetGroups['Build (cached)'], ['config', 'system', 'build', 'boot-disk']);
@@ -45,7 +45,7 @@ describe('nx-qemu-vm through Nx', () => {
   it('caches the pure steps and never the stateful ones, with dependsOn following the data', () => {
     const t = showProject('boot').targets;
     for (const name of ['config', 'system', 'build', 'boot-disk']) assert.equal(t[name].cache, true, name);
-    for (const name of ['root-disk', 'empty-disks', 'efi-vars', 'start', 'exec']) {
+    for (const name of ['root-disk', 'empty-disks', 'efi-vars', 'start', 'serve', 'exec']) {
       assert.equal(t[name].cache, false, name);
       assert.equal(t[name].outputs?.length ?? 0, 0, `${name} declares no outputs, so a cache restore cannot touch a disk`);
     }
@@ -58,6 +58,9 @@ describe('nx-qemu-vm through Nx', () => {
     // start prepares the same targets through a nested Nx, so that it is the only task of its command.
     assert.deepEqual(t.start.options.prepare, t.exec.dependsOn);
     assert.equal(t.start.dependsOn, undefined);
+    assert.equal(t.serve.continuous, true);
+    assert.deepEqual(t.serve.readyWhen, { signal: true });
+    assert.deepEqual(t.serve.dependsOn, t.exec.dependsOn);
   });
 
   it('hashes exactly the fields each step reads, our own source and the host files it copies', () => {

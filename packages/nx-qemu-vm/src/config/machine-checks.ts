@@ -88,5 +88,18 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
     add(['bios'], m.bios, 'cannot be combined with useEFIBoot: EFI boot uses OVMF as firmware. Set one of them.');
   if (m.arch === 'aarch64-linux' && m.bios !== null)
     add(['bios'], m.bios, 'is for x86 machines; aarch64 boots with UEFI (useEFIBoot) or directly.');
+  // Nx empties a cached target's output folder when it builds or restores it:
+  // a user's disk there would be lost.
+  const insideOutputs = (p: string) => p.replace(/^\.\/+/, '').startsWith('dist/vm/');
+  if (m.diskImage !== undefined && insideOutputs(m.diskImage))
+    add(['diskImage'], m.diskImage, 'must not be under dist/vm/, where Nx replaces cached outputs; keep disks under .vm/ (the default) or elsewhere.');
+  if (m.efiVars !== undefined && insideOutputs(m.efiVars))
+    add(['efiVars'], m.efiVars, 'must not be under dist/vm/, where Nx replaces cached outputs; keep them under .vm/ (the default) or elsewhere.');
+  m.qemu.drives.forEach((d, i) => {
+    if (insideOutputs(d.file)) add(['qemu', 'drives', i, 'file'], d.file, 'must not be under dist/vm/, where Nx replaces cached outputs.');
+  });
+  // The throwaway builder VM runs our stage 1 in builder mode, which only the generated initrd has.
+  if (m.useBootLoader && m.bootDiskBuilder === 'vm' && typeof m.initrd === 'string')
+    add(['initrd'], m.initrd, 'with useBootLoader and bootDiskBuilder "vm", the boot disk is built by booting the generated initrd; set bootDiskBuilder to "host", or leave initrd unset.');
   return issues;
 }

@@ -10,6 +10,8 @@ import { IS_EXEC, RUN_DIR, renderMounts } from './stage1';
 /** Files the host and the guest exchange for `exec`, below the xchg share. */
 export const EXEC_DIR = '/tmp/xchg/.nx-qemu-vm';
 export const STAGE2_REACHED = 'nx-qemu-vm: stage 2 reached';
+/** Printed once the guest's network and postBootCommands are up, just before its console shell. */
+export const ROOT_SHELL_BANNER = 'Root shell on';
 
 const q = shQuote;
 
@@ -98,7 +100,7 @@ export function renderStage2(r: ResolvedMachine): string {
     '  status=$?',
     `  echo "$status" > ${EXEC_DIR}/status.tmp && $bb mv ${EXEC_DIR}/status.tmp ${EXEC_DIR}/status`,
     'else',
-    `  echo "Root shell on ${r.name}. Leave with 'poweroff' (or Ctrl-A X on a serial console)."`,
+    `  echo "${ROOT_SHELL_BANNER} ${r.name}. Leave with 'poweroff' (or Ctrl-A X on a serial console)."`,
     '  shell=/bin/sh; [ -x /bin/bash ] && shell=/bin/bash',
     '  $bb setsid $bb cttyhack "$shell" -l',
     'fi',

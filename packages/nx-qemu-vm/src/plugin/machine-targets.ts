@@ -108,6 +108,17 @@ export function machineProject(name: string, position: number, m: ValidMachine, 
     options: { ...options, prepare: everything },
     metadata: meta(`Start ${name} with its console in this terminal ('poweroff' in the guest or Ctrl-A X ends it), after building what it needs.`),
   };
+  targets[t('serve')] = {
+    executor: 'nx-qemu-vm:serve',
+    cache: false,
+    // A service for other tasks, which declare dependsOn { target: 'serve', waitFor: 'ready' }.
+    continuous: true,
+    readyWhen: { signal: true },
+    inputs: [],
+    dependsOn: everything,
+    options,
+    metadata: meta(`Run ${name} in the background while other tasks need it; ready once its network and postBootCommands are up. Console log in .vm/${name}/logs.`),
+  } as TargetConfiguration;
   targets[t('exec')] = {
     executor: 'nx-qemu-vm:exec',
     cache: false,
@@ -126,7 +137,7 @@ export function machineProject(name: string, position: number, m: ValidMachine, 
       targetGroups: {
         'Build (cached)': cached,
         'State (never cached)': state,
-        Run: [t('start'), t('exec')],
+        Run: [t('start'), t('serve'), t('exec')],
       },
     },
   };

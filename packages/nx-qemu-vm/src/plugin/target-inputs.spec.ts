@@ -42,8 +42,10 @@ function measureSensitivity(): Map<Target, Map<string, string>> {
   const found = new Map<Target, Map<string, string>>(TARGETS.map((t) => [t, new Map()]));
   for (const c of listGoldenCases()) {
     const host = fakeHost({ files: c.hostFiles });
-    // Each machine as written, and with a boot loader, so that the boot disk's options are exercised too.
-    const bases = Object.entries(c.raw.machines).flatMap(([name, raw]) => [[name, raw], [name, { ...raw, useBootLoader: true }]] as const);
+    // Each machine as written, and with a boot loader built either way, so that the boot disk's options are exercised too.
+    const bases = Object.entries(c.raw.machines).flatMap(
+      ([name, raw]) => [[name, raw], [name, { ...raw, useBootLoader: true }], [name, { ...raw, useBootLoader: true, bootDiskBuilder: 'host' }]] as const,
+    );
     for (const [name, raw] of bases) {
       let original;
       try {

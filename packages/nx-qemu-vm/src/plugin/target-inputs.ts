@@ -112,8 +112,11 @@ const NODE_ZLIB = 'node -p process.versions.zlib';
 // The boot disk is made by these tools and holds GRUB's and OVMF's files.
 const BOOT_DISK_PACKAGES = ['gdisk', 'dosfstools', 'mtools', 'grub-common', 'grub-pc-bin', 'grub-efi-amd64-bin', 'ovmf', 'qemu-utils', 'efibootmgr', 'busybox-static', 'util-linux'];
 
-// The run script names the firmware that QEMU's descriptors select.
-const FIRMWARE_FILES = 'ls -1 /usr/share/qemu/firmware /etc/qemu/firmware 2>/dev/null || true';
+// The run script names the firmware that QEMU's descriptors select: their
+// contents and the firmware packages decide which files that is.
+const FIRMWARE_FILES = `cat /usr/share/qemu/firmware/*.json /etc/qemu/firmware/*.json 2>/dev/null | sha256sum; ${dpkgVersions(['ovmf', 'qemu-efi-aarch64', 'seabios', 'qemu-system-data'])}`;
+// The initrd copies these binaries; their bytes, wherever they came from.
+const INITRD_TOOLS = 'sha256sum /bin/busybox /usr/bin/busybox /sbin/mke2fs /usr/sbin/mke2fs /sbin/blkid /usr/sbin/blkid 2>/dev/null || true';
 const KERNEL_NAMES = 'ls -1d /boot/vmlinuz-* 2>/dev/null || true';
 
 type Input = NonNullable<TargetConfiguration['inputs']>[number];
@@ -132,6 +135,7 @@ export function hostInputs(target: CachedTarget, m: ValidMachine): Input[] {
         runtime(kernelChecksum(m)),
         runtime(MODULE_INDEXES),
         runtime(dpkgVersions(SYSTEM_PACKAGES)),
+        runtime(INITRD_TOOLS),
         ...(m.store.source === m.store.target ? [runtime(ALTERNATIVES)] : []),
         runtime(NODE_ZLIB),
         { env: 'SOURCE_DATE_EPOCH' },

@@ -23,6 +23,10 @@ export interface MachineContext {
 }
 
 export function machineContext(options: MachineOptions, context: ExecutorContext): MachineContext {
+  // Nx starts executors where `nx` was typed; relative paths in the config (and
+  // in VM_DISK_IMAGE and friends) are relative to the workspace root, as in the
+  // runtime inputs that hash them.
+  process.chdir(context.root);
   const name = options.machine ?? context.projectName ?? '';
   const configPath = join(context.root, options.configFile ?? 'workspace-vm.json');
   const all = loadResolved(configPath);

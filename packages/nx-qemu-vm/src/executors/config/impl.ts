@@ -13,7 +13,9 @@ export default async function configExecutor(options: ConfigExecutorSchema, cont
     await warnIfRemoteCacheRefusesToken();
     const m = machineContext(options, context);
     const file = join(m.dist, 'config', 'machine.json');
-    writeFileAtomic(file, `${JSON.stringify(m.machine, null, 2)}\n`);
+    // The position is left out: it only matters through the vlan addresses, which are in the file.
+    const { index: _position, ...resolved } = m.machine;
+    writeFileAtomic(file, `${JSON.stringify(resolved, null, 2)}\n`);
     console.log(`machine "${m.machine.name}" is valid; resolved config: ${relative(context.root, file)}`);
     return { success: true };
   } catch (err) {

@@ -16,20 +16,26 @@ export default async function efiVarsExecutor(options: EfiVarsExecutorSchema, co
       console.log(`machine "${r.name}" does not boot with UEFI; no EFI variables to create`);
       return { success: true };
     }
-    const target = isAbsolute(r.paths.efiVars) ? r.paths.efiVars : join(context.root, r.paths.efiVars);
+    // The run script honours these too, so this target must look at the same file.
+    const configured = process.env.VM_EFI_VARS || process.env.NIX_EFI_VARS || r.paths.efiVars;
+    const target = isAbsolute(configured) ? configured : join(context.root, configured);
     if (existsSync(target)) {
       await refuseIfInUse(target, `EFI variables ${r.paths.efiVars}`, r.name);
       console.log(`${r.paths.efiVars} exists; left as it is`);
       return { success: true };
     }
     const template = r.config.useBootLoader ? join(context.root, r.paths.bootDiskEfiVars) : r.efi.varsTemplate;
-    if (!existsSync(template)) throw new Error(`${template} is missing; build it first: npx nx run ${r.name}:boot-disk`);
+    if (!existsSync(template))
+      throw new Error(r.config.useBootLoader ? `${template} is missing; build it first: npx nx run ${r.name}:boot-disk` : `the firmware's variable template ${template} is missing; reinstall the firmware package`);
     mkdirSync(dirname(target), { recursive: true });
     const tmp = `${target}.tmp-${process.pid}`;
-    copyFileSync(template, tmp);
-    chmodSync(tmp, 0o644);
     try {
+      copyFileSync(template, tmp);
+      chmodSync(tmp, 0o644);
+      // A hard link never replaces a file, even one a concurrent run made a moment ago.
       linkSync(tmp, target);
+    } catch (err) {
+      if (!(err instanceof Error && 'code' in err && err.code === 'EEXIST')) throw err;
     } finally {
       rmSync(tmp, { force: true });
     }

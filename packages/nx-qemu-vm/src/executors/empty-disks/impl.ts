@@ -15,7 +15,7 @@ export default async function emptyDisksExecutor(options: EmptyDisksExecutorSche
       console.log(`machine "${r.name}" has no emptyDiskImages; nothing to create`);
       return { success: true };
     }
-    // Check every disk before creating any, so a refusal leaves nothing half done.
+    // Each disk is checked (in use? layout?) before it is created or kept.
     const disks = r.paths.emptyDisks.map((path, i) => ({ image: join(context.root, path), label: `empty disk ${path}`, machine: r.name, layout: layouts[i] }));
     for (const disk of disks) {
       const outcome = await ensureStatefulDisk(disk);

@@ -14,6 +14,14 @@ import { PLUGIN_NAME, SCHEMA_REF } from './setup';
 const emptyTree = () => createTreeWithEmptyWorkspace({ formatter: 'none' });
 
 describe('init generator', () => {
+  it('keeps machine disks and outputs out of git (and Nx hashing), once', async () => {
+    const tree = emptyTree();
+    tree.write('.gitignore', 'node_modules\ndist/vm');
+    await initGenerator(tree, {});
+    await initGenerator(tree, {});
+    assert.equal(tree.read('.gitignore', 'utf-8'), 'node_modules\ndist/vm\n# nx-qemu-vm: machine disks and build outputs\n.vm/\n');
+  });
+
   it('registers the plugin and writes a valid workspace-vm.json with a headless vm', async () => {
     const tree = emptyTree();
     const before = readNxJson(tree)!;

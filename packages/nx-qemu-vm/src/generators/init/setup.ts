@@ -50,3 +50,17 @@ export function newConfig(machines: Record<string, unknown>): WorkspaceVmJson {
 export function writeConfigIfMissing(tree: Tree, machines: Record<string, unknown>): void {
   if (!tree.exists(CONFIG_FILE)) writeJson(tree, CONFIG_FILE, newConfig(machines));
 }
+
+// Machine state (multi-GB disk images) and build outputs stay out of git, and
+// so out of Nx's file hashing, which follows .gitignore.
+export const IGNORED = ['.vm/', 'dist/vm/'];
+
+/** Appends the entries .gitignore lacks; a second run changes nothing. */
+export function ignoreMachineState(tree: Tree): void {
+  const current = tree.exists('.gitignore') ? (tree.read('.gitignore', 'utf-8') ?? '') : '';
+  const lines = new Set(current.split('\n').map((l) => l.trim()));
+  const missing = IGNORED.filter((entry) => !lines.has(entry) && !lines.has(entry.replace(/\/$/, '')));
+  if (!missing.length) return;
+  const sep = current === '' || current.endsWith('\n') ? '' : '\n';
+  tree.write('.gitignore', `${current}${sep}# nx-qemu-vm: machine disks and build outputs\n${missing.join('\n')}\n`);
+}

@@ -2,7 +2,7 @@
 // throwaway VM, or on the host), then publish a compact qcow2. Nothing is
 // published unless every step succeeded, and scratch files never survive.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import type { MachineContext } from '../../../util/machine';
 import { BOOT_DISK_SIZE_MIB, FAT_EPOCH_MIN, renderBootDiskScript } from '../../../disk/boot-disk-recipe';
 import { type BuilderMachine, builderMachine, runInBuilderVm } from '../../../builder-vm/run-in-vm';
@@ -53,8 +53,8 @@ export async function buildBootDisk(m: MachineContext, timeoutSeconds: number, l
   const spec = bootDiskSpec(m.machine);
   if (!spec.useBootLoader) throw new Error(`machine "${spec.name}" does not use a boot loader (useBootLoader is false); it needs no boot disk`);
   if (spec.arch !== 'x86_64-linux') throw new Error(`boot disks are built for x86_64 guests only; machine "${spec.name}" is ${spec.arch}`);
-  const initrd = join(m.workspaceRoot, spec.initrd);
-  if (!existsSync(initrd)) throw new Error(`the initrd ${spec.initrd} is missing; build it first: npx nx run ${spec.name}:system`);
+  const initrd = isAbsolute(spec.initrd) ? spec.initrd : join(m.workspaceRoot, spec.initrd);
+  if (!existsSync(initrd)) throw new Error(`the initrd ${spec.initrd} is missing${isAbsolute(spec.initrd) ? '' : `; build it first: npx nx run ${spec.name}:system`}`);
   const out = join(m.dist, 'boot-disk');
   mkdirSync(m.dist, { recursive: true });
   const work = mkdtempSync(join(m.dist, '.boot-disk-'));

@@ -1,0 +1,70 @@
+// The serve target as Nx means continuous targets to be used: another
+// project's task declares it needs the machine ready, Nx boots it, waits for
+// our ready signal, runs the task against a forwarded port, and stops it.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { createTempWorkspace, type TempWorkspace } from '../testing/temp-workspace';
+import { findImageUsers } from '../disk/in-use';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+describe('serve: the machine as a continuous dependency', () => {
+  let ws: TempWorkspace;
+  let port: number;
+  before(async () => {
+    port = await freePort();
+    ws = createTempWorkspace({
+      machines: {
+        web: {
+          graphics: false,
+          forwardPorts: [{ host: { port }, guest: { port: 8000 } }],
+          postBootCommands: '/run/nx-qemu-vm/busybox nc -ll -p 8000 -e /bin/echo hello-from-guest &',
+        },
+      },
+    }, 'nx-qemu-vm-serve-');
+    // A project that needs the machine up, as an integration test would.
+    mkdirSync(join(ws.root, 'client'));
+    writeFileSync(
+      join(ws.root, 'client/project.json'),
+      JSON.stringify({
+        name: 'client',
+        targets: {
+          probe: {
+            command: `nc -w 5 127.0.0.1 ${port} </dev/null`,
+            dependsOn: [{ projects: ['web'], target: 'serve', waitFor: 'ready' }],
+          },
+        },
+      }),
+    );
+  });
+  after(() => ws.remove());
+
+  it('boots the machine, waits until it is ready, runs the dependent task, then stops it without writing its disk', () => {
+    assert.equal(ws.nx(['run', 'web:root-disk']).status, 0);
+    const rootDisk = join(ws.root, '.vm/web/web.qcow2');
+    const blank = createHash('sha256').update(readFileSync(rootDisk)).digest('hex');
+    const res = ws.nx(['run', 'client:probe', '--output-style=static'], { VM_ACCEL: 'tcg', HOME: ws.root });
+    assert.equal(res.status, 0, res.output);
+    assert.match(res.output, /"web" is up; forwards: hostfwd=tcp:127\.0\.0\.1:\d+-:8000/);
+    assert.match(res.output, /hello-from-guest/);
+    assert.deepEqual(findImageUsers(join(ws.root, '.vm/web/web.qcow2')), [], 'the machine was stopped afterwards');
+    const logs = readdirSync(join(ws.root, '.vm/web/logs')).filter((f) => f.startsWith('serve-'));
+    assert.equal(logs.length, 1);
+    const console = readFileSync(join(ws.root, '.vm/web/logs', logs[0]), 'utf8');
+    assert.match(console, /formatting the blank root device/, 'the guest wrote to its root disk...');
+    assert.match(console, /Root shell on web/);
+    // ...through an overlay: Nx kills the task's process tree, so the user's disk must not be open for writing.
+    assert.equal(createHash('sha256').update(readFileSync(rootDisk)).digest('hex'), blank);
+  });
+});
