@@ -1,6 +1,6 @@
 // createNodes: workspace-vm.json -> one Nx project per machine, rooted at its
 // state directory (.vm/<name>). The targets are in plugin/machine-targets.ts.
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { CreateNodes, CreateNodesResult } from '@nx/devkit';
 import { CONFIG_FILE, loadConfig } from './config/load';
 import { stateDir } from './config/defaults';
@@ -16,11 +16,11 @@ export const createNodes: CreateNodes<NxQemuVmPluginOptions> = [
   (configFiles, options, context) =>
     configFiles.map((file) => {
       const config = loadConfig(join(context.workspaceRoot, file));
-      const base = dirname(file) === '.' ? '' : `${dirname(file)}/`;
       const projects: CreateNodesResult['projects'] = {};
       Object.entries(config.machines).forEach(([name, machine], i) => {
-        projects[`${base}${stateDir(name)}`] = {
-          root: `${base}${stateDir(name)}`,
+        // The pattern matches the workspace root's file only, so projects are rooted at .vm/<name>.
+        projects[stateDir(name)] = {
+          root: stateDir(name),
           ...machineProject(name, i + 1, machine, context.workspaceRoot, { prefix: options?.targetPrefix ?? '' }),
         };
       });

@@ -118,7 +118,7 @@ export function machineProject(name: string, position: number, m: ValidMachine, 
     dependsOn: everything,
     options,
     metadata: meta(`Run ${name} in the background while other tasks need it; ready once its network and postBootCommands are up. Console log in .vm/${name}/logs.`),
-  } as TargetConfiguration;
+  };
   targets[t('exec')] = {
     executor: 'nx-qemu-vm:exec',
     cache: false,

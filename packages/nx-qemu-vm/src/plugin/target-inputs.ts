@@ -126,10 +126,11 @@ export function hostInputs(target: CachedTarget, m: ValidMachine): Input[] {
   const runtime = (command: string): Input => ({ runtime: command });
   switch (target) {
     case 'config':
-      return [runtime(KERNEL_NAMES), runtime(FIRMWARE_FILES)];
     case 'build':
-      // Paths only: the script boots whatever file is there at run time.
-      return [runtime(KERNEL_NAMES), runtime(FIRMWARE_FILES)];
+      // Paths only: the script boots whatever file is there at run time. The
+      // kernel list matters when the newest /boot kernel is the default, the
+      // firmware descriptors when UEFI firmware is chosen from them.
+      return [...(m.kernel === undefined ? [runtime(KERNEL_NAMES)] : []), ...(m.useEFIBoot ? [runtime(FIRMWARE_FILES)] : [])];
     case 'system':
       return [
         runtime(kernelChecksum(m)),
@@ -145,7 +146,7 @@ export function hostInputs(target: CachedTarget, m: ValidMachine): Input[] {
         runtime(kernelChecksum(m)),
         ...(typeof m.initrd === 'string' ? [runtime(`sha256sum ${shQuote(m.initrd)} 2>&1 | sed 's/ .*\\///' || true`)] : []),
         runtime(dpkgVersions(BOOT_DISK_PACKAGES)),
-        runtime(FIRMWARE_FILES),
+        ...(m.useEFIBoot ? [runtime(FIRMWARE_FILES)] : []),
         { env: 'SOURCE_DATE_EPOCH' },
       ];
   }
