@@ -20,12 +20,18 @@ publish_new() {
   if ! ln -- "$1" "$2" 2>/dev/null && [ ! -e "$2" ]; then rm -f -- "$1"; die "cannot create $2"; fi
   rm -f -- "$1"
 }
-# A new disk gets a stamp of the options it was made for (see the root-disk target).
+# A new disk gets a stamp of the options it was made for (see the root-disk
+# target); a run that lost the race to create it leaves the winner's stamp.
 create_disk() {
   mkdir -p -- "$(dirname -- "$1")"
   qemu-img create -q -f qcow2 -- "$1.tmp.$$" "$2M" || die "qemu-img could not create $1"
-  publish_new "$1.tmp.$$" "$1"
-  printf '%s\n' "$3" > "$1.layout.json"
+  if ln -- "$1.tmp.$$" "$1" 2>/dev/null; then
+    printf '%s\n' "$3" > "$1.layout.json"
+  elif [ ! -e "$1" ]; then
+    rm -f -- "$1.tmp.$$"
+    die "cannot create $1"
+  fi
+  rm -f -- "$1.tmp.$$"
 }
 `;
 
