@@ -16,6 +16,7 @@ describe('nx-qemu-vm through Nx', () => {
         vm: { graphics: false },
         web: { memorySize: 1024, forwardPorts: [{ host: { port: 8080 }, guest: { port: 80 } }] },
         boot: { useBootLoader: true, useEFIBoot: true },
+        data: { emptyDiskImages: [16] },
       },
     });
   });
@@ -54,7 +55,8 @@ describe('nx-qemu-vm through Nx', () => {
     assert.deepEqual(t.build.dependsOn, ['config']);
     assert.deepEqual(t['boot-disk'].dependsOn, ['system']);
     assert.deepEqual(t['efi-vars'].dependsOn, ['boot-disk']);
-    assert.deepEqual([...t.exec.dependsOn].sort(), ['boot-disk', 'build', 'efi-vars', 'empty-disks', 'root-disk', 'system']);
+    assert.deepEqual([...t.exec.dependsOn].sort(), ['boot-disk', 'build', 'efi-vars', 'root-disk', 'system'], 'no empty-disks task without empty disks');
+    assert.ok(showProject('data').targets.exec.dependsOn.includes('empty-disks'));
     // start prepares the same targets through a nested Nx, so that it is the only task of its command.
     assert.deepEqual(t.start.options.prepare, t.exec.dependsOn);
     assert.equal(t.start.dependsOn, undefined);

@@ -95,7 +95,9 @@ export function machineProject(name: string, position: number, m: ValidMachine, 
     };
     state.push(t('efi-vars'));
   }
-  const everything = [t('build'), t('system'), ...(m.useBootLoader ? [t('boot-disk')] : []), ...state];
+  // Each task costs a process (about half a second); empty-disks has nothing to do without empty disks.
+  const needed = state.filter((target) => target !== t('empty-disks') || m.emptyDiskImages.length > 0);
+  const everything = [t('build'), t('system'), ...(m.useBootLoader ? [t('boot-disk')] : []), ...needed];
   targets[t('start')] = {
     executor: 'nx-qemu-vm:start',
     cache: false,
