@@ -1,10 +1,10 @@
 // Creates a stateful disk (root or empty data disk) when it is missing, and
 // otherwise only looks at it. An existing image is never written: a changed
 // layout is reported, and a disk in use by a running VM is refused.
-import { existsSync, linkSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { runTool } from '../guest/run-tool';
-import { writeFileAtomic } from '../util/atomic-write';
+import { publishNew, writeFileAtomic } from '../util/atomic-write';
 import { type DiskLayout, layoutDrift, layoutStampPath, parseLayoutStamp, renderLayoutStamp } from './layout';
 import { refuseIfInUse } from './in-use';
 
@@ -38,14 +38,12 @@ export async function ensureStatefulDisk(d: StatefulDisk): Promise<DiskOutcome> 
   const tmp = `${d.image}.tmp-${process.pid}`;
   try {
     await runTool('qemu-img', ['create', '-q', '-f', 'qcow2', tmp, `${d.layout.sizeMiB}M`], { debianPackage: 'qemu-utils' });
-    // A hard link never replaces a file, even one a concurrent run created a moment ago.
-    linkSync(tmp, d.image);
   } catch (err) {
-    if (!(err instanceof Error && 'code' in err && err.code === 'EEXIST')) throw err;
-    return { state: 'kept', drift: [] };
-  } finally {
     rmSync(tmp, { force: true });
+    throw err;
   }
+  // Lost a race with a concurrent run: its disk and stamp stand.
+  if (!publishNew(tmp, d.image)) return { state: 'kept', drift: [] };
   writeFileAtomic(layoutStampPath(d.image), `${renderLayoutStamp(d.layout)}\n`);
   return { state: 'created' };
 }

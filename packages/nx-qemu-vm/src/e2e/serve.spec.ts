@@ -4,20 +4,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createTempWorkspace, type TempWorkspace } from '../testing/temp-workspace';
 import { findImageUsers } from '../disk/in-use';
+import { freePort } from '../testing/free-port';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 describe('serve: the machine as a continuous dependency', () => {
   let ws: TempWorkspace;

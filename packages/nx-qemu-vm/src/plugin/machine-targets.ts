@@ -5,7 +5,7 @@ import { relative } from 'node:path';
 import type { ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import { distDir } from '../config/defaults';
 import type { ValidMachine } from '../config/machine';
-import { TARGET_FIELDS, hostInputs, machineFieldsInput } from './target-inputs';
+import { type CachedTarget, TARGET_FIELDS, hostInputs, machineFieldsInput } from './target-inputs';
 
 export interface TargetNaming {
   prefix: string;
@@ -44,48 +44,37 @@ export function machineProject(name: string, position: number, m: ValidMachine, 
     metadata: meta(description),
   });
 
+  // Every cached step hashes the same three kinds of input: its fields, our source, and what it takes from the host.
+  const cachedStep = (target: CachedTarget, outDir: string, description: string, extra: TargetConfiguration = {}): TargetConfiguration => ({
+    executor: `nx-qemu-vm:${target}`,
+    cache: true,
+    ...extra,
+    inputs: [machineFieldsInput(name, target === 'config' ? 'all' : TARGET_FIELDS[target]), ...source, ...hostInputs(target, m), ...(extra.inputs ?? [])],
+    outputs: [`{workspaceRoot}/${dist}/${outDir}`],
+    options: extra.options ?? positioned,
+    metadata: meta(description),
+  });
+
   const targets: Record<string, TargetConfiguration> = {
-    [t('config')]: {
-      executor: 'nx-qemu-vm:config',
-      cache: true,
-      inputs: [machineFieldsInput(name, 'all'), ...source, ...hostInputs('config', m)],
-      outputs: [`{workspaceRoot}/${dist}/config`],
-      options: positioned,
-      metadata: meta(`Validate machine "${name}" and write its resolved config to ${dist}/config/machine.json.`),
-    },
-    [t('system')]: {
-      executor: 'nx-qemu-vm:system',
-      cache: true,
+    [t('config')]: cachedStep('config', 'config', `Validate machine "${name}" and write its resolved config to ${dist}/config/machine.json.`),
+    [t('system')]: cachedStep('system', 'system', `Build ${dist}/system/initrd.img, the stage-1 initrd that formats the root disk, mounts the store and starts the guest.`, {
       dependsOn: [t('config')],
-      inputs: [machineFieldsInput(name, TARGET_FIELDS.system), ...source, ...hostInputs('system', m)],
-      outputs: [`{workspaceRoot}/${dist}/system`],
-      options: positioned,
-      metadata: meta(`Build ${dist}/system/initrd.img, the stage-1 initrd that formats the root disk, mounts the store and starts the guest.`),
-    },
-    [t('build')]: {
-      executor: 'nx-qemu-vm:build',
-      cache: true,
+    }),
+    [t('build')]: cachedStep('build', 'bin', `Write ${dist}/bin/run-${name}-vm and exec-${name}-vm, the standalone scripts that boot this machine.`, {
       dependsOn: [t('config')],
-      inputs: [machineFieldsInput(name, TARGET_FIELDS.build), ...source, ...hostInputs('build', m)],
-      outputs: [`{workspaceRoot}/${dist}/bin`],
-      options: positioned,
-      metadata: meta(`Write ${dist}/bin/run-${name}-vm and exec-${name}-vm, the standalone scripts that boot this machine.`),
-    },
+    }),
     [t('root-disk')]: stateful('root-disk', `Create the persistent root disk when it is missing. Never overwritten, never cached; refused while the machine runs.`),
     [t('empty-disks')]: stateful('empty-disks', `Create the empty data disks (emptyDiskImages) when missing. Never overwritten, never cached.`),
   };
   const cached = [t('config'), t('system'), t('build')];
   const state = [t('root-disk'), t('empty-disks')];
   if (m.useBootLoader) {
-    targets[t('boot-disk')] = {
-      executor: 'nx-qemu-vm:boot-disk',
-      cache: true,
-      dependsOn: [t('system')],
-      inputs: [machineFieldsInput(name, TARGET_FIELDS['boot-disk']), ...source, ...hostInputs('boot-disk', m), { dependentTasksOutputFiles: '**/initrd.img' }],
-      outputs: [`{workspaceRoot}/${dist}/boot-disk`],
-      options,
-      metadata: meta(`Build ${dist}/boot-disk/disk.img: a GPT disk with GRUB for BIOS and UEFI, the kernel and the initrd${m.useEFIBoot ? ', and its EFI variables' : ''}.`),
-    };
+    targets[t('boot-disk')] = cachedStep(
+      'boot-disk',
+      'boot-disk',
+      `Build ${dist}/boot-disk/disk.img: a GPT disk with GRUB for BIOS and UEFI, the kernel and the initrd${m.useEFIBoot ? ', and its EFI variables' : ''}.`,
+      { dependsOn: [t('system')], inputs: [{ dependentTasksOutputFiles: '**/initrd.img' }], options },
+    );
     cached.push(t('boot-disk'));
   }
   if (m.useEFIBoot) {

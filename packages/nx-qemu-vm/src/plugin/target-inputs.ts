@@ -95,10 +95,11 @@ export function machineFieldsInput(name: string, fields: readonly string[] | 'al
 const dpkgVersions = (packages: readonly string[]) =>
   `dpkg-query -W -f='\${Package}=\${Version}\\n' ${packages.map((p) => (p.includes('*') ? shQuote(p) : p)).join(' ')} 2>/dev/null | sort || true`;
 
-/** Checksums, not paths: a kernel replaced under the same name must miss the cache. */
+/** Checksums, not paths: a file replaced under the same name must miss the cache. */
+const checksumsOf = (files: string) => `sha256sum ${files} 2>&1 | sed 's/ .*\\///' || true`;
+
 function kernelChecksum(m: ValidMachine): string {
-  const kernel = m.kernel === undefined ? (m.arch === 'x86_64-linux' ? '/boot/vmlinuz-*' : '') : shQuote(m.kernel);
-  return `sha256sum ${kernel} 2>&1 | sed 's/ .*\\///' || true`;
+  return checksumsOf(m.kernel === undefined ? (m.arch === 'x86_64-linux' ? '/boot/vmlinuz-*' : '') : shQuote(m.kernel));
 }
 
 // The initrd copies busybox, mke2fs and blkid with their libraries, the
@@ -144,7 +145,7 @@ export function hostInputs(target: CachedTarget, m: ValidMachine): Input[] {
     case 'boot-disk':
       return [
         runtime(kernelChecksum(m)),
-        ...(typeof m.initrd === 'string' ? [runtime(`sha256sum ${shQuote(m.initrd)} 2>&1 | sed 's/ .*\\///' || true`)] : []),
+        ...(typeof m.initrd === 'string' ? [runtime(checksumsOf(shQuote(m.initrd)))] : []),
         runtime(dpkgVersions(BOOT_DISK_PACKAGES)),
         ...(m.useEFIBoot ? [runtime(FIRMWARE_FILES)] : []),
         { env: 'SOURCE_DATE_EPOCH' },

@@ -15,23 +15,20 @@ need() { command -v "$1" >/dev/null 2>&1 || die "$1 not found. Install it: apt-g
 abs_path() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s/%s\n' "$PWD" "$1" ;; esac; }
 qemu_escape() { printf '%s\n' "$1" | sed 's/,/,,/g'; }
 # Publishes a finished file with a hard link, which fails when the name exists:
-# a user's image is never replaced, not even by a concurrent run.
+# a user's image is never replaced, not even by a concurrent run. Returns 1
+# when the name was taken already.
 publish_new() {
-  if ! ln -- "$1" "$2" 2>/dev/null && [ ! -e "$2" ]; then rm -f -- "$1"; die "cannot create $2"; fi
+  if ln -- "$1" "$2" 2>/dev/null; then rm -f -- "$1"; return 0; fi
   rm -f -- "$1"
+  [ -e "$2" ] || die "cannot create $2"
+  return 1
 }
 # A new disk gets a stamp of the options it was made for (see the root-disk
 # target); a run that lost the race to create it leaves the winner's stamp.
 create_disk() {
   mkdir -p -- "$(dirname -- "$1")"
   qemu-img create -q -f qcow2 -- "$1.tmp.$$" "$2M" || die "qemu-img could not create $1"
-  if ln -- "$1.tmp.$$" "$1" 2>/dev/null; then
-    printf '%s\n' "$3" > "$1.layout.json"
-  elif [ ! -e "$1" ]; then
-    rm -f -- "$1.tmp.$$"
-    die "cannot create $1"
-  fi
-  rm -f -- "$1.tmp.$$"
+  if publish_new "$1.tmp.$$" "$1"; then printf '%s\n' "$3" > "$1.layout.json"; fi
 }
 `;
 
@@ -139,7 +136,7 @@ export function renderRunScript(r: ResolvedMachine): string {
       '  mkdir -p -- "$(dirname -- "$efi_vars")"',
       '  cp -- "$efi_template" "$efi_vars.tmp.$$"',
       '  chmod 0644 -- "$efi_vars.tmp.$$"',
-      '  publish_new "$efi_vars.tmp.$$" "$efi_vars"',
+      '  publish_new "$efi_vars.tmp.$$" "$efi_vars" || :',
       'fi',
     );
   const empties = emptyDiskLayouts(r);

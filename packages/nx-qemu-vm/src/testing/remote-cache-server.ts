@@ -3,10 +3,10 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from './temp-workspace';
+import { freePort } from './free-port';
 
 export const SERVE_SH = join(REPO_ROOT, 'tools/remote-cache/serve.sh');
 
@@ -28,17 +28,6 @@ export interface RemoteCacheServer {
   stop(): void;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startRemoteCacheServer(): Promise<RemoteCacheServer> {
   const dir = mkdtempSync(join(tmpdir(), 'nx-qemu-vm-remote-cache-'));

@@ -1,6 +1,6 @@
 // Outputs appear whole or not at all: a crash or an error never leaves a
 // half-written file under a name that Nx would cache or a user would run.
-import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
@@ -13,5 +13,22 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
+  }
+}
+
+/**
+ * Publishes a finished temporary file under `target` with a hard link, which
+ * never replaces a file, even one a concurrent run made a moment ago. Returns
+ * false when `target` already existed. The temporary file is always removed.
+ */
+export function publishNew(tmp: string, target: string): boolean {
+  try {
+    linkSync(tmp, target);
+    return true;
+  } catch (err) {
+    if (err instanceof Error && 'code' in err && err.code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    rmSync(tmp, { force: true });
   }
 }

@@ -1,6 +1,7 @@
 // What every executor needs first: the workspace, the config file and the one
 // resolved machine it works on. Resolution fails before anything is written.
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
 import { distDir } from '../config/defaults';
 import { loadResolved } from '../config/load';
@@ -42,4 +43,21 @@ export function machineContext(options: MachineOptions, context: ExecutorContext
     runScript: join(dist, 'bin', `run-${name}-vm`),
     execScript: join(dist, 'bin', `exec-${name}-vm`),
   };
+}
+
+/**
+ * The file a stateful target works on: the run script lets these environment
+ * variables override the configured path, so the target must look at the same
+ * file. Relative paths are relative to the workspace root.
+ */
+export function overridablePath(workspaceRoot: string, envNames: readonly string[], configured: string): { shown: string; path: string } {
+  const shown = envNames.map((n) => process.env[n]).find((v) => v) ?? configured;
+  return { shown, path: isAbsolute(shown) ? shown : join(workspaceRoot, shown) };
+}
+
+/** A new console log file under the machine's state directory, named by the time it starts. */
+export function newConsoleLog(workspaceRoot: string, stateDir: string, kind: string): string {
+  const logs = join(workspaceRoot, stateDir, 'logs');
+  mkdirSync(logs, { recursive: true });
+  return join(logs, `${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
 }

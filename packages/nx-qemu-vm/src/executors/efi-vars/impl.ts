@@ -1,8 +1,9 @@
-import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
 import type { EfiVarsExecutorSchema } from './schema';
-import { machineContext } from '../../util/machine';
+import { machineContext, overridablePath } from '../../util/machine';
+import { publishNew } from '../../util/atomic-write';
 import { reportFailure } from '../../util/report';
 import { refuseIfInUse } from '../../disk/in-use';
 
@@ -16,9 +17,7 @@ export default async function efiVarsExecutor(options: EfiVarsExecutorSchema, co
       console.log(`machine "${r.name}" does not boot with UEFI; no EFI variables to create`);
       return { success: true };
     }
-    // The run script honours these too, so this target must look at the same file.
-    const configured = process.env.VM_EFI_VARS || process.env.NIX_EFI_VARS || r.paths.efiVars;
-    const target = isAbsolute(configured) ? configured : join(context.root, configured);
+    const { path: target } = overridablePath(context.root, ['VM_EFI_VARS', 'NIX_EFI_VARS'], r.paths.efiVars);
     if (existsSync(target)) {
       await refuseIfInUse(target, `EFI variables ${r.paths.efiVars}`, r.name);
       console.log(`${r.paths.efiVars} exists; left as it is`);
@@ -32,13 +31,11 @@ export default async function efiVarsExecutor(options: EfiVarsExecutorSchema, co
     try {
       copyFileSync(template, tmp);
       chmodSync(tmp, 0o644);
-      // A hard link never replaces a file, even one a concurrent run made a moment ago.
-      linkSync(tmp, target);
     } catch (err) {
-      if (!(err instanceof Error && 'code' in err && err.code === 'EEXIST')) throw err;
-    } finally {
       rmSync(tmp, { force: true });
+      throw err;
     }
+    publishNew(tmp, target);
     console.log(`created ${r.paths.efiVars} from ${template}`);
     return { success: true };
   } catch (err) {

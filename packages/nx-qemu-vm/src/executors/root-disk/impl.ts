@@ -1,21 +1,18 @@
 import { existsSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
 import type { RootDiskExecutorSchema } from './schema';
-import { machineContext } from '../../util/machine';
+import { machineContext, overridablePath } from '../../util/machine';
 import { reportFailure } from '../../util/report';
 import { rootDiskLayout } from '../../disk/layout';
 import { driftWarning, ensureStatefulDisk } from '../../disk/stateful-disk';
 import { refuseIfInUse } from '../../disk/in-use';
 
-// Stateful and never cached: the root disk is the user's data. The run script
-// honours VM_DISK_IMAGE/NIX_DISK_IMAGE, so this target looks at the same file.
+// Stateful and never cached: the root disk is the user's data.
 export default async function rootDiskExecutor(options: RootDiskExecutorSchema, context: ExecutorContext) {
   try {
     const r = machineContext(options, context).machine;
-    const configured = process.env.VM_DISK_IMAGE || process.env.NIX_DISK_IMAGE || r.paths.diskImage;
-    const image = isAbsolute(configured) ? configured : join(context.root, configured);
-    const label = `root disk ${configured}`;
+    const { shown, path: image } = overridablePath(context.root, ['VM_DISK_IMAGE', 'NIX_DISK_IMAGE'], r.paths.diskImage);
+    const label = `root disk ${shown}`;
     const layout = rootDiskLayout(r);
     if (!layout) {
       // diskSize null: the user provides the image; we only check it is there and free.

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type ExecutorContext, emitReadySignal } from '@nx/devkit';
 import { execa } from 'execa';
 import type { ServeExecutorSchema } from './schema';
-import { machineContext } from '../../util/machine';
+import { machineContext, newConsoleLog } from '../../util/machine';
 import { reportFailure } from '../../util/report';
 import { qemuEscape } from '../../qemu/words';
 import { serialConsole } from '../../qemu/run-script';
@@ -35,9 +35,7 @@ export default async function serveExecutor(options: ServeExecutorSchema, contex
   try {
     const m = machineContext(options, context);
     const r = m.machine;
-    const logs = join(context.root, r.paths.stateDir, 'logs');
-    mkdirSync(logs, { recursive: true });
-    const log = join(logs, `serve-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+    const log = newConsoleLog(context.root, r.paths.stateDir, 'serve');
     const socket = join(scratch, 'console.sock');
     const qemu = execa(
       m.runScript,

@@ -1,9 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
 import { execa } from 'execa';
 import type { StartExecutorSchema } from './schema';
-import { machineContext } from '../../util/machine';
+import { machineContext, newConsoleLog } from '../../util/machine';
 import { reportFailure } from '../../util/report';
 import { serialConsoleArgs } from './lib/console-args';
 import { runPreparation } from './lib/prepare';
@@ -15,9 +13,7 @@ export default async function startExecutor(options: StartExecutorSchema, contex
       console.error(`start: preparing "${m.machine.name}" failed (see above); nothing was started`);
       return { success: false };
     }
-    const logs = join(context.root, m.machine.paths.stateDir, 'logs');
-    mkdirSync(logs, { recursive: true });
-    const log = join(logs, `console-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+    const log = newConsoleLog(context.root, m.machine.paths.stateDir, 'console');
     const graphical = m.machine.config.graphics && Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
     console.log(`starting "${m.machine.name}"; console log: ${log}`);
     if (!graphical) console.log("leave with 'poweroff' in the guest, or Ctrl-A X");
