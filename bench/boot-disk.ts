@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTempWorkspace } from '../packages/nx-qemu-vm/src/testing/temp-workspace';
+import { createTempWorkspace } from '../packages/nx-qemu-vm/test/helpers/temp-workspace';
 
 const runs = Number(process.argv[2] ?? 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -7,7 +7,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeCpio, gzipDeterministic } from '../packages/nx-qemu-vm/src/guest/cpio';
 import { newestKernel } from '../packages/nx-qemu-vm/src/config/resolve';
-import { readHostFacts } from '../packages/nx-qemu-vm/src/config/host-facts';
+import { readHostFacts } from '../packages/nx-qemu-vm/src/host/host-facts';
 
 const runs = Number(process.argv[2] ?? 5);
 const root = join(__dirname, '..');

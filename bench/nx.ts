@@ -5,8 +5,8 @@
 // Usage: npm run bench:nx [-- runs]   (default 5 runs of the quick measurements; prints medians and ratios)
 import { cpus } from 'node:os';
 import { createNodes } from '../packages/nx-qemu-vm/src/plugin';
-import { createTempWorkspace, type TempWorkspace } from '../packages/nx-qemu-vm/src/testing/temp-workspace';
-import { startRemoteCacheServer } from '../packages/nx-qemu-vm/src/testing/remote-cache-server';
+import { createTempWorkspace, type TempWorkspace } from '../packages/nx-qemu-vm/test/helpers/temp-workspace';
+import { startRemoteCacheServer } from '../packages/nx-qemu-vm/test/helpers/remote-cache-server';
 
 const runs = Number(process.argv[2] ?? 5);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { validateConfig } from '../config/validate';
 import { resolveMachine, type ResolvedMachine } from '../config/resolve';
-import { readHostFacts } from '../config/host-facts';
+import { readHostFacts } from '../host/host-facts';
 import { buildInitrd } from '../guest/initrd';
 import { BuilderError, runInBuilderVm, type BuilderRun, builderMachine } from './run-in-vm';
 

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import type { ResolvedMachine } from '../config/resolve';
 import { ARCH_PROFILES } from '../config/defaults';
-import { qemuEscape } from '../qemu/words';
+import { qemuEscape } from '../quote/qemu';
 
 export interface BuilderDisk {
   file: string;

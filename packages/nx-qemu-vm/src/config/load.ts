@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from './errors';
 import type { HostFacts } from './host';
-import { readHostFacts } from './host-facts';
+import { readHostFacts } from '../host/host-facts';
 import { type ResolvedMachine, resolveConfig } from './resolve';
 import { type ValidConfig, validateConfig } from './validate';
 

@@ -4,7 +4,7 @@ import { validateConfig } from './validate';
 import { newestKernel, resolveConfig, resolveMachine, type ResolvedMachine } from './resolve';
 import { ConfigError } from './errors';
 import { lookupDrive } from './drives';
-import { FAKE_KERNEL, fakeHost } from '../testing/fake-host';
+import { FAKE_KERNEL, fakeHost } from '../../test/helpers/fake-host';
 import { renderArgvListing } from '../qemu/words';
 
 function resolve(m: object, name = 'vm', host = fakeHost()): ResolvedMachine {

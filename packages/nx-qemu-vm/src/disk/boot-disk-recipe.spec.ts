@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runTool } from '../guest/run-tool';
+import { runTool } from '../host/run-tool';
 import { BOOT_DISK_LAYOUT as L, BOOT_DISK_SIZE_MIB, type BootDiskRecipe, renderBootDiskScript } from './boot-disk-recipe';
 import { renderGrubCfg } from './grub-cfg';
-import { BOOT_MARKER, bootImage, hostKernel, markerInitrd } from './boot-disk-testing';
+import { BOOT_MARKER, bootImage, hostKernel, markerInitrd } from '../../test/helpers/boot-disk-testing';
 
 const PARAMS = ['console=ttyS0,115200n8', 'init=/run/nx-qemu-vm/init', 'nxvm.test=$HOME'];
 const recipe = (over: Partial<BootDiskRecipe>): BootDiskRecipe => ({

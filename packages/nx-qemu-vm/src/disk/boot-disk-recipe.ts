@@ -7,7 +7,7 @@
 // or a mount, so they produce the same bytes, and every value that tools
 // would otherwise pick at random or from the clock is fixed here.
 import { ESP_FONT, ESP_INITRD, ESP_KERNEL, kernelParamProblem, renderGrubCfg } from './grub-cfg';
-import { shQuote } from '../qemu/shell';
+import { shQuote } from '../quote/shell';
 
 export interface BootDiskRecipe {
   mode: 'vm' | 'host';

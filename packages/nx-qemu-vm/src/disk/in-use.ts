@@ -3,8 +3,8 @@
 // QEMU whose command line names the file. The scan also names the process,
 // which the lock cannot.
 import { readFileSync, readdirSync, realpathSync } from 'node:fs';
-import { runTool } from '../guest/run-tool';
-import { qemuEscape } from '../qemu/words';
+import { runTool } from '../host/run-tool';
+import { qemuEscape } from '../quote/qemu';
 
 export interface ImageUser {
   pid: number;

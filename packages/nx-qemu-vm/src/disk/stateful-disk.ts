@@ -3,7 +3,7 @@
 // layout is reported, and a disk in use by a running VM is refused.
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { runTool } from '../guest/run-tool';
+import { runTool } from '../host/run-tool';
 import { publishNew, writeFileAtomic } from '../util/atomic-write';
 import { type DiskLayout, layoutDrift, layoutStampPath, parseLayoutStamp, renderLayoutStamp } from './layout';
 import { refuseIfInUse } from './in-use';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { type CpioEntry, gzipDeterministic, normaliseCpioPath, writeCpio } from './cpio';
-import { runTool } from './run-tool';
+import { runTool } from '../host/run-tool';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 

@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
 import { validateConfig } from '../config/validate';
 import { resolveMachine, type ResolvedMachine } from '../config/resolve';
-import { readHostFacts } from '../config/host-facts';
+import { readHostFacts } from '../host/host-facts';
 import { buildInitrd, type InitrdResult } from './initrd';
 
 const machine = (m: object): ResolvedMachine =>

@@ -2,7 +2,7 @@
 // in stage 1, before the host's /usr is mounted: exactly the files the
 // dynamic loader would open, which is what ldd reports.
 import { open } from 'node:fs/promises';
-import { runTool } from './run-tool';
+import { runTool } from '../host/run-tool';
 
 export class LibraryNotFoundError extends Error {
   constructor(

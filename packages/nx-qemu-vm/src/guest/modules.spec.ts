@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { kernelVersionFromHeader, kernelVersionFromImage, parseModuleIndex, planModules, readModuleIndex, readModuleObject } from './modules';
-import { runTool } from './run-tool';
+import { runTool } from '../host/run-tool';
 import { newestKernel } from '../config/resolve';
 
 const index = (dep: string, extra: Partial<{ builtin: string; softdep: string; alias: string }> = {}) =>

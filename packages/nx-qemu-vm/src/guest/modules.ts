@@ -5,7 +5,7 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { runToolBuffer } from './run-tool';
+import { runToolBuffer } from '../host/run-tool';
 
 export interface KernelModule {
   /** Normalised name ("-" written as "_"). */

@@ -2,7 +2,7 @@
 // VM with a shared store needs. It runs under busybox before any root exists.
 import type { ResolvedMachine } from '../config/resolve';
 import type { ResolvedFileSystem } from '../config/shares';
-import { shQuote } from '../qemu/shell';
+import { shQuote } from '../quote/shell';
 
 /** Where the initrd keeps what stage 1 copies into the new root's /run. */
 export const INITRD_STAGE2 = '/nx-qemu-vm/stage-2-init';

@@ -4,7 +4,7 @@
 import type { ResolvedMachine } from '../config/resolve';
 import { GUEST_IP } from '../config/network';
 import { GUEST_AGENT_PORT } from '../qemu/argv';
-import { shQuote } from '../qemu/shell';
+import { shQuote } from '../quote/shell';
 import { IS_EXEC, RUN_DIR, renderMounts } from './stage1';
 
 /** Files the host and the guest exchange for `exec`, below the xchg share. */

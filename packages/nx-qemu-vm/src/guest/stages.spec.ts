@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateConfig } from '../config/validate';
 import { resolveMachine, type ResolvedMachine } from '../config/resolve';
-import { fakeHost } from '../testing/fake-host';
+import { fakeHost } from '../../test/helpers/fake-host';
 import { renderStage1 } from './stage1';
 import { renderStage2 } from './stage2';
 

@@ -20,7 +20,6 @@ export function pluginSourceInputs(workspaceRoot: string): NonNullable<TargetCon
     return [
       { fileset: `{workspaceRoot}/${rel}/src/**/*` },
       `!{workspaceRoot}/${rel}/src/**/*.spec.ts`,
-      `!{workspaceRoot}/${rel}/src/**/golden/**`,
       { fileset: `{workspaceRoot}/${rel}/package.json` },
     ];
   return [{ externalDependencies: ['nx-qemu-vm'] }];

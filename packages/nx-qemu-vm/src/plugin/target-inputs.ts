@@ -6,7 +6,7 @@
 import type { TargetConfiguration } from '@nx/devkit';
 import { CONFIG_FILE } from '../config/load';
 import type { ValidMachine } from '../config/machine';
-import { shQuote } from '../qemu/shell';
+import { shQuote } from '../quote/shell';
 
 export type CachedTarget = 'config' | 'system' | 'boot-disk' | 'build';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../config/validate';
 import { resolveMachine } from '../config/resolve';
-import { readHostFacts } from '../config/host-facts';
+import { readHostFacts } from '../host/host-facts';
 import { renderRunScript } from './run-script';
 
 it('probes KVM with a timeout, caches the answer, and honours VM_ACCEL', () => {

@@ -2,7 +2,8 @@
 import type { ResolvedMachine } from '../config/resolve';
 import { type ResolvedDrive, ideSlots } from '../config/drives';
 import { ARCH_PROFILES } from '../config/defaults';
-import { type ArgvItem, type Part, arg, args, hostPath, mergeLiterals, optionList, qemuEscape } from './words';
+import { type ArgvItem, type Part, arg, args, hostPath, mergeLiterals, optionList } from './words';
+import { qemuEscape } from '../quote/qemu';
 
 export const GUEST_AGENT_PORT = 'org.qemu.guest_agent.0';
 

@@ -4,7 +4,7 @@
 // from the kernel's console, which goes to a log shown only on failure.
 import type { ResolvedMachine } from '../config/resolve';
 import { serialConsole } from './run-script';
-import { shQuote } from './shell';
+import { shQuote } from '../quote/shell';
 import { FW_CFG_MODE } from '../guest/stage1';
 
 /** Exit statuses of the exec script itself, beside the command's own. */

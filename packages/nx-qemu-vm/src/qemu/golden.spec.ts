@@ -26,8 +26,8 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import schema from '../config/workspace-vm.schema.json';
-import { listGoldenCases, outputFilesOnDisk, renderGoldenCase, validateCase } from '../testing/golden-cases';
-import { type RootSchema, collectSetPaths, missingValues, optionPaths } from '../testing/schema-coverage';
+import { listGoldenCases, outputFilesOnDisk, renderGoldenCase, validateCase } from '../../test/helpers/golden-cases';
+import { type RootSchema, collectSetPaths, missingValues, optionPaths } from '../../test/helpers/schema-coverage';
 
 const UPDATE = !!process.env.UPDATE_GOLDEN && process.env.UPDATE_GOLDEN !== '0';
 const HOW_TO_UPDATE = 'If the change is intended: UPDATE_GOLDEN=1 npm test -- golden, then review git diff.';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { validateConfig } from '../config/validate';
 import { resolveMachine } from '../config/resolve';
 import { renderRunScript } from './run-script';
-import { fakeHost } from '../testing/fake-host';
+import { fakeHost } from '../../test/helpers/fake-host';
 
 let root: string;
 before(() => {

@@ -4,7 +4,8 @@
 // run time, so the same bytes work in every clone and can be cached remotely.
 import type { ResolvedMachine } from '../config/resolve';
 import { buildQemuArgv } from './argv';
-import { escapedVar, escapedVarsUsed, shArgvLines, shQuote, shWord } from './shell';
+import { escapedVar, escapedVarsUsed, shArgvLines, shWord } from './argv-sh';
+import { shQuote } from '../quote/shell';
 import { hostPath } from './words';
 import { ARCH_PROFILES } from '../config/defaults';
 import { emptyDiskLayouts, renderLayoutStamp, rootDiskLayout } from '../disk/layout';

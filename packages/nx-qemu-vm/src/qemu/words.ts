@@ -3,6 +3,7 @@
 // so an argument is a list of parts: literal text and references to shell
 // variables of the run script. Renderers turn this into sh or into a readable
 // listing for golden files.
+import { qemuEscape } from '../quote/qemu';
 
 /** A piece of one argument. */
 export type Part =
@@ -25,8 +26,6 @@ export type ArgvItem =
 export const arg = (...parts: Part[]): ArgvItem => ({ arg: parts });
 export const args = (...literals: string[]): ArgvItem[] => literals.map((l) => arg(l));
 
-/** Escapes a literal for QEMU's `key=value,...` syntax, where a comma is written twice. */
-export const qemuEscape = (s: string): string => s.replace(/,/g, ',,');
 
 /** A host path that a relative config value anchors at the workspace root (`$ws`). */
 export function hostPath(path: string, inQemuOption: boolean): Part[] {

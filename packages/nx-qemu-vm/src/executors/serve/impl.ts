@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import type { ServeExecutorSchema } from './schema';
 import { machineContext, newConsoleLog } from '../../util/machine';
 import { reportFailure } from '../../util/report';
-import { qemuEscape } from '../../qemu/words';
+import { qemuEscape } from '../../quote/qemu';
 import { serialConsole } from '../../qemu/run-script';
 import { ROOT_SHELL_BANNER, STAGE2_REACHED } from '../../guest/stage2';
 import { forwardRule } from '../../config/network';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { readJson, readNxJson, updateNxJson, writeJson } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { validateConfig } from '../../config/validate';
-import { REPO_ROOT } from '../../testing/temp-workspace';
+import { REPO_ROOT } from '../../../test/helpers/temp-workspace';
 import { snapshot } from '../tree-snapshot';
 import { DEFAULT_MACHINES, initGenerator } from './generator';
 import { PLUGIN_NAME, SCHEMA_REF } from './setup';

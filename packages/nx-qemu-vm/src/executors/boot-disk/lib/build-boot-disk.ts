@@ -8,7 +8,7 @@ import { BOOT_DISK_SIZE_MIB, FAT_EPOCH_MIN, renderBootDiskScript } from '../../.
 import { type BuilderMachine, builderMachine, runInBuilderVm } from '../../../builder-vm/run-in-vm';
 import type { ResolvedMachine } from '../../../config/resolve';
 import type { EfiFirmware } from '../../../qemu/firmware';
-import { runTool } from '../../../guest/run-tool';
+import { runTool } from '../../../host/run-tool';
 
 export const BUILDER_LOCK = 'dist/vm/.builder.lock';
 

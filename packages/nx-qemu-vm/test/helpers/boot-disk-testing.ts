@@ -3,8 +3,8 @@
 // under TCG (KVM on the test hosts is not reliable) with BIOS or OVMF.
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
-import { gzipDeterministic, writeCpio } from '../guest/cpio';
-import { newestKernel } from '../config/resolve';
+import { gzipDeterministic, writeCpio } from '../../src/guest/cpio';
+import { newestKernel } from '../../src/config/resolve';
 
 export const BOOT_MARKER = 'BOOTDISK-OK';
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createVmWorkspace, type VmWorkspace } from '../testing/vm-workspace';
+import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const out = (s: string) => s.replace(/\r/g, '');

@@ -4,8 +4,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTempWorkspace, type TempWorkspace } from '../testing/temp-workspace';
-import { PLUGIN_NAME, SCHEMA_REF } from './init/setup';
+import { createTempWorkspace, type TempWorkspace } from '../helpers/temp-workspace';
+import { PLUGIN_NAME, SCHEMA_REF } from '../../src/generators/init/setup';
 
 describe('generators through Nx', () => {
   let ws: TempWorkspace;

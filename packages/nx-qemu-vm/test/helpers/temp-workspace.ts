@@ -21,7 +21,8 @@ export function createTempWorkspace(config: object, prefix = 'nx-qemu-vm-ws-'): 
   for (const f of ['nx.json', 'package.json', 'tsconfig.base.json']) cpSync(join(REPO_ROOT, f), join(root, f));
   cpSync(join(REPO_ROOT, 'packages/nx-qemu-vm'), join(root, 'packages/nx-qemu-vm'), {
     recursive: true,
-    filter: (src) => !src.includes('/golden/') && !src.endsWith('.spec.ts'),
+    // The plugin as it runs: its sources, without tests and fixtures.
+    filter: (src) => !src.startsWith(join(REPO_ROOT, 'packages/nx-qemu-vm/test')) && !src.endsWith('.spec.ts'),
   });
   const modules = join(root, 'node_modules');
   mkdirSync(modules);

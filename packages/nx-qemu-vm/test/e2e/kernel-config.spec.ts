@@ -4,8 +4,8 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTempWorkspace, type TempWorkspace } from '../testing/temp-workspace';
-import { newestKernel } from '../config/resolve';
+import { createTempWorkspace, type TempWorkspace } from '../helpers/temp-workspace';
+import { newestKernel } from '../../src/config/resolve';
 
 describe('kernel configuration check', { timeout: 300_000 }, () => {
   let ws: TempWorkspace | undefined;

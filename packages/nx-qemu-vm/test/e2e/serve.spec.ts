@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { createTempWorkspace, type TempWorkspace } from '../testing/temp-workspace';
-import { findImageUsers } from '../disk/in-use';
-import { freePort } from '../testing/free-port';
+import { createTempWorkspace, type TempWorkspace } from '../helpers/temp-workspace';
+import { findImageUsers } from '../../src/disk/in-use';
+import { freePort } from '../helpers/free-port';
 
 
 describe('serve: the machine as a continuous dependency', () => {

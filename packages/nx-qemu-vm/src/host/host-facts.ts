@@ -2,7 +2,7 @@
 // resolution; everything it returns is plain data.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import type { FirmwareDescriptor, HostFacts } from './host';
+import type { FirmwareDescriptor, HostFacts } from '../config/host';
 
 // QEMU's firmware spec: a descriptor in /etc overrides one of the same name in
 // /usr/share; the merged list is ranked by file name.

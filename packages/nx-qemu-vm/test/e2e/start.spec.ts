@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createVmWorkspace, type VmWorkspace } from '../testing/vm-workspace';
+import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
 
 const tmux = (...args: string[]) => spawnSync('tmux', args, { encoding: 'utf8' });
 

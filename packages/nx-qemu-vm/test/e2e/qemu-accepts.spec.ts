@@ -16,9 +16,9 @@ import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { type TestContext, describe, test } from 'node:test';
-import { type GoldenCase, listGoldenCases, resolveCase } from '../testing/golden-cases';
-import { launchPausedAndQuit } from '../testing/launch-paused';
-import { prepareRealWorkspace } from '../testing/real-workspace';
+import { type GoldenCase, listGoldenCases, resolveCase } from '../helpers/golden-cases';
+import { launchPausedAndQuit } from '../helpers/launch-paused';
+import { prepareRealWorkspace } from '../helpers/real-workspace';
 
 const SKIP_ARCH = (process.env.NX_QEMU_VM_SKIP_ARCH ?? '').split(/[\s,]+/).filter(Boolean);
 const KEEP_TMP = !!process.env.NX_QEMU_VM_KEEP_TMP;

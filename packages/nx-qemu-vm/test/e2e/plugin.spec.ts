@@ -3,10 +3,10 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTempWorkspace, type TempWorkspace } from './testing/temp-workspace';
-import { loadResolved } from './config/load';
-import { renderRunScript } from './qemu/run-script';
-import { TARGET_FIELDS } from './plugin/target-inputs';
+import { createTempWorkspace, type TempWorkspace } from '../helpers/temp-workspace';
+import { loadResolved } from '../../src/config/load';
+import { renderRunScript } from '../../src/qemu/run-script';
+import { TARGET_FIELDS } from '../../src/plugin/target-inputs';
 
 describe('nx-qemu-vm through Nx', () => {
   let ws: TempWorkspace;

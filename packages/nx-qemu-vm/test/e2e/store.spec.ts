@@ -3,7 +3,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { createVmWorkspace, type VmWorkspace } from '../testing/vm-workspace';
+import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
 
 describe('store', { timeout: 900_000 }, () => {
   let ws: VmWorkspace;

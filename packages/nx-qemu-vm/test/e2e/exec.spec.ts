@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createVmWorkspace, type VmWorkspace } from '../testing/vm-workspace';
+import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
 
 describe('exec', { timeout: 900_000 }, () => {
   let ws: VmWorkspace;

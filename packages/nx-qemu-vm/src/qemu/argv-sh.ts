@@ -2,13 +2,8 @@
 // plainly safe; variables are always double-quoted, so no value from the
 // environment or the config is ever re-parsed by the shell.
 import type { ArgvItem, Part } from './words';
+import { shQuote } from '../quote/shell';
 
-const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-export function shQuote(s: string): string {
-  if (s !== '' && SAFE.test(s)) return s;
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /** Name of the run-script variable that holds `name` with commas doubled. */
 export const escapedVar = (name: string) => `${name}_q`;

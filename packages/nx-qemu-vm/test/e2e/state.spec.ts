@@ -8,8 +8,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createVmWorkspace, type VmWorkspace } from '../testing/vm-workspace';
-import { findImageUsers } from '../disk/in-use';
+import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
+import { findImageUsers } from '../../src/disk/in-use';
 
 const BOOT_ENV = { VM_ACCEL: 'tcg', VM_EXEC_TIMEOUT: '240' };
 

@@ -5,15 +5,15 @@
 // qemu-accepts.spec.ts (real host, real QEMU).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HostFacts } from '../config/host';
-import { type ResolvedMachine, resolveConfig } from '../config/resolve';
-import { type ValidConfig, validateConfig } from '../config/validate';
-import { buildQemuArgv } from '../qemu/argv';
-import { renderRunScript } from '../qemu/run-script';
-import { renderArgvListing } from '../qemu/words';
+import type { HostFacts } from '../../src/config/host';
+import { type ResolvedMachine, resolveConfig } from '../../src/config/resolve';
+import { type ValidConfig, validateConfig } from '../../src/config/validate';
+import { buildQemuArgv } from '../../src/qemu/argv';
+import { renderRunScript } from '../../src/qemu/run-script';
+import { renderArgvListing } from '../../src/qemu/words';
 import { fakeHost } from './fake-host';
 
-export const GOLDEN_DIR = join(__dirname, '..', 'qemu', 'golden');
+export const GOLDEN_DIR = join(__dirname, '..', 'fixtures', 'golden');
 
 /** Inputs of a case; every other file in its directory is an expected output. */
 export const CASE_INPUTS = ['config.json', 'fake-host.json'];

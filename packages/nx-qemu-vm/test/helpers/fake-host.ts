@@ -1,6 +1,6 @@
 // A host described in data, so pure code can be tested for any machine
 // without touching the real /boot or firmware directories.
-import type { FirmwareDescriptor, HostFacts } from '../config/host';
+import type { FirmwareDescriptor, HostFacts } from '../../src/config/host';
 
 export const FAKE_KERNEL = '/boot/vmlinuz-6.1.0-99-amd64';
 

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createVmWorkspace, type VmWorkspace } from '../testing/vm-workspace';
-import { freePort } from '../testing/free-port';
+import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
+import { freePort } from '../helpers/free-port';
 
 
 /** Connects until the guest answers: SLiRP accepts on the host before the guest listens. */

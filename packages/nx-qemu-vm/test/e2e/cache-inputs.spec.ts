@@ -5,9 +5,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { createTempWorkspace, type TempWorkspace } from '../testing/temp-workspace';
-import { hostKernel } from '../disk/boot-disk-testing';
-import { kernelVersionFromImage } from '../guest/modules';
+import { createTempWorkspace, type TempWorkspace } from '../helpers/temp-workspace';
+import { hostKernel } from '../helpers/boot-disk-testing';
+import { kernelVersionFromImage } from '../../src/guest/modules';
 
 /** Task -> 'ran' or 'cached', from Nx's plain (NX_TUI=false) output. */
 function taskOutcomes(output: string): Record<string, 'ran' | 'cached'> {

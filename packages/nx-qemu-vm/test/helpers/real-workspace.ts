@@ -6,13 +6,13 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { distDir } from '../config/defaults';
-import type { HostFacts } from '../config/host';
-import { readHostFacts } from '../config/host-facts';
-import type { ValidMachine } from '../config/machine';
-import { type ResolvedMachine, newestKernel, resolveConfig } from '../config/resolve';
-import { validateConfig } from '../config/validate';
-import { renderRunScript } from '../qemu/run-script';
+import { distDir } from '../../src/config/defaults';
+import type { HostFacts } from '../../src/config/host';
+import { readHostFacts } from '../../src/host/host-facts';
+import type { ValidMachine } from '../../src/config/machine';
+import { type ResolvedMachine, newestKernel, resolveConfig } from '../../src/config/resolve';
+import { validateConfig } from '../../src/config/validate';
+import { renderRunScript } from '../../src/qemu/run-script';
 import type { GoldenCase } from './golden-cases';
 
 /** A BIOS that QEMU will load, stand-in for fake BIOS files (Debian package seabios, a qemu-system-x86 dependency). */

@@ -2,7 +2,7 @@
 // over the loopback multicast network, while each keeps its own user network.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createVmWorkspace, type VmWorkspace } from '../testing/vm-workspace';
+import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
 
 const BB = '/run/nx-qemu-vm/busybox';
 
