@@ -13,7 +13,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 function time(argv: string[], cwd: string, env: Record<string, string> = {}): number {
   const start = process.hrtime.bigint();
-  const res = spawnSync(argv[0], argv.slice(1), { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 900_000 });
+  const res = spawnSync(argv[0], argv.slice(1), { cwd, env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 900_000 });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (res.status !== 0) throw new Error(`${argv.join(' ')} failed (${res.status}):\n${res.stdout}\n${res.stderr}`);
   return seconds;

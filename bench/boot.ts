@@ -18,7 +18,7 @@ if (!kernel) throw new Error('no kernel in /boot: apt-get install linux-image-am
 
 function time(argv: string[], extraEnv: Record<string, string> = {}): number {
   const start = process.hrtime.bigint();
-  const res = spawnSync(argv[0], argv.slice(1), { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+  const res = spawnSync(argv[0], argv.slice(1), { cwd: root, env: { ...env, ...extraEnv }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (res.status !== 0) throw new Error(`${argv.join(' ')} failed (${res.status}):\n${res.stdout}\n${res.stderr}`);
   return seconds;

@@ -69,7 +69,7 @@ export function resolveMachine(name: string, index: number, m: ValidMachine, hos
 
   let efi: EfiFirmware | undefined;
   if (m.useEFIBoot) {
-    efi = selectEfiFirmware(m.arch, m.qemu.machine ?? profile.machine, host.firmware, host.exists);
+    efi = selectEfiFirmware(m.arch, m.qemu.machine ?? profile.machine, host.firmware, (path) => host.exists(path));
     if (!efi)
       issue(['useEFIBoot'], true, `no UEFI firmware found for ${m.arch}. Install it (apt-get install ${EFI_PACKAGE[m.arch]}) or set useEFIBoot to false.`);
   }

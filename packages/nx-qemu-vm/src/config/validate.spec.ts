@@ -10,7 +10,7 @@ function issuesOf(raw: unknown): ConfigIssue[] {
   try {
     validateConfig(raw);
   } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${err}`);
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
     return err.issues;
   }
   assert.fail('expected the config to be rejected');

@@ -136,7 +136,7 @@ function describeAjvError(err: ErrorObject, data: unknown): ConfigIssue | undefi
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
-      return { ...at(), message: `must be ${p.comparison} ${p.limit}.` };
+      return { ...at(), message: `must be ${String(p.comparison)} ${String(p.limit)}.` };
     case 'minLength':
       return { ...at(), message: `must not be empty.` };
     case 'pattern': {
@@ -145,10 +145,10 @@ function describeAjvError(err: ErrorObject, data: unknown): ConfigIssue | undefi
         return {
           machine: what === 'machine name' ? err.propertyName : machine,
           path: jsonPath([...segments, err.propertyName]),
-          message: `invalid ${what} "${err.propertyName}": must match ${p.pattern}.`,
+          message: `invalid ${what} "${err.propertyName}": must match ${String(p.pattern)}.`,
         };
       }
-      return { ...at(), message: `must match ${p.pattern}.` };
+      return { ...at(), message: `must match ${String(p.pattern)}.` };
     }
     case 'propertyNames':
       return undefined; // reported by the nested `pattern` error, which names the key

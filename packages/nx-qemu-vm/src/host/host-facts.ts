@@ -22,9 +22,9 @@ export function readFirmwareDescriptors(dirs = FIRMWARE_DIRS): FirmwareDescripto
   const out: FirmwareDescriptor[] = [];
   for (const name of [...byName.keys()].sort()) {
     try {
-      const parsed = JSON.parse(readFileSync(byName.get(name) as string, 'utf8'));
+      const parsed = JSON.parse(readFileSync(byName.get(name) as string, 'utf8')) as Partial<FirmwareDescriptor> | null;
       if (parsed && Array.isArray(parsed['interface-types']) && parsed.mapping && Array.isArray(parsed.targets))
-        out.push({ ...parsed, file: name });
+        out.push({ ...(parsed as FirmwareDescriptor), file: name });
     } catch {
       // A broken descriptor is skipped, as QEMU's own tools do.
     }

@@ -44,7 +44,7 @@ export function machineProject(name: string, position: number, m: ValidMachine, 
   });
 
   // Every cached step hashes the same three kinds of input: its fields, our source, and what it takes from the host.
-  const cachedStep = (target: CachedTarget, outDir: string, description: string, extra: TargetConfiguration = {}): TargetConfiguration => ({
+  const cachedStep = (target: CachedTarget, outDir: string, description: string, extra: TargetConfiguration<Record<string, unknown>> = {}): TargetConfiguration => ({
     executor: `nx-qemu-vm:${target}`,
     cache: true,
     ...extra,

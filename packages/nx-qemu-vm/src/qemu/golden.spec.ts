@@ -86,7 +86,7 @@ describe('golden argv and run scripts', () => {
   test('every golden run script passes shellcheck -s sh', (t) => {
     const scripts = cases.flatMap((c) => outputFilesOnDisk(c).filter((f) => f.startsWith('run-')).map((f) => join(c.dir, f)));
     const result = spawnSync('shellcheck', ['-s', 'sh', '-f', 'gcc', ...scripts], { encoding: 'utf8' });
-    if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    if (result.error && 'code' in result.error && result.error.code === 'ENOENT') {
       t.skip('shellcheck is not installed (apt-get install shellcheck); CI installs it, so this runs there');
       return;
     }

@@ -12,7 +12,6 @@ import { kernelVersionFromImage } from '../../src/guest/modules';
 /** Task -> 'ran' or 'cached', from Nx's plain (NX_TUI=false) output. */
 function taskOutcomes(output: string): Record<string, 'ran' | 'cached'> {
   const out: Record<string, 'ran' | 'cached'> = {};
-  // eslint-disable-next-line no-control-regex
   const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
   for (const m of plain.matchAll(/^\S*\s*nx run (\S+?)(?:\s+\[(.+)\])?\s*$/gm)) out[m[1]] = m[2] && /cache/.test(m[2]) ? 'cached' : 'ran';
   return out;

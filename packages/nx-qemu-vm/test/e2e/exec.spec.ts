@@ -91,8 +91,8 @@ async function guestAgentPing(socketPath: string, deadline: number): Promise<unk
       let got = '';
       const socket = connect(socketPath);
       socket.on('connect', () => socket.write('{"execute":"guest-ping"}\n'));
-      socket.on('data', (d) => {
-        got += d;
+      socket.on('data', (d: Buffer) => {
+        got += d.toString();
         if (got.includes('\n')) socket.destroy();
       });
       socket.on('error', () => resolve(''));

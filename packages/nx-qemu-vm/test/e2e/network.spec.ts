@@ -17,7 +17,7 @@ async function readFromForward(port: number, deadline: number): Promise<string> 
     const data = await new Promise<string>((resolve) => {
       let got = '';
       const socket = connect(port, '127.0.0.1');
-      socket.on('data', (d) => (got += d));
+      socket.on('data', (d: Buffer) => (got += d.toString()));
       socket.on('error', () => resolve(''));
       socket.on('close', () => resolve(got));
       socket.setTimeout(3000, () => socket.destroy());

@@ -31,7 +31,7 @@ describe('nx-qemu-vm through Nx', () => {
   it('infers one project per machine, with every target described and grouped', () => {
     const web = showProject('web');
     assert.deepEqual(Object.keys(web.targets).sort(), ['build', 'config', 'empty-disks', 'exec', 'root-disk', 'serve', 'start', 'system']);
-    for (const [name, target] of Object.entries(web.targets) as [string, { metadata: { description?: string } }][])
+    for (const [name, target] of Object.entries<{ metadata: { description?: string } }>(web.targets))
       assert.ok((target.metadata.description ?? '').length > 20, `${name} has a description`);
     assert.deepEqual(web.metadata.targetGroups, {
       'Build (cached)': ['config', 'system', 'build'],

@@ -18,11 +18,18 @@ export const GOLDEN_DIR = join(__dirname, '..', 'fixtures', 'golden');
 /** Inputs of a case; every other file in its directory is an expected output. */
 export const CASE_INPUTS = ['config.json', 'fake-host.json'];
 
+/** A machine as written in a case's config.json, with the fields tests rewrite. */
+export type RawMachine = Record<string, unknown> & {
+  qemu?: { drives?: { file: string }[] };
+  sharedDirectories?: Record<string, { source: string }>;
+  store?: { source?: string };
+};
+
 export interface GoldenCase {
   name: string;
   dir: string;
   /** config.json exactly as written (no defaults filled). */
-  raw: { machines: Record<string, Record<string, unknown>> };
+  raw: { machines: Record<string, RawMachine> };
   /** Paths that exist on this case's fake host besides the kernels and OVMF/AAVMF. */
   hostFiles: string[];
 }

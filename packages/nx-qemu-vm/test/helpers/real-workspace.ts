@@ -13,7 +13,7 @@ import type { ValidMachine } from '../../src/config/machine';
 import { type ResolvedMachine, newestKernel, resolveConfig } from '../../src/config/resolve';
 import { validateConfig } from '../../src/config/validate';
 import { renderRunScript } from '../../src/qemu/run-script';
-import type { GoldenCase } from './golden-cases';
+import type { GoldenCase, RawMachine } from './golden-cases';
 
 /** A BIOS that QEMU will load, stand-in for fake BIOS files (Debian package seabios, a qemu-system-x86 dependency). */
 export const REAL_BIOS = '/usr/share/seabios/bios.bin';
@@ -26,12 +26,6 @@ export interface RealWorkspace {
   /** What was changed from the golden config, for failure messages. */
   rewrites: string[];
 }
-
-type RawMachine = Record<string, unknown> & {
-  qemu?: { drives?: { file: string }[] };
-  sharedDirectories?: Record<string, { source: string }>;
-  store?: { source?: string };
-};
 
 /** Root of the fake host's paths inside the temp dir. */
 const fakeRoot = (tmp: string) => join(tmp, 'host');
@@ -81,7 +75,7 @@ function realizeMachine(name: string, m: RawMachine, c: GoldenCase, tmp: string,
   }
   // Absolute state paths would make the run script write outside the temp dir.
   for (const key of ['diskImage', 'efiVars'])
-    if (typeof m[key] === 'string' && isAbsolute(m[key] as string)) set(m, key, fake(m[key] as string));
+    if (typeof m[key] === 'string' && isAbsolute(m[key])) set(m, key, fake(m[key]));
   for (const d of m.qemu?.drives ?? [])
     if (isAbsolute(d.file) && !host.exists(d.file)) set(d, 'file', fake(d.file), 'qemu.drives[].file');
   for (const s of Object.values(m.sharedDirectories ?? {}))
@@ -114,7 +108,7 @@ export function prepareRealWorkspace(c: GoldenCase, tmp: string, wsName: string,
   mkdirSync(ws, { recursive: true });
   const rewrites: string[] = [];
   const raw = structuredClone(c.raw);
-  for (const [name, m] of Object.entries(raw.machines)) realizeMachine(name, m as RawMachine, c, tmp, host, rewrites);
+  for (const [name, m] of Object.entries(raw.machines)) realizeMachine(name, m, c, tmp, host, rewrites);
   const machines = Object.values(resolveConfig(validateConfig(raw, `golden/${c.name}/config.json (realized)`), host));
   const scripts: Record<string, string> = {};
   for (const r of machines) {

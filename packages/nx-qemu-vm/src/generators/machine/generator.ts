@@ -11,7 +11,7 @@ import type { MachineGeneratorSchema } from './schema';
 export async function machineGenerator(tree: Tree, options: MachineGeneratorSchema): Promise<GeneratorCallback> {
   const { name } = options;
   // Every check comes before the first change, so a refusal leaves the tree as it was.
-  const current = tree.exists(CONFIG_FILE) ? readJson(tree, CONFIG_FILE) : newConfig({});
+  const current = tree.exists(CONFIG_FILE) ? readJson<object>(tree, CONFIG_FILE) : newConfig({});
   const next = withMachine(current, name, machineEntry(options), CONFIG_FILE);
   // A project of the same name from elsewhere (project.json, package.json) would
   // make Nx refuse the whole graph with a less helpful message.

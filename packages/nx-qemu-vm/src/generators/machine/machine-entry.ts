@@ -68,7 +68,7 @@ export function withMachine(config: unknown, name: string, entry: Record<string,
   // Anything else would have to be replaced to add a machine, and the file is the user's.
   if (!isObject(config) || (config.machines !== undefined && !isObject(config.machines)))
     throw new Error(`${file} does not hold an object with a "machines" object; fix it before adding "${name}".`);
-  const machines = (config.machines ?? {}) as Record<string, unknown>;
+  const machines = config.machines ?? {};
   if (Object.hasOwn(machines, name))
     throw new Error(
       `machine "${name}" already exists in ${file}. To change it, edit machines.${name} there (editors complete its options through "$schema"); to add another machine, pick a new name.`,
