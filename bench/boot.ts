@@ -12,15 +12,28 @@ import { readHostFacts } from '../packages/nx-qemu-vm/src/host/host-facts';
 const runs = Number(process.argv[2] ?? 5);
 const root = join(__dirname, '..');
 const accel = process.env.VM_ACCEL ?? 'tcg';
-const env = { ...process.env, VM_ACCEL: accel, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' };
+const env = {
+  ...process.env,
+  VM_ACCEL: accel,
+  NX_DAEMON: 'false',
+  NX_NO_CLOUD: 'true',
+  NX_TUI: 'false',
+};
 const kernel = newestKernel(readHostFacts().kernels);
 if (!kernel) throw new Error('no kernel in /boot: apt-get install linux-image-amd64');
 
 function time(argv: string[], extraEnv: Record<string, string> = {}): number {
   const start = process.hrtime.bigint();
-  const res = spawnSync(argv[0], argv.slice(1), { cwd: root, env: { ...env, ...extraEnv }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+  const res = spawnSync(argv[0], argv.slice(1), {
+    cwd: root,
+    env: { ...env, ...extraEnv },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 300_000,
+  });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  if (res.status !== 0) throw new Error(`${argv.join(' ')} failed (${res.status}):\n${res.stdout}\n${res.stderr}`);
+  if (res.status !== 0)
+    throw new Error(`${argv.join(' ')} failed (${res.status}):\n${res.stdout}\n${res.stderr}`);
   return seconds;
 }
 
@@ -31,23 +44,64 @@ try {
   // The baseline: the same kernel and console, an initramfs of busybox and a
   // three-line /init that prints and powers off. No disks, no shares, no modules.
   const busybox = readFileSync('/bin/busybox');
-  const init = '#!/bin/busybox sh\n/bin/busybox mount -t devtmpfs devtmpfs /dev\necho hello > /dev/console\n/bin/busybox poweroff -f\n';
+  const init =
+    '#!/bin/busybox sh\n/bin/busybox mount -t devtmpfs devtmpfs /dev\necho hello > /dev/console\n/bin/busybox poweroff -f\n';
   const trivial = join(scratch, 'trivial.img');
-  writeFileSync(trivial, gzipDeterministic(writeCpio([
-    { path: 'bin/busybox', type: 'file', mode: 0o755, data: busybox },
-    { path: 'init', type: 'file', mode: 0o755, data: Buffer.from(init) },
-    { path: 'dev', type: 'dir' },
-  ])));
-  const raw = ['qemu-system-x86_64', '-machine', 'q35', '-accel', accel, '-cpu', 'max', '-m', '384', '-nographic', '-no-reboot',
-    '-serial', `file:${join(scratch, 'raw.log')}`, '-monitor', 'none', '-kernel', kernel, '-initrd', trivial, '-append', 'console=ttyS0,115200n8 panic=-1'];
+  writeFileSync(
+    trivial,
+    gzipDeterministic(
+      writeCpio([
+        { path: 'bin/busybox', type: 'file', mode: 0o755, data: busybox },
+        { path: 'init', type: 'file', mode: 0o755, data: Buffer.from(init) },
+        { path: 'dev', type: 'dir' },
+      ]),
+    ),
+  );
+  const raw = [
+    'qemu-system-x86_64',
+    '-machine',
+    'q35',
+    '-accel',
+    accel,
+    '-cpu',
+    'max',
+    '-m',
+    '384',
+    '-nographic',
+    '-no-reboot',
+    '-serial',
+    `file:${join(scratch, 'raw.log')}`,
+    '-monitor',
+    'none',
+    '-kernel',
+    kernel,
+    '-initrd',
+    trivial,
+    '-append',
+    'console=ttyS0,115200n8 panic=-1',
+  ];
 
   // Make sure the scripts and initrd exist and are current (cache hits after the first time).
-  execFileSync(process.execPath, [join(root, 'node_modules/nx/dist/bin/nx.js'), 'run-many', '-t', 'build', 'system', '-p', 'vm'], { cwd: root, env, stdio: 'ignore' });
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules/nx/dist/bin/nx.js'), 'run-many', '-t', 'build', 'system', '-p', 'vm'],
+    { cwd: root, env, stdio: 'ignore' },
+  );
   const execScript = join(root, 'dist/vm/vm/bin/exec-vm-vm');
-  const nx = [process.execPath, join(root, 'node_modules/nx/dist/bin/nx.js'), 'run', 'vm:exec', '--command=true'];
+  const nx = [
+    process.execPath,
+    join(root, 'node_modules/nx/dist/bin/nx.js'),
+    'run',
+    'vm:exec',
+    '--command=true',
+  ];
 
   // Nx with its daemon, as on a developer's machine (CI runs without it).
-  execFileSync(process.execPath, [join(root, 'node_modules/nx/dist/bin/nx.js'), 'daemon', '--start'], { cwd: root, env: { ...env, NX_DAEMON: 'true' }, stdio: 'ignore' });
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules/nx/dist/bin/nx.js'), 'daemon', '--start'],
+    { cwd: root, env: { ...env, NX_DAEMON: 'true' }, stdio: 'ignore' },
+  );
   const results: Record<string, number[]> = { raw: [], script: [], nx: [], nxDaemon: [] };
   time(execScript.split(' ').concat('true')); // first boot formats the root disk; not measured
   for (let i = 0; i < runs; i++) {
@@ -57,13 +111,32 @@ try {
     results.nx.push(time(nx));
     results.nxDaemon.push(time(nx, { NX_DAEMON: 'true' }));
   }
-  execFileSync(process.execPath, [join(root, 'node_modules/nx/dist/bin/nx.js'), 'daemon', '--stop'], { cwd: root, env, stdio: 'ignore' });
-  const m = { raw: median(results.raw), script: median(results.script), nx: median(results.nx), nxDaemon: median(results.nxDaemon) };
-  console.log(`boot benchmark: ${runs} runs each, accel=${accel}, kernel ${kernel}, ${cpus().length} x ${cpus()[0]?.model}`);
-  console.log(`  raw qemu, trivial initramfs   median ${m.raw.toFixed(2)} s   [${results.raw.map((x) => x.toFixed(2)).join(' ')}]`);
-  console.log(`  exec-vm-vm 'true'             median ${m.script.toFixed(2)} s   [${results.script.map((x) => x.toFixed(2)).join(' ')}]   ${(m.script / m.raw).toFixed(2)}x raw (goal <= 1.25x)`);
-  console.log(`  nx run vm:exec --command=true median ${m.nx.toFixed(2)} s   [${results.nx.map((x) => x.toFixed(2)).join(' ')}]   ${(m.nx / m.raw).toFixed(2)}x raw (goal <= 1.5x)`);
-  console.log(`  the same with the Nx daemon    median ${m.nxDaemon.toFixed(2)} s   [${results.nxDaemon.map((x) => x.toFixed(2)).join(' ')}]   ${(m.nxDaemon / m.raw).toFixed(2)}x raw`);
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules/nx/dist/bin/nx.js'), 'daemon', '--stop'],
+    { cwd: root, env, stdio: 'ignore' },
+  );
+  const m = {
+    raw: median(results.raw),
+    script: median(results.script),
+    nx: median(results.nx),
+    nxDaemon: median(results.nxDaemon),
+  };
+  console.log(
+    `boot benchmark: ${runs} runs each, accel=${accel}, kernel ${kernel}, ${cpus().length} x ${cpus()[0]?.model}`,
+  );
+  console.log(
+    `  raw qemu, trivial initramfs   median ${m.raw.toFixed(2)} s   [${results.raw.map((x) => x.toFixed(2)).join(' ')}]`,
+  );
+  console.log(
+    `  exec-vm-vm 'true'             median ${m.script.toFixed(2)} s   [${results.script.map((x) => x.toFixed(2)).join(' ')}]   ${(m.script / m.raw).toFixed(2)}x raw (goal <= 1.25x)`,
+  );
+  console.log(
+    `  nx run vm:exec --command=true median ${m.nx.toFixed(2)} s   [${results.nx.map((x) => x.toFixed(2)).join(' ')}]   ${(m.nx / m.raw).toFixed(2)}x raw (goal <= 1.5x)`,
+  );
+  console.log(
+    `  the same with the Nx daemon    median ${m.nxDaemon.toFixed(2)} s   [${results.nxDaemon.map((x) => x.toFixed(2)).join(' ')}]   ${(m.nxDaemon / m.raw).toFixed(2)}x raw`,
+  );
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

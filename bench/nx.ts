@@ -5,7 +5,10 @@
 // Usage: npm run bench:nx [-- runs]   (default 5 runs of the quick measurements; prints medians and ratios)
 import { cpus } from 'node:os';
 import { createNodes } from '../packages/nx-qemu-vm/src/plugin';
-import { createTempWorkspace, type TempWorkspace } from '../packages/nx-qemu-vm/test/helpers/temp-workspace';
+import {
+  createTempWorkspace,
+  type TempWorkspace,
+} from '../packages/nx-qemu-vm/test/helpers/temp-workspace';
 import { startRemoteCacheServer } from '../packages/nx-qemu-vm/test/helpers/remote-cache-server';
 
 const runs = Number(process.argv[2] ?? 5);
@@ -20,12 +23,22 @@ function timeNx(ws: TempWorkspace, args: string[], env: Record<string, string> =
   return s;
 }
 
-const machines = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`m${i}`, { graphics: false, memorySize: 256 + i, useBootLoader: i % 2 === 0 }]));
+const machines = (n: number) =>
+  Object.fromEntries(
+    Array.from({ length: n }, (_, i) => [
+      `m${i}`,
+      { graphics: false, memorySize: 256 + i, useBootLoader: i % 2 === 0 },
+    ]),
+  );
 const row = (label: string, value: number, unit: string, base?: number) =>
-  console.log(`${label.padEnd(58)} ${value.toFixed(unit === 'ms' ? 1 : 2).padStart(8)} ${unit}${base ? `   ${(value / base).toFixed(2)}x` : ''}`);
+  console.log(
+    `${label.padEnd(58)} ${value.toFixed(unit === 'ms' ? 1 : 2).padStart(8)} ${unit}${base ? `   ${(value / base).toFixed(2)}x` : ''}`,
+  );
 
 async function main() {
-  console.log(`nx-qemu-vm Nx benchmark: ${new Date().toISOString()}, ${cpus().length} x ${cpus()[0]?.model}, medians of ${runs}\n`);
+  console.log(
+    `nx-qemu-vm Nx benchmark: ${new Date().toISOString()}, ${cpus().length} x ${cpus()[0]?.model}, medians of ${runs}\n`,
+  );
 
   // 1. Graph creation. In process: our createNodes alone. Through Nx: `nx show projects`
   // with the project-graph cache off, so every run builds the graph.
@@ -36,7 +49,11 @@ async function main() {
     const inProcess: number[] = [];
     for (let i = 0; i < runs; i++) {
       const t0 = process.hrtime.bigint();
-      const result = await build(['workspace-vm.json'], {}, { workspaceRoot: hundred.root, nxJsonConfiguration: {}, configFiles: [] } as never);
+      const result = await build(['workspace-vm.json'], {}, {
+        workspaceRoot: hundred.root,
+        nxJsonConfiguration: {},
+        configFiles: [],
+      } as never);
       inProcess.push(seconds(t0) * 1000);
       const count = Object.keys(result[0]?.[1]?.projects ?? {}).length;
       if (count !== 100) throw new Error(`createNodes made ${count} projects, not 100`);
@@ -48,7 +65,10 @@ async function main() {
       withNone.push(timeNx(empty, ['show', 'projects'], noGraphCache) * 1000);
       withHundred.push(timeNx(hundred, ['show', 'projects'], noGraphCache) * 1000);
     }
-    const listed = hundred.nx(['show', 'projects']).output.split('\n').filter((l) => /^m\d+$/.test(l.trim())).length;
+    const listed = hundred
+      .nx(['show', 'projects'])
+      .output.split('\n')
+      .filter((l) => /^m\d+$/.test(l.trim())).length;
     if (listed !== 100) throw new Error(`nx show projects listed ${listed} machines, not 100`);
     console.log('1. project graph, 100 machines');
     row('createNodes for 100 machines, in process', median(inProcess), 'ms');

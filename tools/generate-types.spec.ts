@@ -9,6 +9,10 @@ it('the committed TypeScript types match their JSON Schemas (npm run gen:types f
   assert.ok(targets.length >= 2, 'the options schema and at least one executor schema');
   for (const target of targets) {
     const expected = await renderTypes(target);
-    assert.equal(readFileSync(target.output, 'utf8'), expected, `${relative(process.cwd(), target.output)} is stale`);
+    assert.equal(
+      readFileSync(target.output, 'utf8'),
+      expected,
+      `${relative(process.cwd(), target.output)} is stale`,
+    );
   }
 });

@@ -27,9 +27,13 @@ if (files.length === 0) {
   process.exit(1);
 }
 const reporter = ['--test-reporter=spec'];
-const result = spawnSync(process.execPath, ['--require', '@swc-node/register', '--test', ...reporter, ...files], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
-});
+const result = spawnSync(
+  process.execPath,
+  ['--require', '@swc-node/register', '--test', ...reporter, ...files],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
+  },
+);
 process.exit(result.status ?? 1);

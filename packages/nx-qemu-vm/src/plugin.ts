@@ -21,7 +21,9 @@ export const createNodes: CreateNodes<NxQemuVmPluginOptions> = [
         // The pattern matches the workspace root's file only, so projects are rooted at .vm/<name>.
         projects[stateDir(name)] = {
           root: stateDir(name),
-          ...machineProject(name, i + 1, machine, context.workspaceRoot, { prefix: options?.targetPrefix ?? '' }),
+          ...machineProject(name, i + 1, machine, context.workspaceRoot, {
+            prefix: options?.targetPrefix ?? '',
+          }),
         };
       });
       return [file, { projects }] as const;

@@ -2,7 +2,15 @@
 // a generated initrd.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  closeSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -18,7 +26,12 @@ describe('runInBuilderVm', { timeout: 600_000 }, () => {
   let base: Omit<BuilderRun, 'script' | 'disks'>;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'nx-qemu-vm-builder-test-'));
-    machine = resolveMachine('vm', 1, validateConfig({ machines: { vm: { graphics: false, accel: 'tcg' } } }).machines.vm, readHostFacts());
+    machine = resolveMachine(
+      'vm',
+      1,
+      validateConfig({ machines: { vm: { graphics: false, accel: 'tcg' } } }).machines.vm,
+      readHostFacts(),
+    );
     writeFileSync(join(dir, 'initrd.img'), (await buildInitrd(machine)).image);
     writeFileSync(join(dir, 'input.txt'), 'input from the host\n');
     base = {
@@ -54,24 +67,44 @@ describe('runInBuilderVm', { timeout: 600_000 }, () => {
       disks: [{ file: disk, format: 'raw' }],
       inputs: { 'input.txt': join(dir, 'input.txt') },
       results: { 'result.txt': join(dir, 'result.txt') },
-      script: 'set -eu\nsgdisk --version | head -1\nprintf NXQV-BUILDER | dd of=/dev/vda conv=notrunc status=none\ncat /xchg/input.txt > /xchg/result.txt\ndate -u +%Y >> /xchg/result.txt\n',
+      script:
+        'set -eu\nsgdisk --version | head -1\nprintf NXQV-BUILDER | dd of=/dev/vda conv=notrunc status=none\ncat /xchg/input.txt > /xchg/result.txt\ndate -u +%Y >> /xchg/result.txt\n',
     });
     assert.match(builderLog, /GPT fdisk \(sgdisk\)/, "the host's sgdisk ran in the guest");
     assert.equal(firstBytes(disk, 12), 'NXQV-BUILDER');
-    assert.equal(readFileSync(join(dir, 'result.txt'), 'utf8'), 'input from the host\n2023\n', 'the guest clock starts at SOURCE_DATE_EPOCH');
+    assert.equal(
+      readFileSync(join(dir, 'result.txt'), 'utf8'),
+      'input from the host\n2023\n',
+      'the guest clock starts at SOURCE_DATE_EPOCH',
+    );
   });
 
   it('returns the script failure with its last lines', async () => {
     await assert.rejects(
-      runInBuilderVm({ ...base, disks: [{ file: rawDisk('b.raw'), format: 'raw' }], script: 'echo about to fail\nexit 3\n' }),
-      (err: unknown) => err instanceof BuilderError && /failed with status 3/.test(err.message) && /about to fail/.test(err.message),
+      runInBuilderVm({
+        ...base,
+        disks: [{ file: rawDisk('b.raw'), format: 'raw' }],
+        script: 'echo about to fail\nexit 3\n',
+      }),
+      (err: unknown) =>
+        err instanceof BuilderError &&
+        /failed with status 3/.test(err.message) &&
+        /about to fail/.test(err.message),
     );
   });
 
   it('stops a builder that runs too long and shows the console', async () => {
     await assert.rejects(
-      runInBuilderVm({ ...base, timeoutSeconds: 25, disks: [{ file: rawDisk('c.raw'), format: 'raw' }], script: 'sleep 600\n' }),
-      (err: unknown) => err instanceof BuilderError && /did not finish within 25 s/.test(err.message) && /builder: running the build script/.test(err.message),
+      runInBuilderVm({
+        ...base,
+        timeoutSeconds: 25,
+        disks: [{ file: rawDisk('c.raw'), format: 'raw' }],
+        script: 'sleep 600\n',
+      }),
+      (err: unknown) =>
+        err instanceof BuilderError &&
+        /did not finish within 25 s/.test(err.message) &&
+        /builder: running the build script/.test(err.message),
     );
   });
 
@@ -79,7 +112,12 @@ describe('runInBuilderVm', { timeout: 600_000 }, () => {
     // QEMU refuses a second writer on one image, so overlapping runs would fail.
     const shared = rawDisk('shared.raw');
     const run = (mark: string) =>
-      runInBuilderVm({ ...base, consoleLog: join(dir, `console-${mark}.log`), disks: [{ file: shared, format: 'raw' }], script: `printf ${mark} | dd of=/dev/vda conv=notrunc status=none\n` });
+      runInBuilderVm({
+        ...base,
+        consoleLog: join(dir, `console-${mark}.log`),
+        disks: [{ file: shared, format: 'raw' }],
+        script: `printf ${mark} | dd of=/dev/vda conv=notrunc status=none\n`,
+      });
     await Promise.all([run('one'), run('two')]);
     assert.match(firstBytes(shared, 3), /^(one|two)$/);
   });

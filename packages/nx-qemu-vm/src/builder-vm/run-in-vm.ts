@@ -1,7 +1,15 @@
 // NixOS's runInLinuxVM for a Debian host: boot the machine's kernel and
 // initrd in builder mode, with the host's /usr as the system, run one script
 // against the attached disks, and hand back its status and output.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
@@ -57,7 +65,12 @@ export interface BuilderRun {
 
 export class BuilderError extends Error {}
 
-const tail = (text: string, lines: number) => text.split('\n').slice(-lines).map((l) => `  | ${l}`).join('\n');
+const tail = (text: string, lines: number) =>
+  text
+    .split('\n')
+    .slice(-lines)
+    .map((l) => `  | ${l}`)
+    .join('\n');
 
 /** The builder's QEMU arguments (pure). */
 export function builderArgv(run: BuilderRun, xchg: string): string[] {
@@ -67,39 +80,79 @@ export function builderArgv(run: BuilderRun, xchg: string): string[] {
   const rtc = new Date(run.sourceDateEpoch * 1000).toISOString().slice(0, 19);
   const argv = [
     r.qemu.binary,
-    '-machine', r.qemu.machine, '-accel', accel, '-cpu', r.qemu.cpu, '-m', '512', '-smp', '1',
-    '-nodefaults', '-nographic', '-no-reboot', '-monitor', 'none',
-    '-serial', `file:${qemuEscape(run.consoleLog)}`,
-    '-rtc', `base=${rtc},clock=vm`,
-    '-device', 'virtio-rng-pci',
-    '-virtfs', `local,path=${qemuEscape(r.storeSource)},security_model=none,mount_tag=store,readonly=on`,
-    '-virtfs', `local,path=${qemuEscape(xchg)},security_model=none,mount_tag=xchg`,
+    '-machine',
+    r.qemu.machine,
+    '-accel',
+    accel,
+    '-cpu',
+    r.qemu.cpu,
+    '-m',
+    '512',
+    '-smp',
+    '1',
+    '-nodefaults',
+    '-nographic',
+    '-no-reboot',
+    '-monitor',
+    'none',
+    '-serial',
+    `file:${qemuEscape(run.consoleLog)}`,
+    '-rtc',
+    `base=${rtc},clock=vm`,
+    '-device',
+    'virtio-rng-pci',
+    '-virtfs',
+    `local,path=${qemuEscape(r.storeSource)},security_model=none,mount_tag=store,readonly=on`,
+    '-virtfs',
+    `local,path=${qemuEscape(xchg)},security_model=none,mount_tag=xchg`,
   ];
   run.disks.forEach((d, i) => {
-    argv.push('-drive', `id=disk${i},if=none,file=${qemuEscape(d.file)},format=${d.format},cache=unsafe`);
+    argv.push(
+      '-drive',
+      `id=disk${i},if=none,file=${qemuEscape(d.file)},format=${d.format},cache=unsafe`,
+    );
     argv.push('-device', `virtio-blk-pci,drive=disk${i}`);
   });
   if (run.efi) {
-    argv.push('-drive', `if=pflash,format=${run.efi.format},unit=0,readonly=on,file=${qemuEscape(run.efi.code)}`);
+    argv.push(
+      '-drive',
+      `if=pflash,format=${run.efi.format},unit=0,readonly=on,file=${qemuEscape(run.efi.code)}`,
+    );
     argv.push('-drive', `if=pflash,format=raw,unit=1,file=${qemuEscape(run.efi.vars)}`);
   }
-  argv.push('-kernel', run.kernel, '-initrd', run.initrd, '-append', `console=${ARCH_PROFILES[r.arch].serial},115200n8 panic=-1 nxvm.builder`);
+  argv.push(
+    '-kernel',
+    run.kernel,
+    '-initrd',
+    run.initrd,
+    '-append',
+    `console=${ARCH_PROFILES[r.arch].serial},115200n8 panic=-1 nxvm.builder`,
+  );
   return argv;
 }
 
 export async function runInBuilderVm(run: BuilderRun): Promise<{ builderLog: string }> {
-  for (const [what, path] of [['kernel', run.kernel], ['initrd', run.initrd]])
+  for (const [what, path] of [
+    ['kernel', run.kernel],
+    ['initrd', run.initrd],
+  ])
     if (!existsSync(path)) throw new BuilderError(`builder ${what} ${path} is missing`);
   const xchg = mkdtempSync(join(tmpdir(), 'nx-qemu-vm-builder-'));
   try {
     writeFileSync(join(xchg, 'builder.sh'), run.script, { mode: 0o755 });
-    for (const [name, source] of Object.entries(run.inputs ?? {})) copyFileSync(source, join(xchg, name));
+    for (const [name, source] of Object.entries(run.inputs ?? {}))
+      copyFileSync(source, join(xchg, name));
     mkdirSync(dirname(run.consoleLog), { recursive: true });
     mkdirSync(dirname(run.lockFile), { recursive: true });
     const argv = builderArgv(run, xchg);
     // flock(1) serialises builders that share a lock; it waits, it does not fail.
     // The builder gets its own process group, so a timeout stops flock and QEMU alike.
-    const child = execa('flock', [run.lockFile, ...argv], { reject: false, stdin: 'ignore', all: true, detached: true });
+    const child = execa('flock', [run.lockFile, ...argv], {
+      reject: false,
+      stdin: 'ignore',
+      all: true,
+      detached: true,
+    });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -112,18 +165,31 @@ export async function runInBuilderVm(run: BuilderRun): Promise<{ builderLog: str
     const result = await child;
     clearTimeout(timer);
     const console = existsSync(run.consoleLog) ? readFileSync(run.consoleLog, 'utf8') : '';
-    const builderLog = existsSync(join(xchg, 'builder.log')) ? readFileSync(join(xchg, 'builder.log'), 'utf8') : '';
+    const builderLog = existsSync(join(xchg, 'builder.log'))
+      ? readFileSync(join(xchg, 'builder.log'), 'utf8')
+      : '';
     if (timedOut)
-      throw new BuilderError(`the builder VM did not finish within ${run.timeoutSeconds} s; last console lines (${run.consoleLog}):\n${tail(console, 25)}`);
+      throw new BuilderError(
+        `the builder VM did not finish within ${run.timeoutSeconds} s; last console lines (${run.consoleLog}):\n${tail(console, 25)}`,
+      );
     if (result.exitCode !== 0)
-      throw new BuilderError(`QEMU failed to run the builder VM (exit ${result.exitCode}):\n${tail(result.all ?? '', 15)}`);
-    const statusText = existsSync(join(xchg, 'status')) ? readFileSync(join(xchg, 'status'), 'utf8').trim() : '';
+      throw new BuilderError(
+        `QEMU failed to run the builder VM (exit ${result.exitCode}):\n${tail(result.all ?? '', 15)}`,
+      );
+    const statusText = existsSync(join(xchg, 'status'))
+      ? readFileSync(join(xchg, 'status'), 'utf8').trim()
+      : '';
     if (statusText === '')
-      throw new BuilderError(`the builder VM stopped before the build script finished; last console lines (${run.consoleLog}):\n${tail(console, 25)}`);
+      throw new BuilderError(
+        `the builder VM stopped before the build script finished; last console lines (${run.consoleLog}):\n${tail(console, 25)}`,
+      );
     if (statusText !== '0')
-      throw new BuilderError(`the build script failed with status ${statusText}; its last lines:\n${tail(builderLog.trimEnd(), 25)}`);
+      throw new BuilderError(
+        `the build script failed with status ${statusText}; its last lines:\n${tail(builderLog.trimEnd(), 25)}`,
+      );
     for (const [name, dest] of Object.entries(run.results ?? {})) {
-      if (!existsSync(join(xchg, name))) throw new BuilderError(`the build script did not leave ${name} in /xchg`);
+      if (!existsSync(join(xchg, name)))
+        throw new BuilderError(`the build script did not leave ${name} in /xchg`);
       copyFileSync(join(xchg, name), dest);
     }
     return { builderLog };

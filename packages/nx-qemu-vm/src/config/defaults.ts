@@ -59,7 +59,16 @@ export const ARCH_PROFILES: Record<GuestArch, ArchProfile> = {
     machine: 'virt,gic-version=max',
     cpu: 'max',
     serial: 'ttyAMA0',
-    devices: ['-device', 'virtio-gpu-pci', '-device', 'usb-ehci,id=usb0', '-device', 'usb-kbd', '-device', 'usb-tablet'],
+    devices: [
+      '-device',
+      'virtio-gpu-pci',
+      '-device',
+      'usb-ehci,id=usb0',
+      '-device',
+      'usb-kbd',
+      '-device',
+      'usb-tablet',
+    ],
     debianQemuPackage: 'qemu-system-arm',
   },
 };
@@ -84,6 +93,7 @@ export function managedMountPoints(m: ValidMachine): Map<string, string> {
   }
   if (m.tmpOnTmpfs) owned.set('/tmp', 'tmpOnTmpfs');
   if (m.useBootLoader) owned.set('/boot', 'useBootLoader');
-  for (const [tag, share] of Object.entries(m.sharedDirectories)) owned.set(share.target, `sharedDirectories.${tag}`);
+  for (const [tag, share] of Object.entries(m.sharedDirectories))
+    owned.set(share.target, `sharedDirectories.${tag}`);
   return owned;
 }

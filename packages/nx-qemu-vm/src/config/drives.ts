@@ -19,7 +19,8 @@ export interface ResolvedDrive {
 
 /** `/dev/vda` for the first virtio disk, `/dev/sdb` for the second scsi or ide disk, ... */
 export function driveDeviceName(iface: DiskInterface, index: number): string {
-  if (index < 0 || index >= 26) throw new Error(`drive index ${index} is out of range: at most 26 drives are supported`);
+  if (index < 0 || index >= 26)
+    throw new Error(`drive index ${index} is out of range: at most 26 drives are supported`);
   const letter = String.fromCharCode(97 + index);
   return iface === 'virtio' ? `/dev/vd${letter}` : `/dev/sd${letter}`;
 }
@@ -68,7 +69,8 @@ export function resolveDrives(name: string, m: ValidMachine): ResolvedDrive[] {
  */
 export function ideSlots(machine: string): string[] {
   const type = machine.split(',')[0];
-  if (type === 'q35' || type.startsWith('pc-q35')) return [0, 1, 2, 3, 4, 5].map((i) => `bus=ide.${i}`);
+  if (type === 'q35' || type.startsWith('pc-q35'))
+    return [0, 1, 2, 3, 4, 5].map((i) => `bus=ide.${i}`);
   return ['bus=ide.0,unit=0', 'bus=ide.0,unit=1', 'bus=ide.1,unit=1'];
 }
 
@@ -76,7 +78,10 @@ export function ideSlots(machine: string): string[] {
 export function lookupDrive(drives: readonly ResolvedDrive[], name: string): ResolvedDrive {
   const found = drives.filter((d) => d.name === name);
   if (found.length === 0)
-    throw new Error(`no drive is named "${name}"; named drives: ${drives.flatMap((d) => (d.name ? [d.name] : [])).join(', ') || 'none'}`);
-  if (found.length > 1) throw new Error(`${found.length} drives are named "${name}"; drive names must be unique`);
+    throw new Error(
+      `no drive is named "${name}"; named drives: ${drives.flatMap((d) => (d.name ? [d.name] : [])).join(', ') || 'none'}`,
+    );
+  if (found.length > 1)
+    throw new Error(`${found.length} drives are named "${name}"; drive names must be unique`);
   return found[0];
 }

@@ -13,7 +13,9 @@ export function parseConfigText(text: string, file = CONFIG_FILE): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(file, [{ path: '(file)', message: `is not valid JSON: ${(err as Error).message}` }]);
+    throw new ConfigError(file, [
+      { path: '(file)', message: `is not valid JSON: ${(err as Error).message}` },
+    ]);
   }
 }
 
@@ -22,11 +24,16 @@ export function loadConfig(path: string): ValidConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(path, [{ path: '(file)', message: `cannot be read: ${(err as Error).message}` }]);
+    throw new ConfigError(path, [
+      { path: '(file)', message: `cannot be read: ${(err as Error).message}` },
+    ]);
   }
   return validateConfig(parseConfigText(text, path), path);
 }
 
-export function loadResolved(path: string, host: HostFacts = readHostFacts(dirname(path))): Record<string, ResolvedMachine> {
+export function loadResolved(
+  path: string,
+  host: HostFacts = readHostFacts(dirname(path)),
+): Record<string, ResolvedMachine> {
   return resolveConfig(loadConfig(path), host);
 }

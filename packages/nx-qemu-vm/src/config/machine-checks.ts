@@ -17,24 +17,48 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
   const guestTargets = new Map<string, number>();
   m.forwardPorts.forEach((rule, i) => {
     if (rule.host.address !== '' && !IPV4.test(rule.host.address))
-      add(['forwardPorts', i, 'host', 'address'], rule.host.address, 'must be an IPv4 address such as 127.0.0.1, or empty for 127.0.0.1.');
+      add(
+        ['forwardPorts', i, 'host', 'address'],
+        rule.host.address,
+        'must be an IPv4 address such as 127.0.0.1, or empty for 127.0.0.1.',
+      );
     if (rule.guest.address !== '' && !IPV4.test(rule.guest.address))
-      add(['forwardPorts', i, 'guest', 'address'], rule.guest.address, 'must be an IPv4 address, or empty.');
+      add(
+        ['forwardPorts', i, 'guest', 'address'],
+        rule.guest.address,
+        'must be an IPv4 address, or empty.',
+      );
     if (rule.from === 'guest') {
       if (rule.proto !== 'tcp')
-        add(['forwardPorts', i, 'proto'], rule.proto, 'guest-to-host forwarding supports only "tcp".');
+        add(
+          ['forwardPorts', i, 'proto'],
+          rule.proto,
+          'guest-to-host forwarding supports only "tcp".',
+        );
       if (!rule.guest.address.startsWith('10.0.2.'))
-        add(['forwardPorts', i, 'guest', 'address'], rule.guest.address, 'must be in the user network 10.0.2.0/24, e.g. "10.0.2.100".');
+        add(
+          ['forwardPorts', i, 'guest', 'address'],
+          rule.guest.address,
+          'must be in the user network 10.0.2.0/24, e.g. "10.0.2.100".',
+        );
       const key = `${rule.guest.address}:${rule.guest.port}`;
       const first = guestTargets.get(key);
       if (first !== undefined)
-        add(['forwardPorts', i, 'guest'], key, `forwardPorts[${first}] already forwards guest ${key}.`);
+        add(
+          ['forwardPorts', i, 'guest'],
+          key,
+          `forwardPorts[${first}] already forwards guest ${key}.`,
+        );
       else guestTargets.set(key, i);
     } else {
       const key = `${rule.proto}/${rule.host.port}`;
       const first = hostPorts.get(key);
       if (first !== undefined)
-        add(['forwardPorts', i, 'host', 'port'], rule.host.port, `forwardPorts[${first}] already listens on host ${rule.proto} port ${rule.host.port}; pick another port.`);
+        add(
+          ['forwardPorts', i, 'host', 'port'],
+          rule.host.port,
+          `forwardPorts[${first}] already listens on host ${rule.proto} port ${rule.host.port}; pick another port.`,
+        );
       else hostPorts.set(key, i);
     }
   });
@@ -42,7 +66,8 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
   const seenVlans = new Map<number, number>();
   m.vlans.forEach((vlan, i) => {
     const first = seenVlans.get(vlan);
-    if (first !== undefined) add(['vlans', i], vlan, `vlan ${vlan} is already listed at vlans[${first}].`);
+    if (first !== undefined)
+      add(['vlans', i], vlan, `vlan ${vlan} is already listed at vlans[${first}].`);
     else seenVlans.set(vlan, i);
   });
 
@@ -50,10 +75,18 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
   m.qemu.drives.forEach((drive, i) => {
     if (drive.name === undefined) return;
     if (RESERVED_DRIVE_NAMES.includes(drive.name))
-      add(['qemu', 'drives', i, 'name'], drive.name, `"${drive.name}" is the name of a built-in drive; choose another name.`);
+      add(
+        ['qemu', 'drives', i, 'name'],
+        drive.name,
+        `"${drive.name}" is the name of a built-in drive; choose another name.`,
+      );
     const first = driveNames.get(drive.name);
     if (first !== undefined)
-      add(['qemu', 'drives', i, 'name'], drive.name, `qemu.drives[${first}] has the same name; drive names must be unique.`);
+      add(
+        ['qemu', 'drives', i, 'name'],
+        drive.name,
+        `qemu.drives[${first}] has the same name; drive names must be unique.`,
+      );
     else driveNames.set(drive.name, i);
   });
 
@@ -61,45 +94,87 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
   for (const mountPoint of Object.keys(m.fileSystems)) {
     const owner = managed.get(mountPoint);
     if (owner)
-      add(['fileSystems', mountPoint], m.fileSystems[mountPoint], `mount point ${mountPoint} is managed by nx-qemu-vm (${owner}); change that option instead.`);
+      add(
+        ['fileSystems', mountPoint],
+        m.fileSystems[mountPoint],
+        `mount point ${mountPoint} is managed by nx-qemu-vm (${owner}); change that option instead.`,
+      );
   }
 
   if ('store' in m.sharedDirectories)
-    add(['sharedDirectories', 'store'], m.sharedDirectories.store, 'the tag "store" belongs to the shared store; set the "store" option instead.');
+    add(
+      ['sharedDirectories', 'store'],
+      m.sharedDirectories.store,
+      'the tag "store" belongs to the shared store; set the "store" option instead.',
+    );
 
   const targets = new Map<string, string>();
   for (const [tag, share] of Object.entries(m.sharedDirectories)) {
     const other = targets.get(share.target);
     if (other !== undefined)
-      add(['sharedDirectories', tag, 'target'], share.target, `share "${other}" is already mounted at ${share.target}.`);
+      add(
+        ['sharedDirectories', tag, 'target'],
+        share.target,
+        `share "${other}" is already mounted at ${share.target}.`,
+      );
     else targets.set(share.target, tag);
   }
 
   // Root, the boot disk, the empty disks and the user's drives share one bus.
-  const driveCount = 1 + (m.useBootLoader ? 1 : 0) + m.emptyDiskImages.length + m.qemu.drives.length;
+  const driveCount =
+    1 + (m.useBootLoader ? 1 : 0) + m.emptyDiskImages.length + m.qemu.drives.length;
   const machineType = m.qemu.machine ?? ARCH_PROFILES[m.arch].machine;
   const busLimit = { virtio: 26, scsi: 7, ide: ideSlots(machineType).length }[m.qemu.diskInterface];
   if (driveCount > busLimit)
-    add(['qemu', 'diskInterface'], m.qemu.diskInterface, `${driveCount} drives do not fit: this interface takes at most ${busLimit}. Use "virtio" or fewer disks.`);
+    add(
+      ['qemu', 'diskInterface'],
+      m.qemu.diskInterface,
+      `${driveCount} drives do not fit: this interface takes at most ${busLimit}. Use "virtio" or fewer disks.`,
+    );
   if (m.qemu.diskInterface === 'ide' && m.arch === 'aarch64-linux')
-    add(['qemu', 'diskInterface'], 'ide', 'the aarch64 "virt" machine has no IDE bus; use "virtio" or "scsi".');
+    add(
+      ['qemu', 'diskInterface'],
+      'ide',
+      'the aarch64 "virt" machine has no IDE bus; use "virtio" or "scsi".',
+    );
 
   if (m.useEFIBoot && m.bios !== null)
-    add(['bios'], m.bios, 'cannot be combined with useEFIBoot: EFI boot uses OVMF as firmware. Set one of them.');
+    add(
+      ['bios'],
+      m.bios,
+      'cannot be combined with useEFIBoot: EFI boot uses OVMF as firmware. Set one of them.',
+    );
   if (m.arch === 'aarch64-linux' && m.bios !== null)
     add(['bios'], m.bios, 'is for x86 machines; aarch64 boots with UEFI (useEFIBoot) or directly.');
   // Nx empties a cached target's output folder when it builds or restores it:
   // a user's disk there would be lost.
   const insideOutputs = (p: string) => p.replace(/^\.\/+/, '').startsWith('dist/vm/');
   if (m.diskImage !== undefined && insideOutputs(m.diskImage))
-    add(['diskImage'], m.diskImage, 'must not be under dist/vm/, where Nx replaces cached outputs; keep disks under .vm/ (the default) or elsewhere.');
+    add(
+      ['diskImage'],
+      m.diskImage,
+      'must not be under dist/vm/, where Nx replaces cached outputs; keep disks under .vm/ (the default) or elsewhere.',
+    );
   if (m.efiVars !== undefined && insideOutputs(m.efiVars))
-    add(['efiVars'], m.efiVars, 'must not be under dist/vm/, where Nx replaces cached outputs; keep them under .vm/ (the default) or elsewhere.');
+    add(
+      ['efiVars'],
+      m.efiVars,
+      'must not be under dist/vm/, where Nx replaces cached outputs; keep them under .vm/ (the default) or elsewhere.',
+    );
   m.qemu.drives.forEach((d, i) => {
-    if (insideOutputs(d.file)) add(['qemu', 'drives', i, 'file'], d.file, 'must not be under dist/vm/, where Nx replaces cached outputs.');
+    if (insideOutputs(d.file))
+      add(
+        ['qemu', 'drives', i, 'file'],
+        d.file,
+        'must not be under dist/vm/, where Nx replaces cached outputs.',
+      );
   });
   // The throwaway builder VM runs our stage 1 in builder mode, which only the generated initrd has.
   if (m.useBootLoader && m.bootDiskBuilder === 'vm' && typeof m.initrd === 'string')
-    add(['initrd'], m.initrd, 'with useBootLoader and bootDiskBuilder "vm", the boot disk is built by booting the generated initrd; set bootDiskBuilder to "host", or leave initrd unset.');
+    add(
+      ['initrd'],
+      m.initrd,
+      'with useBootLoader and bootDiskBuilder "vm", the boot disk is built by booting the generated initrd; set bootDiskBuilder to "host", or leave initrd unset.',
+    );
   return issues;
 }

@@ -2,7 +2,13 @@
 // default is present. Options whose default depends on the machine name or on
 // the host (disk paths, kernel, QEMU binary, consoles, ...) stay optional and
 // are filled in by resolution.
-import type { Drive, FileSystem, ForwardPort, MachineOptions, SharedDirectory } from './workspace-vm.generated';
+import type {
+  Drive,
+  FileSystem,
+  ForwardPort,
+  MachineOptions,
+  SharedDirectory,
+} from './workspace-vm.generated';
 
 type WithDefaults<T, Optional extends keyof T> = Required<Omit<T, Optional>> & Pick<T, Optional>;
 

@@ -11,7 +11,8 @@ function resolve(m: object, name = 'vm', host = fakeHost()): ResolvedMachine {
   return resolveMachine(name, 1, validateConfig({ machines: { [name]: m } }).machines[name], host);
 }
 
-const fs = (r: ResolvedMachine, mountPoint: string) => r.fileSystems.find((f) => f.mountPoint === mountPoint);
+const fs = (r: ResolvedMachine, mountPoint: string) =>
+  r.fileSystems.find((f) => f.mountPoint === mountPoint);
 
 describe('resolveMachine', () => {
   it('derives disk and EFI-vars paths from the machine name', () => {
@@ -25,27 +26,44 @@ describe('resolveMachine', () => {
     assert.deepEqual(resolve({ graphics: true }).consoles, ['ttyS0,115200n8', 'tty0']);
     assert.deepEqual(resolve({ graphics: false }).consoles, ['tty0', 'ttyS0,115200n8']);
     const armHost = fakeHost({ files: ['/boot/Image'] });
-    assert.deepEqual(resolve({ arch: 'aarch64-linux', kernel: '/boot/Image', graphics: false }, 'vm', armHost).consoles, ['tty0', 'ttyAMA0,115200n8']);
+    assert.deepEqual(
+      resolve({ arch: 'aarch64-linux', kernel: '/boot/Image', graphics: false }, 'vm', armHost)
+        .consoles,
+      ['tty0', 'ttyAMA0,115200n8'],
+    );
     assert.deepEqual(resolve({ qemu: { consoles: ['hvc0'] } }).consoles, ['hvc0']);
   });
 
   it('lists root, boot, empty and user drives with per-interface device names', () => {
-    const r = resolve({ useBootLoader: true, emptyDiskImages: [64, 32], qemu: { drives: [{ file: 'data.img', name: 'data', format: 'raw' }] } });
-    assert.deepEqual(r.drives.map((d) => [d.name, d.device]), [
-      ['root', '/dev/vda'],
-      ['boot', '/dev/vdb'],
-      [undefined, '/dev/vdc'],
-      [undefined, '/dev/vdd'],
-      ['data', '/dev/vde'],
-    ]);
+    const r = resolve({
+      useBootLoader: true,
+      emptyDiskImages: [64, 32],
+      qemu: { drives: [{ file: 'data.img', name: 'data', format: 'raw' }] },
+    });
+    assert.deepEqual(
+      r.drives.map((d) => [d.name, d.device]),
+      [
+        ['root', '/dev/vda'],
+        ['boot', '/dev/vdb'],
+        [undefined, '/dev/vdc'],
+        [undefined, '/dev/vdd'],
+        ['data', '/dev/vde'],
+      ],
+    );
     assert.equal(lookupDrive(r.drives, 'data').format, 'raw');
-    assert.equal(resolve({ qemu: { diskInterface: 'scsi' }, emptyDiskImages: [1] }).drives[1].device, '/dev/sdb');
+    assert.equal(
+      resolve({ qemu: { diskInterface: 'scsi' }, emptyDiskImages: [1] }).drives[1].device,
+      '/dev/sdb',
+    );
     assert.equal(resolve({ qemu: { diskInterface: 'ide' } }).drives[0].device, '/dev/sda');
   });
 
   it('reports a drive name that is missing or repeated', () => {
     const r = resolve({ qemu: { drives: [{ file: 'a', name: 'a' }] } });
-    assert.throws(() => lookupDrive(r.drives, 'nope'), /no drive is named "nope"; named drives: root, a/);
+    assert.throws(
+      () => lookupDrive(r.drives, 'nope'),
+      /no drive is named "nope"; named drives: root, a/,
+    );
     assert.throws(() => lookupDrive([...r.drives, r.drives[1]], 'a'), /2 drives are named "a"/);
   });
 
@@ -79,17 +97,27 @@ describe('resolveMachine', () => {
   });
 
   it('gives each vlan a NIC and addresses by machine position', () => {
-    const config = validateConfig({ machines: { a: { vlans: [1, 2] }, b: { vlans: [2] }, c: { vlans: [] } } });
+    const config = validateConfig({
+      machines: { a: { vlans: [1, 2] }, b: { vlans: [2] }, c: { vlans: [] } },
+    });
     const all = resolveConfig(config, fakeHost());
-    assert.deepEqual(all.a.network.vlans.map((v) => v.address), ['192.168.1.1', '192.168.2.1']);
-    assert.equal(all.b.network.vlans[0].device, 'virtio-net-pci,netdev=vlan2,mac=52:54:00:12:02:02');
+    assert.deepEqual(
+      all.a.network.vlans.map((v) => v.address),
+      ['192.168.1.1', '192.168.2.1'],
+    );
+    assert.equal(
+      all.b.network.vlans[0].device,
+      'virtio-net-pci,netdev=vlan2,mac=52:54:00:12:02:02',
+    );
     assert.equal(all.a.primaryIPAddress, '192.168.1.1');
     assert.equal(all.b.primaryIPAddress, '192.168.2.2');
     assert.equal(all.c.primaryIPAddress, '10.0.2.15');
   });
 
   it('shares the store read-only, plus xchg and shared', () => {
-    const r = resolve({ sharedDirectories: { src: { source: 'packages', target: '/mnt/src', readOnly: true } } });
+    const r = resolve({
+      sharedDirectories: { src: { source: 'packages', target: '/mnt/src', readOnly: true } },
+    });
     assert.deepEqual(
       r.shares.map((s) => [s.tag, renderArgvListing([{ arg: s.source }]), s.target, s.readOnly]),
       [
@@ -103,8 +131,18 @@ describe('resolveMachine', () => {
 
   it('mounts 9p with msize, cache=loose only for the store, and the overlay on top', () => {
     const r = resolve({ msize: 262144 });
-    assert.deepEqual(fs(r, '/.nx-store/ro')?.options, ['trans=virtio', 'version=9p2000.L', 'msize=262144', 'cache=loose', 'ro']);
-    assert.deepEqual(fs(r, '/tmp/xchg')?.options, ['trans=virtio', 'version=9p2000.L', 'msize=262144']);
+    assert.deepEqual(fs(r, '/.nx-store/ro')?.options, [
+      'trans=virtio',
+      'version=9p2000.L',
+      'msize=262144',
+      'cache=loose',
+      'ro',
+    ]);
+    assert.deepEqual(fs(r, '/tmp/xchg')?.options, [
+      'trans=virtio',
+      'version=9p2000.L',
+      'msize=262144',
+    ]);
     assert.equal(fs(r, '/.nx-store/rw')?.fsType, 'tmpfs');
     assert.equal(fs(r, '/usr')?.fsType, 'overlay');
     const order = r.fileSystems.map((f) => f.mountPoint);
@@ -126,9 +164,25 @@ describe('resolveMachine', () => {
   });
 
   it('adds /tmp on tmpfs, /boot from the boot disk, and user file systems', () => {
-    const r = resolve({ tmpOnTmpfs: true, useBootLoader: true, fileSystems: { '/data': { device: '/dev/vdc', fsType: 'ext4' } } });
-    assert.deepEqual(fs(r, '/tmp')?.options, ['mode=1777', 'strictatime', 'nosuid', 'nodev', 'size=50%']);
-    assert.deepEqual(fs(r, '/boot'), { mountPoint: '/boot', device: '/dev/vdb2', fsType: 'vfat', options: ['defaults'], neededForBoot: true });
+    const r = resolve({
+      tmpOnTmpfs: true,
+      useBootLoader: true,
+      fileSystems: { '/data': { device: '/dev/vdc', fsType: 'ext4' } },
+    });
+    assert.deepEqual(fs(r, '/tmp')?.options, [
+      'mode=1777',
+      'strictatime',
+      'nosuid',
+      'nodev',
+      'size=50%',
+    ]);
+    assert.deepEqual(fs(r, '/boot'), {
+      mountPoint: '/boot',
+      device: '/dev/vdb2',
+      fsType: 'vfat',
+      options: ['defaults'],
+      neededForBoot: true,
+    });
     assert.equal(fs(r, '/data')?.device, '/dev/vdc');
     const order = r.fileSystems.map((f) => f.mountPoint);
     assert.ok(order.indexOf('/tmp') < order.indexOf('/tmp/xchg'), 'parents mount before children');
@@ -136,21 +190,33 @@ describe('resolveMachine', () => {
 
   it('builds the kernel command line from params, init and consoles', () => {
     const r = resolve({ graphics: false, kernelParams: ['quiet'], init: '/sbin/init' });
-    assert.deepEqual(r.kernel.params, ['quiet', 'init=/sbin/init', 'console=tty0', 'console=ttyS0,115200n8']);
+    assert.deepEqual(r.kernel.params, [
+      'quiet',
+      'init=/sbin/init',
+      'console=tty0',
+      'console=ttyS0,115200n8',
+    ]);
     assert.equal(r.kernel.image, FAKE_KERNEL);
     assert.equal(r.kernel.initrd, 'dist/vm/vm/system/initrd.img');
     assert.equal(r.kernel.generatedInitrd, true);
   });
 
   it('picks the newest kernel by version, not by string order', () => {
-    assert.equal(newestKernel(['/boot/vmlinuz-6.1.0-9-amd64', '/boot/vmlinuz-6.1.0-10-amd64']), '/boot/vmlinuz-6.1.0-10-amd64');
+    assert.equal(
+      newestKernel(['/boot/vmlinuz-6.1.0-9-amd64', '/boot/vmlinuz-6.1.0-10-amd64']),
+      '/boot/vmlinuz-6.1.0-10-amd64',
+    );
     assert.equal(newestKernel([]), undefined);
   });
 
   it('follows qemu-common.nix for binary, machine and CPU', () => {
     const h = fakeHost({ files: ['/k'] });
     assert.deepEqual(
-      [resolve({}).qemu, resolve({ arch: 'aarch64-linux', kernel: '/k' }, 'vm', h).qemu, resolve({ arch: 'i686-linux', kernel: '/k' }, 'vm', h).qemu].map((q) => [q.binary, q.machine, q.cpu]),
+      [
+        resolve({}).qemu,
+        resolve({ arch: 'aarch64-linux', kernel: '/k' }, 'vm', h).qemu,
+        resolve({ arch: 'i686-linux', kernel: '/k' }, 'vm', h).qemu,
+      ].map((q) => [q.binary, q.machine, q.cpu]),
       [
         ['qemu-system-x86_64', 'q35', 'max'],
         ['qemu-system-aarch64', 'virt,gic-version=max', 'max'],
@@ -165,12 +231,21 @@ describe('resolveMachine', () => {
       varsTemplate: '/usr/share/OVMF/OVMF_VARS_4M.fd',
       format: 'raw',
     });
-    assert.equal(resolve({ arch: 'aarch64-linux', kernel: FAKE_KERNEL, useEFIBoot: true }).efi?.code, '/usr/share/AAVMF/AAVMF_CODE.fd');
+    assert.equal(
+      resolve({ arch: 'aarch64-linux', kernel: FAKE_KERNEL, useEFIBoot: true }).efi?.code,
+      '/usr/share/AAVMF/AAVMF_CODE.fd',
+    );
   });
 
   it('falls back to Debian OVMF paths without descriptors', () => {
-    const host = fakeHost({ firmware: [], files: ['/usr/share/OVMF/OVMF_CODE.fd', '/usr/share/OVMF/OVMF_VARS.fd'] });
-    assert.equal(resolve({ useEFIBoot: true }, 'vm', host).efi?.varsTemplate, '/usr/share/OVMF/OVMF_VARS.fd');
+    const host = fakeHost({
+      firmware: [],
+      files: ['/usr/share/OVMF/OVMF_CODE.fd', '/usr/share/OVMF/OVMF_VARS.fd'],
+    });
+    assert.equal(
+      resolve({ useEFIBoot: true }, 'vm', host).efi?.varsTemplate,
+      '/usr/share/OVMF/OVMF_VARS.fd',
+    );
   });
 
   it('accepts a bios directory holding bios.bin', () => {
@@ -211,17 +286,26 @@ describe('host problems', () => {
   it('names the firmware package when UEFI firmware is missing', () => {
     const [issue] = issues({ useEFIBoot: true }, fakeHost({ firmware: [] }));
     assert.match(issue.message, /apt-get install ovmf/);
-    const [arm] = issues({ arch: 'aarch64-linux', kernel: FAKE_KERNEL, useEFIBoot: true }, fakeHost({ firmware: [] }));
+    const [arm] = issues(
+      { arch: 'aarch64-linux', kernel: FAKE_KERNEL, useEFIBoot: true },
+      fakeHost({ firmware: [] }),
+    );
     assert.match(arm.message, /apt-get install qemu-efi-aarch64/);
   });
 
   it('reports missing initrd and bios files', () => {
     const found = issues({ initrd: '/nope/initrd', bios: '/nope/bios.bin' });
-    assert.deepEqual(found.map((i) => i.path), ['machines.vm.initrd', 'machines.vm.bios']);
+    assert.deepEqual(
+      found.map((i) => i.path),
+      ['machines.vm.initrd', 'machines.vm.bios'],
+    );
   });
 
   it('collects the problems of all machines', () => {
     const config = validateConfig({ machines: { a: { kernel: '/x' }, b: { kernel: '/y' } } });
-    assert.throws(() => resolveConfig(config, fakeHost()), (err: unknown) => err instanceof ConfigError && err.issues.length === 2);
+    assert.throws(
+      () => resolveConfig(config, fakeHost()),
+      (err: unknown) => err instanceof ConfigError && err.issues.length === 2,
+    );
   });
 });

@@ -18,7 +18,12 @@ import {
 } from './defaults';
 import { type ResolvedDrive, lookupDrive, resolveDrives } from './drives';
 import { type ResolvedNetwork, primaryIPAddress, resolveNetwork } from './network';
-import { type ResolvedFileSystem, type ResolvedShare, resolveFileSystems, resolveShares } from './shares';
+import {
+  type ResolvedFileSystem,
+  type ResolvedShare,
+  resolveFileSystems,
+  resolveShares,
+} from './shares';
 import { EFI_PACKAGE, type EfiFirmware, selectEfiFirmware } from '../qemu/firmware';
 
 export interface ResolvedMachine {
@@ -27,8 +32,21 @@ export interface ResolvedMachine {
   index: number;
   arch: GuestArch;
   config: ValidMachine;
-  qemu: { binary: string; machine: string; cpu: string; accel: ValidMachine['accel']; debianPackage: string };
-  paths: { stateDir: string; diskImage: string; emptyDisks: string[]; efiVars: string; bootDisk: string; bootDiskEfiVars: string };
+  qemu: {
+    binary: string;
+    machine: string;
+    cpu: string;
+    accel: ValidMachine['accel'];
+    debianPackage: string;
+  };
+  paths: {
+    stateDir: string;
+    diskImage: string;
+    emptyDisks: string[];
+    efiVars: string;
+    bootDisk: string;
+    bootDiskEfiVars: string;
+  };
   drives: ResolvedDrive[];
   bootDevice: string;
   consoles: string[];
@@ -36,7 +54,13 @@ export interface ResolvedMachine {
   primaryIPAddress: string;
   shares: ResolvedShare[];
   fileSystems: ResolvedFileSystem[];
-  kernel: { image: string; initrd: string; generatedInitrd: boolean; init: string; params: string[] };
+  kernel: {
+    image: string;
+    initrd: string;
+    generatedInitrd: boolean;
+    init: string;
+    params: string[];
+  };
   efi?: EfiFirmware;
   bios?: string;
 }
@@ -50,7 +74,12 @@ function resolveBios(bios: string, host: HostFacts): string {
   return host.exists(`${bios}/bios.bin`) ? `${bios}/bios.bin` : bios;
 }
 
-export function resolveMachine(name: string, index: number, m: ValidMachine, host: HostFacts): ResolvedMachine {
+export function resolveMachine(
+  name: string,
+  index: number,
+  m: ValidMachine,
+  host: HostFacts,
+): ResolvedMachine {
   const issues: ConfigIssue[] = [];
   const issue = (path: (string | number)[], value: unknown, message: string) =>
     issues.push({ machine: name, path: jsonPath(['machines', name, ...path]), value, message });
@@ -59,24 +88,47 @@ export function resolveMachine(name: string, index: number, m: ValidMachine, hos
   // /boot holds the host's kernels; another architecture must name its own.
   const kernel = m.kernel ?? (m.arch === 'x86_64-linux' ? newestKernel(host.kernels) : undefined);
   if (kernel === undefined && m.arch !== 'x86_64-linux')
-    issue(['kernel'], undefined, `an ${m.arch} guest needs its own kernel: the kernels in /boot are the host's. Set "kernel" to an image for ${m.arch}.`);
+    issue(
+      ['kernel'],
+      undefined,
+      `an ${m.arch} guest needs its own kernel: the kernels in /boot are the host's. Set "kernel" to an image for ${m.arch}.`,
+    );
   else if (kernel === undefined)
-    issue(['kernel'], undefined, 'no kernel given and none found as /boot/vmlinuz-*. Install one (apt-get install linux-image-amd64) or set "kernel" to an image file.');
+    issue(
+      ['kernel'],
+      undefined,
+      'no kernel given and none found as /boot/vmlinuz-*. Install one (apt-get install linux-image-amd64) or set "kernel" to an image file.',
+    );
   else if (!host.exists(kernel))
-    issue(['kernel'], kernel, 'file not found. Install a kernel (apt-get install linux-image-amd64) or point "kernel" at an existing image.');
+    issue(
+      ['kernel'],
+      kernel,
+      'file not found. Install a kernel (apt-get install linux-image-amd64) or point "kernel" at an existing image.',
+    );
   if (m.initrd !== null && !host.exists(m.initrd))
-    issue(['initrd'], m.initrd, 'file not found. Set "initrd" to an existing file, or to null to use the generated one.');
+    issue(
+      ['initrd'],
+      m.initrd,
+      'file not found. Set "initrd" to an existing file, or to null to use the generated one.',
+    );
 
   let efi: EfiFirmware | undefined;
   if (m.useEFIBoot) {
-    efi = selectEfiFirmware(m.arch, m.qemu.machine ?? profile.machine, host.firmware, (path) => host.exists(path));
+    efi = selectEfiFirmware(m.arch, m.qemu.machine ?? profile.machine, host.firmware, (path) =>
+      host.exists(path),
+    );
     if (!efi)
-      issue(['useEFIBoot'], true, `no UEFI firmware found for ${m.arch}. Install it (apt-get install ${EFI_PACKAGE[m.arch]}) or set useEFIBoot to false.`);
+      issue(
+        ['useEFIBoot'],
+        true,
+        `no UEFI firmware found for ${m.arch}. Install it (apt-get install ${EFI_PACKAGE[m.arch]}) or set useEFIBoot to false.`,
+      );
   }
   let bios: string | undefined;
   if (m.bios !== null) {
     bios = resolveBios(m.bios, host);
-    if (!host.exists(bios)) issue(['bios'], m.bios, 'firmware file not found (a file, or a directory holding bios.bin).');
+    if (!host.exists(bios))
+      issue(['bios'], m.bios, 'firmware file not found (a file, or a directory holding bios.bin).');
   }
 
   const drives = resolveDrives(name, m);
@@ -128,7 +180,10 @@ export function resolveMachine(name: string, index: number, m: ValidMachine, hos
 }
 
 /** Resolves every machine, reporting the problems of all of them together. */
-export function resolveConfig(config: ValidConfig, host: HostFacts): Record<string, ResolvedMachine> {
+export function resolveConfig(
+  config: ValidConfig,
+  host: HostFacts,
+): Record<string, ResolvedMachine> {
   const out: Record<string, ResolvedMachine> = {};
   const issues: ConfigIssue[] = [];
   Object.entries(config.machines).forEach(([name, m], i) => {

@@ -24,12 +24,45 @@ export const STORE_TAG = 'store';
 
 export function resolveShares(m: ValidMachine): ResolvedShare[] {
   const shares = new Map<string, ResolvedShare>([
-    [STORE_TAG, { tag: STORE_TAG, source: hostPath(m.store.source, true), target: m.store.target, readOnly: true, securityModel: 'none' }],
-    ['xchg', { tag: 'xchg', source: [{ var: 'TMPDIR', qemu: true }, '/xchg'], target: XCHG_TARGET, readOnly: false, securityModel: 'none' }],
-    ['shared', { tag: 'shared', source: [{ var: 'shared_dir', qemu: true }], target: SHARED_TARGET, readOnly: false, securityModel: 'none' }],
+    [
+      STORE_TAG,
+      {
+        tag: STORE_TAG,
+        source: hostPath(m.store.source, true),
+        target: m.store.target,
+        readOnly: true,
+        securityModel: 'none',
+      },
+    ],
+    [
+      'xchg',
+      {
+        tag: 'xchg',
+        source: [{ var: 'TMPDIR', qemu: true }, '/xchg'],
+        target: XCHG_TARGET,
+        readOnly: false,
+        securityModel: 'none',
+      },
+    ],
+    [
+      'shared',
+      {
+        tag: 'shared',
+        source: [{ var: 'shared_dir', qemu: true }],
+        target: SHARED_TARGET,
+        readOnly: false,
+        securityModel: 'none',
+      },
+    ],
   ]);
   for (const [tag, s] of Object.entries(m.sharedDirectories))
-    shares.set(tag, { tag, source: hostPath(s.source, true), target: s.target, readOnly: s.readOnly, securityModel: s.securityModel });
+    shares.set(tag, {
+      tag,
+      source: hostPath(s.source, true),
+      target: s.target,
+      readOnly: s.readOnly,
+      securityModel: s.securityModel,
+    });
   return [...shares.values()];
 }
 
@@ -37,8 +70,17 @@ function mountOrder(a: ResolvedFileSystem, b: ResolvedFileSystem): number {
   // Root first, then the store's layers, the store overlay, then the rest with
   // parents before children.
   const rank = (f: ResolvedFileSystem) =>
-    f.mountPoint === '/' ? 0 : f.mountPoint.startsWith('/.nx-store/') ? 1 : f.fsType === 'overlay' ? 2 : 3;
-  return rank(a) - rank(b) || (a.mountPoint + '/' < b.mountPoint + '/' ? -1 : a.mountPoint === b.mountPoint ? 0 : 1);
+    f.mountPoint === '/'
+      ? 0
+      : f.mountPoint.startsWith('/.nx-store/')
+        ? 1
+        : f.fsType === 'overlay'
+          ? 2
+          : 3;
+  return (
+    rank(a) - rank(b) ||
+    (a.mountPoint + '/' < b.mountPoint + '/' ? -1 : a.mountPoint === b.mountPoint ? 0 : 1)
+  );
 }
 
 export function resolveFileSystems(
@@ -47,9 +89,20 @@ export function resolveFileSystems(
   bootDevice: string,
   bootPartition: string | undefined,
 ): ResolvedFileSystem[] {
-  const ninep = (tag: string) => ['trans=virtio', 'version=9p2000.L', `msize=${m.msize}`, ...(tag === STORE_TAG ? ['cache=loose'] : [])];
+  const ninep = (tag: string) => [
+    'trans=virtio',
+    'version=9p2000.L',
+    `msize=${m.msize}`,
+    ...(tag === STORE_TAG ? ['cache=loose'] : []),
+  ];
   const fs: ResolvedFileSystem[] = [
-    { mountPoint: '/', device: bootDevice, fsType: 'ext4', options: ['defaults'], neededForBoot: true },
+    {
+      mountPoint: '/',
+      device: bootDevice,
+      fsType: 'ext4',
+      options: ['defaults'],
+      neededForBoot: true,
+    },
   ];
   for (const share of shares) {
     const isStore = share.tag === STORE_TAG;
@@ -63,7 +116,13 @@ export function resolveFileSystems(
   }
   if (m.writableStore) {
     if (m.writableStoreUseTmpfs)
-      fs.push({ mountPoint: RW_STORE, device: 'tmpfs', fsType: 'tmpfs', options: ['mode=0755'], neededForBoot: true });
+      fs.push({
+        mountPoint: RW_STORE,
+        device: 'tmpfs',
+        fsType: 'tmpfs',
+        options: ['mode=0755'],
+        neededForBoot: true,
+      });
     fs.push({
       mountPoint: m.store.target,
       device: 'overlay',
@@ -81,8 +140,20 @@ export function resolveFileSystems(
       neededForBoot: true,
     });
   if (bootPartition)
-    fs.push({ mountPoint: '/boot', device: bootPartition, fsType: 'vfat', options: ['defaults'], neededForBoot: true });
+    fs.push({
+      mountPoint: '/boot',
+      device: bootPartition,
+      fsType: 'vfat',
+      options: ['defaults'],
+      neededForBoot: true,
+    });
   for (const [mountPoint, f] of Object.entries(m.fileSystems))
-    fs.push({ mountPoint, device: f.device, fsType: f.fsType, options: f.options, neededForBoot: f.neededForBoot });
+    fs.push({
+      mountPoint,
+      device: f.device,
+      fsType: f.fsType,
+      options: f.options,
+      neededForBoot: f.neededForBoot,
+    });
   return fs.sort(mountOrder);
 }

@@ -42,8 +42,15 @@ describe('validateConfig', () => {
   });
 
   it('fills defaults inside list entries', () => {
-    const m = validateConfig(machine({ forwardPorts: [{ host: { port: 2222 }, guest: { port: 22 } }] })).machines.vm;
-    assert.deepEqual(m.forwardPorts[0], { from: 'host', proto: 'tcp', host: { port: 2222, address: '' }, guest: { port: 22, address: '' } });
+    const m = validateConfig(
+      machine({ forwardPorts: [{ host: { port: 2222 }, guest: { port: 22 } }] }),
+    ).machines.vm;
+    assert.deepEqual(m.forwardPorts[0], {
+      from: 'host',
+      proto: 'tcp',
+      host: { port: 2222, address: '' },
+      guest: { port: 22, address: '' },
+    });
   });
 
   it('does not modify its input', () => {
@@ -62,7 +69,9 @@ describe('validateConfig', () => {
   });
 
   it('suggests keys in nested objects too', () => {
-    const issue = onlyIssue(machine({ forwardPorts: [{ host: { prot: 1 }, guest: { port: 22 } }] }));
+    const issue = onlyIssue(
+      machine({ forwardPorts: [{ host: { prot: 1 }, guest: { port: 22 } }] }),
+    );
     assert.equal(issue.path, 'machines.vm.forwardPorts[0].host.prot');
     assert.match(issue.message, /Did you mean "port"\?/);
   });
@@ -84,22 +93,34 @@ describe('validateConfig', () => {
   });
 
   it('rejects sizes of zero or less', () => {
-    const issues = issuesOf(machine({ memorySize: -5, diskSize: 0, emptyDiskImages: [64, 0], msize: 0 }));
-    assert.deepEqual(
-      issues.map((i) => i.path).sort(),
-      ['machines.vm.diskSize', 'machines.vm.emptyDiskImages[1]', 'machines.vm.memorySize', 'machines.vm.msize'],
+    const issues = issuesOf(
+      machine({ memorySize: -5, diskSize: 0, emptyDiskImages: [64, 0], msize: 0 }),
     );
+    assert.deepEqual(issues.map((i) => i.path).sort(), [
+      'machines.vm.diskSize',
+      'machines.vm.emptyDiskImages[1]',
+      'machines.vm.memorySize',
+      'machines.vm.msize',
+    ]);
   });
 
   it('rejects ports out of range', () => {
-    const issues = issuesOf(machine({ forwardPorts: [{ host: { port: 0 }, guest: { port: 70000 } }] }));
-    assert.deepEqual(issues.map((i) => i.path).sort(), ['machines.vm.forwardPorts[0].guest.port', 'machines.vm.forwardPorts[0].host.port']);
+    const issues = issuesOf(
+      machine({ forwardPorts: [{ host: { port: 0 }, guest: { port: 70000 } }] }),
+    );
+    assert.deepEqual(issues.map((i) => i.path).sort(), [
+      'machines.vm.forwardPorts[0].guest.port',
+      'machines.vm.forwardPorts[0].host.port',
+    ]);
     assert.match(issues.find((i) => i.path.endsWith('guest.port'))!.message, /<= 65535/);
   });
 
   it('rejects vlan numbers outside 0-255 and repeated vlans', () => {
     const issues = issuesOf(machine({ vlans: [256, -1] }));
-    assert.deepEqual(issues.map((i) => i.path).sort(), ['machines.vm.vlans[0]', 'machines.vm.vlans[1]']);
+    assert.deepEqual(issues.map((i) => i.path).sort(), [
+      'machines.vm.vlans[0]',
+      'machines.vm.vlans[1]',
+    ]);
     const dup = onlyIssue(machine({ vlans: [1, 2, 1] }));
     assert.equal(dup.path, 'machines.vm.vlans[2]');
     assert.match(dup.message, /already listed at vlans\[0\]/);
@@ -107,7 +128,16 @@ describe('validateConfig', () => {
 
   it('applies the guest-forwarding assertions of the NixOS module', () => {
     const issues = issuesOf(
-      machine({ forwardPorts: [{ from: 'guest', proto: 'udp', guest: { address: '192.168.1.5', port: 80 }, host: { port: 8080 } }] }),
+      machine({
+        forwardPorts: [
+          {
+            from: 'guest',
+            proto: 'udp',
+            guest: { address: '192.168.1.5', port: 80 },
+            host: { port: 8080 },
+          },
+        ],
+      }),
     );
     const byPath = Object.fromEntries(issues.map((i) => [i.path, i]));
     assert.match(byPath['machines.vm.forwardPorts[0].proto'].message, /supports only "tcp"/);
@@ -117,39 +147,71 @@ describe('validateConfig', () => {
 
   it('rejects two forwards on one host port', () => {
     const issue = onlyIssue(
-      machine({ forwardPorts: [{ host: { port: 8080 }, guest: { port: 80 } }, { host: { port: 8080 }, guest: { port: 81 } }] }),
+      machine({
+        forwardPorts: [
+          { host: { port: 8080 }, guest: { port: 80 } },
+          { host: { port: 8080 }, guest: { port: 81 } },
+        ],
+      }),
     );
     assert.equal(issue.path, 'machines.vm.forwardPorts[1].host.port');
     assert.match(issue.message, /forwardPorts\[0\] already listens on host tcp port 8080/);
   });
 
   it('allows the same port number for tcp and udp', () => {
-    validateConfig(machine({ forwardPorts: [{ host: { port: 53 }, guest: { port: 53 } }, { proto: 'udp', host: { port: 53 }, guest: { port: 53 } }] }));
+    validateConfig(
+      machine({
+        forwardPorts: [
+          { host: { port: 53 }, guest: { port: 53 } },
+          { proto: 'udp', host: { port: 53 }, guest: { port: 53 } },
+        ],
+      }),
+    );
   });
 
   it('rejects a host address that is not IPv4', () => {
-    const issue = onlyIssue(machine({ forwardPorts: [{ host: { address: 'localhost', port: 1 }, guest: { port: 1 } }] }));
+    const issue = onlyIssue(
+      machine({ forwardPorts: [{ host: { address: 'localhost', port: 1 }, guest: { port: 1 } }] }),
+    );
     assert.equal(issue.path, 'machines.vm.forwardPorts[0].host.address');
   });
 
   it('rejects duplicate drive names and the built-in names', () => {
     const issues = issuesOf(
-      machine({ qemu: { drives: [{ file: 'a.qcow2', name: 'data' }, { file: 'b.qcow2', name: 'data' }, { file: 'c.qcow2', name: 'root' }] } }),
+      machine({
+        qemu: {
+          drives: [
+            { file: 'a.qcow2', name: 'data' },
+            { file: 'b.qcow2', name: 'data' },
+            { file: 'c.qcow2', name: 'root' },
+          ],
+        },
+      }),
     );
-    assert.deepEqual(issues.map((i) => i.path), ['machines.vm.qemu.drives[1].name', 'machines.vm.qemu.drives[2].name']);
+    assert.deepEqual(
+      issues.map((i) => i.path),
+      ['machines.vm.qemu.drives[1].name', 'machines.vm.qemu.drives[2].name'],
+    );
     assert.match(issues[0].message, /qemu\.drives\[0\] has the same name/);
     assert.match(issues[1].message, /built-in drive/);
   });
 
   it('rejects file systems on mount points that nx-qemu-vm manages', () => {
-    const issue = onlyIssue(machine({ fileSystems: { '/': { device: '/dev/vdb', fsType: 'ext4' } } }));
+    const issue = onlyIssue(
+      machine({ fileSystems: { '/': { device: '/dev/vdb', fsType: 'ext4' } } }),
+    );
     assert.equal(issue.path, 'machines.vm.fileSystems["/"]');
     assert.match(issue.message, /managed by nx-qemu-vm \(bootDevice\)/);
   });
 
   it('rejects two shares on one mount point', () => {
     const issue = onlyIssue(
-      machine({ sharedDirectories: { a: { source: 'a', target: '/mnt' }, b: { source: 'b', target: '/mnt' } } }),
+      machine({
+        sharedDirectories: {
+          a: { source: 'a', target: '/mnt' },
+          b: { source: 'b', target: '/mnt' },
+        },
+      }),
     );
     assert.equal(issue.path, 'machines.vm.sharedDirectories.b.target');
   });
@@ -161,23 +223,35 @@ describe('validateConfig', () => {
   });
 
   it('rejects more drives than the disk interface can hold', () => {
-    const issue = onlyIssue(machine({ qemu: { diskInterface: 'scsi' }, emptyDiskImages: [1, 1, 1, 1, 1, 1, 1] }));
+    const issue = onlyIssue(
+      machine({ qemu: { diskInterface: 'scsi' }, emptyDiskImages: [1, 1, 1, 1, 1, 1, 1] }),
+    );
     assert.equal(issue.path, 'machines.vm.qemu.diskInterface');
     assert.match(issue.message, /8 drives do not fit: this interface takes at most 7/);
   });
 
   it('counts IDE slots per machine type: six AHCI ports on q35, three on pc', () => {
-    assert.match(onlyIssue(machine({ qemu: { diskInterface: 'ide', machine: 'pc' }, emptyDiskImages: [1, 1, 1] })).message, /at most 3/);
+    assert.match(
+      onlyIssue(
+        machine({ qemu: { diskInterface: 'ide', machine: 'pc' }, emptyDiskImages: [1, 1, 1] }),
+      ).message,
+      /at most 3/,
+    );
     validateConfig(machine({ qemu: { diskInterface: 'ide' }, emptyDiskImages: [1, 1, 1, 1, 1] }));
   });
 
   it('keeps the store tag for the store option', () => {
-    const issue = onlyIssue(machine({ sharedDirectories: { store: { source: '/opt', target: '/opt' } } }));
+    const issue = onlyIssue(
+      machine({ sharedDirectories: { store: { source: '/opt', target: '/opt' } } }),
+    );
     assert.equal(issue.path, 'machines.vm.sharedDirectories.store');
   });
 
   it('rejects IDE on aarch64', () => {
-    assert.match(onlyIssue(machine({ arch: 'aarch64-linux', qemu: { diskInterface: 'ide' } })).message, /no IDE bus/);
+    assert.match(
+      onlyIssue(machine({ arch: 'aarch64-linux', qemu: { diskInterface: 'ide' } })).message,
+      /no IDE bus/,
+    );
   });
 
   it('rejects bios together with useEFIBoot', () => {
@@ -186,15 +260,33 @@ describe('validateConfig', () => {
   });
 
   it('reports every problem of every machine at once', () => {
-    const issues = issuesOf({ machines: { a: { memorySize: 0 }, b: { cores: 'two', typo: 1 } }, extra: true });
-    assert.deepEqual(
-      issues.map((i) => i.path).sort(),
-      ['extra', 'machines.a.memorySize', 'machines.b.cores', 'machines.b.typo'],
-    );
+    const issues = issuesOf({
+      machines: { a: { memorySize: 0 }, b: { cores: 'two', typo: 1 } },
+      extra: true,
+    });
+    assert.deepEqual(issues.map((i) => i.path).sort(), [
+      'extra',
+      'machines.a.memorySize',
+      'machines.b.cores',
+      'machines.b.typo',
+    ]);
   });
 
   it('reports cross-field problems alongside schema errors of the same machine', () => {
-    const issues = issuesOf(machine({ memSize: 1, vlans: [3, 3], forwardPorts: [{ from: 'guest', proto: 'udp', host: { port: 0 }, guest: { address: '10.0.2.9', port: 80 } }] }));
+    const issues = issuesOf(
+      machine({
+        memSize: 1,
+        vlans: [3, 3],
+        forwardPorts: [
+          {
+            from: 'guest',
+            proto: 'udp',
+            host: { port: 0 },
+            guest: { address: '10.0.2.9', port: 80 },
+          },
+        ],
+      }),
+    );
     assert.deepEqual(issues.map((i) => i.path).sort(), [
       'machines.vm.forwardPorts[0].host.port',
       'machines.vm.forwardPorts[0].proto',
@@ -220,15 +312,24 @@ describe('validateConfig', () => {
   });
 
   it('explains malformed JSON', () => {
-    assert.throws(() => parseConfigText('{ "machines": '), /workspace-vm.json has 1 problem:[\s\S]*not valid JSON/);
+    assert.throws(
+      () => parseConfigText('{ "machines": '),
+      /workspace-vm.json has 1 problem:[\s\S]*not valid JSON/,
+    );
   });
 
   it('keeps user disks out of dist/vm, whose folders Nx replaces', () => {
     const disk = onlyIssue(machine({ diskImage: './dist/vm/vm/root.qcow2' }));
     assert.equal(disk.path, 'machines.vm.diskImage');
     assert.match(disk.message, /must not be under dist\/vm\//);
-    assert.equal(onlyIssue(machine({ efiVars: 'dist/vm/vm/boot-disk/efi-vars.fd' })).path, 'machines.vm.efiVars');
-    assert.equal(onlyIssue(machine({ qemu: { drives: [{ file: 'dist/vm/data.img' }] } })).path, 'machines.vm.qemu.drives[0].file');
+    assert.equal(
+      onlyIssue(machine({ efiVars: 'dist/vm/vm/boot-disk/efi-vars.fd' })).path,
+      'machines.vm.efiVars',
+    );
+    assert.equal(
+      onlyIssue(machine({ qemu: { drives: [{ file: 'dist/vm/data.img' }] } })).path,
+      'machines.vm.qemu.drives[0].file',
+    );
     validateConfig(machine({ diskImage: 'dist/other/root.qcow2' }));
   });
 
@@ -236,6 +337,8 @@ describe('validateConfig', () => {
     const issue = onlyIssue(machine({ useBootLoader: true, initrd: '/boot/initrd.img-6.1' }));
     assert.equal(issue.path, 'machines.vm.initrd');
     assert.match(issue.message, /set bootDiskBuilder to "host"/);
-    validateConfig(machine({ useBootLoader: true, bootDiskBuilder: 'host', initrd: '/boot/initrd.img-6.1' }));
+    validateConfig(
+      machine({ useBootLoader: true, bootDiskBuilder: 'host', initrd: '/boot/initrd.img-6.1' }),
+    );
   });
 });

@@ -28,7 +28,8 @@ export function validateConfig(raw: unknown, file = 'workspace-vm.json'): ValidC
   if (machines && typeof machines === 'object') {
     const schemaIssues = [...issues];
     for (const [name, m] of Object.entries(machines as Record<string, ValidMachine>)) {
-      if (schemaIssues.some((i) => i.machine === name && i.path === jsonPath(['machines', name]))) continue;
+      if (schemaIssues.some((i) => i.machine === name && i.path === jsonPath(['machines', name])))
+        continue;
       issues.push(...semanticIssues(name, m, schemaIssues));
     }
   }
@@ -49,7 +50,8 @@ function semanticIssues(name: string, m: ValidMachine, schemaIssues: ConfigIssue
     return [];
   }
   const rejected = schemaIssues.filter((i) => i.machine === name).map((i) => i.path);
-  const within = (path: string, parent: string) => path === parent || path.startsWith(`${parent}.`) || path.startsWith(`${parent}[`);
+  const within = (path: string, parent: string) =>
+    path === parent || path.startsWith(`${parent}.`) || path.startsWith(`${parent}[`);
   return found.filter((f) => !rejected.some((r) => within(f.path, r) || within(r, f.path)));
 }
 
@@ -65,10 +67,17 @@ function withoutEchoes(errors: ErrorObject[], data: unknown): ConfigIssue[] {
   const suggested = new Set<string>();
   for (const { err, issue } of described) {
     const near = /Did you mean "([^"]+)"/.exec(issue.message);
-    if (err.keyword === 'additionalProperties' && near) suggested.add(`${err.instancePath}/${near[1]}`);
+    if (err.keyword === 'additionalProperties' && near)
+      suggested.add(`${err.instancePath}/${near[1]}`);
   }
   return described
-    .filter(({ err }) => !(err.keyword === 'required' && suggested.has(`${err.instancePath}/${String(err.params.missingProperty)}`)))
+    .filter(
+      ({ err }) =>
+        !(
+          err.keyword === 'required' &&
+          suggested.has(`${err.instancePath}/${String(err.params.missingProperty)}`)
+        ),
+    )
     .map(({ issue }) => issue);
 }
 
@@ -115,7 +124,8 @@ function describeAjvError(err: ErrorObject, data: unknown): ConfigIssue | undefi
       const known = Object.keys((err.parentSchema as { properties?: object })?.properties ?? {});
       const near = known.length ? closest(key, known) : undefined;
       const hint =
-        near && distance(key.toLowerCase(), near.toLowerCase()) <= Math.max(2, Math.floor(near.length / 3))
+        near &&
+        distance(key.toLowerCase(), near.toLowerCase()) <= Math.max(2, Math.floor(near.length / 3))
           ? ` Did you mean "${near}"?`
           : '';
       return {

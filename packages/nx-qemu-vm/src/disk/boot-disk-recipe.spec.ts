@@ -7,51 +7,114 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTool } from '../host/run-tool';
-import { BOOT_DISK_LAYOUT as L, BOOT_DISK_SIZE_MIB, type BootDiskRecipe, renderBootDiskScript } from './boot-disk-recipe';
+import {
+  BOOT_DISK_LAYOUT as L,
+  BOOT_DISK_SIZE_MIB,
+  type BootDiskRecipe,
+  renderBootDiskScript,
+} from './boot-disk-recipe';
 import { renderGrubCfg } from './grub-cfg';
-import { BOOT_MARKER, bootImage, hostKernel, markerInitrd } from '../../test/helpers/boot-disk-testing';
+import {
+  BOOT_MARKER,
+  bootImage,
+  hostKernel,
+  markerInitrd,
+} from '../../test/helpers/boot-disk-testing';
 
 const PARAMS = ['console=ttyS0,115200n8', 'init=/run/nx-qemu-vm/init', 'nxvm.test=$HOME'];
 const recipe = (over: Partial<BootDiskRecipe>): BootDiskRecipe => ({
-  mode: 'host', target: '/tmp/x.img', kernel: '/k', initrd: '/i', kernelParams: PARAMS,
-  resolution: { x: 1024, y: 768 }, efi: true, serialConsole: true, sourceDateEpoch: 1700000000, workDir: '/tmp/w', ...over,
+  mode: 'host',
+  target: '/tmp/x.img',
+  kernel: '/k',
+  initrd: '/i',
+  kernelParams: PARAMS,
+  resolution: { x: 1024, y: 768 },
+  efi: true,
+  serialConsole: true,
+  sourceDateEpoch: 1700000000,
+  workDir: '/tmp/w',
+  ...over,
 });
 
 describe('renderBootDiskScript', () => {
   it('is set -eu, names its phases, and calls sgdisk exactly as the seed', () => {
     const s = renderBootDiskScript(recipe({}));
     assert.match(s, /^#!\/bin\/sh\n(#.*\n)*set -eu\n/);
-    for (const phase of ['partitioning', 'formatting the ESP (FAT16)', 'installing GRUB (BIOS)', 'installing GRUB (UEFI)', 'writing grub.cfg'])
+    for (const phase of [
+      'partitioning',
+      'formatting the ESP (FAT16)',
+      'installing GRUB (BIOS)',
+      'installing GRUB (UEFI)',
+      'writing grub.cfg',
+    ])
       assert.ok(s.includes(`phase "${phase}"`), phase);
-    const sgdisk = s.slice(s.indexOf('sgdisk \\'), s.indexOf('"$disk"', s.indexOf('sgdisk \\'))).replace(/\\\n\s*/g, '');
-    assert.equal(sgdisk.trim(), [
-      'sgdisk --set-alignment=1 --new=1:34:2047 --change-name=1:BIOSBootPartition --typecode=1:ef02',
-      '--set-alignment=512 --largest-new=2 --change-name=2:EFISystem --typecode=2:ef00 --attributes=1:set:1 --attributes=2:set:2',
-      '--disk-guid=97FD5997-D90B-4AA3-8D16-C1723AEA73C1 --partition-guid=1:1C06F03B-704E-4657-B9CD-681A087A2FDC',
-      '--partition-guid=2:970C694F-AFD0-4B99-B750-CDB7A329AB6F --hybrid 2 --recompute-chs',
-    ].join(' '));
+    const sgdisk = s
+      .slice(s.indexOf('sgdisk \\'), s.indexOf('"$disk"', s.indexOf('sgdisk \\')))
+      .replace(/\\\n\s*/g, '');
+    assert.equal(
+      sgdisk.trim(),
+      [
+        'sgdisk --set-alignment=1 --new=1:34:2047 --change-name=1:BIOSBootPartition --typecode=1:ef02',
+        '--set-alignment=512 --largest-new=2 --change-name=2:EFISystem --typecode=2:ef00 --attributes=1:set:1 --attributes=2:set:2',
+        '--disk-guid=97FD5997-D90B-4AA3-8D16-C1723AEA73C1 --partition-guid=1:1C06F03B-704E-4657-B9CD-681A087A2FDC',
+        '--partition-guid=2:970C694F-AFD0-4B99-B750-CDB7A329AB6F --hybrid 2 --recompute-chs',
+      ].join(' '),
+    );
     assert.doesNotMatch(renderBootDiskScript(recipe({ efi: false })), /x86_64-efi|BOOTX64/);
-    assert.match(renderBootDiskScript(recipe({ mode: 'vm', target: '/dev/vda' })), /blockdev --getsize64/);
+    assert.match(
+      renderBootDiskScript(recipe({ mode: 'vm', target: '/dev/vda' })),
+      /blockdev --getsize64/,
+    );
     // FAT has no time before 1980: epoch 0 ("no time") becomes its first second.
-    assert.match(renderBootDiskScript(recipe({ sourceDateEpoch: 0 })), /^SOURCE_DATE_EPOCH=315532800$/m);
+    assert.match(
+      renderBootDiskScript(recipe({ sourceDateEpoch: 0 })),
+      /^SOURCE_DATE_EPOCH=315532800$/m,
+    );
   });
 
   it('writes grub.cfg with the params, gfxmode, no timeout, and the serial terminal when asked', () => {
-    const serial = renderGrubCfg({ kernelParams: PARAMS, resolution: { x: 800, y: 600 }, serialConsole: true });
+    const serial = renderGrubCfg({
+      kernelParams: PARAMS,
+      resolution: { x: 800, y: 600 },
+      serialConsole: true,
+    });
     assert.match(serial, /^set timeout=0$/m);
     assert.match(serial, /^set gfxmode=800x600$/m);
     assert.match(serial, /^terminal_output serial console$/m);
-    assert.match(serial, /^ {2}linux \/kernels\/bzImage 'console=ttyS0,115200n8' 'init=\/run\/nx-qemu-vm\/init' 'nxvm.test=\$HOME'$/m);
-    const gfx = renderGrubCfg({ kernelParams: [], resolution: { x: 800, y: 600 }, serialConsole: false });
+    assert.match(
+      serial,
+      /^ {2}linux \/kernels\/bzImage 'console=ttyS0,115200n8' 'init=\/run\/nx-qemu-vm\/init' 'nxvm.test=\$HOME'$/m,
+    );
+    const gfx = renderGrubCfg({
+      kernelParams: [],
+      resolution: { x: 800, y: 600 },
+      serialConsole: false,
+    });
     assert.doesNotMatch(gfx, /serial/);
     assert.match(gfx, /terminal_output gfxterm/);
   });
 
   it('refuses what it cannot render faithfully, listing every problem', () => {
     assert.throws(
-      () => renderBootDiskScript(recipe({ kernelParams: ['a="b c"', "q'", ''], resolution: { x: 0, y: 1.5 }, sourceDateEpoch: -1, target: 'a@@1' })),
-      (e: Error) => ['kernelParams[0]', 'kernelParams[1]', 'kernelParams[2]', 'resolution.x', 'resolution.y', 'sourceDateEpoch', '"@@"']
-        .every((p) => e.message.includes(p)),
+      () =>
+        renderBootDiskScript(
+          recipe({
+            kernelParams: ['a="b c"', "q'", ''],
+            resolution: { x: 0, y: 1.5 },
+            sourceDateEpoch: -1,
+            target: 'a@@1',
+          }),
+        ),
+      (e: Error) =>
+        [
+          'kernelParams[0]',
+          'kernelParams[1]',
+          'kernelParams[2]',
+          'resolution.x',
+          'resolution.y',
+          'sourceDateEpoch',
+          '"@@"',
+        ].every((p) => e.message.includes(p)),
     );
   });
 });
@@ -64,8 +127,20 @@ describe('the boot disk, built in host mode', { timeout: 900_000 }, () => {
     return runTool('sh', [join(dir, `${name}.sh`)]);
   };
   const build = (name: string, over: Partial<BootDiskRecipe> = {}) =>
-    sh(renderBootDiskScript(recipe({ target: img(name), kernel: hostKernel(), initrd: join(dir, 'initrd'), workDir: join(dir, `work ${name}`), ...over })), name);
-  const mtools = (cmd: string, ...args: string[]) => runTool(cmd, ['-i', `${img('a')}@@${L.esp.first * 512}`, ...args]);
+    sh(
+      renderBootDiskScript(
+        recipe({
+          target: img(name),
+          kernel: hostKernel(),
+          initrd: join(dir, 'initrd'),
+          workDir: join(dir, `work ${name}`),
+          ...over,
+        }),
+      ),
+      name,
+    );
+  const mtools = (cmd: string, ...args: string[]) =>
+    runTool(cmd, ['-i', `${img('a')}@@${L.esp.first * 512}`, ...args]);
   const buildSeconds: number[] = [];
 
   before(async () => {
@@ -80,7 +155,7 @@ describe('the boot disk, built in host mode', { timeout: 900_000 }, () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('has the seed\'s GPT: partitions, type codes, names, GUIDs, attributes and a hybrid MBR', async (t) => {
+  it("has the seed's GPT: partitions, type codes, names, GUIDs, attributes and a hybrid MBR", async (t) => {
     t.diagnostic(`host-mode build: ${buildSeconds[0].toFixed(2)} s`);
     assert.equal(statSync(img('a')).size, BOOT_DISK_SIZE_MIB * 1024 * 1024);
     const p = (await runTool('sgdisk', ['-p', img('a')])).stdout;
@@ -89,12 +164,18 @@ describe('the boot disk, built in host mode', { timeout: 900_000 }, () => {
     assert.match(p, /^ +2 +2048 +122846 +59\.0 MiB +EF00 +EFISystem$/m);
     const info = async (n: number) => (await runTool('sgdisk', ['-i', String(n), img('a')])).stdout;
     const [one, two] = [await info(1), await info(2)];
-    assert.match(one, /Partition GUID code: 21686148-6449-6E6F-744E-656564454649 \(BIOS boot partition\)/);
+    assert.match(
+      one,
+      /Partition GUID code: 21686148-6449-6E6F-744E-656564454649 \(BIOS boot partition\)/,
+    );
     assert.match(one, new RegExp(`Partition unique GUID: ${L.biosBoot.guid}\\n`));
     assert.match(one, /First sector: 34 .*\nLast sector: 2047 /);
     assert.match(one, /Attribute flags: 0000000000000002\n/);
     assert.match(one, /Partition name: 'BIOSBootPartition'/);
-    assert.match(two, /Partition GUID code: C12A7328-F81F-11D2-BA4B-00A0C93EC93B \(EFI system partition\)/);
+    assert.match(
+      two,
+      /Partition GUID code: C12A7328-F81F-11D2-BA4B-00A0C93EC93B \(EFI system partition\)/,
+    );
     assert.match(two, new RegExp(`Partition unique GUID: ${L.esp.guid}\\n`));
     assert.match(two, /First sector: 2048 .*\nLast sector: 122846 /);
     assert.match(two, /Attribute flags: 0000000000000004\n/);
@@ -104,11 +185,15 @@ describe('the boot disk, built in host mode', { timeout: 900_000 }, () => {
     assert.match(mbr, /^ +2 +2048 +122846 +primary +0xEF$/m);
   });
 
-  it('has GRUB\'s boot sector in the MBR and its core image in the BIOS boot partition', () => {
+  it("has GRUB's boot sector in the MBR and its core image in the BIOS boot partition", () => {
     const disk = readFileSync(img('a'));
     assert.ok(disk.subarray(0, 440).includes('GRUB'), 'no GRUB boot code in the MBR');
     assert.equal(disk.readUInt16LE(510), 0xaa55);
-    assert.equal(Number(disk.readBigUInt64LE(0x5c)), 34, 'boot.img does not point at the BIOS boot partition');
+    assert.equal(
+      Number(disk.readBigUInt64LE(0x5c)),
+      34,
+      'boot.img does not point at the BIOS boot partition',
+    );
     const core = readFileSync(join(dir, 'work a', 'core.img'));
     // The tail of the first core sector is the block list grub-bios-setup fills in.
     assert.ok(disk.subarray(34 * 512, 34 * 512 + 0x100).equals(core.subarray(0, 0x100)));
@@ -120,54 +205,123 @@ describe('the boot disk, built in host mode', { timeout: 900_000 }, () => {
     assert.match(minfo, /serial number: 970C694F/);
     assert.match(minfo, /disk type="FAT16 {3}"/);
     assert.match(minfo, /hidden sectors: 2048/);
-    const ls = async (path: string) => (await mtools('mdir', '-b', path)).stdout.split('\n').filter(Boolean);
+    const ls = async (path: string) =>
+      (await mtools('mdir', '-b', path)).stdout.split('\n').filter(Boolean);
     assert.deepEqual(await ls('::/kernels'), ['::/kernels/bzImage', '::/kernels/initrd']);
     assert.deepEqual(await ls('::/EFI/BOOT'), ['::/EFI/BOOT/BOOTX64.EFI']);
     assert.ok((await ls('::/grub')).includes('::/grub/grub.cfg'));
     assert.ok((await ls('::/grub/i386-pc')).includes('::/grub/i386-pc/normal.mod'));
     assert.ok((await ls('::/grub/x86_64-efi')).includes('::/grub/x86_64-efi/linux.mod'));
-    const kernel = await runTool('sh', ['-c', 'mtype -i "$1" ::/kernels/bzImage | cmp - "$2"', 'sh', `${img('a')}@@${L.esp.first * 512}`, hostKernel()]);
+    const kernel = await runTool('sh', [
+      '-c',
+      'mtype -i "$1" ::/kernels/bzImage | cmp - "$2"',
+      'sh',
+      `${img('a')}@@${L.esp.first * 512}`,
+      hostKernel(),
+    ]);
     assert.equal(kernel.exitCode, 0);
-    assert.match((await mtools('mtype', '::/grub/grub.cfg')).stdout, /linux \/kernels\/bzImage 'console=ttyS0,115200n8'/);
+    assert.match(
+      (await mtools('mtype', '::/grub/grub.cfg')).stdout,
+      /linux \/kernels\/bzImage 'console=ttyS0,115200n8'/,
+    );
     assert.match((await mtools('mdir', '::/kernels')).stdout, /bzImage/, 'mdir can read it');
   });
 
   it('is byte-reproducible, raw and as qcow2, whatever the time zone, clock or work directory', async (t) => {
     // Another TZ, SOURCE_DATE_EPOCH and locale in the caller's environment, a
     // different work directory and a later clock must not change a byte.
-    const script = renderBootDiskScript(recipe({ target: img('b'), kernel: hostKernel(), initrd: join(dir, 'initrd'), workDir: join(dir, 'other work') }));
+    const script = renderBootDiskScript(
+      recipe({
+        target: img('b'),
+        kernel: hostKernel(),
+        initrd: join(dir, 'initrd'),
+        workDir: join(dir, 'other work'),
+      }),
+    );
     writeFileSync(join(dir, 'b.sh'), script);
     await new Promise((r) => setTimeout(r, 1100));
     const t0 = Date.now();
-    await runTool('env', ['TZ=Pacific/Kiritimati', 'SOURCE_DATE_EPOCH=1', 'LANG=de_DE.UTF-8', 'sh', join(dir, 'b.sh')]);
+    await runTool('env', [
+      'TZ=Pacific/Kiritimati',
+      'SOURCE_DATE_EPOCH=1',
+      'LANG=de_DE.UTF-8',
+      'sh',
+      join(dir, 'b.sh'),
+    ]);
     t.diagnostic(`second host-mode build: ${((Date.now() - t0) / 1000).toFixed(2)} s`);
-    assert.equal((await runTool('cmp', [img('a'), img('b')], { allowFailure: true })).exitCode, 0, 'the raw images differ');
-    for (const n of ['a', 'b']) await runTool('qemu-img', ['convert', '-O', 'qcow2', img(n), join(dir, `${n}.qcow2`)], { debianPackage: 'qemu-utils' });
-    assert.equal((await runTool('cmp', [join(dir, 'a.qcow2'), join(dir, 'b.qcow2')], { allowFailure: true })).exitCode, 0, 'the qcow2 images differ');
+    assert.equal(
+      (await runTool('cmp', [img('a'), img('b')], { allowFailure: true })).exitCode,
+      0,
+      'the raw images differ',
+    );
+    for (const n of ['a', 'b'])
+      await runTool('qemu-img', ['convert', '-O', 'qcow2', img(n), join(dir, `${n}.qcow2`)], {
+        debianPackage: 'qemu-utils',
+      });
+    assert.equal(
+      (await runTool('cmp', [join(dir, 'a.qcow2'), join(dir, 'b.qcow2')], { allowFailure: true }))
+        .exitCode,
+      0,
+      'the qcow2 images differ',
+    );
   });
 
   it('gives the same bytes in vm mode on a block device (a loop device standing in for /dev/vda)', async (t) => {
     const backing = img('loop');
     writeFileSync(backing, Buffer.alloc(BOOT_DISK_SIZE_MIB * 1024 * 1024, 0xa5)); // garbage the script must clear
     const loop = await runTool('losetup', ['--find', '--show', backing], { allowFailure: true });
-    if (loop.exitCode !== 0) return t.skip(`no loop device here (needs root): ${loop.stderr.trim()}`);
+    if (loop.exitCode !== 0)
+      return t.skip(`no loop device here (needs root): ${loop.stderr.trim()}`);
     const dev = loop.stdout.trim();
     try {
-      await sh(renderBootDiskScript(recipe({ mode: 'vm', target: dev, kernel: hostKernel(), initrd: join(dir, 'initrd'), workDir: join(dir, 'work vm') })), 'vm');
+      await sh(
+        renderBootDiskScript(
+          recipe({
+            mode: 'vm',
+            target: dev,
+            kernel: hostKernel(),
+            initrd: join(dir, 'initrd'),
+            workDir: join(dir, 'work vm'),
+          }),
+        ),
+        'vm',
+      );
     } finally {
       await runTool('losetup', ['--detach', dev]);
     }
-    assert.equal((await runTool('cmp', [img('a'), backing], { allowFailure: true })).exitCode, 0, 'vm mode and host mode differ');
+    assert.equal(
+      (await runTool('cmp', [img('a'), backing], { allowFailure: true })).exitCode,
+      0,
+      'vm mode and host mode differ',
+    );
   });
 
   it('fails with a clear message and leaves no image when a step fails', async () => {
     writeFileSync(join(dir, 'huge'), Buffer.alloc(70 * 1024 * 1024));
-    const r = await runTool('sh', ['-c', renderBootDiskScript(recipe({ target: img('full'), kernel: join(dir, 'huge'), initrd: join(dir, 'initrd'), workDir: join(dir, 'work full') }))], { allowFailure: true });
+    const r = await runTool(
+      'sh',
+      [
+        '-c',
+        renderBootDiskScript(
+          recipe({
+            target: img('full'),
+            kernel: join(dir, 'huge'),
+            initrd: join(dir, 'initrd'),
+            workDir: join(dir, 'work full'),
+          }),
+        ),
+      ],
+      { allowFailure: true },
+    );
     assert.notEqual(r.exitCode, 0);
     assert.match(r.stderr, /Disk full/);
     assert.match(r.stderr, /boot-disk: error: copying the kernel \(mcopy\) failed/);
     assert.throws(() => statSync(img('full')), /ENOENT/);
-    const noTools = await runTool('env', ['-i', 'PATH=/nonexistent', '/bin/sh', join(dir, 'a.sh')], { allowFailure: true });
+    const noTools = await runTool(
+      'env',
+      ['-i', 'PATH=/nonexistent', '/bin/sh', join(dir, 'a.sh')],
+      { allowFailure: true },
+    );
     assert.notEqual(noTools.exitCode, 0);
     assert.match(noTools.stderr, /not found; install the Debian package (mtools|grub-common)/);
   });
@@ -185,7 +339,10 @@ describe('the boot disk, built in host mode', { timeout: 900_000 }, () => {
         assert.ok(!r.timedOut, `no poweroff within the timeout; log tail:\n${r.log.slice(-2000)}`);
         assert.ok(r.markerLine, `no ${BOOT_MARKER} line; log tail:\n${r.log.slice(-2000)}`);
         // GRUB's x86 loader puts BOOT_IMAGE= first; then our params, unchanged and in order.
-        assert.equal(r.markerLine, `${BOOT_MARKER} BOOT_IMAGE=/kernels/bzImage ${PARAMS.join(' ')}`);
+        assert.equal(
+          r.markerLine,
+          `${BOOT_MARKER} BOOT_IMAGE=/kernels/bzImage ${PARAMS.join(' ')}`,
+        );
         check?.(r.log);
       });
     };

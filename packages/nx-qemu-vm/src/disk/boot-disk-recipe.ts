@@ -33,8 +33,23 @@ export const BOOT_DISK_SIZE_MIB = 60;
 /** The seed's layout, with its "arbitrary but fixed GUIDs for reproducibility". */
 export const BOOT_DISK_LAYOUT = {
   diskGuid: '97FD5997-D90B-4AA3-8D16-C1723AEA73C1',
-  biosBoot: { number: 1, first: 34, last: 2047, type: 'EF02', name: 'BIOSBootPartition', guid: '1C06F03B-704E-4657-B9CD-681A087A2FDC', attributes: '1:set:1' },
-  esp: { number: 2, first: 2048, type: 'EF00', name: 'EFISystem', guid: '970C694F-AFD0-4B99-B750-CDB7A329AB6F', attributes: '2:set:2' },
+  biosBoot: {
+    number: 1,
+    first: 34,
+    last: 2047,
+    type: 'EF02',
+    name: 'BIOSBootPartition',
+    guid: '1C06F03B-704E-4657-B9CD-681A087A2FDC',
+    attributes: '1:set:1',
+  },
+  esp: {
+    number: 2,
+    first: 2048,
+    type: 'EF00',
+    name: 'EFISystem',
+    guid: '970C694F-AFD0-4B99-B750-CDB7A329AB6F',
+    attributes: '2:set:2',
+  },
   /** The seed leaves the FAT serial to mkfs.fat (random); we take the ESP GUID's first half. */
   fatSerial: '970C694F',
   fatLabel: 'boot',
@@ -55,32 +70,41 @@ const FAT_EPOCH_MAX = Date.UTC(2108, 0, 1) / 1000 - 2;
 
 function check(r: BootDiskRecipe): void {
   const problems: string[] = [];
-  if (r.mode !== 'vm' && r.mode !== 'host') problems.push(`mode ${JSON.stringify(r.mode)} is neither "vm" nor "host"`);
+  if (r.mode !== 'vm' && r.mode !== 'host')
+    problems.push(`mode ${JSON.stringify(r.mode)} is neither "vm" nor "host"`);
   for (const key of ['target', 'kernel', 'initrd', 'workDir'] as const) {
     const v = r[key];
     if (typeof v !== 'string' || v === '') problems.push(`${key} is empty`);
-    else if (/[\x00-\x1f]/.test(v)) problems.push(`${key} ${JSON.stringify(v)} contains a control character`);
+    else if (/[\x00-\x1f]/.test(v))
+      problems.push(`${key} ${JSON.stringify(v)} contains a control character`);
   }
   // mtools reads "file@@offset"; a second "@@" would move the ESP.
-  if (r.target?.includes('@@')) problems.push(`target ${JSON.stringify(r.target)} contains "@@", which mtools reads as an offset`);
+  if (r.target?.includes('@@'))
+    problems.push(
+      `target ${JSON.stringify(r.target)} contains "@@", which mtools reads as an offset`,
+    );
   r.kernelParams.forEach((p, i) => {
     const why = kernelParamProblem(p);
     if (why) problems.push(`kernelParams[${i}] ${JSON.stringify(p)} ${why}`);
   });
   for (const axis of ['x', 'y'] as const) {
     const n = r.resolution?.[axis];
-    if (!Number.isInteger(n) || n < 1 || n > 16384) problems.push(`resolution.${axis} ${n} is not a whole number of pixels (1-16384)`);
+    if (!Number.isInteger(n) || n < 1 || n > 16384)
+      problems.push(`resolution.${axis} ${n} is not a whole number of pixels (1-16384)`);
   }
   const e = r.sourceDateEpoch;
   if (!Number.isInteger(e) || e < 0 || e > FAT_EPOCH_MAX)
-    problems.push(`sourceDateEpoch ${e} is not a whole number of seconds from 0 to ${FAT_EPOCH_MAX} (FAT stores no time after 2107)`);
+    problems.push(
+      `sourceDateEpoch ${e} is not a whole number of seconds from 0 to ${FAT_EPOCH_MAX} (FAT stores no time after 2107)`,
+    );
   if (problems.length) throw new Error(`boot disk recipe:\n  ${problems.join('\n  ')}`);
 }
 
 /** A quoted here-document: its body reaches the file byte for byte, nothing in it is expanded. */
 function heredoc(text: string, dest: string): string {
   const end = 'NX_QEMU_VM_EOF';
-  if (text.split('\n').includes(end)) throw new Error(`boot disk recipe: a line of ${dest} is ${end}`);
+  if (text.split('\n').includes(end))
+    throw new Error(`boot disk recipe: a line of ${dest} is ${end}`);
   return `cat >${dest} <<'${end}'\n${text}${end}`;
 }
 
@@ -111,7 +135,11 @@ export function renderBootDiskScript(r: BootDiskRecipe): string {
   const L = BOOT_DISK_LAYOUT;
   const bytes = BOOT_DISK_SIZE_MIB * 1024 * 1024;
   const espOffset = L.esp.first * 512;
-  const grubCfg = renderGrubCfg({ kernelParams: r.kernelParams, resolution: r.resolution, serialConsole: r.serialConsole });
+  const grubCfg = renderGrubCfg({
+    kernelParams: r.kernelParams,
+    resolution: r.resolution,
+    serialConsole: r.serialConsole,
+  });
   const out: string[] = [
     '#!/bin/sh',
     `# nx-qemu-vm boot disk (${r.mode} mode): GPT with a BIOS boot partition and an ESP,`,
@@ -146,7 +174,7 @@ export function renderBootDiskScript(r: BootDiskRecipe): string {
       'case $disk in /*) ;; *) disk=$PWD/$disk ;; esac',
       // Start from zeros, and leave no half-built image behind on failure.
       'rm -f "$disk"',
-      "trap 'rm -f \"$disk\"' EXIT",
+      'trap \'rm -f "$disk"\' EXIT',
       `run "creating $disk" truncate -s ${bytes} "$disk"`,
     );
   } else {
@@ -225,7 +253,9 @@ export function renderBootDiskScript(r: BootDiskRecipe): string {
     'phase "writing grub.cfg"',
     heredoc(grubCfg, '"$work/grub.cfg"'),
     'run "copying grub.cfg (mcopy)" mcopy -i "$fat" "$work/grub.cfg" ::/grub/grub.cfg',
-    ...(r.serialConsole ? [] : [`run "copying the GRUB font (mcopy)" mcopy -i "$fat" ${GRUB_FONT} ::${ESP_FONT}`]),
+    ...(r.serialConsole
+      ? []
+      : [`run "copying the GRUB font (mcopy)" mcopy -i "$fat" ${GRUB_FONT} ::${ESP_FONT}`]),
     '',
     'phase "checking"',
     'sgdisk -v "$disk" 2>&1 | grep -q "No problems found" || fail "sgdisk -v finds problems in the GPT of $disk"',

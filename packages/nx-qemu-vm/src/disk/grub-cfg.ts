@@ -25,7 +25,8 @@ export interface GrubCfgOptions {
 export function kernelParamProblem(p: string): string | undefined {
   if (p === '') return 'is empty';
   if (/[\s\x00-\x1f\x7f]/.test(p)) return 'contains a blank or a control character';
-  if (/["'\\]/.test(p)) return `contains ${JSON.stringify(p.match(/["'\\]/)![0])}, which GRUB would pass to the kernel backslash-escaped`;
+  if (/["'\\]/.test(p))
+    return `contains ${JSON.stringify(p.match(/["'\\]/)![0])}, which GRUB would pass to the kernel backslash-escaped`;
   return undefined;
 }
 

@@ -17,7 +17,11 @@ export function argvOpensImage(argv: readonly string[], images: readonly string[
   return argv.some((arg) =>
     images.some((image) => {
       const escaped = qemuEscape(image);
-      for (let at = arg.indexOf(`file=${escaped}`); at !== -1; at = arg.indexOf(`file=${escaped}`, at + 1)) {
+      for (
+        let at = arg.indexOf(`file=${escaped}`);
+        at !== -1;
+        at = arg.indexOf(`file=${escaped}`, at + 1)
+      ) {
         const end = at + 5 + escaped.length;
         // The value ends at a single comma (a doubled one is part of a longer name) or at the end.
         if (end === arg.length || (arg[end] === ',' && arg[end + 1] !== ',')) return true;
@@ -46,14 +50,18 @@ export function findImageUsers(image: string, proc = '/proc'): ImageUser[] {
     } catch {
       continue; // the process ended meanwhile
     }
-    if (argvOpensImage(argv, names)) users.push({ pid: Number(entry), command: argv.slice(0, 3).join(' ') });
+    if (argvOpensImage(argv, names))
+      users.push({ pid: Number(entry), command: argv.slice(0, 3).join(' ') });
   }
   return users;
 }
 
 /** QEMU's write lock on the image, as qemu-img reports it; undefined when it is free. */
 export async function qemuLockHolder(image: string): Promise<string | undefined> {
-  const res = await runTool('qemu-img', ['info', '--output=json', image], { debianPackage: 'qemu-utils', allowFailure: true });
+  const res = await runTool('qemu-img', ['info', '--output=json', image], {
+    debianPackage: 'qemu-utils',
+    allowFailure: true,
+  });
   if (res.exitCode === 0) return undefined;
   return /lock/i.test(res.stderr) ? res.stderr.trim() : undefined;
 }
@@ -65,7 +73,9 @@ export async function refuseIfInUse(image: string, label: string, machine: strin
   const users = findImageUsers(image);
   const lock = users.length ? undefined : await qemuLockHolder(image);
   if (!users.length && !lock) return;
-  const who = users.length ? users.map((u) => `pid ${u.pid} (${u.command})`).join(', ') : `a process holding QEMU's lock (${lock})`;
+  const who = users.length
+    ? users.map((u) => `pid ${u.pid} (${u.command})`).join(', ')
+    : `a process holding QEMU's lock (${lock})`;
   throw new ImageInUseError(
     `${label} is in use by a running VM: ${who}. Machine "${machine}" is probably running already; ` +
       `stop it first (poweroff in the guest, or Ctrl-A X on its console), then try again.`,

@@ -16,7 +16,11 @@ describe('disk layout stamps', () => {
   });
 
   it('names each changed property with both values', () => {
-    const drift = layoutDrift({ ...wanted, sizeMiB: 2048, interface: 'scsi', rootDevice: '/dev/sda' }, wanted, 1024);
+    const drift = layoutDrift(
+      { ...wanted, sizeMiB: 2048, interface: 'scsi', rootDevice: '/dev/sda' },
+      wanted,
+      1024,
+    );
     assert.deepEqual(drift, [
       'size (MiB): the disk has 1024, the config says 2048',
       'interface: created with virtio, the config says scsi',
@@ -25,7 +29,9 @@ describe('disk layout stamps', () => {
   });
 
   it('believes the image over the stamp for the size, and compares only the size without a stamp', () => {
-    assert.deepEqual(layoutDrift(wanted, { ...wanted, sizeMiB: 1024 }, 4096), ['size (MiB): the disk has 4096, the config says 1024']);
+    assert.deepEqual(layoutDrift(wanted, { ...wanted, sizeMiB: 1024 }, 4096), [
+      'size (MiB): the disk has 4096, the config says 1024',
+    ]);
     assert.deepEqual(layoutDrift({ ...wanted, interface: 'ide' }, undefined, 1024), []);
   });
 });

@@ -32,11 +32,19 @@ export function parseLayoutStamp(text: string): DiskLayout | undefined {
 export function rootDiskLayout(r: ResolvedMachine): DiskLayout | undefined {
   if (r.config.diskSize === null) return undefined;
   const root = r.fileSystems.find((f) => f.mountPoint === '/');
-  return { sizeMiB: r.config.diskSize, interface: r.config.qemu.diskInterface, rootDevice: root?.device, rootFsType: root?.fsType };
+  return {
+    sizeMiB: r.config.diskSize,
+    interface: r.config.qemu.diskInterface,
+    rootDevice: root?.device,
+    rootFsType: root?.fsType,
+  };
 }
 
 export function emptyDiskLayouts(r: ResolvedMachine): DiskLayout[] {
-  return r.config.emptyDiskImages.map((sizeMiB) => ({ sizeMiB, interface: r.config.qemu.diskInterface }));
+  return r.config.emptyDiskImages.map((sizeMiB) => ({
+    sizeMiB,
+    interface: r.config.qemu.diskInterface,
+  }));
 }
 
 const LABELS: Record<keyof DiskLayout, string> = {
@@ -50,10 +58,15 @@ const LABELS: Record<keyof DiskLayout, string> = {
  * How the disk differs from what the config asks for now. Without a stamp
  * (a disk made by hand, or by an older version) only the size can be compared.
  */
-export function layoutDrift(wanted: DiskLayout, recorded: DiskLayout | undefined, actualSizeMiB: number | undefined): string[] {
+export function layoutDrift(
+  wanted: DiskLayout,
+  recorded: DiskLayout | undefined,
+  actualSizeMiB: number | undefined,
+): string[] {
   const out: string[] = [];
   const size = actualSizeMiB ?? recorded?.sizeMiB;
-  if (size !== undefined && size !== wanted.sizeMiB) out.push(`${LABELS.sizeMiB}: the disk has ${size}, the config says ${wanted.sizeMiB}`);
+  if (size !== undefined && size !== wanted.sizeMiB)
+    out.push(`${LABELS.sizeMiB}: the disk has ${size}, the config says ${wanted.sizeMiB}`);
   if (!recorded) return out;
   for (const key of ['interface', 'rootDevice', 'rootFsType'] as const)
     if (wanted[key] !== undefined && recorded[key] !== undefined && wanted[key] !== recorded[key])

@@ -5,7 +5,13 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { runTool } from '../host/run-tool';
 import { publishNew, writeFileAtomic } from '../util/atomic-write';
-import { type DiskLayout, layoutDrift, layoutStampPath, parseLayoutStamp, renderLayoutStamp } from './layout';
+import {
+  type DiskLayout,
+  layoutDrift,
+  layoutStampPath,
+  parseLayoutStamp,
+  renderLayoutStamp,
+} from './layout';
 import { refuseIfInUse } from './in-use';
 
 export interface StatefulDisk {
@@ -21,7 +27,10 @@ export type DiskOutcome = { state: 'created' } | { state: 'kept'; drift: string[
 
 async function virtualSizeMiB(image: string): Promise<number | undefined> {
   // -U reads the header without taking QEMU's lock; the in-use check has already run.
-  const res = await runTool('qemu-img', ['info', '-U', '--output=json', image], { debianPackage: 'qemu-utils', allowFailure: true });
+  const res = await runTool('qemu-img', ['info', '-U', '--output=json', image], {
+    debianPackage: 'qemu-utils',
+    allowFailure: true,
+  });
   if (res.exitCode !== 0) return undefined;
   const size = (JSON.parse(res.stdout) as { 'virtual-size'?: number })['virtual-size'];
   return size === undefined ? undefined : size / 1024 / 1024;
@@ -37,7 +46,9 @@ export async function ensureStatefulDisk(d: StatefulDisk): Promise<DiskOutcome> 
   mkdirSync(dirname(d.image), { recursive: true });
   const tmp = `${d.image}.tmp-${process.pid}`;
   try {
-    await runTool('qemu-img', ['create', '-q', '-f', 'qcow2', tmp, `${d.layout.sizeMiB}M`], { debianPackage: 'qemu-utils' });
+    await runTool('qemu-img', ['create', '-q', '-f', 'qcow2', tmp, `${d.layout.sizeMiB}M`], {
+      debianPackage: 'qemu-utils',
+    });
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;

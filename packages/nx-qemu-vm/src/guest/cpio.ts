@@ -29,10 +29,14 @@ interface Normalised {
  * somewhere other than where its name says.
  */
 export function normaliseCpioPath(path: string): string {
-  if (path.includes('\0')) throw new Error(`cpio: path ${JSON.stringify(path)} contains a NUL byte`);
+  if (path.includes('\0'))
+    throw new Error(`cpio: path ${JSON.stringify(path)} contains a NUL byte`);
   const parts = path.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) throw new Error(`cpio: path ${JSON.stringify(path)} contains ".."`);
-  if (parts.length === 0) throw new Error(`cpio: path ${JSON.stringify(path)} names the archive root; give entries below it`);
+  if (parts.length === 0)
+    throw new Error(
+      `cpio: path ${JSON.stringify(path)} names the archive root; give entries below it`,
+    );
   return parts.join('/');
 }
 
@@ -54,17 +58,26 @@ function normalise(e: CpioEntry): Normalised {
       return { path, mode: S_IFREG | permissions(path, e.mode, 0o644), data: Buffer.from(e.data) };
     case 'symlink':
       if (e.target === '' || e.target.includes('\0'))
-        throw new Error(`cpio: ${path}: symlink target must be a non-empty string without NUL bytes`);
+        throw new Error(
+          `cpio: ${path}: symlink target must be a non-empty string without NUL bytes`,
+        );
       // Linux ignores a symlink's permissions; 0777 is what it reports anyway.
       return { path, mode: S_IFLNK | 0o777, data: Buffer.from(e.target, 'utf8') };
     default:
-      throw new Error(`cpio: ${(e as { path: string }).path}: unknown entry type ${JSON.stringify((e as { type: unknown }).type)}`);
+      throw new Error(
+        `cpio: ${(e as { path: string }).path}: unknown entry type ${JSON.stringify((e as { type: unknown }).type)}`,
+      );
   }
 }
 
 function describe(n: Normalised): string {
   const type = n.mode & 0o170000;
-  const kind = type === S_IFDIR ? 'directory' : type === S_IFLNK ? `symlink to ${n.data.toString('utf8')}` : `file of ${n.data.length} bytes`;
+  const kind =
+    type === S_IFDIR
+      ? 'directory'
+      : type === S_IFLNK
+        ? `symlink to ${n.data.toString('utf8')}`
+        : `file of ${n.data.length} bytes`;
   return `${kind}, mode ${(n.mode & 0o7777).toString(8).padStart(4, '0')}`;
 }
 
@@ -80,7 +93,9 @@ function collect(entries: readonly CpioEntry[]): Normalised[] {
     const seen = byPath.get(n.path);
     if (!seen) byPath.set(n.path, n);
     else if (seen.mode !== n.mode || !seen.data.equals(n.data))
-      throw new Error(`cpio: conflicting entries for ${n.path}: ${describe(seen)} and ${describe(n)}`);
+      throw new Error(
+        `cpio: conflicting entries for ${n.path}: ${describe(seen)} and ${describe(n)}`,
+      );
   }
   for (const path of [...byPath.keys()]) {
     const parts = path.split('/');
@@ -89,22 +104,30 @@ function collect(entries: readonly CpioEntry[]): Normalised[] {
       const p = byPath.get(parent);
       if (!p) byPath.set(parent, { path: parent, mode: S_IFDIR | 0o755, data: Buffer.alloc(0) });
       else if ((p.mode & 0o170000) !== S_IFDIR)
-        throw new Error(`cpio: ${parent} is a ${describe(p)} but ${path} needs it to be a directory`);
+        throw new Error(
+          `cpio: ${parent} is a ${describe(p)} but ${path} needs it to be a directory`,
+        );
     }
   }
   // Byte order (not locale order) so the result cannot depend on the host's
   // collation; a parent is a prefix of its children, so it sorts first.
-  return [...byPath.values()].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+  return [...byPath.values()].sort((a, b) =>
+    Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)),
+  );
 }
 
 const pad4 = (n: number) => (4 - (n % 4)) % 4;
 
 function hex8(value: number, what: string): string {
-  if (!Number.isInteger(value) || value < 0 || value > MAX_U32) throw new Error(`cpio: ${what} ${value} does not fit in 32 bits`);
+  if (!Number.isInteger(value) || value < 0 || value > MAX_U32)
+    throw new Error(`cpio: ${what} ${value} does not fit in 32 bits`);
   return value.toString(16).padStart(8, '0');
 }
 
-function record(name: string, fields: { ino: number; mode: number; nlink: number; mtime: number; data: Buffer }): Buffer[] {
+function record(
+  name: string,
+  fields: { ino: number; mode: number; nlink: number; mtime: number; data: Buffer },
+): Buffer[] {
   const nameBytes = Buffer.from(`${name}\0`, 'utf8');
   const header =
     '070701' +
@@ -124,7 +147,13 @@ function record(name: string, fields: { ino: number; mode: number; nlink: number
   const head = Buffer.from(header, 'ascii');
   // newc aligns both the start of the data and the start of the next header
   // to 4 bytes, counting from the start of the archive.
-  return [head, nameBytes, Buffer.alloc(pad4(head.length + nameBytes.length)), fields.data, Buffer.alloc(pad4(fields.data.length))];
+  return [
+    head,
+    nameBytes,
+    Buffer.alloc(pad4(head.length + nameBytes.length)),
+    fields.data,
+    Buffer.alloc(pad4(fields.data.length)),
+  ];
 }
 
 /**
@@ -138,7 +167,9 @@ export function writeCpio(entries: readonly CpioEntry[], opts: { mtime?: number 
   const parts: Buffer[] = [];
   collect(entries).forEach((n, i) => {
     const isDir = (n.mode & 0o170000) === S_IFDIR;
-    parts.push(...record(n.path, { ino: i + 1, mode: n.mode, nlink: isDir ? 2 : 1, mtime, data: n.data }));
+    parts.push(
+      ...record(n.path, { ino: i + 1, mode: n.mode, nlink: isDir ? 2 : 1, mtime, data: n.data }),
+    );
   });
   parts.push(...record(TRAILER, { ino: 0, mode: 0, nlink: 1, mtime: 0, data: Buffer.alloc(0) }));
   return Buffer.concat(parts);
@@ -155,7 +186,8 @@ const GZIP_OS_UNIX = 3;
  */
 export function gzipDeterministic(buf: Buffer): Buffer {
   const out = gzipSync(buf, { level: 9 });
-  if (out.readUInt32LE(4) !== 0) throw new Error('gzip: zlib wrote a non-zero modification time into the header');
+  if (out.readUInt32LE(4) !== 0)
+    throw new Error('gzip: zlib wrote a non-zero modification time into the header');
   out[9] = GZIP_OS_UNIX;
   return out;
 }

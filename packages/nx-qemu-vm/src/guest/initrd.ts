@@ -19,16 +19,30 @@ interface HostTool {
   debianPackage: string;
 }
 
-const BUSYBOX: HostTool = { candidates: ['/bin/busybox', '/usr/bin/busybox'], initrdPath: '/bin/busybox', debianPackage: 'busybox-static' };
-const MKE2FS: HostTool = { candidates: ['/sbin/mke2fs', '/usr/sbin/mke2fs'], initrdPath: '/sbin/mke2fs', debianPackage: 'e2fsprogs' };
-const BLKID: HostTool = { candidates: ['/sbin/blkid', '/usr/sbin/blkid'], initrdPath: '/sbin/blkid', debianPackage: 'util-linux' };
+const BUSYBOX: HostTool = {
+  candidates: ['/bin/busybox', '/usr/bin/busybox'],
+  initrdPath: '/bin/busybox',
+  debianPackage: 'busybox-static',
+};
+const MKE2FS: HostTool = {
+  candidates: ['/sbin/mke2fs', '/usr/sbin/mke2fs'],
+  initrdPath: '/sbin/mke2fs',
+  debianPackage: 'e2fsprogs',
+};
+const BLKID: HostTool = {
+  candidates: ['/sbin/blkid', '/usr/sbin/blkid'],
+  initrdPath: '/sbin/blkid',
+  debianPackage: 'util-linux',
+};
 
 export class HostToolError extends Error {}
 
 function findTool(tool: HostTool): string {
   const found = tool.candidates.find((p) => existsSync(p));
   if (!found)
-    throw new HostToolError(`${tool.candidates[0]} is missing. Install it: apt-get install ${tool.debianPackage}`);
+    throw new HostToolError(
+      `${tool.candidates[0]} is missing. Install it: apt-get install ${tool.debianPackage}`,
+    );
   return found;
 }
 
@@ -50,7 +64,9 @@ export function wantedModules(r: ResolvedMachine): string[] {
     'ext4',
     ...(r.config.writableStore ? ['overlay'] : []),
     // FAT (the boot disk's /boot, or a user's file system) with its code pages.
-    ...(r.fileSystems.some((f) => f.fsType === 'vfat') ? ['vfat', 'nls_cp437', 'nls_iso8859-1', 'nls_ascii'] : []),
+    ...(r.fileSystems.some((f) => f.fsType === 'vfat')
+      ? ['vfat', 'nls_cp437', 'nls_iso8859-1', 'nls_ascii']
+      : []),
     // The boot-disk builder registers its boot entry through efivarfs.
     ...(r.config.useBootLoader && r.config.useEFIBoot ? ['efivarfs'] : []),
   ];
@@ -75,7 +91,9 @@ function alternativesEntries(storeSource: string, dir = '/etc/alternatives'): Cp
     } catch {
       return [];
     }
-    return target.startsWith(`${storeSource}/`) ? [{ path: `${INITRD_ALTERNATIVES}/${name}`, type: 'symlink' as const, target }] : [];
+    return target.startsWith(`${storeSource}/`)
+      ? [{ path: `${INITRD_ALTERNATIVES}/${name}`, type: 'symlink' as const, target }]
+      : [];
   });
 }
 
@@ -112,47 +130,71 @@ export interface InitrdSpec {
 export function initrdSpec(r: ResolvedMachine): InitrdSpec {
   return {
     kernelImage: r.kernel.image,
-    kernelCheck: { graphics: r.config.graphics, writableStore: r.config.writableStore, diskInterface: r.config.qemu.diskInterface },
+    kernelCheck: {
+      graphics: r.config.graphics,
+      writableStore: r.config.writableStore,
+      diskInterface: r.config.qemu.diskInterface,
+    },
     modules: wantedModules(r),
-    alternativesFrom: r.config.store.source === r.config.store.target ? r.config.store.source : null,
+    alternativesFrom:
+      r.config.store.source === r.config.store.target ? r.config.store.source : null,
     stage1: (modules) => renderStage1(r, modules),
     stage2: renderStage2(r),
   };
 }
 
-export async function buildInitrd(r: ResolvedMachine | InitrdSpec, opts: InitrdOptions = {}): Promise<InitrdResult> {
+export async function buildInitrd(
+  r: ResolvedMachine | InitrdSpec,
+  opts: InitrdOptions = {},
+): Promise<InitrdResult> {
   const spec = 'stage2' in r ? r : initrdSpec(r);
   const version = kernelVersionFromImage(spec.kernelImage);
-  if (!version) throw new HostToolError(`cannot tell the version of kernel ${spec.kernelImage}; name it vmlinuz-<version> or set "kernel" to a Debian kernel`);
+  if (!version)
+    throw new HostToolError(
+      `cannot tell the version of kernel ${spec.kernelImage}; name it vmlinuz-<version> or set "kernel" to a Debian kernel`,
+    );
   const modulesDir = join(opts.modulesRoot ?? '/lib/modules', version);
   if (!existsSync(join(modulesDir, 'modules.dep')))
-    throw new HostToolError(`kernel modules for ${version} are missing (${modulesDir}). Install them: apt-get install linux-image-${version}`);
+    throw new HostToolError(
+      `kernel modules for ${version} are missing (${modulesDir}). Install them: apt-get install linux-image-${version}`,
+    );
   const configFile = kernelConfigPath(spec.kernelImage, version);
   if (!existsSync(configFile))
-    throw new HostToolError(`kernel config ${configFile} is missing; it ships with the kernel: apt-get install linux-image-${version}`);
+    throw new HostToolError(
+      `kernel config ${configFile} is missing; it ships with the kernel: apt-get install linux-image-${version}`,
+    );
   const log = opts.log ?? (() => undefined);
   log(`checking ${configFile} for the options the guest needs`);
   checkKernelConfig(readFileSync(configFile, 'utf8'), configFile, spec.kernelCheck);
 
   const busybox = findTool(BUSYBOX);
   if (!(await isStaticExecutable(busybox)))
-    throw new HostToolError(`${busybox} is not statically linked. Install the static build: apt-get install busybox-static`);
+    throw new HostToolError(
+      `${busybox} is not statically linked. Install the static build: apt-get install busybox-static`,
+    );
   const tools = [MKE2FS, BLKID].map((t) => ({ tool: t, path: findTool(t) }));
 
   const plan = planModules(readModuleIndex(modulesDir), spec.modules);
   if (plan.missing.length)
-    throw new HostToolError(`kernel ${version} has no module named ${plan.missing.join(', ')}; use a kernel that provides them`);
+    throw new HostToolError(
+      `kernel ${version} has no module named ${plan.missing.join(', ')}; use a kernel that provides them`,
+    );
 
   log(`collecting busybox, mke2fs, blkid and ${plan.load.length} kernel modules`);
   const entries: CpioEntry[] = [];
-  const file = (path: string, data: Uint8Array, mode = 0o755) => entries.push({ path, type: 'file', mode, data });
-  for (const dir of ['dev', 'proc', 'sys', 'tmp', 'mnt-root', 'run', 'lib/modules']) entries.push({ path: dir, type: 'dir', mode: 0o755 });
+  const file = (path: string, data: Uint8Array, mode = 0o755) =>
+    entries.push({ path, type: 'file', mode, data });
+  for (const dir of ['dev', 'proc', 'sys', 'tmp', 'mnt-root', 'run', 'lib/modules'])
+    entries.push({ path: dir, type: 'dir', mode: 0o755 });
   file(BUSYBOX.initrdPath, readFileSync(busybox));
   for (const { tool, path } of tools) file(tool.initrdPath, readFileSync(path));
   // Libraries keep the path ldd resolved, so the loader finds them as on the host.
-  for (const lib of await libraryClosure(tools.map((t) => t.path))) file(lib, readFileSync(realpathSync(lib)));
-  for (const m of plan.load) file(`/lib/modules/${m.name}.ko`, await readModuleObject(modulesDir, m.path), 0o644);
-  const alternatives = spec.alternativesFrom === null ? [] : alternativesEntries(spec.alternativesFrom);
+  for (const lib of await libraryClosure(tools.map((t) => t.path)))
+    file(lib, readFileSync(realpathSync(lib)));
+  for (const m of plan.load)
+    file(`/lib/modules/${m.name}.ko`, await readModuleObject(modulesDir, m.path), 0o644);
+  const alternatives =
+    spec.alternativesFrom === null ? [] : alternativesEntries(spec.alternativesFrom);
   entries.push({ path: INITRD_ALTERNATIVES, type: 'dir', mode: 0o755 }, ...alternatives);
   file('/init', Buffer.from(spec.stage1({ load: plan.load })));
   file(INITRD_STAGE2, Buffer.from(spec.stage2));
@@ -161,7 +203,10 @@ export async function buildInitrd(r: ResolvedMachine | InitrdSpec, opts: InitrdO
   const mtime = opts.mtime ?? Number(process.env.SOURCE_DATE_EPOCH ?? 0);
   const archive = writeCpio(entries, { mtime });
   const manifest = entries
-    .map((e) => `${e.path.replace(/^\/?/, '/')}${e.type === 'file' ? ` ${e.data.length}` : e.type === 'symlink' ? ` -> ${e.target}` : '/'}`)
+    .map(
+      (e) =>
+        `${e.path.replace(/^\/?/, '/')}${e.type === 'file' ? ` ${e.data.length}` : e.type === 'symlink' ? ` -> ${e.target}` : '/'}`,
+    )
     .sort()
     .join('\n');
   return { image: gzipDeterministic(archive), manifest: `${manifest}\n`, kernelVersion: version };

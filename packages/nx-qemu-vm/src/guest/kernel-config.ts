@@ -66,7 +66,10 @@ function satisfied(value: string | undefined, need: KernelRequirement['need']): 
   return need === 'builtin' ? value === 'y' : value === 'y' || value === 'm';
 }
 
-export function missingKernelConfig(config: Map<string, string>, required: readonly KernelRequirement[]): MissingKernelOption[] {
+export function missingKernelConfig(
+  config: Map<string, string>,
+  required: readonly KernelRequirement[],
+): MissingKernelOption[] {
   return required
     .filter((r) => !satisfied(config.get(r.option), r.need))
     .map((r) => ({ option: r.option, need: r.need, actual: config.get(r.option) ?? 'not set' }));
@@ -82,7 +85,10 @@ export class KernelConfigError extends Error {
     readonly file: string,
     readonly missing: readonly MissingKernelOption[],
   ) {
-    const lines = missing.map((m) => `  - CONFIG_${m.option} must be ${m.need === 'builtin' ? 'built in (y)' : 'enabled (y or m)'}, but is ${m.actual}`);
+    const lines = missing.map(
+      (m) =>
+        `  - CONFIG_${m.option} must be ${m.need === 'builtin' ? 'built in (y)' : 'enabled (y or m)'}, but is ${m.actual}`,
+    );
     super(
       [
         `The guest kernel cannot boot this machine: its config ${file} lacks ${missing.length} required option${missing.length === 1 ? '' : 's'}:`,
@@ -96,7 +102,11 @@ export class KernelConfigError extends Error {
 }
 
 /** Throws KernelConfigError listing every unmet requirement at once. */
-export function checkKernelConfig(configText: string, file: string, opts: KernelConfigOptions): void {
+export function checkKernelConfig(
+  configText: string,
+  file: string,
+  opts: KernelConfigOptions,
+): void {
   const missing = missingKernelConfig(parseKernelConfig(configText), requiredKernelConfig(opts));
   if (missing.length) throw new KernelConfigError(file, missing);
 }

@@ -18,7 +18,12 @@ describe('parseLddOutput', () => {
       '/lib/x86_64-linux-gnu/libc.so.6',
       '/lib64/ld-linux-x86-64.so.2',
     ]);
-    assert.deepEqual(parseLddOutput('\tlinux-gate.so.1 (0xf7f0e000)\n\tlibc.so.6 => /lib/i386-linux-gnu/libc.so.6 (0xf7c00000)\n'), ['/lib/i386-linux-gnu/libc.so.6']);
+    assert.deepEqual(
+      parseLddOutput(
+        '\tlinux-gate.so.1 (0xf7f0e000)\n\tlibc.so.6 => /lib/i386-linux-gnu/libc.so.6 (0xf7c00000)\n',
+      ),
+      ['/lib/i386-linux-gnu/libc.so.6'],
+    );
   });
 
   it('returns nothing for static executables', () => {
@@ -28,17 +33,26 @@ describe('parseLddOutput', () => {
 
   it('names the binary and every library that is not found', () => {
     const text = `${NORMAL}\tlibfoo.so.3 => not found\n\tlibbar.so.1 => not found\n`;
-    assert.throws(() => parseLddOutput(text, '/usr/sbin/tool'), (e: unknown) => {
-      assert.ok(e instanceof LibraryNotFoundError);
-      assert.equal(e.binary, '/usr/sbin/tool');
-      assert.deepEqual(e.libraries, ['libfoo.so.3', 'libbar.so.1']);
-      assert.match(e.message, /^\/usr\/sbin\/tool needs libfoo\.so\.3, libbar\.so\.1, which the dynamic loader cannot find/);
-      return true;
-    });
+    assert.throws(
+      () => parseLddOutput(text, '/usr/sbin/tool'),
+      (e: unknown) => {
+        assert.ok(e instanceof LibraryNotFoundError);
+        assert.equal(e.binary, '/usr/sbin/tool');
+        assert.deepEqual(e.libraries, ['libfoo.so.3', 'libbar.so.1']);
+        assert.match(
+          e.message,
+          /^\/usr\/sbin\/tool needs libfoo\.so\.3, libbar\.so\.1, which the dynamic loader cannot find/,
+        );
+        return true;
+      },
+    );
   });
 
   it('refuses lines it does not understand rather than dropping a library', () => {
-    assert.throws(() => parseLddOutput('\tlibc.so.6 => ???\n', 'x'), /ldd output for x: cannot read the line "libc\.so\.6 => \?\?\?"/);
+    assert.throws(
+      () => parseLddOutput('\tlibc.so.6 => ???\n', 'x'),
+      /ldd output for x: cannot read the line "libc\.so\.6 => \?\?\?"/,
+    );
   });
 });
 
@@ -49,15 +63,22 @@ describe('libraryClosure on the host', () => {
   it('finds what mke2fs and blkid load, sorted and once each', async () => {
     const libs = await libraryClosure(['/sbin/mke2fs', '/sbin/blkid']);
     const names = libs.map((p) => p.split('/').pop());
-    for (const lib of ['libext2fs.so.2', 'libblkid.so.1', 'libc.so.6']) assert.ok(names.includes(lib), lib);
-    assert.ok(libs.some((p) => /\/ld-linux[-\w.]*\.so\.\d$/.test(p)), 'the dynamic loader is included');
+    for (const lib of ['libext2fs.so.2', 'libblkid.so.1', 'libc.so.6'])
+      assert.ok(names.includes(lib), lib);
+    assert.ok(
+      libs.some((p) => /\/ld-linux[-\w.]*\.so\.\d$/.test(p)),
+      'the dynamic loader is included',
+    );
     assert.ok(libs.every((p) => p.startsWith('/')));
     assert.deepEqual(libs, [...new Set(libs)].sort());
   });
 
   it('returns nothing for a static binary and fails for a missing one', async () => {
     assert.deepEqual(await libraryClosure(['/bin/busybox']), []);
-    await assert.rejects(libraryClosure(['/nonexistent/tool']), /ldd \/nonexistent\/tool failed: .*No such file or directory/);
+    await assert.rejects(
+      libraryClosure(['/nonexistent/tool']),
+      /ldd \/nonexistent\/tool failed: .*No such file or directory/,
+    );
   });
 });
 

@@ -92,7 +92,9 @@ export async function isStaticExecutable(path: string): Promise<boolean> {
     const u32 = (b: Buffer, o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
     const type = u16(ident, 16);
     if (type !== ET_EXEC && type !== ET_DYN) return false;
-    const phoff = is64 ? Number(le ? ident.readBigUInt64LE(32) : ident.readBigUInt64BE(32)) : u32(ident, 28);
+    const phoff = is64
+      ? Number(le ? ident.readBigUInt64LE(32) : ident.readBigUInt64BE(32))
+      : u32(ident, 28);
     const phentsize = u16(ident, is64 ? 54 : 42);
     const phnum = u16(ident, is64 ? 56 : 44);
     const headers = Buffer.alloc(phentsize * phnum);

@@ -1,40 +1,75 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { kernelVersionFromHeader, kernelVersionFromImage, parseModuleIndex, planModules, readModuleIndex, readModuleObject } from './modules';
+import {
+  kernelVersionFromHeader,
+  kernelVersionFromImage,
+  parseModuleIndex,
+  planModules,
+  readModuleIndex,
+  readModuleObject,
+} from './modules';
 import { runTool } from '../host/run-tool';
 import { newestKernel } from '../config/resolve';
 
-const index = (dep: string, extra: Partial<{ builtin: string; softdep: string; alias: string }> = {}) =>
-  parseModuleIndex({ dep, builtin: '', softdep: '', alias: '', ...extra });
+const index = (
+  dep: string,
+  extra: Partial<{ builtin: string; softdep: string; alias: string }> = {},
+) => parseModuleIndex({ dep, builtin: '', softdep: '', alias: '', ...extra });
 
-const names = (plan: ReturnType<typeof planModules>) => plan.load.map((m) => (m.optional ? `${m.name}?` : m.name));
+const names = (plan: ReturnType<typeof planModules>) =>
+  plan.load.map((m) => (m.optional ? `${m.name}?` : m.name));
 
 describe('parseModuleIndex', () => {
   it('normalises names and reads all four files', () => {
     const idx = parseModuleIndex({
       dep: 'kernel/a/virtio-rng.ko.xz: kernel/b/virtio.ko.xz\nkernel/b/virtio.ko.xz:\n',
       builtin: 'kernel/fs/ext4/ext4.ko\n',
-      softdep: '# comment\nsoftdep ext4 ignored pre: crypto-crc32c post: x-y\nsoftdep ext4 pre: other\n',
-      alias: 'alias crypto-crc32c crc32c-intel\nalias pci:v*d* virtio_pci\nalias crypto-crc32c crc32c_generic\n',
+      softdep:
+        '# comment\nsoftdep ext4 ignored pre: crypto-crc32c post: x-y\nsoftdep ext4 pre: other\n',
+      alias:
+        'alias crypto-crc32c crc32c-intel\nalias pci:v*d* virtio_pci\nalias crypto-crc32c crc32c_generic\n',
     });
-    assert.deepEqual(idx.modules.get('virtio_rng'), { name: 'virtio_rng', path: 'kernel/a/virtio-rng.ko.xz', deps: ['virtio'] });
+    assert.deepEqual(idx.modules.get('virtio_rng'), {
+      name: 'virtio_rng',
+      path: 'kernel/a/virtio-rng.ko.xz',
+      deps: ['virtio'],
+    });
     assert.ok(idx.builtin.has('ext4'));
     assert.deepEqual(idx.softdeps.get('ext4'), { pre: ['crypto_crc32c', 'other'], post: ['x_y'] });
-    assert.deepEqual([...idx.aliases], [['crypto_crc32c', ['crc32c_intel', 'crc32c_generic']]], 'wildcard aliases are left out');
+    assert.deepEqual(
+      [...idx.aliases],
+      [['crypto_crc32c', ['crc32c_intel', 'crc32c_generic']]],
+      'wildcard aliases are left out',
+    );
   });
 
   it('rejects a modules.dep line without a colon', () => {
-    assert.throws(() => index('kernel/a.ko kernel/b.ko\n'), /modules\.dep: expected "path: deps\.\.\."/);
+    assert.throws(
+      () => index('kernel/a.ko kernel/b.ko\n'),
+      /modules\.dep: expected "path: deps\.\.\."/,
+    );
   });
 });
 
 describe('planModules', () => {
   it('loads a diamond base once, before both sides, in modprobe order', () => {
-    const idx = index('top.ko: left.ko right.ko base.ko\nleft.ko: base.ko\nright.ko: base.ko\nbase.ko:\n');
+    const idx = index(
+      'top.ko: left.ko right.ko base.ko\nleft.ko: base.ko\nright.ko: base.ko\nbase.ko:\n',
+    );
     const plan = planModules(idx, ['top']);
     assert.deepEqual(names(plan), ['base', 'right', 'left', 'top']);
     assert.deepEqual(planModules(idx, ['top', 'left', 'top']), plan, 'repeats change nothing');
@@ -42,12 +77,25 @@ describe('planModules', () => {
   });
 
   it('puts softdep alias candidates first and marks them optional', () => {
-    const idx = index('ext4.ko: jbd2.ko\njbd2.ko:\ncrc32c-intel.ko:\ncrc32c_generic.ko: libcrc.ko\nlibcrc.ko:\n', {
-      softdep: 'softdep ext4 pre: crypto-crc32c\nsoftdep jbd2 pre: crypto-crc32c\n',
-      alias: 'alias crypto-crc32c crc32c_intel\nalias crypto-crc32c crc32c_generic\n',
-    });
-    assert.deepEqual(names(planModules(idx, ['ext4'])), ['crc32c_intel?', 'libcrc?', 'crc32c_generic?', 'jbd2', 'ext4']);
-    assert.deepEqual(names(planModules(idx, ['crc32c_generic', 'ext4'])), ['libcrc', 'crc32c_generic', 'crc32c_intel?', 'jbd2', 'ext4'], 'wanted ones are not optional');
+    const idx = index(
+      'ext4.ko: jbd2.ko\njbd2.ko:\ncrc32c-intel.ko:\ncrc32c_generic.ko: libcrc.ko\nlibcrc.ko:\n',
+      {
+        softdep: 'softdep ext4 pre: crypto-crc32c\nsoftdep jbd2 pre: crypto-crc32c\n',
+        alias: 'alias crypto-crc32c crc32c_intel\nalias crypto-crc32c crc32c_generic\n',
+      },
+    );
+    assert.deepEqual(names(planModules(idx, ['ext4'])), [
+      'crc32c_intel?',
+      'libcrc?',
+      'crc32c_generic?',
+      'jbd2',
+      'ext4',
+    ]);
+    assert.deepEqual(
+      names(planModules(idx, ['crc32c_generic', 'ext4'])),
+      ['libcrc', 'crc32c_generic', 'crc32c_intel?', 'jbd2', 'ext4'],
+      'wanted ones are not optional',
+    );
   });
 
   it('resolves a softdep by module name first, skips built-in and unknown ones, and loads post softdeps after', () => {
@@ -67,23 +115,48 @@ describe('planModules', () => {
   it('reports built-in and unknown names instead of loading them', () => {
     const idx = index('kernel/x-y.ko:\n', { builtin: 'kernel/fs/ext4.ko\n' });
     const plan = planModules(idx, ['x_y', 'ext4', 'nope', 'nope', 'x-y']);
-    assert.deepEqual(plan, { load: [{ name: 'x_y', path: 'kernel/x-y.ko', optional: false }], builtin: ['ext4'], missing: ['nope'] });
+    assert.deepEqual(plan, {
+      load: [{ name: 'x_y', path: 'kernel/x-y.ko', optional: false }],
+      builtin: ['ext4'],
+      missing: ['nope'],
+    });
   });
 
   it('refuses an index whose dependency has no line of its own', () => {
-    assert.throws(() => planModules(index('a.ko: b.ko\n'), ['a']), /a depends on b, which has no line of its own/);
+    assert.throws(
+      () => planModules(index('a.ko: b.ko\n'), ['a']),
+      /a depends on b, which has no line of its own/,
+    );
   });
 });
 
 const tmp = mkdtempSync(join(tmpdir(), 'nx-qemu-vm-modules-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-const kernel = newestKernel(readdirSync('/boot').filter((f) => f.startsWith('vmlinuz-')).map((f) => `/boot/${f}`));
+const kernel = newestKernel(
+  readdirSync('/boot')
+    .filter((f) => f.startsWith('vmlinuz-'))
+    .map((f) => `/boot/${f}`),
+);
 assert.ok(kernel, 'these tests need a kernel in /boot (apt-get install linux-image-amd64)');
 const version = kernelVersionFromImage(kernel)!;
 const modulesDir = `/lib/modules/${version}`;
 
-const GUEST_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_net', 'virtio_rng', 'virtio_console', '9p', '9pnet_virtio', 'overlay', 'ext4', 'vfat', 'nls_cp437', 'nls_iso8859-1', 'sym53c8xx'];
+const GUEST_MODULES = [
+  'virtio_pci',
+  'virtio_blk',
+  'virtio_net',
+  'virtio_rng',
+  'virtio_console',
+  '9p',
+  '9pnet_virtio',
+  'overlay',
+  'ext4',
+  'vfat',
+  'nls_cp437',
+  'nls_iso8859-1',
+  'sym53c8xx',
+];
 
 describe(`the host kernel ${version}`, () => {
   it('reads the version from the bzImage header when the file name does not say it', () => {
@@ -102,13 +175,41 @@ describe(`the host kernel ${version}`, () => {
     assert.deepEqual(plan.builtin, []);
     // modprobe is the reference: without config (-C /dev/null) it uses the
     // same index files. It repeats shared dependencies; the first one counts.
-    const shown = await runTool('modprobe', ['-C', '/dev/null', '-S', version, '--show-depends', '-a', ...GUEST_MODULES]);
-    const expected = [...new Set(shown.stdout.split('\n').filter((l) => l.startsWith('insmod ')).map((l) => l.slice(7).trim()))];
-    assert.deepEqual(plan.load.map((m) => join(modulesDir, m.path)), expected);
+    const shown = await runTool('modprobe', [
+      '-C',
+      '/dev/null',
+      '-S',
+      version,
+      '--show-depends',
+      '-a',
+      ...GUEST_MODULES,
+    ]);
+    const expected = [
+      ...new Set(
+        shown.stdout
+          .split('\n')
+          .filter((l) => l.startsWith('insmod '))
+          .map((l) => l.slice(7).trim()),
+      ),
+    ];
+    assert.deepEqual(
+      plan.load.map((m) => join(modulesDir, m.path)),
+      expected,
+    );
     for (const m of plan.load) assert.ok(existsSync(join(modulesDir, m.path)), m.path);
-    assert.deepEqual(plan.load.filter((m) => m.optional).map((m) => m.name).sort(), ['crc32c_generic', 'crc32c_intel']);
+    assert.deepEqual(
+      plan.load
+        .filter((m) => m.optional)
+        .map((m) => m.name)
+        .sort(),
+      ['crc32c_generic', 'crc32c_intel'],
+    );
     const pos = (n: string) => plan.load.findIndex((m) => m.name === n);
-    assert.ok(pos('virtio') < pos('virtio_pci') && pos('jbd2') < pos('ext4') && pos('crc32c_intel') < pos('ext4'));
+    assert.ok(
+      pos('virtio') < pos('virtio_pci') &&
+        pos('jbd2') < pos('ext4') &&
+        pos('crc32c_intel') < pos('ext4'),
+    );
   });
 
   it('reads plain, xz, zstd and gzip modules as the same ELF bytes', async () => {
@@ -125,9 +226,15 @@ describe(`the host kernel ${version}`, () => {
       const got = await readModuleObject(dir, `kernel/virtio_blk.ko${ext}`);
       assert.ok(got.equals(original), `kernel/virtio_blk.ko${ext}`);
     }
-    assert.ok(readFileSync(`${plain}.xz`).length < original.length, 'the copies really are compressed');
+    assert.ok(
+      readFileSync(`${plain}.xz`).length < original.length,
+      'the copies really are compressed',
+    );
     copyFileSync(`${plain}.gz`, join(dir, 'kernel/fake.ko'));
-    await assert.rejects(readModuleObject(dir, 'kernel/fake.ko'), /does not decompress to an ELF object/);
+    await assert.rejects(
+      readModuleObject(dir, 'kernel/fake.ko'),
+      /does not decompress to an ELF object/,
+    );
     await assert.rejects(readModuleObject(dir, 'kernel/virtio_blk.o'), /not a kernel module/);
   });
 });

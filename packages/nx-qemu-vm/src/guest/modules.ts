@@ -52,10 +52,16 @@ function lines(text: string): string[][] {
     .map((l) => l.split(/\s+/));
 }
 
-export function parseModuleIndex(text: { dep: string; builtin: string; softdep: string; alias: string }): ModuleIndex {
+export function parseModuleIndex(text: {
+  dep: string;
+  builtin: string;
+  softdep: string;
+  alias: string;
+}): ModuleIndex {
   const modules = new Map<string, KernelModule>();
   for (const [head, ...deps] of lines(text.dep)) {
-    if (!head.endsWith(':')) throw new Error(`modules.dep: expected "path: deps..." but found ${JSON.stringify(head)}`);
+    if (!head.endsWith(':'))
+      throw new Error(`modules.dep: expected "path: deps..." but found ${JSON.stringify(head)}`);
     const path = head.slice(0, -1);
     const name = moduleNameFromPath(path);
     // depmod lists a name once; if an override directory shadowed it, the
@@ -97,7 +103,12 @@ export function parseModuleIndex(text: { dep: string; builtin: string; softdep: 
 
 export function readModuleIndex(modulesDir: string): ModuleIndex {
   const read = (file: string) => readFileSync(join(modulesDir, file), 'utf8');
-  return parseModuleIndex({ dep: read('modules.dep'), builtin: read('modules.builtin'), softdep: read('modules.softdep'), alias: read('modules.alias') });
+  return parseModuleIndex({
+    dep: read('modules.dep'),
+    builtin: read('modules.builtin'),
+    softdep: read('modules.softdep'),
+    alias: read('modules.alias'),
+  });
 }
 
 /**
@@ -127,7 +138,10 @@ export function planModules(index: ModuleIndex, wanted: readonly string[]): Modu
     const deps = index.modules.get(name)!.deps;
     // Silently dropping one would only surface as an insmod failure in the guest.
     const lost = deps.find((d) => !index.modules.has(d));
-    if (lost) throw new Error(`modules.dep: ${name} depends on ${lost}, which has no line of its own; run depmod for this kernel`);
+    if (lost)
+      throw new Error(
+        `modules.dep: ${name} depends on ${lost}, which has no line of its own; run depmod for this kernel`,
+      );
     return deps;
   };
   const required = new Set<string>();
@@ -181,10 +195,13 @@ export async function readModuleObject(modulesDir: string, relPath: string): Pro
   let data: Buffer;
   if (file.endsWith('.ko')) data = readFileSync(file);
   else if (file.endsWith('.ko.gz')) data = gunzipSync(readFileSync(file));
-  else if (file.endsWith('.ko.xz')) data = (await runToolBuffer('xz', ['-dc', '--', file], { debianPackage: 'xz-utils' })).stdout;
-  else if (file.endsWith('.ko.zst')) data = (await runToolBuffer('zstd', ['-dcq', '--', file], { debianPackage: 'zstd' })).stdout;
+  else if (file.endsWith('.ko.xz'))
+    data = (await runToolBuffer('xz', ['-dc', '--', file], { debianPackage: 'xz-utils' })).stdout;
+  else if (file.endsWith('.ko.zst'))
+    data = (await runToolBuffer('zstd', ['-dcq', '--', file], { debianPackage: 'zstd' })).stdout;
   else throw new Error(`${file}: not a kernel module (expected .ko, .ko.xz, .ko.zst or .ko.gz)`);
-  if (!data.subarray(0, 4).equals(ELF_MAGIC)) throw new Error(`${file}: does not decompress to an ELF object`);
+  if (!data.subarray(0, 4).equals(ELF_MAGIC))
+    throw new Error(`${file}: does not decompress to an ELF object`);
   return data;
 }
 

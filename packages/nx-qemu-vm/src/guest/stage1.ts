@@ -31,10 +31,14 @@ export function renderMounts(fileSystems: readonly ResolvedFileSystem[], prefix:
     if (f.fsType === 'overlay') {
       // The layers are named by their path in the final root.
       options = options.map((o) => o.replace(/^(lowerdir|upperdir|workdir)=/, `$1=${prefix}`));
-      const dirs = options.filter((o) => /^(upperdir|workdir)=/.test(o)).map((o) => o.split('=')[1]);
+      const dirs = options
+        .filter((o) => /^(upperdir|workdir)=/.test(o))
+        .map((o) => o.split('=')[1]);
       lines.push(`mkdir -p ${dirs.map(q).join(' ')}`);
     }
-    lines.push(`mount_fs ${q(f.device)} ${q(prefix + f.mountPoint)} ${q(f.fsType)} ${q(options.join(','))}`);
+    lines.push(
+      `mount_fs ${q(f.device)} ${q(prefix + f.mountPoint)} ${q(f.fsType)} ${q(options.join(','))}`,
+    );
   }
   return lines;
 }
@@ -65,7 +69,11 @@ function renderBuilderMode(r: ResolvedMachine): string[] {
   ];
 }
 
-export function renderStage1(r: ResolvedMachine, modules: Stage1Modules, rootTimeoutSeconds = 30): string {
+export function renderStage1(
+  r: ResolvedMachine,
+  modules: Stage1Modules,
+  rootTimeoutSeconds = 30,
+): string {
   const root = r.fileSystems.find((f) => f.mountPoint === '/');
   if (!root) throw new Error('resolved machine has no root file system');
   const early = r.fileSystems.filter((f) => f.neededForBoot);
@@ -128,7 +136,7 @@ export function renderStage1(r: ResolvedMachine, modules: Stage1Modules, rootTim
     '# What NixOS does after mounting: mark the system, fix /tmp, provide /boot.',
     'mkdir -p /mnt-root/etc /mnt-root/tmp /mnt-root/boot /mnt-root/root /mnt-root/proc /mnt-root/sys /mnt-root/dev /mnt-root/run',
     ': > /mnt-root/etc/NX-QEMU-VM',
-    '# First boot: the host\'s /etc/alternatives links, which the shared /usr relies on.',
+    "# First boot: the host's /etc/alternatives links, which the shared /usr relies on.",
     `[ -e /mnt-root/etc/alternatives ] || cp -a ${INITRD_ALTERNATIVES} /mnt-root/etc/alternatives`,
     'chmod 1777 /mnt-root/tmp',
     ...(mergedUsr

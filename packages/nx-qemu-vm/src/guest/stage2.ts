@@ -16,7 +16,9 @@ export const ROOT_SHELL_BANNER = 'Root shell on';
 const q = shQuote;
 
 function seedEtc(r: ResolvedMachine): string[] {
-  const hosts = ['127.0.0.1 localhost', '::1 localhost', `${r.primaryIPAddress} ${r.name}`].join('\\n');
+  const hosts = ['127.0.0.1 localhost', '::1 localhost', `${r.primaryIPAddress} ${r.name}`].join(
+    '\\n',
+  );
   return [
     '# /etc is seeded on first boot only; afterwards it belongs to the guest.',
     'if [ ! -e /etc/passwd ]; then',
@@ -24,7 +26,7 @@ function seedEtc(r: ResolvedMachine): string[] {
     "  printf 'root:x:0:\\nnogroup:x:65534:\\n' > /etc/group",
     `  printf '%s\\n' ${q(r.name)} > /etc/hostname`,
     `  printf ${q(hosts + '\\n')} > /etc/hosts`,
-    '  [ -e /etc/resolv.conf ] || printf \'nameserver 10.0.2.3\\n\' > /etc/resolv.conf',
+    "  [ -e /etc/resolv.conf ] || printf 'nameserver 10.0.2.3\\n' > /etc/resolv.conf",
     'fi',
   ];
 }
@@ -43,7 +45,9 @@ function network(r: ResolvedMachine): string[] {
     const dev = `eth${i + 1}`;
     // The vlan transport echoes a VM's own frames back to it, which IPv6 would take for a duplicate address.
     lines.push(`echo 0 > /proc/sys/net/ipv6/conf/${dev}/accept_dad 2>/dev/null`);
-    lines.push(`${ip} addr add ${v.address}/24 dev ${dev} && ${ip} link set ${dev} up || echo "stage 2: warning: ${dev} (vlan ${v.vlan}) setup failed"`);
+    lines.push(
+      `${ip} addr add ${v.address}/24 dev ${dev} && ${ip} link set ${dev} up || echo "stage 2: warning: ${dev} (vlan ${v.vlan}) setup failed"`,
+    );
   });
   return lines;
 }
@@ -90,7 +94,10 @@ export function renderStage2(r: ResolvedMachine): string {
         ]
       : []),
     ...(postBoot
-      ? ['# postBootCommands', `/bin/sh -c ${q(postBoot)} || echo "stage 2: warning: postBootCommands exited with status $?"`]
+      ? [
+          '# postBootCommands',
+          `/bin/sh -c ${q(postBoot)} || echo "stage 2: warning: postBootCommands exited with status $?"`,
+        ]
       : []),
     `echo ${q('nx-qemu-vm: stage 2 reached')}`,
     '',

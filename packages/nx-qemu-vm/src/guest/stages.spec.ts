@@ -8,7 +8,12 @@ import { renderStage2 } from './stage2';
 
 const machine = (m: object, name = 'vm'): ResolvedMachine =>
   resolveMachine(name, 1, validateConfig({ machines: { [name]: m } }).machines[name], fakeHost());
-const modules = { load: [{ name: 'virtio_blk', optional: false }, { name: 'crc32c_intel', optional: true }] };
+const modules = {
+  load: [
+    { name: 'virtio_blk', optional: false },
+    { name: 'crc32c_intel', optional: true },
+  ],
+};
 
 describe('stage 1', () => {
   const text = renderStage1(machine({ msize: 65536 }), modules);
@@ -18,19 +23,31 @@ describe('stage 1', () => {
   });
 
   it('formats the root only when blkid finds no file system', () => {
-    assert.match(text, /fstype=\$\(\/sbin\/blkid -o value -s TYPE "\$root" \|\| true\)\nif \[ -z "\$fstype" \]; then/);
+    assert.match(
+      text,
+      /fstype=\$\(\/sbin\/blkid -o value -s TYPE "\$root" \|\| true\)\nif \[ -z "\$fstype" \]; then/,
+    );
     assert.match(text, /^root=\/dev\/vda$/m);
   });
 
   it('mounts the store read-only under the overlay, with the 9p options', () => {
-    assert.match(text, /^mount_fs store \/mnt-root\/\.nx-store\/ro 9p trans=virtio,version=9p2000\.L,msize=65536,cache=loose,ro$/m);
-    assert.match(text, /^mount_fs overlay \/mnt-root\/usr overlay lowerdir=\/mnt-root\/\.nx-store\/ro,upperdir=\/mnt-root\/\.nx-store\/rw\/upper,workdir=\/mnt-root\/\.nx-store\/rw\/work$/m);
+    assert.match(
+      text,
+      /^mount_fs store \/mnt-root\/\.nx-store\/ro 9p trans=virtio,version=9p2000\.L,msize=65536,cache=loose,ro$/m,
+    );
+    assert.match(
+      text,
+      /^mount_fs overlay \/mnt-root\/usr overlay lowerdir=\/mnt-root\/\.nx-store\/ro,upperdir=\/mnt-root\/\.nx-store\/rw\/upper,workdir=\/mnt-root\/\.nx-store\/rw\/work$/m,
+    );
     assert.ok(text.indexOf('/mnt-root/.nx-store/rw tmpfs') < text.indexOf('/mnt-root/usr overlay'));
   });
 
   it('does the NixOS post-mount steps and switches to the init', () => {
     assert.match(text, /: > \/mnt-root\/etc\/NX-QEMU-VM/);
-    assert.match(text, /\[ -e \/mnt-root\/etc\/alternatives \] \|\| cp -a \/nx-qemu-vm\/etc-alternatives \/mnt-root\/etc\/alternatives/);
+    assert.match(
+      text,
+      /\[ -e \/mnt-root\/etc\/alternatives \] \|\| cp -a \/nx-qemu-vm\/etc-alternatives \/mnt-root\/etc\/alternatives/,
+    );
     assert.match(text, /chmod 1777 \/mnt-root\/tmp/);
     assert.match(text, /mkdir -p .*\/mnt-root\/boot/);
     assert.match(text, /^init=\/run\/nx-qemu-vm\/init$/m);
@@ -38,7 +55,10 @@ describe('stage 1', () => {
   });
 
   it('quotes values from the config', () => {
-    const odd = renderStage1(machine({ fileSystems: { "/mnt/it's": { device: '/dev/vdb', fsType: 'ext4' } } }), modules);
+    const odd = renderStage1(
+      machine({ fileSystems: { "/mnt/it's": { device: '/dev/vdb', fsType: 'ext4' } } }),
+      modules,
+    );
     assert.match(odd, /mount_fs \/dev\/vdb '\/mnt-root\/mnt\/it'\\''s' ext4 defaults/);
   });
 });
@@ -61,12 +81,18 @@ describe('stage 2', () => {
 
   it('runs postBootCommands, quoted, then the shell or the exec command', () => {
     assert.match(text, /\/bin\/sh -c 'echo '\\''ready'\\''' \|\|/);
-    assert.match(text, /\/bin\/sh \/tmp\/xchg\/\.nx-qemu-vm\/command <\/dev\/null >\/dev\/hvc0 2>&1/);
+    assert.match(
+      text,
+      /\/bin\/sh \/tmp\/xchg\/\.nx-qemu-vm\/command <\/dev\/null >\/dev\/hvc0 2>&1/,
+    );
     assert.match(text, /cttyhack "\$shell" -l/);
   });
 
   it('starts the guest agent only when enabled', () => {
     assert.match(text, /qemu-ga --daemonize/);
-    assert.doesNotMatch(renderStage2(machine({ qemu: { guestAgent: { enable: false } } })), /qemu-ga/);
+    assert.doesNotMatch(
+      renderStage2(machine({ qemu: { guestAgent: { enable: false } } })),
+      /qemu-ga/,
+    );
   });
 });

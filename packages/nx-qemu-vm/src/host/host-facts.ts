@@ -18,12 +18,20 @@ function listDir(dir: string): string[] {
 
 export function readFirmwareDescriptors(dirs = FIRMWARE_DIRS): FirmwareDescriptor[] {
   const byName = new Map<string, string>();
-  for (const dir of dirs) for (const f of listDir(dir)) if (f.endsWith('.json')) byName.set(f, join(dir, f));
+  for (const dir of dirs)
+    for (const f of listDir(dir)) if (f.endsWith('.json')) byName.set(f, join(dir, f));
   const out: FirmwareDescriptor[] = [];
   for (const name of [...byName.keys()].sort()) {
     try {
-      const parsed = JSON.parse(readFileSync(byName.get(name) as string, 'utf8')) as Partial<FirmwareDescriptor> | null;
-      if (parsed && Array.isArray(parsed['interface-types']) && parsed.mapping && Array.isArray(parsed.targets))
+      const parsed = JSON.parse(
+        readFileSync(byName.get(name) as string, 'utf8'),
+      ) as Partial<FirmwareDescriptor> | null;
+      if (
+        parsed &&
+        Array.isArray(parsed['interface-types']) &&
+        parsed.mapping &&
+        Array.isArray(parsed.targets)
+      )
         out.push({ ...(parsed as FirmwareDescriptor), file: name });
     } catch {
       // A broken descriptor is skipped, as QEMU's own tools do.

@@ -21,7 +21,10 @@ describe('runTool', () => {
   });
 
   it('names the Debian package when the tool is missing', async () => {
-    await assert.rejects(runTool('no-such-tool-nxqv', [], { debianPackage: 'nx-tools' }), /cannot run no-such-tool-nxqv: .*apt-get install nx-tools/);
+    await assert.rejects(
+      runTool('no-such-tool-nxqv', [], { debianPackage: 'nx-tools' }),
+      /cannot run no-such-tool-nxqv: .*apt-get install nx-tools/,
+    );
   });
 
   it('survives a tool that exits without reading its input', async () => {

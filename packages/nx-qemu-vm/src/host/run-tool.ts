@@ -30,7 +30,11 @@ export class ToolError extends Error {
   }
 }
 
-async function run(command: string, args: readonly string[], opts: ToolOptions): Promise<ToolResult<Buffer>> {
+async function run(
+  command: string,
+  args: readonly string[],
+  opts: ToolOptions,
+): Promise<ToolResult<Buffer>> {
   const shown = [command, ...args].join(' ');
   // LC_ALL=C: ldd and friends translate their messages ("not found"), and the
   // parsers match the English text.
@@ -44,25 +48,44 @@ async function run(command: string, args: readonly string[], opts: ToolOptions):
   const stderr = Buffer.from(r.stderr ?? []).toString('utf8');
   if (r.failed && r.exitCode === undefined && !r.signal) {
     const missing = (r.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
-    const hint = missing && opts.debianPackage ? ` Install it: apt-get install ${opts.debianPackage}` : '';
+    const hint =
+      missing && opts.debianPackage ? ` Install it: apt-get install ${opts.debianPackage}` : '';
     const reason = missing ? 'not found' : (r.shortMessage ?? 'failed').split('\n')[0];
-    throw new ToolError(`${shown}: cannot run ${command}: ${reason}.${hint}`, command, undefined, '');
+    throw new ToolError(
+      `${shown}: cannot run ${command}: ${reason}.${hint}`,
+      command,
+      undefined,
+      '',
+    );
   }
   const exitCode = r.exitCode ?? 128;
   if (exitCode !== 0 && !opts.allowFailure) {
     const why = r.signal ? `was killed by ${r.signal}` : `exited with status ${exitCode}`;
-    throw new ToolError(`${shown} ${why}${stderr.trim() ? `: ${stderr.trim()}` : ''}`, command, exitCode, stderr);
+    throw new ToolError(
+      `${shown} ${why}${stderr.trim() ? `: ${stderr.trim()}` : ''}`,
+      command,
+      exitCode,
+      stderr,
+    );
   }
   return { stdout: Buffer.from(r.stdout ?? []), stderr, exitCode };
 }
 
 /** Runs a tool and returns stdout as bytes (for decompressors). */
-export function runToolBuffer(command: string, args: readonly string[], opts: ToolOptions = {}): Promise<ToolResult<Buffer>> {
+export function runToolBuffer(
+  command: string,
+  args: readonly string[],
+  opts: ToolOptions = {},
+): Promise<ToolResult<Buffer>> {
   return run(command, args, opts);
 }
 
 /** Runs a tool and returns stdout as UTF-8 text. */
-export async function runTool(command: string, args: readonly string[], opts: ToolOptions = {}): Promise<ToolResult<string>> {
+export async function runTool(
+  command: string,
+  args: readonly string[],
+  opts: ToolOptions = {},
+): Promise<ToolResult<string>> {
   const r = await run(command, args, opts);
   return { ...r, stdout: r.stdout.toString('utf8') };
 }

@@ -14,7 +14,9 @@ export interface TargetNaming {
 const PLUGIN_ROOT = `${__dirname}/../..`;
 
 /** Our own code changes what the targets produce, and Nx does not hash executor code. */
-export function pluginSourceInputs(workspaceRoot: string): NonNullable<TargetConfiguration['inputs']> {
+export function pluginSourceInputs(
+  workspaceRoot: string,
+): NonNullable<TargetConfiguration['inputs']> {
   const rel = relative(workspaceRoot, PLUGIN_ROOT);
   if (!rel.startsWith('..') && !rel.includes('node_modules'))
     return [
@@ -25,7 +27,13 @@ export function pluginSourceInputs(workspaceRoot: string): NonNullable<TargetCon
   return [{ externalDependencies: ['nx-qemu-vm'] }];
 }
 
-export function machineProject(name: string, position: number, m: ValidMachine, workspaceRoot: string, naming: TargetNaming): Omit<ProjectConfiguration, 'root'> {
+export function machineProject(
+  name: string,
+  position: number,
+  m: ValidMachine,
+  workspaceRoot: string,
+  naming: TargetNaming,
+): Omit<ProjectConfiguration, 'root'> {
   const t = (target: string) => `${naming.prefix}${target}`;
   const dist = distDir(name);
   const source = pluginSourceInputs(workspaceRoot);
@@ -44,26 +52,56 @@ export function machineProject(name: string, position: number, m: ValidMachine, 
   });
 
   // Every cached step hashes the same three kinds of input: its fields, our source, and what it takes from the host.
-  const cachedStep = (target: CachedTarget, outDir: string, description: string, extra: TargetConfiguration<Record<string, unknown>> = {}): TargetConfiguration => ({
+  const cachedStep = (
+    target: CachedTarget,
+    outDir: string,
+    description: string,
+    extra: TargetConfiguration<Record<string, unknown>> = {},
+  ): TargetConfiguration => ({
     executor: `nx-qemu-vm:${target}`,
     cache: true,
     ...extra,
-    inputs: [machineFieldsInput(name, target === 'config' ? 'all' : TARGET_FIELDS[target]), ...source, ...hostInputs(target, m), ...(extra.inputs ?? [])],
+    inputs: [
+      machineFieldsInput(name, target === 'config' ? 'all' : TARGET_FIELDS[target]),
+      ...source,
+      ...hostInputs(target, m),
+      ...(extra.inputs ?? []),
+    ],
     outputs: [`{workspaceRoot}/${dist}/${outDir}`],
     options: extra.options ?? positioned,
     metadata: meta(description),
   });
 
   const targets: Record<string, TargetConfiguration> = {
-    [t('config')]: cachedStep('config', 'config', `Validate machine "${name}" and write its resolved config to ${dist}/config/machine.json.`),
-    [t('system')]: cachedStep('system', 'system', `Build ${dist}/system/initrd.img, the stage-1 initrd that formats the root disk, mounts the store and starts the guest.`, {
-      dependsOn: [t('config')],
-    }),
-    [t('build')]: cachedStep('build', 'bin', `Write ${dist}/bin/run-${name}-vm and exec-${name}-vm, the standalone scripts that boot this machine.`, {
-      dependsOn: [t('config')],
-    }),
-    [t('root-disk')]: stateful('root-disk', `Create the persistent root disk when it is missing. Never overwritten, never cached; refused while the machine runs.`),
-    [t('empty-disks')]: stateful('empty-disks', `Create the empty data disks (emptyDiskImages) when missing. Never overwritten, never cached.`),
+    [t('config')]: cachedStep(
+      'config',
+      'config',
+      `Validate machine "${name}" and write its resolved config to ${dist}/config/machine.json.`,
+    ),
+    [t('system')]: cachedStep(
+      'system',
+      'system',
+      `Build ${dist}/system/initrd.img, the stage-1 initrd that formats the root disk, mounts the store and starts the guest.`,
+      {
+        dependsOn: [t('config')],
+      },
+    ),
+    [t('build')]: cachedStep(
+      'build',
+      'bin',
+      `Write ${dist}/bin/run-${name}-vm and exec-${name}-vm, the standalone scripts that boot this machine.`,
+      {
+        dependsOn: [t('config')],
+      },
+    ),
+    [t('root-disk')]: stateful(
+      'root-disk',
+      `Create the persistent root disk when it is missing. Never overwritten, never cached; refused while the machine runs.`,
+    ),
+    [t('empty-disks')]: stateful(
+      'empty-disks',
+      `Create the empty data disks (emptyDiskImages) when missing. Never overwritten, never cached.`,
+    ),
   };
   const cached = [t('config'), t('system'), t('build')];
   const state = [t('root-disk'), t('empty-disks')];
@@ -72,20 +110,34 @@ export function machineProject(name: string, position: number, m: ValidMachine, 
       'boot-disk',
       'boot-disk',
       `Build ${dist}/boot-disk/disk.img: a GPT disk with GRUB for BIOS and UEFI, the kernel and the initrd${m.useEFIBoot ? ', and its EFI variables' : ''}.`,
-      { dependsOn: [t('system')], inputs: [{ dependentTasksOutputFiles: '**/initrd.img' }], options },
+      {
+        dependsOn: [t('system')],
+        inputs: [{ dependentTasksOutputFiles: '**/initrd.img' }],
+        options,
+      },
     );
     cached.push(t('boot-disk'));
   }
   if (m.useEFIBoot) {
     targets[t('efi-vars')] = {
-      ...stateful('efi-vars', `Create the writable EFI variable store when it is missing. Never overwritten, never cached.`),
+      ...stateful(
+        'efi-vars',
+        `Create the writable EFI variable store when it is missing. Never overwritten, never cached.`,
+      ),
       dependsOn: m.useBootLoader ? [t('boot-disk')] : [t('config')],
     };
     state.push(t('efi-vars'));
   }
   // Each task costs a process (about half a second); empty-disks has nothing to do without empty disks.
-  const needed = state.filter((target) => target !== t('empty-disks') || m.emptyDiskImages.length > 0);
-  const everything = [t('build'), t('system'), ...(m.useBootLoader ? [t('boot-disk')] : []), ...needed];
+  const needed = state.filter(
+    (target) => target !== t('empty-disks') || m.emptyDiskImages.length > 0,
+  );
+  const everything = [
+    t('build'),
+    t('system'),
+    ...(m.useBootLoader ? [t('boot-disk')] : []),
+    ...needed,
+  ];
   targets[t('start')] = {
     executor: 'nx-qemu-vm:start',
     cache: false,
@@ -96,7 +148,9 @@ export function machineProject(name: string, position: number, m: ValidMachine, 
     // Never cached; without explicit inputs Nx would hash the (file-less) project root.
     inputs: [],
     options: { ...options, prepare: everything },
-    metadata: meta(`Start ${name} with its console in this terminal ('poweroff' in the guest or Ctrl-A X ends it), after building what it needs.`),
+    metadata: meta(
+      `Start ${name} with its console in this terminal ('poweroff' in the guest or Ctrl-A X ends it), after building what it needs.`,
+    ),
   };
   targets[t('serve')] = {
     executor: 'nx-qemu-vm:serve',
@@ -107,7 +161,9 @@ export function machineProject(name: string, position: number, m: ValidMachine, 
     inputs: [],
     dependsOn: everything,
     options,
-    metadata: meta(`Run ${name} in the background while other tasks need it; ready once its network and postBootCommands are up. Console log in .vm/${name}/logs.`),
+    metadata: meta(
+      `Run ${name} in the background while other tasks need it; ready once its network and postBootCommands are up. Console log in .vm/${name}/logs.`,
+    ),
   };
   targets[t('exec')] = {
     executor: 'nx-qemu-vm:exec',
@@ -115,7 +171,9 @@ export function machineProject(name: string, position: number, m: ValidMachine, 
     inputs: [],
     dependsOn: everything,
     options,
-    metadata: meta(`Boot ${name}, run --command='...' as root, print its output, power off, and fail when the command fails.`),
+    metadata: meta(
+      `Boot ${name}, run --command='...' as root, print its output, power off, and fail when the command fails.`,
+    ),
   };
   return {
     name,

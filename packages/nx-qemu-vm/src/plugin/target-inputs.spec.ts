@@ -17,13 +17,18 @@ const TARGETS = Object.keys(TARGET_FIELDS) as Target[];
 
 /** Top-level options, with the qemu group split into its members (they matter to different targets). */
 function fieldPaths(): string[] {
-  const machine = (schema as { definitions: { machine: { properties: Record<string, { properties?: object }> } } }).definitions.machine;
+  const machine = (
+    schema as { definitions: { machine: { properties: Record<string, { properties?: object }> } } }
+  ).definitions.machine;
   return Object.entries(machine.properties).flatMap(([key, node]) =>
     key === 'qemu' ? Object.keys(node.properties ?? {}).map((sub) => `qemu.${sub}`) : [key],
   );
 }
 
-function without(machine: Record<string, unknown>, path: string): Record<string, unknown> | undefined {
+function without(
+  machine: Record<string, unknown>,
+  path: string,
+): Record<string, unknown> | undefined {
   const [head, sub] = path.split('.');
   if (!(head in machine)) return undefined;
   const copy: Record<string, unknown> = { ...machine };
@@ -44,12 +49,20 @@ function measureSensitivity(): Map<Target, Map<string, string>> {
     const host = fakeHost({ files: c.hostFiles });
     // Each machine as written, and with a boot loader built either way, so that the boot disk's options are exercised too.
     const bases = Object.entries(c.raw.machines).flatMap(
-      ([name, raw]) => [[name, raw], [name, { ...raw, useBootLoader: true }], [name, { ...raw, useBootLoader: true, bootDiskBuilder: 'host' }]] as const,
+      ([name, raw]) =>
+        [
+          [name, raw],
+          [name, { ...raw, useBootLoader: true }],
+          [name, { ...raw, useBootLoader: true, bootDiskBuilder: 'host' }],
+        ] as const,
     );
     for (const [name, raw] of bases) {
       let original;
       try {
-        original = resolveConfig(validateConfig({ ...c.raw, machines: { ...c.raw.machines, [name]: raw } }), host)[name];
+        original = resolveConfig(
+          validateConfig({ ...c.raw, machines: { ...c.raw.machines, [name]: raw } }),
+          host,
+        )[name];
       } catch {
         continue;
       }
@@ -58,12 +71,16 @@ function measureSensitivity(): Map<Target, Map<string, string>> {
         if (!variant) continue;
         let changed;
         try {
-          changed = resolveConfig(validateConfig({ ...c.raw, machines: { ...c.raw.machines, [name]: variant } }), host)[name];
+          changed = resolveConfig(
+            validateConfig({ ...c.raw, machines: { ...c.raw.machines, [name]: variant } }),
+            host,
+          )[name];
         } catch {
           continue; // the option was needed by another; no valid variant here
         }
         for (const t of TARGETS)
-          if (targetProduct(t, original) !== targetProduct(t, changed) && !found.get(t)!.has(field)) found.get(t)!.set(field, `${c.name}/${name}`);
+          if (targetProduct(t, original) !== targetProduct(t, changed) && !found.get(t)!.has(field))
+            found.get(t)!.set(field, `${c.name}/${name}`);
       }
     }
   }
@@ -74,12 +91,18 @@ describe('cached targets hash exactly the options that change them', () => {
   const measured = measureSensitivity();
   for (const t of TARGETS) {
     it(`${t}: every option that changes its output is an input`, () => {
-      const missing = [...measured.get(t)!].filter(([f]) => !TARGET_FIELDS[t].includes(f)).map(([f, where]) => `${f} (changes it in ${where})`);
+      const missing = [...measured.get(t)!]
+        .filter(([f]) => !TARGET_FIELDS[t].includes(f))
+        .map(([f, where]) => `${f} (changes it in ${where})`);
       assert.deepEqual(missing, [], `add to TARGET_FIELDS['${t}']`);
     });
     it(`${t}: no option is an input unless it changes its output`, () => {
       const needless = TARGET_FIELDS[t].filter((f) => !measured.get(t)!.has(f));
-      assert.deepEqual(needless, [], `remove from TARGET_FIELDS['${t}'], or add a golden case where it matters`);
+      assert.deepEqual(
+        needless,
+        [],
+        `remove from TARGET_FIELDS['${t}'], or add a golden case where it matters`,
+      );
     });
   }
 
@@ -92,10 +115,20 @@ describe('cached targets hash exactly the options that change them', () => {
   });
 
   it('hashes the kernel by content, and the /etc/alternatives links only when the host store is the guest store', () => {
-    const m = validateConfig({ machines: { a: {}, b: { kernel: "/k/it's", store: { source: '/opt/store', target: '/usr' } } } }).machines;
-    const runtime = (i: unknown) => (typeof i === 'object' && i !== null && 'runtime' in i ? String(i.runtime) : '');
-    assert.ok(hostInputs('system', m.a).some((i) => runtime(i).startsWith('sha256sum /boot/vmlinuz-*')));
-    assert.ok(hostInputs('system', m.b).some((i) => runtime(i).startsWith(`sha256sum '/k/it'\\''s'`)));
+    const m = validateConfig({
+      machines: {
+        a: {},
+        b: { kernel: "/k/it's", store: { source: '/opt/store', target: '/usr' } },
+      },
+    }).machines;
+    const runtime = (i: unknown) =>
+      typeof i === 'object' && i !== null && 'runtime' in i ? String(i.runtime) : '';
+    assert.ok(
+      hostInputs('system', m.a).some((i) => runtime(i).startsWith('sha256sum /boot/vmlinuz-*')),
+    );
+    assert.ok(
+      hostInputs('system', m.b).some((i) => runtime(i).startsWith(`sha256sum '/k/it'\\''s'`)),
+    );
     assert.ok(hostInputs('system', m.a).some((i) => runtime(i).includes('/etc/alternatives')));
     assert.ok(!hostInputs('system', m.b).some((i) => runtime(i).includes('/etc/alternatives')));
   });

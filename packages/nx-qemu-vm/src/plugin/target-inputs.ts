@@ -89,7 +89,10 @@ export const TARGET_FIELDS: Record<Exclude<CachedTarget, 'config'>, readonly str
 
 /** Nx's json input: only these fields of this machine's entry in workspace-vm.json. */
 export function machineFieldsInput(name: string, fields: readonly string[] | 'all') {
-  return { json: `{workspaceRoot}/${CONFIG_FILE}`, fields: fields === 'all' ? [`machines.${name}`] : fields.map((f) => `machines.${name}.${f}`) };
+  return {
+    json: `{workspaceRoot}/${CONFIG_FILE}`,
+    fields: fields === 'all' ? [`machines.${name}`] : fields.map((f) => `machines.${name}.${f}`),
+  };
 }
 
 const dpkgVersions = (packages: readonly string[]) =>
@@ -99,25 +102,57 @@ const dpkgVersions = (packages: readonly string[]) =>
 const checksumsOf = (files: string) => `sha256sum ${files} 2>&1 | sed 's/ .*\\///' || true`;
 
 function kernelChecksum(m: ValidMachine): string {
-  return checksumsOf(m.kernel === undefined ? (m.arch === 'x86_64-linux' ? '/boot/vmlinuz-*' : '') : shQuote(m.kernel));
+  return checksumsOf(
+    m.kernel === undefined
+      ? m.arch === 'x86_64-linux'
+        ? '/boot/vmlinuz-*'
+        : ''
+      : shQuote(m.kernel),
+  );
 }
 
 // The initrd copies busybox, mke2fs and blkid with their libraries, the
 // kernel's modules and the host's /etc/alternatives links, and compresses with
 // Node's zlib.
-const SYSTEM_PACKAGES = ['busybox-static', 'e2fsprogs', 'util-linux', 'libc6', 'libblkid1', 'libuuid1', 'libext2fs2', 'libcom-err2', 'libe2p2', 'linux-image-*', 'kmod'];
-const MODULE_INDEXES = "sha256sum /lib/modules/*/modules.dep 2>/dev/null | sed 's| /lib/modules/| |' || true";
+const SYSTEM_PACKAGES = [
+  'busybox-static',
+  'e2fsprogs',
+  'util-linux',
+  'libc6',
+  'libblkid1',
+  'libuuid1',
+  'libext2fs2',
+  'libcom-err2',
+  'libe2p2',
+  'linux-image-*',
+  'kmod',
+];
+const MODULE_INDEXES =
+  "sha256sum /lib/modules/*/modules.dep 2>/dev/null | sed 's| /lib/modules/| |' || true";
 const ALTERNATIVES = 'ls -l --time-style=+ /etc/alternatives 2>/dev/null | tail -n +2 || true';
 const NODE_ZLIB = 'node -p process.versions.zlib';
 
 // The boot disk is made by these tools and holds GRUB's and OVMF's files.
-const BOOT_DISK_PACKAGES = ['gdisk', 'dosfstools', 'mtools', 'grub-common', 'grub-pc-bin', 'grub-efi-amd64-bin', 'ovmf', 'qemu-utils', 'efibootmgr', 'busybox-static', 'util-linux'];
+const BOOT_DISK_PACKAGES = [
+  'gdisk',
+  'dosfstools',
+  'mtools',
+  'grub-common',
+  'grub-pc-bin',
+  'grub-efi-amd64-bin',
+  'ovmf',
+  'qemu-utils',
+  'efibootmgr',
+  'busybox-static',
+  'util-linux',
+];
 
 // The run script names the firmware that QEMU's descriptors select: their
 // contents and the firmware packages decide which files that is.
 const FIRMWARE_FILES = `cat /usr/share/qemu/firmware/*.json /etc/qemu/firmware/*.json 2>/dev/null | sha256sum; ${dpkgVersions(['ovmf', 'qemu-efi-aarch64', 'seabios', 'qemu-system-data'])}`;
 // The initrd copies these binaries; their bytes, wherever they came from.
-const INITRD_TOOLS = 'sha256sum /bin/busybox /usr/bin/busybox /sbin/mke2fs /usr/sbin/mke2fs /sbin/blkid /usr/sbin/blkid 2>/dev/null || true';
+const INITRD_TOOLS =
+  'sha256sum /bin/busybox /usr/bin/busybox /sbin/mke2fs /usr/sbin/mke2fs /sbin/blkid /usr/sbin/blkid 2>/dev/null || true';
 const KERNEL_NAMES = 'ls -1d /boot/vmlinuz-* 2>/dev/null || true';
 
 type Input = NonNullable<TargetConfiguration['inputs']>[number];
@@ -131,7 +166,10 @@ export function hostInputs(target: CachedTarget, m: ValidMachine): Input[] {
       // Paths only: the script boots whatever file is there at run time. The
       // kernel list matters when the newest /boot kernel is the default, the
       // firmware descriptors when UEFI firmware is chosen from them.
-      return [...(m.kernel === undefined ? [runtime(KERNEL_NAMES)] : []), ...(m.useEFIBoot ? [runtime(FIRMWARE_FILES)] : [])];
+      return [
+        ...(m.kernel === undefined ? [runtime(KERNEL_NAMES)] : []),
+        ...(m.useEFIBoot ? [runtime(FIRMWARE_FILES)] : []),
+      ];
     case 'system':
       return [
         runtime(kernelChecksum(m)),

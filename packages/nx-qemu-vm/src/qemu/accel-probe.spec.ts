@@ -4,7 +4,15 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../config/validate';
@@ -15,7 +23,12 @@ import { renderRunScript } from './run-script';
 it('probes KVM with a timeout, caches the answer, and honours VM_ACCEL', () => {
   const root = mkdtempSync(join(tmpdir(), 'nx-qemu-vm-accel-'));
   try {
-    const r = resolveMachine('vm', 1, validateConfig({ machines: { vm: { accel: 'auto' } } }).machines.vm, readHostFacts());
+    const r = resolveMachine(
+      'vm',
+      1,
+      validateConfig({ machines: { vm: { accel: 'auto' } } }).machines.vm,
+      readHostFacts(),
+    );
     const script = join(root, 'dist/vm/vm/bin/run-vm-vm');
     mkdirSync(join(root, 'dist/vm/vm/bin'), { recursive: true });
     writeFileSync(script, renderRunScript(r));
@@ -25,7 +38,15 @@ it('probes KVM with a timeout, caches the answer, and honours VM_ACCEL', () => {
       spawnSync(script, [], {
         encoding: 'utf8',
         timeout: 60_000,
-        env: { PATH: process.env.PATH, HOME: root, XDG_CACHE_HOME: cache, TMPDIR: root, QEMU_OPTS: '-version', VM_ACCEL_PROBE_TIMEOUT: '4', ...env },
+        env: {
+          PATH: process.env.PATH,
+          HOME: root,
+          XDG_CACHE_HOME: cache,
+          TMPDIR: root,
+          QEMU_OPTS: '-version',
+          VM_ACCEL_PROBE_TIMEOUT: '4',
+          ...env,
+        },
       });
 
     const first = run();
@@ -33,7 +54,11 @@ it('probes KVM with a timeout, caches the answer, and honours VM_ACCEL', () => {
     const files = readdirSync(join(cache, 'nx-qemu-vm'));
     assert.equal(files.length, 1);
     const [key, answer] = readFileSync(join(cache, 'nx-qemu-vm', files[0]), 'utf8').split('\n');
-    assert.match(key, /-accel kvm -cpu max .*-kernel \/boot\/vmlinuz-/, 'the probe boots the real kernel with the real CPU model');
+    assert.match(
+      key,
+      /-accel kvm -cpu max .*-kernel \/boot\/vmlinuz-/,
+      'the probe boots the real kernel with the real CPU model',
+    );
     assert.ok(['kvm', 'tcg'].includes(answer), answer);
 
     // A cached answer is reused: a poisoned cache entry shows whether it was read.

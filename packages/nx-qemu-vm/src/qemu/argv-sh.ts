@@ -4,7 +4,6 @@
 import type { ArgvItem, Part } from './words';
 import { shQuote } from '../quote/shell';
 
-
 /** Name of the run-script variable that holds `name` with commas doubled. */
 export const escapedVar = (name: string) => `${name}_q`;
 
@@ -30,7 +29,8 @@ export function shArgvItem(item: ArgvItem): string {
 export function escapedVarsUsed(items: readonly ArgvItem[]): string[] {
   const names = new Set<string>();
   for (const item of items)
-    if ('arg' in item) for (const p of item.arg) if (typeof p !== 'string' && 'var' in p && p.qemu) names.add(p.var);
+    if ('arg' in item)
+      for (const p of item.arg) if (typeof p !== 'string' && 'var' in p && p.qemu) names.add(p.var);
   return [...names].sort();
 }
 
@@ -40,7 +40,11 @@ export function shArgvLines(items: readonly ArgvItem[]): string[] {
   let flagOpen = false;
   for (const item of items) {
     const word = shArgvItem(item);
-    const isFlag = 'arg' in item && item.arg.length === 1 && typeof item.arg[0] === 'string' && item.arg[0].startsWith('-');
+    const isFlag =
+      'arg' in item &&
+      item.arg.length === 1 &&
+      typeof item.arg[0] === 'string' &&
+      item.arg[0].startsWith('-');
     if (flagOpen && !isFlag && 'arg' in item) lines[lines.length - 1] += ` ${word}`;
     else lines.push(word);
     flagOpen = isFlag;

@@ -10,14 +10,29 @@ export const GUEST_AGENT_PORT = 'org.qemu.guest_agent.0';
 function driveArgs(r: ResolvedMachine): ArgvItem[] {
   const iface = r.config.qemu.diskInterface;
   const out: ArgvItem[] = iface === 'scsi' ? args('-device', 'lsi53c895a,id=scsi0') : [];
-  const extras = (o: Record<string, string>) => Object.keys(o).sort().map((k) => [k, o[k]] as const);
+  const extras = (o: Record<string, string>) =>
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]] as const);
   r.drives.forEach((d: ResolvedDrive, i) => {
     const id = `drive${i + 1}`;
     const model =
-      iface === 'scsi' ? `scsi-hd,bus=scsi0.0,scsi-id=${i}` : iface === 'ide' ? `ide-hd,${ideSlots(r.qemu.machine)[i]}` : 'virtio-blk-pci';
+      iface === 'scsi'
+        ? `scsi-hd,bus=scsi0.0,scsi-id=${i}`
+        : iface === 'ide'
+          ? `ide-hd,${ideSlots(r.qemu.machine)[i]}`
+          : 'virtio-blk-pci';
     out.push(
       arg('-drive'),
-      arg(...optionList([['id', id], ['if', 'none'], ['file', d.file], ['format', d.format], ...extras(d.driveExtraOpts)])),
+      arg(
+        ...optionList([
+          ['id', id],
+          ['if', 'none'],
+          ['file', d.file],
+          ['format', d.format],
+          ...extras(d.driveExtraOpts),
+        ]),
+      ),
       arg('-device'),
       arg(`${model},`, ...optionList([['drive', id], ...extras(d.deviceExtraOpts)])),
     );
@@ -86,7 +101,11 @@ export function buildQemuArgv(r: ResolvedMachine): ArgvItem[] {
     ...(r.config.qemu.guestAgent.enable
       ? [
           ...args('-device', 'virtio-serial-pci', '-chardev'),
-          arg('socket,id=qga0,path=', { var: 'TMPDIR', qemu: true }, '/qga.sock,server=on,wait=off'),
+          arg(
+            'socket,id=qga0,path=',
+            { var: 'TMPDIR', qemu: true },
+            '/qga.sock,server=on,wait=off',
+          ),
           ...args('-device', `virtserialport,chardev=qga0,name=${GUEST_AGENT_PORT}`),
         ]
       : []),

@@ -22,7 +22,9 @@ const DEBIAN_FALLBACKS: Record<GuestArch, { code: string; vars: string }[]> = {
     { code: '/usr/share/OVMF/OVMF_CODE.fd', vars: '/usr/share/OVMF/OVMF_VARS.fd' },
   ],
   'i686-linux': [],
-  'aarch64-linux': [{ code: '/usr/share/AAVMF/AAVMF_CODE.fd', vars: '/usr/share/AAVMF/AAVMF_VARS.fd' }],
+  'aarch64-linux': [
+    { code: '/usr/share/AAVMF/AAVMF_CODE.fd', vars: '/usr/share/AAVMF/AAVMF_VARS.fd' },
+  ],
 };
 
 export const EFI_PACKAGE: Record<GuestArch, string> = {
@@ -34,8 +36,22 @@ export const EFI_PACKAGE: Record<GuestArch, string> = {
 /** Machine globs in descriptors name versioned types (`pc-q35-*`); map our aliases onto them. */
 function machineMatches(glob: string, machine: string): boolean {
   const base = machine.split(',')[0];
-  const canonical = base === 'q35' ? 'pc-q35-any' : base === 'pc' ? 'pc-i440fx-any' : base === 'virt' ? 'virt-any' : base;
-  const re = new RegExp('^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+  const canonical =
+    base === 'q35'
+      ? 'pc-q35-any'
+      : base === 'pc'
+        ? 'pc-i440fx-any'
+        : base === 'virt'
+          ? 'virt-any'
+          : base;
+  const re = new RegExp(
+    '^' +
+      glob
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+  );
   return re.test(canonical) || re.test(base);
 }
 
@@ -53,15 +69,27 @@ export function selectEfiFirmware(
   for (const d of descriptors) {
     const features = d.features ?? [];
     if (!d['interface-types'].includes('uefi')) continue;
-    if (d.mapping.device !== 'flash' || !d.mapping.executable || !d.mapping['nvram-template']) continue;
-    if (features.includes('requires-smm') || features.includes('enrolled-keys') || features.includes('secure-boot')) continue;
-    if (!d.targets.some((t) => t.architecture === qemuArch && t.machines.some((g) => machineMatches(g, machine)))) continue;
+    if (d.mapping.device !== 'flash' || !d.mapping.executable || !d.mapping['nvram-template'])
+      continue;
+    if (
+      features.includes('requires-smm') ||
+      features.includes('enrolled-keys') ||
+      features.includes('secure-boot')
+    )
+      continue;
+    if (
+      !d.targets.some(
+        (t) => t.architecture === qemuArch && t.machines.some((g) => machineMatches(g, machine)),
+      )
+    )
+      continue;
     const code = d.mapping.executable.filename;
     const varsTemplate = d.mapping['nvram-template'].filename;
     if (!exists(code) || !exists(varsTemplate)) continue;
     return { code, varsTemplate, format: d.mapping.executable.format ?? 'raw' };
   }
   for (const f of DEBIAN_FALLBACKS[arch])
-    if (exists(f.code) && exists(f.vars)) return { code: f.code, varsTemplate: f.vars, format: 'raw' };
+    if (exists(f.code) && exists(f.vars))
+      return { code: f.code, varsTemplate: f.vars, format: 'raw' };
   return undefined;
 }

@@ -26,11 +26,22 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import schema from '../config/workspace-vm.schema.json';
-import { listGoldenCases, outputFilesOnDisk, renderGoldenCase, validateCase } from '../../test/helpers/golden-cases';
-import { type RootSchema, collectSetPaths, missingValues, optionPaths } from '../../test/helpers/schema-coverage';
+import {
+  listGoldenCases,
+  outputFilesOnDisk,
+  renderGoldenCase,
+  validateCase,
+} from '../../test/helpers/golden-cases';
+import {
+  type RootSchema,
+  collectSetPaths,
+  missingValues,
+  optionPaths,
+} from '../../test/helpers/schema-coverage';
 
 const UPDATE = !!process.env.UPDATE_GOLDEN && process.env.UPDATE_GOLDEN !== '0';
-const HOW_TO_UPDATE = 'If the change is intended: UPDATE_GOLDEN=1 npm test -- golden, then review git diff.';
+const HOW_TO_UPDATE =
+  'If the change is intended: UPDATE_GOLDEN=1 npm test -- golden, then review git diff.';
 const cases = listGoldenCases();
 
 describe('golden argv and run scripts', () => {
@@ -43,7 +54,11 @@ describe('golden argv and run scripts', () => {
         for (const [file, text] of rendered) writeFileSync(join(c.dir, file), text);
         return;
       }
-      assert.deepEqual(outputFilesOnDisk(c), [...rendered.keys()].sort(), `golden/${c.name}: output files differ. ${HOW_TO_UPDATE}`);
+      assert.deepEqual(
+        outputFilesOnDisk(c),
+        [...rendered.keys()].sort(),
+        `golden/${c.name}: output files differ. ${HOW_TO_UPDATE}`,
+      );
       for (const [file, text] of rendered) {
         try {
           assert.equal(text, readFileSync(join(c.dir, file), 'utf8'));
@@ -62,7 +77,10 @@ describe('golden argv and run scripts', () => {
 
   test('there are enough cases, with several machines in some', () => {
     assert.ok(cases.length >= 25, `only ${cases.length} golden cases`);
-    assert.ok(cases.filter((c) => Object.keys(c.raw.machines).length > 1).length >= 2, 'want two multi-machine cases');
+    assert.ok(
+      cases.filter((c) => Object.keys(c.raw.machines).length > 1).length >= 2,
+      'want two multi-machine cases',
+    );
   });
 
   test('golden configs exercise every option and value of the schema', () => {
@@ -75,19 +93,34 @@ describe('golden argv and run scripts', () => {
     const effective = new Map<string, Set<string>>();
     for (const c of cases) {
       for (const m of Object.values(c.raw.machines)) collectSetPaths(root, machine, m, written);
-      for (const m of Object.values(validateCase(c).machines)) collectSetPaths(root, machine, m, effective);
+      for (const m of Object.values(validateCase(c).machines))
+        collectSetPaths(root, machine, m, effective);
     }
     const unset = [...paths.keys()].filter((p) => !written.has(p));
-    assert.deepEqual(unset, [], 'these options are set in no golden config.json; add them to a case');
-    const missing = [...paths].flatMap(([p, node]) => missingValues(node, effective.get(p)).map((v) => `${p} = ${v}`));
+    assert.deepEqual(
+      unset,
+      [],
+      'these options are set in no golden config.json; add them to a case',
+    );
+    const missing = [...paths].flatMap(([p, node]) =>
+      missingValues(node, effective.get(p)).map((v) => `${p} = ${v}`),
+    );
     assert.deepEqual(missing, [], 'no golden case uses these values; add a case that does');
   });
 
   test('every golden run script passes shellcheck -s sh', (t) => {
-    const scripts = cases.flatMap((c) => outputFilesOnDisk(c).filter((f) => f.startsWith('run-')).map((f) => join(c.dir, f)));
-    const result = spawnSync('shellcheck', ['-s', 'sh', '-f', 'gcc', ...scripts], { encoding: 'utf8' });
+    const scripts = cases.flatMap((c) =>
+      outputFilesOnDisk(c)
+        .filter((f) => f.startsWith('run-'))
+        .map((f) => join(c.dir, f)),
+    );
+    const result = spawnSync('shellcheck', ['-s', 'sh', '-f', 'gcc', ...scripts], {
+      encoding: 'utf8',
+    });
     if (result.error && 'code' in result.error && result.error.code === 'ENOENT') {
-      t.skip('shellcheck is not installed (apt-get install shellcheck); CI installs it, so this runs there');
+      t.skip(
+        'shellcheck is not installed (apt-get install shellcheck); CI installs it, so this runs there',
+      );
       return;
     }
     assert.ok(scripts.length > 0, 'no run scripts found');

@@ -4,7 +4,17 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  readdirSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../config/validate';
@@ -24,7 +34,12 @@ function workspace(machine: object, dirName = `ws${counter++}`) {
   const bin = join(ws, 'dist/vm/vm/bin');
   mkdirSync(bin, { recursive: true });
   const host = fakeHost({ files: ['/fake/OVMF_VARS.fd'] });
-  const r = resolveMachine('vm', 1, validateConfig({ machines: { vm: { accel: 'tcg', ...machine } } }).machines.vm, host);
+  const r = resolveMachine(
+    'vm',
+    1,
+    validateConfig({ machines: { vm: { accel: 'tcg', ...machine } } }).machines.vm,
+    host,
+  );
   const script = join(bin, 'run-vm-vm');
   writeFileSync(script, renderRunScript(r));
   chmodSync(script, 0o755);
@@ -33,7 +48,13 @@ function workspace(machine: object, dirName = `ws${counter++}`) {
       cwd,
       encoding: 'utf8',
       timeout: 30_000,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: root, TMPDIR: join(root, 'tmp'), QEMU_OPTS: '-version', ...env },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: root,
+        TMPDIR: join(root, 'tmp'),
+        QEMU_OPTS: '-version',
+        ...env,
+      },
     });
     return { status: res.status, stdout: res.stdout, stderr: res.stderr };
   };
@@ -79,10 +100,16 @@ describe('run script', () => {
     mkdirSync(cwd, { recursive: true });
     assert.equal(run({ NIX_DISK_IMAGE: 'nix.qcow2' }, cwd).status, 0);
     assert.ok(existsSync(join(cwd, 'nix.qcow2')));
-    assert.equal(run({ VM_DISK_IMAGE: 'vm.qcow2', NIX_DISK_IMAGE: 'ignored.qcow2' }, cwd).status, 0);
+    assert.equal(
+      run({ VM_DISK_IMAGE: 'vm.qcow2', NIX_DISK_IMAGE: 'ignored.qcow2' }, cwd).status,
+      0,
+    );
     assert.ok(existsSync(join(cwd, 'vm.qcow2')));
     assert.ok(!existsSync(join(cwd, 'ignored.qcow2')));
-    assert.ok(!existsSync(join(ws, '.vm/vm/vm.qcow2')), 'the default disk is not created when overridden');
+    assert.ok(
+      !existsSync(join(ws, '.vm/vm/vm.qcow2')),
+      'the default disk is not created when overridden',
+    );
   });
 
   it('works from a workspace path with spaces, quotes, dollars and commas', () => {
@@ -110,8 +137,14 @@ describe('run script', () => {
     assert.equal(run().status, 0);
     assert.equal(virtualSize(join(ws, '.vm/vm/empty0.qcow2')), 8 * 1024 * 1024);
     assert.equal(virtualSize(join(ws, '.vm/vm/empty1.qcow2')), 4 * 1024 * 1024);
-    assert.deepEqual(JSON.parse(readFileSync(join(ws, '.vm/vm/empty1.qcow2.layout.json'), 'utf8')), { sizeMiB: 4, interface: 'virtio' });
-    assert.deepEqual(JSON.parse(readFileSync(join(ws, '.vm/vm/vm.qcow2.layout.json'), 'utf8')).sizeMiB, 512);
+    assert.deepEqual(
+      JSON.parse(readFileSync(join(ws, '.vm/vm/empty1.qcow2.layout.json'), 'utf8')),
+      { sizeMiB: 4, interface: 'virtio' },
+    );
+    assert.deepEqual(
+      JSON.parse(readFileSync(join(ws, '.vm/vm/vm.qcow2.layout.json'), 'utf8')).sizeMiB,
+      512,
+    );
     writeFileSync(join(ws, '.vm/vm/empty0.qcow2'), 'kept');
     assert.equal(run().status, 0);
     assert.equal(readFileSync(join(ws, '.vm/vm/empty0.qcow2'), 'utf8'), 'kept');
@@ -121,7 +154,11 @@ describe('run script', () => {
     const { ws, run } = workspace({ useBootLoader: true, useEFIBoot: true });
     const bootDir = join(ws, 'dist/vm/vm/boot-disk');
     mkdirSync(bootDir, { recursive: true });
-    assert.equal(spawnSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(bootDir, 'disk.img'), '60M']).status, 0);
+    assert.equal(
+      spawnSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(bootDir, 'disk.img'), '60M'])
+        .status,
+      0,
+    );
     writeFileSync(join(bootDir, 'efi-vars.fd'), 'template vars');
     chmodSync(join(bootDir, 'efi-vars.fd'), 0o444);
     const res = run();
@@ -146,7 +183,11 @@ describe('run script', () => {
     mkdirSync(scratch, { recursive: true });
     const before = readFileSync(bootDisk);
     assert.equal(run({ TMPDIR: scratch, USE_TMPDIR: '1' }).status, 0);
-    const info = JSON.parse(spawnSync('qemu-img', ['info', '--output=json', join(scratch, 'disk.img')], { encoding: 'utf8' }).stdout);
+    const info = JSON.parse(
+      spawnSync('qemu-img', ['info', '--output=json', join(scratch, 'disk.img')], {
+        encoding: 'utf8',
+      }).stdout,
+    );
     assert.equal(info['backing-filename'], bootDisk);
     assert.deepEqual(readFileSync(bootDisk), before);
   });
@@ -162,7 +203,10 @@ describe('run script', () => {
     const { ws, run } = workspace({ qemu: { binary: 'qemu-system-nonexistent' } });
     const res = run();
     assert.equal(res.status, 1);
-    assert.match(res.stderr, /qemu-system-nonexistent not found\. Install it: apt-get install qemu-system-x86/);
+    assert.match(
+      res.stderr,
+      /qemu-system-nonexistent not found\. Install it: apt-get install qemu-system-x86/,
+    );
     assert.ok(!existsSync(join(ws, '.vm')), 'nothing is created before the check');
   });
 

@@ -71,7 +71,11 @@ export function renderRunScript(r: ResolvedMachine): string {
   const prog = `run-${r.name}-vm`;
   const m = r.config;
   const argv = buildQemuArgv(r);
-  const efiTemplate = m.useBootLoader ? hostPath(r.paths.bootDiskEfiVars, false) : r.efi ? [r.efi.varsTemplate] : undefined;
+  const efiTemplate = m.useBootLoader
+    ? hostPath(r.paths.bootDiskEfiVars, false)
+    : r.efi
+      ? [r.efi.varsTemplate]
+      : undefined;
   const lines: string[] = [
     '#!/bin/sh',
     `# ${prog}: starts the QEMU virtual machine "${r.name}".`,
@@ -81,13 +85,15 @@ export function renderRunScript(r: ResolvedMachine): string {
     '# Environment (all optional):',
     `#   VM_DISK_IMAGE, NIX_DISK_IMAGE  root disk; default <workspace>/${r.paths.diskImage.replace(/^\//, '/')}`,
     '#   VM_EFI_VARS, NIX_EFI_VARS      writable EFI variable store',
-    '#   TMPDIR with USE_TMPDIR=1       keep this run\'s scratch files in $TMPDIR (default: a new directory)',
+    "#   TMPDIR with USE_TMPDIR=1       keep this run's scratch files in $TMPDIR (default: a new directory)",
     '#   SHARED_DIR                     host directory mounted at /tmp/shared (default: $TMPDIR/xchg)',
     '#   QEMU_OPTS                      extra QEMU arguments, split on spaces',
     '#   QEMU_NET_OPTS                  extra user-network options, e.g. hostfwd=tcp:127.0.0.1:8080-:80',
     '#   QEMU_KERNEL_PARAMS             extra kernel parameters',
-    '#   VM_WORKSPACE_ROOT              workspace root; default: found from this script\'s location',
-    ...(m.accel === 'auto' ? ['#   VM_ACCEL                       kvm or tcg, skipping the KVM probe'] : []),
+    "#   VM_WORKSPACE_ROOT              workspace root; default: found from this script's location",
+    ...(m.accel === 'auto'
+      ? ['#   VM_ACCEL                       kvm or tcg, skipping the KVM probe']
+      : []),
     '# Arguments are passed to QEMU.',
     'set -eu',
     `prog=${shQuote(prog)}`,
@@ -104,7 +110,9 @@ export function renderRunScript(r: ResolvedMachine): string {
     `disk_image_default=${shWord(hostPath(r.paths.diskImage, false))}`,
     'disk_image=$(abs_path "${VM_DISK_IMAGE:-${NIX_DISK_IMAGE:-$disk_image_default}}")',
     ...(m.diskSize === null
-      ? ['[ -e "$disk_image" ] || die "root disk $disk_image does not exist, and diskSize is null so it is not created"']
+      ? [
+          '[ -e "$disk_image" ] || die "root disk $disk_image does not exist, and diskSize is null so it is not created"',
+        ]
       : [
           `[ -e "$disk_image" ] || create_disk "$disk_image" ${m.diskSize} ${shQuote(renderLayoutStamp(rootDiskLayout(r)!))}`,
         ]),
@@ -115,7 +123,13 @@ export function renderRunScript(r: ResolvedMachine): string {
     'TMPDIR=$(abs_path "$TMPDIR")',
     'mkdir -p -- "$TMPDIR/xchg"',
   ];
-  if (r.shares.some((s) => s.tag === 'shared' && s.source.some((p) => typeof p !== 'string' && 'var' in p && p.var === 'shared_dir')))
+  if (
+    r.shares.some(
+      (s) =>
+        s.tag === 'shared' &&
+        s.source.some((p) => typeof p !== 'string' && 'var' in p && p.var === 'shared_dir'),
+    )
+  )
     lines.push('shared_dir=$(abs_path "${SHARED_DIR:-$TMPDIR/xchg}")');
   if (m.useBootLoader)
     lines.push(
@@ -142,9 +156,12 @@ export function renderRunScript(r: ResolvedMachine): string {
     );
   const empties = emptyDiskLayouts(r);
   r.paths.emptyDisks.forEach((path, i) => {
-    if (i === 0) lines.push('', '# Empty data disks are created once and kept, like the root disk.');
+    if (i === 0)
+      lines.push('', '# Empty data disks are created once and kept, like the root disk.');
     lines.push(`empty${i}=${shWord(hostPath(path, false))}`);
-    lines.push(`[ -e "$empty${i}" ] || create_disk "$empty${i}" ${empties[i].sizeMiB} ${shQuote(renderLayoutStamp(empties[i]))}`);
+    lines.push(
+      `[ -e "$empty${i}" ] || create_disk "$empty${i}" ${empties[i].sizeMiB} ${shQuote(renderLayoutStamp(empties[i]))}`,
+    );
   });
   if (m.accel === 'auto') lines.push(accelProbe(r).trimEnd());
   if (m.graphics)

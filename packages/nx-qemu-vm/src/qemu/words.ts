@@ -26,7 +26,6 @@ export type ArgvItem =
 export const arg = (...parts: Part[]): ArgvItem => ({ arg: parts });
 export const args = (...literals: string[]): ArgvItem[] => literals.map((l) => arg(l));
 
-
 /** A host path that a relative config value anchors at the workspace root (`$ws`). */
 export function hostPath(path: string, inQemuOption: boolean): Part[] {
   if (path.startsWith('/')) return [inQemuOption ? qemuEscape(path) : path];
@@ -35,7 +34,9 @@ export function hostPath(path: string, inQemuOption: boolean): Part[] {
 }
 
 /** Joins `key=value` pairs, keeping parts intact. Keys and literal values are escaped. */
-export function optionList(entries: readonly (readonly [string, string | readonly Part[]])[]): Part[] {
+export function optionList(
+  entries: readonly (readonly [string, string | readonly Part[]])[],
+): Part[] {
   const out: Part[] = [];
   entries.forEach(([key, value], i) => {
     out.push(`${i ? ',' : ''}${key}=`);

@@ -32,9 +32,14 @@ export function machineContext(options: MachineOptions, context: ExecutorContext
   const configPath = join(context.root, options.configFile ?? 'workspace-vm.json');
   const all = loadResolved(configPath);
   const machine = all[name];
-  if (!machine) throw new Error(`machine "${name}" is not in ${configPath}; machines: ${Object.keys(all).join(', ')}`);
+  if (!machine)
+    throw new Error(
+      `machine "${name}" is not in ${configPath}; machines: ${Object.keys(all).join(', ')}`,
+    );
   if (options.position !== undefined && options.position !== machine.index)
-    throw new Error(`machine "${name}" is number ${machine.index} in ${configPath}, but the task was planned for number ${options.position}; the project graph is stale: run npx nx reset`);
+    throw new Error(
+      `machine "${name}" is number ${machine.index} in ${configPath}, but the task was planned for number ${options.position}; the project graph is stale: run npx nx reset`,
+    );
   const dist = join(context.root, distDir(name));
   return {
     workspaceRoot: context.root,
@@ -50,7 +55,11 @@ export function machineContext(options: MachineOptions, context: ExecutorContext
  * variables override the configured path, so the target must look at the same
  * file. Relative paths are relative to the workspace root.
  */
-export function overridablePath(workspaceRoot: string, envNames: readonly string[], configured: string): { shown: string; path: string } {
+export function overridablePath(
+  workspaceRoot: string,
+  envNames: readonly string[],
+  configured: string,
+): { shown: string; path: string } {
   const shown = envNames.map((n) => process.env[n]).find((v) => v) ?? configured;
   return { shown, path: isAbsolute(shown) ? shown : join(workspaceRoot, shown) };
 }

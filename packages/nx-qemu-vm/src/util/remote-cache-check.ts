@@ -23,7 +23,10 @@ export function tokenWarning(verdict: TokenVerdict, server: string): string | un
 }
 
 /** Prints the warning when a remote cache is configured and refuses our token. Never fails the step. */
-export async function warnIfRemoteCacheRefusesToken(env = process.env, warn: (line: string) => void = console.warn): Promise<void> {
+export async function warnIfRemoteCacheRefusesToken(
+  env = process.env,
+  warn: (line: string) => void = console.warn,
+): Promise<void> {
   const server = env.NX_SELF_HOSTED_REMOTE_CACHE_SERVER;
   if (!server) return;
   try {

@@ -24,13 +24,24 @@ describe('boot disk', { timeout: 1_800_000 }, () => {
   };
   before(() => {
     ws = createVmWorkspace(machines);
-    const res = ws.nx(['run-many', '-t', 'build', 'system', 'boot-disk', '--projects', Object.keys(machines).join(',')]);
+    const res = ws.nx([
+      'run-many',
+      '-t',
+      'build',
+      'system',
+      'boot-disk',
+      '--projects',
+      Object.keys(machines).join(','),
+    ]);
     assert.equal(res.status, 0, res.output);
   });
   after(() => ws.remove());
 
   const bootedThroughGrub = (machine: string, firmware: RegExp) => {
-    const res = ws.exec(machine, "cat /proc/cmdline; awk '$2 == \"/boot\" { print $1, $3 }' /proc/mounts; ls -1 /boot/kernels");
+    const res = ws.exec(
+      machine,
+      'cat /proc/cmdline; awk \'$2 == "/boot" { print $1, $3 }\' /proc/mounts; ls -1 /boot/kernels',
+    );
     assert.equal(res.status, 0, res.stderr);
     const [cmdline, boot, ...kernels] = out(res.stdout).trim().split('\n');
     assert.match(cmdline, /^BOOT_IMAGE=\/kernels\/bzImage /, 'GRUB loaded the kernel');
@@ -40,25 +51,41 @@ describe('boot disk', { timeout: 1_800_000 }, () => {
     assert.match(ws.consoleLog(machine), firmware);
   };
 
-  it('boots SeaBIOS, GRUB and the kernel from a disk built in a VM', () => bootedThroughGrub('bios', /SeaBIOS/));
-  it('boots the same way from a disk built on the host', () => bootedThroughGrub('hostbios', /SeaBIOS/));
+  it('boots SeaBIOS, GRUB and the kernel from a disk built in a VM', () =>
+    bootedThroughGrub('bios', /SeaBIOS/));
+  it('boots the same way from a disk built on the host', () =>
+    bootedThroughGrub('hostbios', /SeaBIOS/));
 
   it('boots OVMF, GRUB and the kernel, and keeps the EFI vars between boots', () => {
     bootedThroughGrub('efi', /BdsDxe|UEFI|EFI stub/);
     const vars = join(ws.root, '.vm/efi/efi-efi-vars.fd');
     assert.ok(existsSync(vars), 'the run script created the writable vars');
-    const write = ws.exec('efi', `mount -t efivarfs none /sys/firmware/efi/efivars 2>/dev/null; printf '\\007\\000\\000\\000kept' > /tmp/var && dd if=/tmp/var of=${VAR} bs=64 2>/dev/null && echo written`);
+    const write = ws.exec(
+      'efi',
+      `mount -t efivarfs none /sys/firmware/efi/efivars 2>/dev/null; printf '\\007\\000\\000\\000kept' > /tmp/var && dd if=/tmp/var of=${VAR} bs=64 2>/dev/null && echo written`,
+    );
     assert.equal(out(write.stdout), 'written\n', write.stderr);
-    const read = ws.exec('efi', `mount -t efivarfs none /sys/firmware/efi/efivars 2>/dev/null; tail -c 4 ${VAR}; echo; efibootmgr | grep -c nx-qemu-vm`);
+    const read = ws.exec(
+      'efi',
+      `mount -t efivarfs none /sys/firmware/efi/efivars 2>/dev/null; tail -c 4 ${VAR}; echo; efibootmgr | grep -c nx-qemu-vm`,
+    );
     assert.equal(read.status, 0, read.stderr);
-    assert.equal(out(read.stdout), 'kept\n1\n', 'the variable survived the reboot, and the builder registered the boot entry');
+    assert.equal(
+      out(read.stdout),
+      'kept\n1\n',
+      'the variable survived the reboot, and the builder registered the boot entry',
+    );
   });
 
   it('creates the EFI vars once with the efi-vars target, then boots OVMF from a host-built disk', () => {
     const vars = join(ws.root, '.vm/hostefi/hostefi-efi-vars.fd');
     const first = ws.nx(['run', 'hostefi:efi-vars']);
     assert.equal(first.status, 0, first.output);
-    assert.equal(sha256(vars), sha256(join(ws.root, 'dist/vm/hostefi/boot-disk/efi-vars.fd')), 'copied from the boot disk');
+    assert.equal(
+      sha256(vars),
+      sha256(join(ws.root, 'dist/vm/hostefi/boot-disk/efi-vars.fd')),
+      'copied from the boot disk',
+    );
     writeFileSync(vars, readFileSync(vars)); // same bytes, new mtime: a later run must not touch the file
     const stamp = statSync(vars).mtimeMs;
     const again = ws.nx(['run', 'hostefi:efi-vars']);
@@ -80,8 +107,15 @@ describe('boot disk', { timeout: 1_800_000 }, () => {
       const before = [sha256(join(dir, 'disk.img')), sha256(join(dir, 'efi-vars.fd'))];
       const res = ws.nx(['run', `${machine}:boot-disk`, '--skip-nx-cache']);
       assert.equal(res.status, 0, res.output);
-      assert.deepEqual([sha256(join(dir, 'disk.img')), sha256(join(dir, 'efi-vars.fd'))], before, `${machine}: a rebuild gave other bytes`);
-      assert.ok(statSync(join(dir, 'disk.img')).size < 30 * 1024 * 1024, 'the cached disk is a compact qcow2');
+      assert.deepEqual(
+        [sha256(join(dir, 'disk.img')), sha256(join(dir, 'efi-vars.fd'))],
+        before,
+        `${machine}: a rebuild gave other bytes`,
+      );
+      assert.ok(
+        statSync(join(dir, 'disk.img')).size < 30 * 1024 * 1024,
+        'the cached disk is a compact qcow2',
+      );
     }
   });
 
@@ -92,6 +126,10 @@ describe('boot disk', { timeout: 1_800_000 }, () => {
     assert.notEqual(res.status, 0);
     assert.match(res.output, /did not finish within 5 s/);
     assert.equal(sha256(disk), before, 'the last good disk is not replaced by a partial one');
-    assert.deepEqual(readdirSync(join(ws.root, 'dist/vm/bios')).filter((f) => f.startsWith('.boot-disk')), [], 'no scratch files');
+    assert.deepEqual(
+      readdirSync(join(ws.root, 'dist/vm/bios')).filter((f) => f.startsWith('.boot-disk')),
+      [],
+      'no scratch files',
+    );
   });
 });

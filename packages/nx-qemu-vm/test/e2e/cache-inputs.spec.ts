@@ -13,7 +13,8 @@ import { kernelVersionFromImage } from '../../src/guest/modules';
 function taskOutcomes(output: string): Record<string, 'ran' | 'cached'> {
   const out: Record<string, 'ran' | 'cached'> = {};
   const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
-  for (const m of plain.matchAll(/^\S*\s*nx run (\S+?)(?:\s+\[(.+)\])?\s*$/gm)) out[m[1]] = m[2] && /cache/.test(m[2]) ? 'cached' : 'ran';
+  for (const m of plain.matchAll(/^\S*\s*nx run (\S+?)(?:\s+\[(.+)\])?\s*$/gm))
+    out[m[1]] = m[2] && /cache/.test(m[2]) ? 'cached' : 'ran';
   return out;
 }
 
@@ -21,7 +22,10 @@ describe('Nx cache keys of the cached steps', () => {
   let ws: TempWorkspace;
   let kernel: string;
   const machines = (vm: object, other: object = {}) => ({
-    machines: { vm: { graphics: false, useBootLoader: true, bootDiskBuilder: 'host', kernel, ...vm }, other: { graphics: false, kernel, ...other } },
+    machines: {
+      vm: { graphics: false, useBootLoader: true, bootDiskBuilder: 'host', kernel, ...vm },
+      other: { graphics: false, kernel, ...other },
+    },
   });
   const run = () => {
     const res = ws.nx(['run-many', '-t', 'build', 'system', 'boot-disk', '--projects', 'vm,other']);
@@ -44,10 +48,21 @@ describe('Nx cache keys of the cached steps', () => {
 
   it('runs everything the first time, and nothing the second', () => {
     const first = run();
-    for (const task of ['vm:config', 'vm:system', 'vm:build', 'vm:boot-disk', 'other:config', 'other:system', 'other:build'])
+    for (const task of [
+      'vm:config',
+      'vm:system',
+      'vm:build',
+      'vm:boot-disk',
+      'other:config',
+      'other:system',
+      'other:build',
+    ])
       assert.equal(first[task], 'ran', `${task} in ${JSON.stringify(first)}`);
     const second = run();
-    assert.ok(Object.values(second).every((o) => o === 'cached'), JSON.stringify(second));
+    assert.ok(
+      Object.values(second).every((o) => o === 'cached'),
+      JSON.stringify(second),
+    );
   });
 
   it('reruns only build when memorySize changes', () => {
@@ -60,7 +75,9 @@ describe('Nx cache keys of the cached steps', () => {
   });
 
   it('reruns build and boot-disk when kernel params change with a boot loader; without one there is no boot disk to rerun', () => {
-    ws.writeConfig(machines({ memorySize: 700, kernelParams: ['quiet'] }, { kernelParams: ['quiet'] }));
+    ws.writeConfig(
+      machines({ memorySize: 700, kernelParams: ['quiet'] }, { kernelParams: ['quiet'] }),
+    );
     const o = run();
     assert.equal(o['vm:build'], 'ran');
     assert.equal(o['vm:boot-disk'], 'ran');
@@ -71,16 +88,28 @@ describe('Nx cache keys of the cached steps', () => {
   });
 
   it('reruns boot-disk when useEFIBoot changes', () => {
-    ws.writeConfig(machines({ memorySize: 700, kernelParams: ['quiet'], useEFIBoot: true }, { kernelParams: ['quiet'] }));
+    ws.writeConfig(
+      machines(
+        { memorySize: 700, kernelParams: ['quiet'], useEFIBoot: true },
+        { kernelParams: ['quiet'] },
+      ),
+    );
     const o = run();
     assert.equal(o['vm:boot-disk'], 'ran');
     assert.equal(o['other:build'], 'cached');
   });
 
   it("is a cache hit when another machine's field or an unrelated key changes", () => {
-    ws.writeConfig({ ...machines({ memorySize: 700, kernelParams: ['quiet'], useEFIBoot: true }, { kernelParams: ['quiet'], cores: 2 }), $schema: './x.json' });
+    ws.writeConfig({
+      ...machines(
+        { memorySize: 700, kernelParams: ['quiet'], useEFIBoot: true },
+        { kernelParams: ['quiet'], cores: 2 },
+      ),
+      $schema: './x.json',
+    });
     const o = run();
-    for (const task of ['vm:config', 'vm:system', 'vm:build', 'vm:boot-disk']) assert.equal(o[task], 'cached', task);
+    for (const task of ['vm:config', 'vm:system', 'vm:build', 'vm:boot-disk'])
+      assert.equal(o[task], 'cached', task);
     assert.equal(o['other:build'], 'ran');
     assert.equal(o['other:system'], 'cached');
   });
@@ -88,7 +117,8 @@ describe('Nx cache keys of the cached steps', () => {
   it('misses when the kernel file changes under the same name', () => {
     appendFileSync(kernel, Buffer.alloc(16, 0));
     const o = run();
-    for (const task of ['vm:system', 'vm:boot-disk', 'other:system']) assert.equal(o[task], 'ran', task);
+    for (const task of ['vm:system', 'vm:boot-disk', 'other:system'])
+      assert.equal(o[task], 'ran', task);
     // The scripts name the kernel by path, so its bytes do not matter to them.
     assert.equal(o['vm:build'], 'cached');
   });

@@ -30,7 +30,11 @@ describe('disks, memory and cores', { timeout: 1_200_000 }, () => {
     const second = ws.exec('vm', 'cat /root/marker');
     assert.equal(second.status, 0, second.stderr);
     assert.equal(out(second.stdout), 'kept-across-boots\n');
-    assert.doesNotMatch(ws.consoleLog('vm'), /formatting/, 'an existing file system is never formatted again');
+    assert.doesNotMatch(
+      ws.consoleLog('vm'),
+      /formatting/,
+      'an existing file system is never formatted again',
+    );
   });
 
   it('never formats a disk that holds another file system, and leaves it as it was', () => {
@@ -51,7 +55,10 @@ describe('disks, memory and cores', { timeout: 1_200_000 }, () => {
   });
 
   it('attaches empty disks as /dev/vdb and /dev/vdc with their sizes', () => {
-    const res = ws.exec('disks', 'echo $(( $(cat /sys/block/vdb/size) / 2048 )) $(( $(cat /sys/block/vdc/size) / 2048 ))');
+    const res = ws.exec(
+      'disks',
+      'echo $(( $(cat /sys/block/vdb/size) / 2048 )) $(( $(cat /sys/block/vdc/size) / 2048 ))',
+    );
     assert.equal(res.status, 0, res.stderr);
     assert.equal(out(res.stdout), '64 32\n');
   });
@@ -62,11 +69,14 @@ describe('disks, memory and cores', { timeout: 1_200_000 }, () => {
     const [cores, memKiB] = out(res.stdout).trim().split('\n').map(Number);
     assert.equal(cores, 2);
     // The kernel keeps some memory for itself; what it reports is a little less than 700 MiB.
-    assert.ok(memKiB > 600 * 1024 && memKiB <= 700 * 1024, `MemTotal ${memKiB} KiB for memorySize 700`);
+    assert.ok(
+      memKiB > 600 * 1024 && memKiB <= 700 * 1024,
+      `MemTotal ${memKiB} KiB for memorySize 700`,
+    );
   });
 
   it('puts the root on /dev/sda with the SCSI interface', () => {
-    const res = ws.exec('scsi', "awk '$2 == \"/\" { print $1 }' /proc/mounts");
+    const res = ws.exec('scsi', 'awk \'$2 == "/" { print $1 }\' /proc/mounts');
     assert.equal(res.status, 0, res.stderr);
     assert.equal(out(res.stdout), '/dev/sda\n');
   });

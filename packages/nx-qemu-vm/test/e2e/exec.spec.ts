@@ -18,7 +18,9 @@ describe('exec', { timeout: 900_000 }, () => {
   after(() => ws.remove());
 
   it('nx run vm:exec streams the output and fails with the guest status', () => {
-    const res = ws.nx(['run', 'vm:exec', "--command=echo hello from $(hostname); exit 7"], { VM_ACCEL: 'tcg' });
+    const res = ws.nx(['run', 'vm:exec', '--command=echo hello from $(hostname); exit 7'], {
+      VM_ACCEL: 'tcg',
+    });
     assert.equal(res.status, 1, res.output);
     assert.match(res.output, /hello from vm/);
     assert.match(res.output, /the command exited with status 7 in machine "vm"/);
@@ -72,7 +74,10 @@ describe('exec limits and the guest agent', { timeout: 900_000 }, () => {
   it('starts qemu-ga in the guest, reachable on $TMPDIR/qga.sock', async () => {
     const scratch = mkdtempSync(join(tmpdir(), 'nxqv-qga-'));
     try {
-      const run = ws.execAsync('vm', 'while [ ! -e /tmp/xchg/done ]; do sleep 0.2; done', { TMPDIR: scratch, USE_TMPDIR: '1' });
+      const run = ws.execAsync('vm', 'while [ ! -e /tmp/xchg/done ]; do sleep 0.2; done', {
+        TMPDIR: scratch,
+        USE_TMPDIR: '1',
+      });
       const reply = await guestAgentPing(join(scratch, 'qga.sock'), Date.now() + 240_000);
       writeFileSync(join(scratch, 'xchg/done'), '');
       const result = await run;

@@ -31,7 +31,10 @@ describe('generators through Nx', () => {
     const nxJson = read('nx.json');
     const config = read('workspace-vm.json');
     assert.deepEqual(JSON.parse(nxJson).plugins, [PLUGIN_NAME]);
-    assert.deepEqual(JSON.parse(config), { $schema: SCHEMA_REF, machines: { vm: { graphics: false } } });
+    assert.deepEqual(JSON.parse(config), {
+      $schema: SCHEMA_REF,
+      machines: { vm: { graphics: false } },
+    });
     assert.doesNotMatch(ok(['g', 'nx-qemu-vm:init']), /CREATE|UPDATE/);
     assert.equal(read('nx.json'), nxJson);
     assert.equal(read('workspace-vm.json'), config);
@@ -39,7 +42,10 @@ describe('generators through Nx', () => {
 
   it('machine adds a project; an invalid one is refused with the path and leaves the file alone', () => {
     ok(['g', 'nx-qemu-vm:machine', 'web', '--memorySize=2048', '--forwardPorts=8080:80']);
-    assert.deepEqual(JSON.parse(read('workspace-vm.json')).machines.web, { memorySize: 2048, forwardPorts: [{ host: { port: 8080 }, guest: { port: 80 } }] });
+    assert.deepEqual(JSON.parse(read('workspace-vm.json')).machines.web, {
+      memorySize: 2048,
+      forwardPorts: [{ host: { port: 8080 }, guest: { port: 80 } }],
+    });
     const projects = ok(['show', 'projects', '--json']);
     const names: string[] = JSON.parse(projects.slice(projects.indexOf('[')));
     assert.ok(names.includes('vm') && names.includes('web'), projects);

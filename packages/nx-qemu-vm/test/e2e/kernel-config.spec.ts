@@ -12,14 +12,21 @@ describe('kernel configuration check', { timeout: 300_000 }, () => {
   after(() => ws?.remove());
 
   it('fails the system target on a config without VIRTIO_BLK, naming it', () => {
-    const kernel = newestKernel(readdirSync('/boot').filter((f) => f.startsWith('vmlinuz-')).map((f) => `/boot/${f}`));
+    const kernel = newestKernel(
+      readdirSync('/boot')
+        .filter((f) => f.startsWith('vmlinuz-'))
+        .map((f) => `/boot/${f}`),
+    );
     assert.ok(kernel, 'a kernel is installed (linux-image-amd64)');
     const version = kernel.replace('/boot/vmlinuz-', '');
     ws = createTempWorkspace({ machines: {} });
     // Same kernel and modules, but a config beside the image that lacks VIRTIO_BLK.
     const image = join(ws.root, `vmlinuz-${version}`);
     copyFileSync(kernel, image);
-    const config = readFileSync(`/boot/config-${version}`, 'utf8').replace(/^CONFIG_VIRTIO_BLK=.*$/m, '');
+    const config = readFileSync(`/boot/config-${version}`, 'utf8').replace(
+      /^CONFIG_VIRTIO_BLK=.*$/m,
+      '',
+    );
     writeFileSync(join(ws.root, `config-${version}`), config);
     ws.writeConfig({ machines: { vm: { graphics: false, kernel: image } } });
     const res = ws.nx(['run', 'vm:system']);

@@ -10,7 +10,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
 import { freePort } from '../helpers/free-port';
 
-
 /** Connects until the guest answers: SLiRP accepts on the host before the guest listens. */
 async function readFromForward(port: number, deadline: number): Promise<string> {
   while (Date.now() < deadline) {
@@ -40,7 +39,11 @@ describe('port forwards', { timeout: 900_000 }, () => {
         graphics: false,
         forwardPorts: [
           { host: { port: hostPort }, guest: { port: 8000 } },
-          { from: 'guest', guest: { address: '10.0.2.100', port: 8081 }, host: { port: hostServicePort } },
+          {
+            from: 'guest',
+            guest: { address: '10.0.2.100', port: 8081 },
+            host: { port: hostServicePort },
+          },
         ],
       },
     });
@@ -63,7 +66,9 @@ describe('port forwards', { timeout: 900_000 }, () => {
       let local: string[] = [];
       while (Date.now() < deadline && local.length === 0) {
         // ss -H: State Recv-Q Send-Q Local:Port Peer:Port; only the local address matters.
-        const rows = spawnSync('ss', ['-Hltn', `sport = :${hostPort}`], { encoding: 'utf8' }).stdout.trim();
+        const rows = spawnSync('ss', ['-Hltn', `sport = :${hostPort}`], {
+          encoding: 'utf8',
+        }).stdout.trim();
         local = rows ? rows.split('\n').map((row) => row.trim().split(/\s+/)[3]) : [];
         if (local.length === 0) await sleep(200);
       }

@@ -30,8 +30,19 @@ describe('nx-qemu-vm through Nx', () => {
 
   it('infers one project per machine, with every target described and grouped', () => {
     const web = showProject('web');
-    assert.deepEqual(Object.keys(web.targets).sort(), ['build', 'config', 'empty-disks', 'exec', 'root-disk', 'serve', 'start', 'system']);
-    for (const [name, target] of Object.entries<{ metadata: { description?: string } }>(web.targets))
+    assert.deepEqual(Object.keys(web.targets).sort(), [
+      'build',
+      'config',
+      'empty-disks',
+      'exec',
+      'root-disk',
+      'serve',
+      'start',
+      'system',
+    ]);
+    for (const [name, target] of Object.entries<{ metadata: { description?: string } }>(
+      web.targets,
+    ))
       assert.ok((target.metadata.description ?? '').length > 20, `${name} has a description`);
     assert.deepEqual(web.metadata.targetGroups, {
       'Build (cached)': ['config', 'system', 'build'],
@@ -39,23 +50,45 @@ describe('nx-qemu-vm through Nx', () => {
       Run: ['start', 'serve', 'exec'],
     });
     const boot = showProject('boot');
-    assert.deepEqual(boot.metadata.targetGroups['Build (cached)'], ['config', 'system', 'build', 'boot-disk']);
-    assert.deepEqual(boot.metadata.targetGroups['State (never cached)'], ['root-disk', 'empty-disks', 'efi-vars']);
+    assert.deepEqual(boot.metadata.targetGroups['Build (cached)'], [
+      'config',
+      'system',
+      'build',
+      'boot-disk',
+    ]);
+    assert.deepEqual(boot.metadata.targetGroups['State (never cached)'], [
+      'root-disk',
+      'empty-disks',
+      'efi-vars',
+    ]);
   });
 
   it('caches the pure steps and never the stateful ones, with dependsOn following the data', () => {
     const t = showProject('boot').targets;
-    for (const name of ['config', 'system', 'build', 'boot-disk']) assert.equal(t[name].cache, true, name);
+    for (const name of ['config', 'system', 'build', 'boot-disk'])
+      assert.equal(t[name].cache, true, name);
     for (const name of ['root-disk', 'empty-disks', 'efi-vars', 'start', 'serve', 'exec']) {
       assert.equal(t[name].cache, false, name);
-      assert.equal(t[name].outputs?.length ?? 0, 0, `${name} declares no outputs, so a cache restore cannot touch a disk`);
+      assert.equal(
+        t[name].outputs?.length ?? 0,
+        0,
+        `${name} declares no outputs, so a cache restore cannot touch a disk`,
+      );
     }
-    assert.notEqual(t.start.continuous, true, 'an interactive console cannot be a continuous task in Nx 24');
+    assert.notEqual(
+      t.start.continuous,
+      true,
+      'an interactive console cannot be a continuous task in Nx 24',
+    );
     assert.deepEqual(t.system.dependsOn, ['config']);
     assert.deepEqual(t.build.dependsOn, ['config']);
     assert.deepEqual(t['boot-disk'].dependsOn, ['system']);
     assert.deepEqual(t['efi-vars'].dependsOn, ['boot-disk']);
-    assert.deepEqual([...t.exec.dependsOn].sort(), ['boot-disk', 'build', 'efi-vars', 'root-disk', 'system'], 'no empty-disks task without empty disks');
+    assert.deepEqual(
+      [...t.exec.dependsOn].sort(),
+      ['boot-disk', 'build', 'efi-vars', 'root-disk', 'system'],
+      'no empty-disks task without empty disks',
+    );
     assert.ok(showProject('data').targets.exec.dependsOn.includes('empty-disks'));
     // start prepares the same targets through a nested Nx, so that it is the only task of its command.
     assert.deepEqual(t.start.options.prepare, t.exec.dependsOn);
@@ -67,14 +100,33 @@ describe('nx-qemu-vm through Nx', () => {
 
   it('hashes exactly the fields each step reads, our own source and the host files it copies', () => {
     const t = showProject('boot').targets;
-    const fieldsOf = (name: string) => t[name].inputs.find((i: { json?: string }) => i.json)?.fields;
+    const fieldsOf = (name: string) =>
+      t[name].inputs.find((i: { json?: string }) => i.json)?.fields;
     assert.deepEqual(fieldsOf('config'), ['machines.boot']);
     for (const name of ['system', 'build', 'boot-disk'] as const)
-      assert.deepEqual(fieldsOf(name), TARGET_FIELDS[name].map((f) => `machines.boot.${f}`), name);
+      assert.deepEqual(
+        fieldsOf(name),
+        TARGET_FIELDS[name].map((f) => `machines.boot.${f}`),
+        name,
+      );
     for (const name of ['config', 'system', 'build', 'boot-disk'])
-      assert.ok(t[name].inputs.some((i: { fileset?: string }) => i.fileset === '{workspaceRoot}/packages/nx-qemu-vm/src/**/*'), `${name} hashes our source`);
-    assert.ok(t['boot-disk'].inputs.some((i: { dependentTasksOutputFiles?: string }) => i.dependentTasksOutputFiles === '**/initrd.img'));
-    assert.ok(t.system.inputs.some((i: { runtime?: string }) => i.runtime?.startsWith('sha256sum /boot/vmlinuz-*')));
+      assert.ok(
+        t[name].inputs.some(
+          (i: { fileset?: string }) => i.fileset === '{workspaceRoot}/packages/nx-qemu-vm/src/**/*',
+        ),
+        `${name} hashes our source`,
+      );
+    assert.ok(
+      t['boot-disk'].inputs.some(
+        (i: { dependentTasksOutputFiles?: string }) =>
+          i.dependentTasksOutputFiles === '**/initrd.img',
+      ),
+    );
+    assert.ok(
+      t.system.inputs.some((i: { runtime?: string }) =>
+        i.runtime?.startsWith('sha256sum /boot/vmlinuz-*'),
+      ),
+    );
     assert.deepEqual(t.start.inputs, []);
   });
 
@@ -91,12 +143,20 @@ describe('nx-qemu-vm through Nx', () => {
   });
 
   it('rejects an invalid config with a precise message and writes nothing', () => {
-    ws.writeConfig({ machines: { vm: { memorySize: 0 }, other: { forwardPorts: [{ host: { port: 70000 }, guest: { port: 1 } }] } } });
+    ws.writeConfig({
+      machines: {
+        vm: { memorySize: 0 },
+        other: { forwardPorts: [{ host: { port: 70000 }, guest: { port: 1 } }] },
+      },
+    });
     try {
       const res = ws.nx(['run', 'vm:build']);
       assert.notEqual(res.status, 0);
       assert.match(res.output, /machine "vm": machines\.vm\.memorySize = 0: must be >= 1/);
-      assert.match(res.output, /machine "other": machines\.other\.forwardPorts\[0\]\.host\.port = 70000: must be <= 65535/);
+      assert.match(
+        res.output,
+        /machine "other": machines\.other\.forwardPorts\[0\]\.host\.port = 70000: must be <= 65535/,
+      );
       assert.ok(!existsSync(join(ws.root, 'dist/vm/vm')), 'no output for a rejected config');
     } finally {
       ws.writeConfig({ machines: { vm: {} } });

@@ -33,7 +33,9 @@ const CONCURRENCY = Math.max(2, Math.min(6, 2 * availableParallelism()));
 const WS_NAME = 'w s,1';
 
 function onPath(binary: string): boolean {
-  const candidates = isAbsolute(binary) ? [binary] : (process.env.PATH ?? '').split(delimiter).map((d) => join(d, binary));
+  const candidates = isAbsolute(binary)
+    ? [binary]
+    : (process.env.PATH ?? '').split(delimiter).map((d) => join(d, binary));
   return candidates.some((p) => {
     try {
       accessSync(p, constants.X_OK);
@@ -50,12 +52,16 @@ async function checkCase(c: GoldenCase, t: TestContext): Promise<void> {
   const missing = machines.filter((r) => !onPath(r.qemu.binary));
   const unexpectedlyMissing = missing.filter((r) => !SKIP_ARCH.includes(r.arch));
   assert.deepEqual(
-    unexpectedlyMissing.map((r) => `${r.name}: ${r.qemu.binary} not found (apt-get install ${r.qemu.debianPackage})`),
+    unexpectedlyMissing.map(
+      (r) => `${r.name}: ${r.qemu.binary} not found (apt-get install ${r.qemu.debianPackage})`,
+    ),
     [],
     `QEMU is missing for some machines; install it, or skip the arch with NX_QEMU_VM_SKIP_ARCH=${unexpectedlyMissing.map((r) => r.arch).join(',')}`,
   );
   if (missing.length === machines.length) {
-    t.skip(`NX_QEMU_VM_SKIP_ARCH skips ${[...new Set(missing.map((r) => r.arch))].join(', ')} and its QEMU is not installed`);
+    t.skip(
+      `NX_QEMU_VM_SKIP_ARCH skips ${[...new Set(missing.map((r) => r.arch))].join(', ')} and its QEMU is not installed`,
+    );
     return;
   }
 
@@ -78,11 +84,20 @@ async function checkCase(c: GoldenCase, t: TestContext): Promise<void> {
           socket: join(tmp, `${r.index}.qmp`),
           stepTimeoutMs: STEP_TIMEOUT_MS,
         }).catch((err: Error) => {
-          const rewrites = real.rewrites.length ? `\nconfig rewritten for this host:\n  ${real.rewrites.join('\n  ')}` : '';
+          const rewrites = real.rewrites.length
+            ? `\nconfig rewritten for this host:\n  ${real.rewrites.join('\n  ')}`
+            : '';
           throw new Error(`${c.name}/${r.name}: ${err.message}\nworkspace: ${real.ws}${rewrites}`);
         });
-        assert.ok(['prelaunch', 'paused'].includes(run.status), `QEMU status is ${run.status}, want prelaunch or paused\n${run.stderr}`);
-        assert.equal(run.exitCode, 0, `QEMU exited with ${run.exitCode} (signal ${run.signal}) after quit:\n${run.stderr}`);
+        assert.ok(
+          ['prelaunch', 'paused'].includes(run.status),
+          `QEMU status is ${run.status}, want prelaunch or paused\n${run.stderr}`,
+        );
+        assert.equal(
+          run.exitCode,
+          0,
+          `QEMU exited with ${run.exitCode} (signal ${run.signal}) after quit:\n${run.stderr}`,
+        );
         failures--;
       });
     }
@@ -93,11 +108,15 @@ async function checkCase(c: GoldenCase, t: TestContext): Promise<void> {
     if (KEEP_TMP) t.diagnostic(`temp workspace kept: ${tmp}`);
     else {
       rmSync(tmp, { recursive: true, force: true });
-      if (failures > 0) t.diagnostic('set NX_QEMU_VM_KEEP_TMP=1 to keep the temp workspace for inspection');
+      if (failures > 0)
+        t.diagnostic('set NX_QEMU_VM_KEEP_TMP=1 to keep the temp workspace for inspection');
     }
   }
 }
 
 describe('QEMU accepts every golden command line', { concurrency: CONCURRENCY }, () => {
-  for (const c of listGoldenCases()) test(c.name, { timeout: 4 * STEP_TIMEOUT_MS * Object.keys(c.raw.machines).length }, (t) => checkCase(c, t));
+  for (const c of listGoldenCases())
+    test(c.name, { timeout: 4 * STEP_TIMEOUT_MS * Object.keys(c.raw.machines).length }, (t) =>
+      checkCase(c, t),
+    );
 });

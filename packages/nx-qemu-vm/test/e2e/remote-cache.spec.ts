@@ -19,7 +19,9 @@ const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').replace(/\r/g, '')
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 describe('shared remote cache (nginx)', { timeout: 1_800_000 }, () => {
-  const machines = { vm: { graphics: false, useBootLoader: true, bootDiskBuilder: 'vm', memorySize: 512 } };
+  const machines = {
+    vm: { graphics: false, useBootLoader: true, bootDiskBuilder: 'vm', memorySize: 512 },
+  };
   // The tasks clone A ran (build, boot-disk and what they depend on), read from its output.
   let tasks: string[] = [];
   const runMany = ['run-many', '-t', 'build', 'boot-disk', '--projects', 'vm'];
@@ -29,7 +31,8 @@ describe('shared remote cache (nginx)', { timeout: 1_800_000 }, () => {
   let shimDir: string;
   let shimLog: string;
   let shimEnv: Record<string, string>;
-  const shimCalls = () => (existsSync(shimLog) ? readFileSync(shimLog, 'utf8').split('\n').filter(Boolean) : []);
+  const shimCalls = () =>
+    existsSync(shimLog) ? readFileSync(shimLog, 'utf8').split('\n').filter(Boolean) : [];
 
   before(async () => {
     server = await startRemoteCacheServer();
@@ -40,7 +43,10 @@ describe('shared remote cache (nginx)', { timeout: 1_800_000 }, () => {
     // A qemu-system-x86_64 first in PATH that logs each call, then runs the real one.
     shimDir = mkdtempSync(join(tmpdir(), 'nx-qemu-vm-shim-'));
     shimLog = join(shimDir, 'calls.log');
-    writeFileSync(join(shimDir, 'qemu-system-x86_64'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${shimLog}'\nexec /usr/bin/qemu-system-x86_64 "$@"\n`);
+    writeFileSync(
+      join(shimDir, 'qemu-system-x86_64'),
+      `#!/bin/sh\nprintf '%s\\n' "$*" >> '${shimLog}'\nexec /usr/bin/qemu-system-x86_64 "$@"\n`,
+    );
     chmodSync(join(shimDir, 'qemu-system-x86_64'), 0o755);
     shimEnv = { PATH: `${shimDir}:${process.env.PATH}` };
   });
@@ -55,13 +61,20 @@ describe('shared remote cache (nginx)', { timeout: 1_800_000 }, () => {
     const started = performance.now();
     const res = a.nx(runMany, server.env());
     const took = performance.now() - started;
-    t.diagnostic(`clone A: nx ${runMany.join(' ')} took ${seconds(took)} (all tasks built, then uploaded)`);
+    t.diagnostic(
+      `clone A: nx ${runMany.join(' ')} took ${seconds(took)} (all tasks built, then uploaded)`,
+    );
     assert.equal(res.status, 0, res.output);
     const out = plain(res.output);
     assert.doesNotMatch(out, /\[(local|remote) cache\]/, 'nothing was cached yet');
     tasks = [...new Set([...out.matchAll(/nx run (vm:[\w-]+)/g)].map((m) => m[1]))].sort();
-    for (const task of ['vm:system', 'vm:boot-disk', 'vm:build']) assert.ok(tasks.includes(task), `${task} ran:\n${out}`);
-    assert.equal(server.entries().length, tasks.length, `one entry per task: ${server.entries().join(', ')}\n${server.accessLog().join('\n')}`);
+    for (const task of ['vm:system', 'vm:boot-disk', 'vm:build'])
+      assert.ok(tasks.includes(task), `${task} ran:\n${out}`);
+    assert.equal(
+      server.entries().length,
+      tasks.length,
+      `one entry per task: ${server.entries().join(', ')}\n${server.accessLog().join('\n')}`,
+    );
     const puts = server.accessLog().filter((l) => /"PUT \/v1\/cache\/\d+ HTTP\/1\.1" 200 /.test(l));
     assert.equal(puts.length, tasks.length, server.accessLog().join('\n'));
     assert.ok(existsSync(join(a.root, 'dist/vm/vm/boot-disk/disk.img')));
@@ -69,19 +82,43 @@ describe('shared remote cache (nginx)', { timeout: 1_800_000 }, () => {
 
   it('clone B, with an empty local cache, gets every task from the remote cache and runs no builder VM', (t) => {
     assert.notEqual(a.root, b.root);
-    assert.ok(!existsSync(join(b.root, '.nx/cache')), "clone B has no local Nx cache (each workspace keeps its own .nx)");
+    assert.ok(
+      !existsSync(join(b.root, '.nx/cache')),
+      'clone B has no local Nx cache (each workspace keeps its own .nx)',
+    );
     assert.ok(!existsSync(join(b.root, 'dist')), 'clone B has built nothing');
     const started = performance.now();
     const res = b.nx(runMany, { ...server.env(), ...shimEnv });
     const took = performance.now() - started;
-    t.diagnostic(`clone B: nx ${runMany.join(' ')} took ${seconds(took)} (all tasks from the remote cache)`);
+    t.diagnostic(
+      `clone B: nx ${runMany.join(' ')} took ${seconds(took)} (all tasks from the remote cache)`,
+    );
     assert.equal(res.status, 0, res.output);
     const out = plain(res.output);
-    for (const task of tasks) assert.match(out, new RegExp(`nx run ${task}\\s+\\[remote cache\\]`), `${task} came from the remote cache:\n${out}`);
-    assert.match(out, new RegExp(`Nx read the output from the cache instead of running the command for ${tasks.length} out of ${tasks.length} tasks`));
+    for (const task of tasks)
+      assert.match(
+        out,
+        new RegExp(`nx run ${task}\\s+\\[remote cache\\]`),
+        `${task} came from the remote cache:\n${out}`,
+      );
+    assert.match(
+      out,
+      new RegExp(
+        `Nx read the output from the cache instead of running the command for ${tasks.length} out of ${tasks.length} tasks`,
+      ),
+    );
     assert.deepEqual(shimCalls(), [], 'no QEMU ran: the boot disk was not rebuilt in a builder VM');
-    for (const file of ['boot-disk/disk.img', 'system/initrd.img', 'bin/run-vm-vm', 'bin/exec-vm-vm'])
-      assert.equal(sha256(join(b.root, 'dist/vm/vm', file)), sha256(join(a.root, 'dist/vm/vm', file)), `${file} is byte-identical to clone A's`);
+    for (const file of [
+      'boot-disk/disk.img',
+      'system/initrd.img',
+      'bin/run-vm-vm',
+      'bin/exec-vm-vm',
+    ])
+      assert.equal(
+        sha256(join(b.root, 'dist/vm/vm', file)),
+        sha256(join(a.root, 'dist/vm/vm', file)),
+        `${file} is byte-identical to clone A's`,
+      );
     assert.equal(server.entries().length, tasks.length, 'nothing new was uploaded');
   });
 
@@ -109,14 +146,27 @@ describe('shared remote cache (nginx)', { timeout: 1_800_000 }, () => {
       const logged = server.accessLog().length;
       const started = performance.now();
       const res = b.nx(args, server.env('wrong'));
-      t.diagnostic(`wrong token: nx ${args.join(' ')} took ${seconds(performance.now() - started)}`);
+      t.diagnostic(
+        `wrong token: nx ${args.join(' ')} took ${seconds(performance.now() - started)}`,
+      );
       const out = plain(res.output);
       assert.equal(res.status, 0, out);
       assert.doesNotMatch(out, /\[(local|remote) cache\]/, `config and build ran here:\n${out}`);
-      assert.match(readFileSync(join(b.root, 'dist/vm/vm/bin/run-vm-vm'), 'utf8'), new RegExp(`-m ${memorySize}\\b`), 'the script was written for this config');
-      assert.match(readFileSync(join(b.root, 'dist/vm/vm/config/machine.json'), 'utf8'), new RegExp(`"memorySize": ${memorySize}\\b`));
+      assert.match(
+        readFileSync(join(b.root, 'dist/vm/vm/bin/run-vm-vm'), 'utf8'),
+        new RegExp(`-m ${memorySize}\\b`),
+        'the script was written for this config',
+      );
+      assert.match(
+        readFileSync(join(b.root, 'dist/vm/vm/config/machine.json'), 'utf8'),
+        new RegExp(`"memorySize": ${memorySize}\\b`),
+      );
       const warning = `warning: the remote cache ${server.url} refused NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN; this step is built here and kept in the local cache only. Check the token.`;
-      assert.equal(out.split(warning).length - 1, 2, `one warning each from config and build:\n${out}`);
+      assert.equal(
+        out.split(warning).length - 1,
+        2,
+        `one warning each from config and build:\n${out}`,
+      );
       assert.doesNotMatch(out, /Unauthorized/);
       assert.deepEqual(server.entries(), entries, 'no entry was stored');
       const requests = server.accessLog().slice(logged);
@@ -124,7 +174,11 @@ describe('shared remote cache (nginx)', { timeout: 1_800_000 }, () => {
       const misses = count(/"GET \/v1\/cache\/\d+ HTTP\/1\.1" 404 /);
       const refused = count(/"PUT \/v1\/cache\/\d+ HTTP\/1\.1" 403 /);
       const checks = count(new RegExp(`"GET ${TOKEN_CHECK_PATH} HTTP/1\\.1" 401 `));
-      assert.deepEqual([misses, refused, checks], [2, 2, 2], `a 404 GET, a 401 token check and a 403 PUT per task, and nothing else:\n${requests.join('\n')}`);
+      assert.deepEqual(
+        [misses, refused, checks],
+        [2, 2, 2],
+        `a 404 GET, a 401 token check and a 403 PUT per task, and nothing else:\n${requests.join('\n')}`,
+      );
       assert.equal(requests.length, 6, requests.join('\n'));
     }
   });
@@ -138,9 +192,18 @@ describe('shared remote cache (nginx)', { timeout: 1_800_000 }, () => {
     assert.match(plain(res.output), /accepts this token for downloads only/);
     assert.deepEqual(server.entries(), entries, 'no entry was stored');
     const requests = server.accessLog().slice(logged);
-    assert.ok(requests.some((l) => l.includes(`"GET ${TOKEN_CHECK_PATH} HTTP/1.1" 403 `)), requests.join('\n'));
-    assert.ok(requests.some((l) => /"GET \/v1\/cache\/\d+ HTTP\/1\.1" 404 /.test(l)), requests.join('\n'));
-    assert.ok(requests.some((l) => /"PUT \/v1\/cache\/\d+ HTTP\/1\.1" 403 /.test(l)), requests.join('\n'));
+    assert.ok(
+      requests.some((l) => l.includes(`"GET ${TOKEN_CHECK_PATH} HTTP/1.1" 403 `)),
+      requests.join('\n'),
+    );
+    assert.ok(
+      requests.some((l) => /"GET \/v1\/cache\/\d+ HTTP\/1\.1" 404 /.test(l)),
+      requests.join('\n'),
+    );
+    assert.ok(
+      requests.some((l) => /"PUT \/v1\/cache\/\d+ HTTP\/1\.1" 403 /.test(l)),
+      requests.join('\n'),
+    );
   });
 
   it('answers with the status codes Nx and the token check expect', async () => {
@@ -155,23 +218,51 @@ describe('shared remote cache (nginx)', { timeout: 1_800_000 }, () => {
       assert.equal(refused.status, 403, 'Nx skips an upload refused with 403 and carries on');
     }
     assert.ok(!server.entries().includes('0123456789'), 'a refused upload stores nothing');
-    const put = await fetch(url, { method: 'PUT', body, headers: { ...auth(server.token), 'content-type': 'application/octet-stream' } });
+    const put = await fetch(url, {
+      method: 'PUT',
+      body,
+      headers: { ...auth(server.token), 'content-type': 'application/octet-stream' },
+    });
     assert.equal(put.status, 200, 'Nx takes only 200 as stored (not 201 or 204)');
-    const again = await fetch(url, { method: 'PUT', body: new Uint8Array([9]), headers: auth(server.token) });
+    const again = await fetch(url, {
+      method: 'PUT',
+      body: new Uint8Array([9]),
+      headers: auth(server.token),
+    });
     assert.equal(again.status, 409, 'an existing entry is never overwritten');
     const hit = await fetch(url, { headers: auth(server.readOnlyToken) });
     assert.equal(hit.status, 200);
     assert.equal(hit.headers.get('content-type'), 'application/octet-stream');
-    assert.deepEqual(new Uint8Array(await hit.arrayBuffer()), body, 'the first upload is what is served');
-    assert.equal((await fetch(url, { headers: auth('wrong') })).status, 404, 'a wrong token reads a miss, though the entry exists');
+    assert.deepEqual(
+      new Uint8Array(await hit.arrayBuffer()),
+      body,
+      'the first upload is what is served',
+    );
+    assert.equal(
+      (await fetch(url, { headers: auth('wrong') })).status,
+      404,
+      'a wrong token reads a miss, though the entry exists',
+    );
     assert.equal((await fetch(url)).status, 404, 'so does no token');
     const del = await fetch(url, { method: 'DELETE', headers: auth(server.token) });
     assert.equal(del.status, 403, 'clients cannot delete');
-    assert.equal((await fetch(`${server.url}/v1/cache/..%2f..%2fnginx.conf`, { headers: auth(server.token) })).status, 404);
+    assert.equal(
+      (await fetch(`${server.url}/v1/cache/..%2f..%2fnginx.conf`, { headers: auth(server.token) }))
+        .status,
+      404,
+    );
 
     const check = `${server.url}${TOKEN_CHECK_PATH}`;
-    assert.equal((await fetch(check, { headers: auth(server.token) })).status, 204, 'the read-write token');
-    assert.equal((await fetch(check, { headers: auth(server.readOnlyToken) })).status, 403, 'the read-only token');
+    assert.equal(
+      (await fetch(check, { headers: auth(server.token) })).status,
+      204,
+      'the read-write token',
+    );
+    assert.equal(
+      (await fetch(check, { headers: auth(server.readOnlyToken) })).status,
+      403,
+      'the read-only token',
+    );
     for (const headers of [auth('wrong'), {}]) {
       const denied = await fetch(check, { headers });
       assert.equal(denied.status, 401, 'a wrong or missing token');

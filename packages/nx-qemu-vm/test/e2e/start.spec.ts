@@ -37,8 +37,19 @@ describe('start', { timeout: 600_000 }, () => {
   async function startInTerminal(): Promise<void> {
     tmux('kill-session', '-t', session);
     const nx = `${process.execPath} ${join(ws.root, 'node_modules/nx/dist/bin/nx.js')}`;
-    const env = 'NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false VM_ACCEL=tcg DISPLAY= WAYLAND_DISPLAY=';
-    const started = tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '50', `cd ${ws.root} && env ${env} ${nx} run vm:start; echo "NX-EXIT=$?"; sleep 600`);
+    const env =
+      'NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false VM_ACCEL=tcg DISPLAY= WAYLAND_DISPLAY=';
+    const started = tmux(
+      'new-session',
+      '-d',
+      '-s',
+      session,
+      '-x',
+      '160',
+      '-y',
+      '50',
+      `cd ${ws.root} && env ${env} ${nx} run vm:start; echo "NX-EXIT=$?"; sleep 600`,
+    );
     assert.equal(started.status, 0, started.stderr);
     await waitForScreen(session, /Root shell on vm/, 240);
     // tmux trims the prompt's trailing space; a kernel message may follow the prompt on its line.

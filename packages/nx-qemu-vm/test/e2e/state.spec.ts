@@ -17,9 +17,12 @@ describe('stateful disks are never lost', () => {
   let ws: VmWorkspace;
   let rootDisk: string;
   let dataDisk: string;
-  const machine = (extra: object = {}) => ({ vm: { graphics: false, memorySize: 512, emptyDiskImages: [16], ...extra } });
+  const machine = (extra: object = {}) => ({
+    vm: { graphics: false, memorySize: 512, emptyDiskImages: [16], ...extra },
+  });
   const nx = (...args: string[]) => ws.nx(args, { ...BOOT_ENV, HOME: ws.root });
-  const fingerprint = (file: string) => `${statSync(file).ino}:${createHash('sha256').update(readFileSync(file)).digest('hex')}`;
+  const fingerprint = (file: string) =>
+    `${statSync(file).ino}:${createHash('sha256').update(readFileSync(file)).digest('hex')}`;
 
   before(() => {
     ws = createVmWorkspace(machine());
@@ -29,7 +32,11 @@ describe('stateful disks are never lost', () => {
   after(() => ws.remove());
 
   it('nx run vm:exec creates the disks through their targets, and the guest writes to them', () => {
-    const res = nx('run', 'vm:exec', '--command=echo precious > /root/keep; printf data-on-vdb > /dev/vdb; sync');
+    const res = nx(
+      'run',
+      'vm:exec',
+      '--command=echo precious > /root/keep; printf data-on-vdb > /dev/vdb; sync',
+    );
     assert.equal(res.status, 0, res.output);
     assert.match(res.output, /created root disk \.vm\/vm\/vm\.qcow2/);
     assert.match(res.output, /created empty disk \.vm\/vm\/empty0\.qcow2/);
@@ -38,14 +45,40 @@ describe('stateful disks are never lost', () => {
   it('survives nx reset, forced rebuilds, run-many and config changes, and warns about a layout change without touching the disk', () => {
     const before = [fingerprint(rootDisk), fingerprint(dataDisk)];
     assert.equal(nx('reset').status, 0);
-    let res = nx('run-many', '-t', 'config', 'build', 'system', 'root-disk', 'empty-disks', '--skip-nx-cache', '--output-style=static');
+    let res = nx(
+      'run-many',
+      '-t',
+      'config',
+      'build',
+      'system',
+      'root-disk',
+      'empty-disks',
+      '--skip-nx-cache',
+      '--output-style=static',
+    );
     assert.equal(res.status, 0, res.output);
     assert.match(res.output, /root disk \.vm\/vm\/vm\.qcow2 exists; left as it is/);
-    ws.writeConfig({ machines: machine({ memorySize: 600, diskSize: 2048, emptyDiskImages: [32] }) });
-    res = nx('run-many', '-t', 'build', 'system', 'root-disk', 'empty-disks', '--output-style=static');
+    ws.writeConfig({
+      machines: machine({ memorySize: 600, diskSize: 2048, emptyDiskImages: [32] }),
+    });
+    res = nx(
+      'run-many',
+      '-t',
+      'build',
+      'system',
+      'root-disk',
+      'empty-disks',
+      '--output-style=static',
+    );
     assert.equal(res.status, 0, res.output);
-    assert.match(res.output, /warning: root disk \.vm\/vm\/vm\.qcow2 predates a change to its layout; it is left as it is:\s+- size \(MiB\): the disk has 512, the config says 2048/);
-    assert.match(res.output, /warning: empty disk \.vm\/vm\/empty0\.qcow2 predates a change to its layout[^\n]*\n\s+- size \(MiB\): the disk has 16, the config says 32/);
+    assert.match(
+      res.output,
+      /warning: root disk \.vm\/vm\/vm\.qcow2 predates a change to its layout; it is left as it is:\s+- size \(MiB\): the disk has 512, the config says 2048/,
+    );
+    assert.match(
+      res.output,
+      /warning: empty disk \.vm\/vm\/empty0\.qcow2 predates a change to its layout[^\n]*\n\s+- size \(MiB\): the disk has 16, the config says 32/,
+    );
     assert.deepEqual([fingerprint(rootDisk), fingerprint(dataDisk)], before);
   });
 
@@ -59,13 +92,26 @@ describe('stateful disks are never lost', () => {
     assert.equal(users.length, 1, 'the first VM has the root disk open');
     const second = nx('run', 'vm:start');
     assert.notEqual(second.status, 0);
-    assert.match(second.output, new RegExp(`root disk \\S+ is in use by a running VM: pid ${users[0].pid} \\(.*qemu-system-x86_64`));
+    assert.match(
+      second.output,
+      new RegExp(
+        `root disk \\S+ is in use by a running VM: pid ${users[0].pid} \\(.*qemu-system-x86_64`,
+      ),
+    );
     assert.match(second.output, /stop it first/);
     // Past Nx, QEMU's own image lock refuses the run script too.
-    const direct = spawnSync(join(ws.root, 'dist/vm/vm/bin/run-vm-vm'), ['-display', 'none'], { encoding: 'utf8', env: { ...process.env, ...BOOT_ENV }, timeout: 60_000 });
+    const direct = spawnSync(join(ws.root, 'dist/vm/vm/bin/run-vm-vm'), ['-display', 'none'], {
+      encoding: 'utf8',
+      env: { ...process.env, ...BOOT_ENV },
+      timeout: 60_000,
+    });
     assert.notEqual(direct.status, 0);
     assert.match(direct.stderr, /lock/);
-    assert.deepEqual(findImageUsers(rootDisk).map((u) => u.pid), [users[0].pid], 'no second VM is running');
+    assert.deepEqual(
+      findImageUsers(rootDisk).map((u) => u.pid),
+      [users[0].pid],
+      'no second VM is running',
+    );
     const done = await first;
     assert.equal(done.status, 0, done.stderr);
     assert.match(done.stdout, /precious/);

@@ -9,7 +9,10 @@ describe('store', { timeout: 900_000 }, () => {
   let ws: VmWorkspace;
   const probe = `/usr/nx-qemu-vm-store-probe-${process.pid}`;
   before(() => {
-    ws = createVmWorkspace({ writable: { graphics: false }, readonly: { graphics: false, writableStore: false } });
+    ws = createVmWorkspace({
+      writable: { graphics: false },
+      readonly: { graphics: false, writableStore: false },
+    });
     ws.buildAll();
   });
   after(() => ws.remove());

@@ -9,13 +9,19 @@ const BB = '/run/nx-qemu-vm/busybox';
 describe('vlans between machines', { timeout: 900_000 }, () => {
   let ws: VmWorkspace;
   before(() => {
-    ws = createVmWorkspace({ server: { graphics: false, vlans: [1] }, client: { graphics: false, vlans: [1] } });
+    ws = createVmWorkspace({
+      server: { graphics: false, vlans: [1] },
+      client: { graphics: false, vlans: [1] },
+    });
     ws.buildAll();
   });
   after(() => ws.remove());
 
   it('lets the second machine talk to the first at 192.168.1.1', async () => {
-    const server = ws.execAsync('server', `${BB} ip -4 -o addr; ${BB} nc -l -p 7000 -e /bin/echo hello-over-vlan`);
+    const server = ws.execAsync(
+      'server',
+      `${BB} ip -4 -o addr; ${BB} nc -l -p 7000 -e /bin/echo hello-over-vlan`,
+    );
     // The client retries until the server's listener is up; it boots at the same time.
     const client = ws.execAsync(
       'client',

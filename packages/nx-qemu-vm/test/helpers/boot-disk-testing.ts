@@ -12,7 +12,11 @@ export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
 
 /** The host's newest installed kernel, the one the machines boot by default. */
 export function hostKernel(): string {
-  const found = newestKernel(readdirSync('/boot').filter((f) => f.startsWith('vmlinuz-')).map((f) => `/boot/${f}`));
+  const found = newestKernel(
+    readdirSync('/boot')
+      .filter((f) => f.startsWith('vmlinuz-'))
+      .map((f) => `/boot/${f}`),
+  );
   if (!found) throw new Error('no /boot/vmlinuz-* on this host; install linux-image-amd64');
   return found;
 }
@@ -58,20 +62,43 @@ export interface BootResult {
  * path (the template is copied there). -no-reboot turns the guest's
  * poweroff (or a crash and reboot) into QEMU's exit.
  */
-export async function bootImage(o: { image: string; log: string; efiVarsCopy?: string; timeoutMs: number }): Promise<BootResult> {
+export async function bootImage(o: {
+  image: string;
+  log: string;
+  efiVarsCopy?: string;
+  timeoutMs: number;
+}): Promise<BootResult> {
   // QEMU option values end at a comma; a literal one is written twice.
   const q = (path: string) => path.replace(/,/g, ',,');
-  const args = ['-accel', 'tcg', '-m', '512', '-nographic', '-serial', `file:${o.log}`, '-monitor', 'none', '-no-reboot'];
+  const args = [
+    '-accel',
+    'tcg',
+    '-m',
+    '512',
+    '-nographic',
+    '-serial',
+    `file:${o.log}`,
+    '-monitor',
+    'none',
+    '-no-reboot',
+  ];
   if (o.efiVarsCopy) {
     copyFileSync(OVMF_VARS, o.efiVarsCopy);
     args.push(
-      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
-      '-drive', `if=pflash,format=raw,unit=1,file=${q(o.efiVarsCopy)}`,
+      '-drive',
+      `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+      '-drive',
+      `if=pflash,format=raw,unit=1,file=${q(o.efiVarsCopy)}`,
     );
   }
   // snapshot=on: the guest's writes go to a throwaway overlay, so the image
   // under test stays as built and several boots may share it.
-  args.push('-drive', `file=${q(o.image)},format=raw,if=none,id=d0,snapshot=on`, '-device', 'virtio-blk-pci,drive=d0,bootindex=1');
+  args.push(
+    '-drive',
+    `file=${q(o.image)},format=raw,if=none,id=d0,snapshot=on`,
+    '-device',
+    'virtio-blk-pci,drive=d0,bootindex=1',
+  );
   const started = Date.now();
   const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -86,7 +113,11 @@ export async function bootImage(o: { image: string; log: string; efiVarsCopy?: s
     child.on('exit', (code) => resolve(code));
   }).finally(() => clearTimeout(timer));
   const log = existsSync(o.log) ? readFileSync(o.log, 'latin1') : '';
-  if (exitCode !== 0 && !timedOut && stderr) throw new Error(`qemu-system-x86_64 exited with ${exitCode}: ${stderr.trim()}`);
-  const markerLine = log.split(/\r?\n/).map((l) => l.slice(l.indexOf(BOOT_MARKER))).find((l) => l.startsWith(`${BOOT_MARKER} `));
+  if (exitCode !== 0 && !timedOut && stderr)
+    throw new Error(`qemu-system-x86_64 exited with ${exitCode}: ${stderr.trim()}`);
+  const markerLine = log
+    .split(/\r?\n/)
+    .map((l) => l.slice(l.indexOf(BOOT_MARKER)))
+    .find((l) => l.startsWith(`${BOOT_MARKER} `));
   return { log, markerLine, exitCode, timedOut, seconds: (Date.now() - started) / 1000 };
 }

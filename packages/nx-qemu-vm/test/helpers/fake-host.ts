@@ -39,12 +39,17 @@ export const FAKE_FIRMWARE: FirmwareDescriptor[] = [
   },
 ];
 
-export function fakeHost(overrides: Partial<Omit<HostFacts, 'exists'>> & { files?: string[] } = {}): HostFacts {
+export function fakeHost(
+  overrides: Partial<Omit<HostFacts, 'exists'>> & { files?: string[] } = {},
+): HostFacts {
   const kernels = overrides.kernels ?? ['/boot/vmlinuz-6.1.0-9-amd64', FAKE_KERNEL];
   const firmware = overrides.firmware ?? FAKE_FIRMWARE;
   const files = new Set([
     ...kernels,
-    ...firmware.flatMap((d) => [d.mapping.executable?.filename ?? '', d.mapping['nvram-template']?.filename ?? '']),
+    ...firmware.flatMap((d) => [
+      d.mapping.executable?.filename ?? '',
+      d.mapping['nvram-template']?.filename ?? '',
+    ]),
     ...(overrides.files ?? []),
   ]);
   return { kernels, firmware, exists: (p) => files.has(p) };

@@ -42,7 +42,9 @@ export function listGoldenCases(): GoldenCase[] {
     .map((name) => {
       const dir = join(GOLDEN_DIR, name);
       const readJson = (file: string) => JSON.parse(readFileSync(join(dir, file), 'utf8'));
-      const extra = existsSync(join(dir, 'fake-host.json')) ? (readJson('fake-host.json') as { files?: string[] }) : {};
+      const extra = existsSync(join(dir, 'fake-host.json'))
+        ? (readJson('fake-host.json') as { files?: string[] })
+        : {};
       return { name, dir, raw: readJson('config.json'), hostFiles: extra.files ?? [] };
     });
 }
@@ -51,7 +53,10 @@ export function validateCase(c: GoldenCase): ValidConfig {
   return validateConfig(c.raw, `golden/${c.name}/config.json`);
 }
 
-export function resolveCase(c: GoldenCase, host: HostFacts = fakeHost({ files: c.hostFiles })): Record<string, ResolvedMachine> {
+export function resolveCase(
+  c: GoldenCase,
+  host: HostFacts = fakeHost({ files: c.hostFiles }),
+): Record<string, ResolvedMachine> {
   return resolveConfig(validateCase(c), host);
 }
 

@@ -18,8 +18,19 @@ export interface PausedRunResult {
 
 /** Environment variables the run script reads; cleared so the developer's shell cannot change the result. */
 const SCRIPT_ENV = [
-  'DISPLAY', 'WAYLAND_DISPLAY', 'QEMU_OPTS', 'QEMU_NET_OPTS', 'QEMU_KERNEL_PARAMS', 'VM_DISK_IMAGE', 'NIX_DISK_IMAGE',
-  'VM_EFI_VARS', 'NIX_EFI_VARS', 'SHARED_DIR', 'USE_TMPDIR', 'VM_ACCEL', 'VM_WORKSPACE_ROOT',
+  'DISPLAY',
+  'WAYLAND_DISPLAY',
+  'QEMU_OPTS',
+  'QEMU_NET_OPTS',
+  'QEMU_KERNEL_PARAMS',
+  'VM_DISK_IMAGE',
+  'NIX_DISK_IMAGE',
+  'VM_EFI_VARS',
+  'NIX_EFI_VARS',
+  'SHARED_DIR',
+  'USE_TMPDIR',
+  'VM_ACCEL',
+  'VM_WORKSPACE_ROOT',
 ];
 
 export interface LaunchOptions {
@@ -35,7 +46,11 @@ export interface LaunchOptions {
 function scriptEnv(o: LaunchOptions): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const k of SCRIPT_ENV) delete env[k];
-  const dirs = { HOME: join(o.tmp, 'home'), XDG_CACHE_HOME: join(o.tmp, 'cache'), TMPDIR: join(o.tmp, 'tmp,dir') };
+  const dirs = {
+    HOME: join(o.tmp, 'home'),
+    XDG_CACHE_HOME: join(o.tmp, 'cache'),
+    TMPDIR: join(o.tmp, 'tmp,dir'),
+  };
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   // The comma in TMPDIR makes every run check the script's escaping of paths known only at run time.
   // KVM is not usable on our hosts; TCG also keeps results independent of the host CPU.
@@ -44,8 +59,12 @@ function scriptEnv(o: LaunchOptions): NodeJS.ProcessEnv {
 
 const STDERR_LIMIT = 64 * 1024;
 
-export async function launchPausedAndQuit(script: string, o: LaunchOptions): Promise<PausedRunResult> {
-  if (Buffer.byteLength(o.socket) > 107) throw new Error(`QMP socket path too long for a unix socket: ${o.socket}`);
+export async function launchPausedAndQuit(
+  script: string,
+  o: LaunchOptions,
+): Promise<PausedRunResult> {
+  if (Buffer.byteLength(o.socket) > 107)
+    throw new Error(`QMP socket path too long for a unix socket: ${o.socket}`);
   // detached: QEMU gets its own process group, so a timeout can kill it and anything the script started.
   const child: ChildProcess = spawn(script, ['-S', '-qmp', `unix:${o.socket},server=on,wait=off`], {
     env: scriptEnv(o),
@@ -70,8 +89,12 @@ export async function launchPausedAndQuit(script: string, o: LaunchOptions): Pro
   try {
     const deadline = Date.now() + o.stepTimeoutMs;
     while (!existsSync(o.socket)) {
-      if (done) throw new Error(`QEMU exited (code ${done.code}, signal ${done.signal}) before its QMP socket appeared:\n${stderr}`);
-      if (Date.now() > deadline) throw new Error(`no QMP socket after ${o.stepTimeoutMs} ms:\n${stderr}`);
+      if (done)
+        throw new Error(
+          `QEMU exited (code ${done.code}, signal ${done.signal}) before its QMP socket appeared:\n${stderr}`,
+        );
+      if (Date.now() > deadline)
+        throw new Error(`no QMP socket after ${o.stepTimeoutMs} ms:\n${stderr}`);
       await sleep(20);
     }
     // QEMU binds the socket a moment before it listens: a refused connection then is not a failure yet.
@@ -80,12 +103,16 @@ export async function launchPausedAndQuit(script: string, o: LaunchOptions): Pro
         qmp = await QmpClient.connect(o.socket, o.stepTimeoutMs);
         break;
       } catch (err) {
-        const refused = (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' || /ECONNREFUSED/.test(String(err));
+        const refused =
+          (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' ||
+          /ECONNREFUSED/.test(String(err));
         if (!refused || done || Date.now() > deadline) throw err;
         await sleep(20);
       }
     }
-    const reply = (await qmp.execute('query-status', undefined, o.stepTimeoutMs)) as { status?: string };
+    const reply = (await qmp.execute('query-status', undefined, o.stepTimeoutMs)) as {
+      status?: string;
+    };
     await qmp.quit(o.stepTimeoutMs);
     const end = await withTimeout(exited, o.stepTimeoutMs, 'QEMU to exit after quit');
     return { status: String(reply?.status), exitCode: end.code, signal: end.signal, stderr };
@@ -95,7 +122,10 @@ export async function launchPausedAndQuit(script: string, o: LaunchOptions): Pro
     await withTimeout(exited, 1_000, 'QEMU to exit').catch(() => undefined);
     // A new error: a socket error's stack (which reporters print) is fixed when created, so appending to its message would not show.
     const cause = err instanceof Error ? err.message : String(err);
-    const msg = done && !cause.startsWith('QEMU exited') ? `QEMU exited (code ${done.code}, signal ${done.signal}); ${cause}` : cause;
+    const msg =
+      done && !cause.startsWith('QEMU exited')
+        ? `QEMU exited (code ${done.code}, signal ${done.signal}); ${cause}`
+        : cause;
     throw new Error(msg.includes(stderr) ? msg : `${msg}\nQEMU stderr:\n${stderr}`);
   } finally {
     qmp?.close();

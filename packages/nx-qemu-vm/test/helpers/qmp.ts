@@ -52,11 +52,21 @@ export class QmpClient {
   }
 
   /** Runs one command and returns its `return` value; a QMP error reply rejects. */
-  async execute(command: string, args: Record<string, unknown> | undefined, timeoutMs: number): Promise<unknown> {
+  async execute(
+    command: string,
+    args: Record<string, unknown> | undefined,
+    timeoutMs: number,
+  ): Promise<unknown> {
     const reply = this.next();
-    this.socket.write(JSON.stringify(args ? { execute: command, arguments: args } : { execute: command }) + '\n');
-    const msg = (await withTimeout(reply, timeoutMs, `QMP ${command}`)) as { return?: unknown; error?: { class: string; desc: string } };
-    if (msg.error) throw new QmpError(`QMP ${command} failed: ${msg.error.class}: ${msg.error.desc}`);
+    this.socket.write(
+      JSON.stringify(args ? { execute: command, arguments: args } : { execute: command }) + '\n',
+    );
+    const msg = (await withTimeout(reply, timeoutMs, `QMP ${command}`)) as {
+      return?: unknown;
+      error?: { class: string; desc: string };
+    };
+    if (msg.error)
+      throw new QmpError(`QMP ${command} failed: ${msg.error.class}: ${msg.error.desc}`);
     return msg.return;
   }
 

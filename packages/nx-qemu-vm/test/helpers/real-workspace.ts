@@ -32,7 +32,10 @@ const fakeRoot = (tmp: string) => join(tmp, 'host');
 
 function qemuImg(format: string, file: string, size: string): void {
   mkdirSync(dirname(file), { recursive: true });
-  execFileSync('qemu-img', ['create', '-q', '-f', format, file, size], { stdio: 'pipe', timeout: 30_000 });
+  execFileSync('qemu-img', ['create', '-q', '-f', format, file, size], {
+    stdio: 'pipe',
+    timeout: 30_000,
+  });
 }
 
 /** Some bytes for files whose content QEMU only loads (initrds): it never runs them, the guest stays paused. */
@@ -46,8 +49,20 @@ function writeFiller(file: string): void {
  * Working on the raw config keeps defaults as defaults, so what is tested is
  * what a user with the same workspace-vm.json would get.
  */
-function realizeMachine(name: string, m: RawMachine, c: GoldenCase, tmp: string, host: HostFacts, rewrites: string[]): void {
-  const set = <T extends object>(obj: T, prop: keyof T & string, value: unknown, label: string = prop) => {
+function realizeMachine(
+  name: string,
+  m: RawMachine,
+  c: GoldenCase,
+  tmp: string,
+  host: HostFacts,
+  rewrites: string[],
+): void {
+  const set = <T extends object>(
+    obj: T,
+    prop: keyof T & string,
+    value: unknown,
+    label: string = prop,
+  ) => {
     rewrites.push(`${name}: ${label}: ${JSON.stringify(obj[prop])} -> ${JSON.stringify(value)}`);
     (obj as Record<string, unknown>)[prop] = value;
   };
@@ -58,7 +73,8 @@ function realizeMachine(name: string, m: RawMachine, c: GoldenCase, tmp: string,
   if (m.accel === 'kvm') set(m, 'accel', 'tcg');
   if (typeof m.kernel === 'string' && !host.exists(m.kernel)) {
     const real = newestKernel(host.kernels);
-    if (!real) throw new Error('no /boot/vmlinuz-* on this host: apt-get install linux-image-amd64');
+    if (!real)
+      throw new Error('no /boot/vmlinuz-* on this host: apt-get install linux-image-amd64');
     set(m, 'kernel', real);
   }
   if (typeof m.initrd === 'string' && !host.exists(m.initrd)) {
@@ -77,10 +93,13 @@ function realizeMachine(name: string, m: RawMachine, c: GoldenCase, tmp: string,
   for (const key of ['diskImage', 'efiVars'])
     if (typeof m[key] === 'string' && isAbsolute(m[key])) set(m, key, fake(m[key]));
   for (const d of m.qemu?.drives ?? [])
-    if (isAbsolute(d.file) && !host.exists(d.file)) set(d, 'file', fake(d.file), 'qemu.drives[].file');
+    if (isAbsolute(d.file) && !host.exists(d.file))
+      set(d, 'file', fake(d.file), 'qemu.drives[].file');
   for (const s of Object.values(m.sharedDirectories ?? {}))
-    if (isAbsolute(s.source) && !host.exists(s.source)) set(s, 'source', fake(s.source), 'sharedDirectories.*.source');
-  if (m.store?.source && !host.exists(m.store.source)) set(m.store, 'source', fake(m.store.source), 'store.source');
+    if (isAbsolute(s.source) && !host.exists(s.source))
+      set(s, 'source', fake(s.source), 'sharedDirectories.*.source');
+  if (m.store?.source && !host.exists(m.store.source))
+    set(m.store, 'source', fake(m.store.source), 'store.source');
 }
 
 /** Creates everything a machine's run script expects to find (see the run script contract). */
@@ -94,8 +113,10 @@ function provideFiles(r: ResolvedMachine, ws: string): void {
     if (r.efi) copyFileSync(r.efi.varsTemplate, inWs(r.paths.bootDiskEfiVars));
   }
   if (m.diskSize === null) qemuImg('qcow2', inWs(r.paths.diskImage), '64M');
-  for (const d of m.qemu.drives) if (!existsSync(inWs(d.file))) qemuImg(d.format, inWs(d.file), '16M');
-  for (const s of Object.values(m.sharedDirectories)) mkdirSync(inWs(s.source), { recursive: true });
+  for (const d of m.qemu.drives)
+    if (!existsSync(inWs(d.file))) qemuImg(d.format, inWs(d.file), '16M');
+  for (const s of Object.values(m.sharedDirectories))
+    mkdirSync(inWs(s.source), { recursive: true });
   mkdirSync(inWs(m.store.source), { recursive: true });
 }
 
@@ -103,13 +124,21 @@ function provideFiles(r: ResolvedMachine, ws: string): void {
  * Builds the workspace `<tmp>/<wsName>` for a golden case: realized config,
  * run scripts rendered against the real host, and their input files.
  */
-export function prepareRealWorkspace(c: GoldenCase, tmp: string, wsName: string, host: HostFacts = readHostFacts()): RealWorkspace {
+export function prepareRealWorkspace(
+  c: GoldenCase,
+  tmp: string,
+  wsName: string,
+  host: HostFacts = readHostFacts(),
+): RealWorkspace {
   const ws = join(tmp, wsName);
   mkdirSync(ws, { recursive: true });
   const rewrites: string[] = [];
   const raw = structuredClone(c.raw);
-  for (const [name, m] of Object.entries(raw.machines)) realizeMachine(name, m, c, tmp, host, rewrites);
-  const machines = Object.values(resolveConfig(validateConfig(raw, `golden/${c.name}/config.json (realized)`), host));
+  for (const [name, m] of Object.entries(raw.machines))
+    realizeMachine(name, m, c, tmp, host, rewrites);
+  const machines = Object.values(
+    resolveConfig(validateConfig(raw, `golden/${c.name}/config.json (realized)`), host),
+  );
   const scripts: Record<string, string> = {};
   for (const r of machines) {
     provideFiles(r, ws);

@@ -28,13 +28,17 @@ export interface RemoteCacheServer {
   stop(): void;
 }
 
-
 export async function startRemoteCacheServer(): Promise<RemoteCacheServer> {
   const dir = mkdtempSync(join(tmpdir(), 'nx-qemu-vm-remote-cache-'));
   const token = randomBytes(24).toString('hex');
   const readOnlyToken = randomBytes(24).toString('hex');
   const serve = (args: string[], env: Record<string, string> = {}, input = '') =>
-    spawnSync(SERVE_SH, args, { encoding: 'utf8', timeout: 60_000, input, env: { ...process.env, ...env } });
+    spawnSync(SERVE_SH, args, {
+      encoding: 'utf8',
+      timeout: 60_000,
+      input,
+      env: { ...process.env, ...env },
+    });
   const stop = () => {
     serve(['stop', '--dir', dir]);
     rmSync(dir, { recursive: true, force: true });
@@ -61,9 +65,13 @@ export async function startRemoteCacheServer(): Promise<RemoteCacheServer> {
       token,
       readOnlyToken,
       dir,
-      env: (t = token) => ({ NX_SELF_HOSTED_REMOTE_CACHE_SERVER: url, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: t }),
+      env: (t = token) => ({
+        NX_SELF_HOSTED_REMOTE_CACHE_SERVER: url,
+        NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: t,
+      }),
       entries: () => (existsSync(store) ? readdirSync(store).sort() : []),
-      accessLog: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []),
+      accessLog: () =>
+        existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [],
       stop,
     };
   }

@@ -23,11 +23,15 @@ function deref(root: RootSchema, node: SchemaNode): SchemaNode {
   return deref(root, root.definitions[m[1]]);
 }
 
-const join = (prefix: string, seg: string) => (seg === '[]' ? `${prefix}[]` : prefix ? `${prefix}.${seg}` : seg);
+const join = (prefix: string, seg: string) =>
+  seg === '[]' ? `${prefix}[]` : prefix ? `${prefix}.${seg}` : seg;
 
 /** Children of a node: named properties, map values (`*`) and array items (`[]`). */
 function children(root: RootSchema, node: SchemaNode): [string, SchemaNode][] {
-  const out: [string, SchemaNode][] = Object.entries(node.properties ?? {}).map(([k, v]) => [k, deref(root, v)]);
+  const out: [string, SchemaNode][] = Object.entries(node.properties ?? {}).map(([k, v]) => [
+    k,
+    deref(root, v),
+  ]);
   if (node.additionalProperties && typeof node.additionalProperties === 'object')
     out.push(['*', deref(root, node.additionalProperties)]);
   if (node.items) out.push(['[]', deref(root, node.items)]);
@@ -35,7 +39,11 @@ function children(root: RootSchema, node: SchemaNode): [string, SchemaNode][] {
 }
 
 /** Every option path under `node`, with the (dereferenced) schema of each. */
-export function optionPaths(root: RootSchema, node: SchemaNode, prefix = ''): Map<string, SchemaNode> {
+export function optionPaths(
+  root: RootSchema,
+  node: SchemaNode,
+  prefix = '',
+): Map<string, SchemaNode> {
   const out = new Map<string, SchemaNode>();
   for (const [seg, child] of children(root, deref(root, node))) {
     const path = join(prefix, seg);
@@ -98,5 +106,7 @@ export function requiredValues(node: SchemaNode): string[] {
 /** Values of `requiredValues` that `seen` lacks. (The nullable options are all scalars.) */
 export function missingValues(node: SchemaNode, seen: Set<string> | undefined): string[] {
   const values = [...(seen ?? [])];
-  return requiredValues(node).filter((v) => (v === '<non-null>' ? !values.some((s) => s !== 'null') : !values.includes(v)));
+  return requiredValues(node).filter((v) =>
+    v === '<non-null>' ? !values.some((s) => s !== 'null') : !values.includes(v),
+  );
 }

@@ -2,7 +2,15 @@
 // workspace-vm.json, Nx cache and plugin copy, sharing node_modules by symlink.
 // The plugin is copied rather than linked so that Nx sees its source inside
 // the workspace, exactly as in this repository.
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -18,11 +26,13 @@ export interface TempWorkspace {
 
 export function createTempWorkspace(config: object, prefix = 'nx-qemu-vm-ws-'): TempWorkspace {
   const root = mkdtempSync(join(tmpdir(), prefix));
-  for (const f of ['nx.json', 'package.json', 'tsconfig.base.json']) cpSync(join(REPO_ROOT, f), join(root, f));
+  for (const f of ['nx.json', 'package.json', 'tsconfig.base.json'])
+    cpSync(join(REPO_ROOT, f), join(root, f));
   cpSync(join(REPO_ROOT, 'packages/nx-qemu-vm'), join(root, 'packages/nx-qemu-vm'), {
     recursive: true,
     // The plugin as it runs: its sources, without tests and fixtures.
-    filter: (src) => !src.startsWith(join(REPO_ROOT, 'packages/nx-qemu-vm/test')) && !src.endsWith('.spec.ts'),
+    filter: (src) =>
+      !src.startsWith(join(REPO_ROOT, 'packages/nx-qemu-vm/test')) && !src.endsWith('.spec.ts'),
   });
   const modules = join(root, 'node_modules');
   mkdirSync(modules);
@@ -33,14 +43,27 @@ export function createTempWorkspace(config: object, prefix = 'nx-qemu-vm-ws-'): 
   symlinkSync('../packages/nx-qemu-vm', join(modules, 'nx-qemu-vm'));
   const ws: TempWorkspace = {
     root,
-    writeConfig: (c) => writeFileSync(join(root, 'workspace-vm.json'), JSON.stringify(c, null, 2) + '\n'),
+    writeConfig: (c) =>
+      writeFileSync(join(root, 'workspace-vm.json'), JSON.stringify(c, null, 2) + '\n'),
     nx(args, env = {}) {
-      const res = spawnSync(process.execPath, [join(root, 'node_modules/nx/dist/bin/nx.js'), ...args], {
-        cwd: root,
-        encoding: 'utf8',
-        timeout: 300_000,
-        env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true', NX_SKIP_NX_CACHE: '', ...env },
-      });
+      const res = spawnSync(
+        process.execPath,
+        [join(root, 'node_modules/nx/dist/bin/nx.js'), ...args],
+        {
+          cwd: root,
+          encoding: 'utf8',
+          timeout: 300_000,
+          env: {
+            ...process.env,
+            NX_DAEMON: 'false',
+            NX_NO_CLOUD: 'true',
+            NX_TUI: 'false',
+            CI: 'true',
+            NX_SKIP_NX_CACHE: '',
+            ...env,
+          },
+        },
+      );
       return { status: res.status, output: `${res.stdout}${res.stderr}` };
     },
     remove: () => rmSync(root, { recursive: true, force: true }),

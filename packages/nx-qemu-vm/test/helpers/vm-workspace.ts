@@ -26,19 +26,38 @@ const BOOT_ENV = { VM_ACCEL: 'tcg', VM_EXEC_TIMEOUT: '240' };
 
 export function createVmWorkspace(machines: Record<string, object>): VmWorkspace {
   const ws = createTempWorkspace({ machines }, 'nx-qemu-vm-e2e-') as VmWorkspace;
-  const env = (extra: Record<string, string>) => ({ ...process.env, ...BOOT_ENV, HOME: ws.root, ...extra });
+  const env = (extra: Record<string, string>) => ({
+    ...process.env,
+    ...BOOT_ENV,
+    HOME: ws.root,
+    ...extra,
+  });
   ws.buildAll = () => {
-    const res = ws.nx(['run-many', '-t', 'build', 'system', '--projects', Object.keys(machines).join(',')]);
+    const res = ws.nx([
+      'run-many',
+      '-t',
+      'build',
+      'system',
+      '--projects',
+      Object.keys(machines).join(','),
+    ]);
     if (res.status !== 0) throw new Error(`nx run-many failed:\n${res.output}`);
   };
   ws.execScript = (machine) => join(ws.root, 'dist/vm', machine, 'bin', `exec-${machine}-vm`);
   ws.exec = (machine, command, extra = {}) => {
-    const res = spawnSync(ws.execScript(machine), [command], { encoding: 'utf8', timeout: 300_000, env: env(extra) });
+    const res = spawnSync(ws.execScript(machine), [command], {
+      encoding: 'utf8',
+      timeout: 300_000,
+      env: env(extra),
+    });
     return { status: res.status, stdout: res.stdout, stderr: res.stderr };
   };
   ws.execAsync = (machine, command, extra = {}) =>
     new Promise((resolve) => {
-      const child = spawn(ws.execScript(machine), [command], { env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(ws.execScript(machine), [command], {
+        env: env(extra),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
@@ -49,6 +68,8 @@ export function createVmWorkspace(machines: Record<string, object>): VmWorkspace
         resolve({ status, stdout, stderr });
       });
     });
-  ws.consoleLog = (machine) => spawnSync('cat', [join(ws.root, '.vm', machine, 'last-exec-console.log')], { encoding: 'utf8' }).stdout;
+  ws.consoleLog = (machine) =>
+    spawnSync('cat', [join(ws.root, '.vm', machine, 'last-exec-console.log')], { encoding: 'utf8' })
+      .stdout;
   return ws;
 }

@@ -5,10 +5,14 @@ import { machineContext } from '../../util/machine';
 import { reportFailure } from '../../util/report';
 import { warnIfRemoteCacheRefusesToken } from '../../util/remote-cache-check';
 
-export default async function buildExecutor(options: BuildExecutorSchema, context: ExecutorContext) {
+export default async function buildExecutor(
+  options: BuildExecutorSchema,
+  context: ExecutorContext,
+) {
   try {
     await warnIfRemoteCacheRefusesToken();
-    for (const file of writeMachineScripts(machineContext(options, context))) console.log(`wrote ${file}`);
+    for (const file of writeMachineScripts(machineContext(options, context)))
+      console.log(`wrote ${file}`);
     return { success: true };
   } catch (err) {
     reportFailure(err);

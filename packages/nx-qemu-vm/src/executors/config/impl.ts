@@ -8,7 +8,10 @@ import { writeFileAtomic } from '../../util/atomic-write';
 
 // The first step of every machine: a config error stops the graph here,
 // and the resolved machine is there to read when a VM does not do what you meant.
-export default async function configExecutor(options: ConfigExecutorSchema, context: ExecutorContext) {
+export default async function configExecutor(
+  options: ConfigExecutorSchema,
+  context: ExecutorContext,
+) {
   try {
     await warnIfRemoteCacheRefusesToken();
     const m = machineContext(options, context);
@@ -16,7 +19,9 @@ export default async function configExecutor(options: ConfigExecutorSchema, cont
     // The position is left out: it only matters through the vlan addresses, which are in the file.
     const { index: _position, ...resolved } = m.machine;
     writeFileAtomic(file, `${JSON.stringify(resolved, null, 2)}\n`);
-    console.log(`machine "${m.machine.name}" is valid; resolved config: ${relative(context.root, file)}`);
+    console.log(
+      `machine "${m.machine.name}" is valid; resolved config: ${relative(context.root, file)}`,
+    );
     return { success: true };
   } catch (err) {
     reportFailure(err);

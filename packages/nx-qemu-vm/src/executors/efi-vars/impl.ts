@@ -9,7 +9,10 @@ import { refuseIfInUse } from '../../disk/in-use';
 
 // Stateful: the vars belong to the user once created. They are copied through
 // a temporary name and published with a hard link, which never replaces a file.
-export default async function efiVarsExecutor(options: EfiVarsExecutorSchema, context: ExecutorContext) {
+export default async function efiVarsExecutor(
+  options: EfiVarsExecutorSchema,
+  context: ExecutorContext,
+) {
   try {
     const m = machineContext(options, context);
     const r = m.machine;
@@ -17,15 +20,25 @@ export default async function efiVarsExecutor(options: EfiVarsExecutorSchema, co
       console.log(`machine "${r.name}" does not boot with UEFI; no EFI variables to create`);
       return { success: true };
     }
-    const { path: target } = overridablePath(context.root, ['VM_EFI_VARS', 'NIX_EFI_VARS'], r.paths.efiVars);
+    const { path: target } = overridablePath(
+      context.root,
+      ['VM_EFI_VARS', 'NIX_EFI_VARS'],
+      r.paths.efiVars,
+    );
     if (existsSync(target)) {
       await refuseIfInUse(target, `EFI variables ${r.paths.efiVars}`, r.name);
       console.log(`${r.paths.efiVars} exists; left as it is`);
       return { success: true };
     }
-    const template = r.config.useBootLoader ? join(context.root, r.paths.bootDiskEfiVars) : r.efi.varsTemplate;
+    const template = r.config.useBootLoader
+      ? join(context.root, r.paths.bootDiskEfiVars)
+      : r.efi.varsTemplate;
     if (!existsSync(template))
-      throw new Error(r.config.useBootLoader ? `${template} is missing; build it first: npx nx run ${r.name}:boot-disk` : `the firmware's variable template ${template} is missing; reinstall the firmware package`);
+      throw new Error(
+        r.config.useBootLoader
+          ? `${template} is missing; build it first: npx nx run ${r.name}:boot-disk`
+          : `the firmware's variable template ${template} is missing; reinstall the firmware package`,
+      );
     mkdirSync(dirname(target), { recursive: true });
     const tmp = `${target}.tmp-${process.pid}`;
     try {

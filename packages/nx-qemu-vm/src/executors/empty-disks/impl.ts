@@ -7,7 +7,10 @@ import { emptyDiskLayouts } from '../../disk/layout';
 import { driftWarning, ensureStatefulDisk } from '../../disk/stateful-disk';
 
 // Stateful and never cached, like the root disk: data written to them stays.
-export default async function emptyDisksExecutor(options: EmptyDisksExecutorSchema, context: ExecutorContext) {
+export default async function emptyDisksExecutor(
+  options: EmptyDisksExecutorSchema,
+  context: ExecutorContext,
+) {
   try {
     const r = machineContext(options, context).machine;
     const layouts = emptyDiskLayouts(r);
@@ -16,10 +19,16 @@ export default async function emptyDisksExecutor(options: EmptyDisksExecutorSche
       return { success: true };
     }
     // Each disk is checked (in use? layout?) before it is created or kept.
-    const disks = r.paths.emptyDisks.map((path, i) => ({ image: join(context.root, path), label: `empty disk ${path}`, machine: r.name, layout: layouts[i] }));
+    const disks = r.paths.emptyDisks.map((path, i) => ({
+      image: join(context.root, path),
+      label: `empty disk ${path}`,
+      machine: r.name,
+      layout: layouts[i],
+    }));
     for (const disk of disks) {
       const outcome = await ensureStatefulDisk(disk);
-      if (outcome.state === 'created') console.log(`created ${disk.label} (${disk.layout.sizeMiB} MiB)`);
+      if (outcome.state === 'created')
+        console.log(`created ${disk.label} (${disk.layout.sizeMiB} MiB)`);
       else {
         console.log(`${disk.label} exists; left as it is`);
         if (outcome.drift.length) console.warn(driftWarning(disk, outcome.drift));

@@ -17,8 +17,13 @@ export default async function execExecutor(options: ExecExecutorSchema, context:
     const status = result.exitCode ?? 1;
     if (status === 0) return { success: true };
     if (status === EXEC_BOOT_FAILURE_STATUS || status === EXEC_TIMEOUT_STATUS)
-      console.error(`exec: machine "${m.machine.name}" did not run the command (see the console lines above)`);
-    else console.error(`exec: the command exited with status ${status} in machine "${m.machine.name}"`);
+      console.error(
+        `exec: machine "${m.machine.name}" did not run the command (see the console lines above)`,
+      );
+    else
+      console.error(
+        `exec: the command exited with status ${status} in machine "${m.machine.name}"`,
+      );
     return { success: false };
   } catch (err) {
     reportFailure(err);

@@ -8,23 +8,35 @@ import { driftWarning, ensureStatefulDisk } from '../../disk/stateful-disk';
 import { refuseIfInUse } from '../../disk/in-use';
 
 // Stateful and never cached: the root disk is the user's data.
-export default async function rootDiskExecutor(options: RootDiskExecutorSchema, context: ExecutorContext) {
+export default async function rootDiskExecutor(
+  options: RootDiskExecutorSchema,
+  context: ExecutorContext,
+) {
   try {
     const r = machineContext(options, context).machine;
-    const { shown, path: image } = overridablePath(context.root, ['VM_DISK_IMAGE', 'NIX_DISK_IMAGE'], r.paths.diskImage);
+    const { shown, path: image } = overridablePath(
+      context.root,
+      ['VM_DISK_IMAGE', 'NIX_DISK_IMAGE'],
+      r.paths.diskImage,
+    );
     const label = `root disk ${shown}`;
     const layout = rootDiskLayout(r);
     if (!layout) {
       // diskSize null: the user provides the image; we only check it is there and free.
       await refuseIfInUse(image, label, r.name);
       if (!existsSync(image))
-        throw new Error(`${label} does not exist, and machines.${r.name}.diskSize is null, so it is not created. Create it, or set diskSize.`);
+        throw new Error(
+          `${label} does not exist, and machines.${r.name}.diskSize is null, so it is not created. Create it, or set diskSize.`,
+        );
       console.log(`${label} is there (diskSize is null: provided by you)`);
       return { success: true };
     }
     const disk = { image, label, machine: r.name, layout };
     const outcome = await ensureStatefulDisk(disk);
-    if (outcome.state === 'created') console.log(`created ${label} (${layout.sizeMiB} MiB qcow2; formatted by the guest on first boot)`);
+    if (outcome.state === 'created')
+      console.log(
+        `created ${label} (${layout.sizeMiB} MiB qcow2; formatted by the guest on first boot)`,
+      );
     else {
       console.log(`${label} exists; left as it is`);
       if (outcome.drift.length) console.warn(driftWarning(disk, outcome.drift));

@@ -30,7 +30,10 @@ function typeOnConsole(socket: string, text: string): Promise<void> {
 // runs with -snapshot: its disks are opened read-only and its writes go to
 // throwaway overlays, and no power cut can damage a user's disk. When we get
 // to stop it ourselves (Ctrl-C), the guest is powered off through its console.
-export default async function serveExecutor(options: ServeExecutorSchema, context: ExecutorContext) {
+export default async function serveExecutor(
+  options: ServeExecutorSchema,
+  context: ExecutorContext,
+) {
   const scratch = mkdtempSync(join(tmpdir(), 'nxvm-serve-'));
   try {
     const m = machineContext(options, context);
@@ -39,13 +42,25 @@ export default async function serveExecutor(options: ServeExecutorSchema, contex
     const socket = join(scratch, 'console.sock');
     const qemu = execa(
       m.runScript,
-      ['-snapshot', '-display', 'none', '-monitor', 'none', '-chardev', `socket,id=serve0,path=${qemuEscape(socket)},server=on,wait=off,logfile=${qemuEscape(log)}`, '-serial', 'chardev:serve0'],
+      [
+        '-snapshot',
+        '-display',
+        'none',
+        '-monitor',
+        'none',
+        '-chardev',
+        `socket,id=serve0,path=${qemuEscape(socket)},server=on,wait=off,logfile=${qemuEscape(log)}`,
+        '-serial',
+        'chardev:serve0',
+      ],
       {
         stdin: 'ignore',
         stdout: 'inherit',
         stderr: 'inherit',
         reject: false,
-        env: { QEMU_KERNEL_PARAMS: `${process.env.QEMU_KERNEL_PARAMS ?? ''} console=${serialConsole(r)}` },
+        env: {
+          QEMU_KERNEL_PARAMS: `${process.env.QEMU_KERNEL_PARAMS ?? ''} console=${serialConsole(r)}`,
+        },
       },
     );
     let exited = false;
@@ -62,7 +77,9 @@ export default async function serveExecutor(options: ServeExecutorSchema, contex
     };
     process.once('SIGTERM', () => void stop());
     process.once('SIGINT', () => void stop());
-    console.log(`serving "${r.name}" in the background; console log: ${relative(context.root, log)}`);
+    console.log(
+      `serving "${r.name}" in the background; console log: ${relative(context.root, log)}`,
+    );
 
     const timeout = options.bootTimeout ?? 600;
     const deadline = Date.now() + timeout * 1000;
@@ -79,7 +96,9 @@ export default async function serveExecutor(options: ServeExecutorSchema, contex
         break;
       }
       if (Date.now() > deadline) {
-        console.error(`serve: "${r.name}" did not come up within ${timeout} s; stopping it. Console log: ${log}`);
+        console.error(
+          `serve: "${r.name}" did not come up within ${timeout} s; stopping it. Console log: ${log}`,
+        );
         await stop();
         await qemu;
         return { success: false };
@@ -93,12 +112,17 @@ export default async function serveExecutor(options: ServeExecutorSchema, contex
     }
     const result = await qemu;
     if (!ready && !stopping) {
-      console.error(`serve: "${r.name}" stopped before it was up (QEMU status ${result.exitCode}); console log: ${log}`);
+      console.error(
+        `serve: "${r.name}" stopped before it was up (QEMU status ${result.exitCode}); console log: ${log}`,
+      );
       return { success: false };
     }
     // Powered off on request, or by the guest itself: the normal end of a service.
     const clean = result.exitCode === 0 || (stopping && result.signal === 'SIGTERM');
-    if (!clean) console.error(`serve: QEMU exited with status ${result.exitCode ?? result.signal}; console log: ${log}`);
+    if (!clean)
+      console.error(
+        `serve: QEMU exited with status ${result.exitCode ?? result.signal}; console log: ${log}`,
+      );
     return { success: clean };
   } catch (err) {
     reportFailure(err);

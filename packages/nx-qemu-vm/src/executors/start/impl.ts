@@ -6,7 +6,10 @@ import { reportFailure } from '../../util/report';
 import { serialConsoleArgs } from './lib/console-args';
 import { runPreparation } from './lib/prepare';
 
-export default async function startExecutor(options: StartExecutorSchema, context: ExecutorContext) {
+export default async function startExecutor(
+  options: StartExecutorSchema,
+  context: ExecutorContext,
+) {
   try {
     const m = machineContext(options, context);
     if (!(await runPreparation(context.root, m.machine.name, options.prepare ?? []))) {
@@ -14,10 +17,14 @@ export default async function startExecutor(options: StartExecutorSchema, contex
       return { success: false };
     }
     const log = newConsoleLog(context.root, m.machine.paths.stateDir, 'console');
-    const graphical = m.machine.config.graphics && Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
+    const graphical =
+      m.machine.config.graphics && Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
     console.log(`starting "${m.machine.name}"; console log: ${log}`);
     if (!graphical) console.log("leave with 'poweroff' in the guest, or Ctrl-A X");
-    const result = await execa(m.runScript, graphical ? [] : serialConsoleArgs(log), { stdio: 'inherit', reject: false });
+    const result = await execa(m.runScript, graphical ? [] : serialConsoleArgs(log), {
+      stdio: 'inherit',
+      reject: false,
+    });
     if (result.exitCode !== 0) console.error(`start: QEMU exited with status ${result.exitCode}`);
     return { success: result.exitCode === 0 };
   } catch (err) {

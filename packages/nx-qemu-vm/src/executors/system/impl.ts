@@ -7,12 +7,17 @@ import { warnIfRemoteCacheRefusesToken } from '../../util/remote-cache-check';
 import { buildInitrd } from '../../guest/initrd';
 import { writeFileAtomic } from '../../util/atomic-write';
 
-export default async function systemExecutor(options: SystemExecutorSchema, context: ExecutorContext) {
+export default async function systemExecutor(
+  options: SystemExecutorSchema,
+  context: ExecutorContext,
+) {
   try {
     await warnIfRemoteCacheRefusesToken();
     const m = machineContext(options, context);
     if (!m.machine.kernel.generatedInitrd) {
-      console.log(`machine "${m.machine.name}" boots its own initrd (${m.machine.kernel.initrd}); nothing to build`);
+      console.log(
+        `machine "${m.machine.name}" boots its own initrd (${m.machine.kernel.initrd}); nothing to build`,
+      );
       return { success: true };
     }
     console.log(`building the stage-1 initrd for kernel ${m.machine.kernel.image}`);
@@ -20,7 +25,9 @@ export default async function systemExecutor(options: SystemExecutorSchema, cont
     const dir = join(m.dist, 'system');
     writeFileAtomic(join(dir, 'manifest.txt'), initrd.manifest);
     writeFileAtomic(join(dir, 'initrd.img'), initrd.image);
-    console.log(`wrote ${relative(context.root, join(dir, 'initrd.img'))} (${(initrd.image.length / 1024 / 1024).toFixed(1)} MiB, kernel ${initrd.kernelVersion})`);
+    console.log(
+      `wrote ${relative(context.root, join(dir, 'initrd.img'))} (${(initrd.image.length / 1024 / 1024).toFixed(1)} MiB, kernel ${initrd.kernelVersion})`,
+    );
     return { success: true };
   } catch (err) {
     reportFailure(err);

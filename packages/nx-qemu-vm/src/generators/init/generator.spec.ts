@@ -19,7 +19,10 @@ describe('init generator', () => {
     tree.write('.gitignore', 'node_modules\ndist/vm');
     await initGenerator(tree, {});
     await initGenerator(tree, {});
-    assert.equal(tree.read('.gitignore', 'utf-8'), 'node_modules\ndist/vm\n# nx-qemu-vm: machine disks and build outputs\n.vm/\n');
+    assert.equal(
+      tree.read('.gitignore', 'utf-8'),
+      'node_modules\ndist/vm\n# nx-qemu-vm: machine disks and build outputs\n.vm/\n',
+    );
   });
 
   it('registers the plugin and writes a valid workspace-vm.json with a headless vm', async () => {
@@ -28,7 +31,11 @@ describe('init generator', () => {
     await initGenerator(tree, {});
     const after = readNxJson(tree)!;
     assert.deepEqual(after.plugins, [PLUGIN_NAME]);
-    assert.deepEqual({ ...after, plugins: undefined }, { ...before, plugins: undefined }, 'nothing else in nx.json changes');
+    assert.deepEqual(
+      { ...after, plugins: undefined },
+      { ...before, plugins: undefined },
+      'nothing else in nx.json changes',
+    );
     const config = readJson(tree, 'workspace-vm.json');
     assert.deepEqual(config, { $schema: SCHEMA_REF, machines: { vm: { graphics: false } } });
     assert.deepEqual(Object.keys(validateConfig(config).machines), ['vm']);
@@ -38,8 +45,13 @@ describe('init generator', () => {
   it('points $schema where the package installs the schema, as this repository does', () => {
     const own = JSON.parse(readFileSync(join(REPO_ROOT, 'workspace-vm.json'), 'utf8'));
     assert.equal(own.$schema, SCHEMA_REF);
-    assert.ok(existsSync(join(REPO_ROOT, SCHEMA_REF)), `${SCHEMA_REF} resolves from the workspace root`);
-    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'packages/nx-qemu-vm/package.json'), 'utf8'));
+    assert.ok(
+      existsSync(join(REPO_ROOT, SCHEMA_REF)),
+      `${SCHEMA_REF} resolves from the workspace root`,
+    );
+    const pkg = JSON.parse(
+      readFileSync(join(REPO_ROOT, 'packages/nx-qemu-vm/package.json'), 'utf8'),
+    );
     assert.equal(pkg.name, PLUGIN_NAME);
     assert.equal(pkg.files, undefined, 'no "files" list, so src/ (and the schema) is published');
   });
@@ -64,9 +76,16 @@ describe('init generator', () => {
 
   it('appends to other plugins, keeping their order', async () => {
     const tree = emptyTree();
-    updateNxJson(tree, { ...readNxJson(tree), plugins: ['@nx/js/typescript', { plugin: '@nx/eslint/plugin' }] });
+    updateNxJson(tree, {
+      ...readNxJson(tree),
+      plugins: ['@nx/js/typescript', { plugin: '@nx/eslint/plugin' }],
+    });
     await initGenerator(tree, {});
-    assert.deepEqual(readNxJson(tree)!.plugins, ['@nx/js/typescript', { plugin: '@nx/eslint/plugin' }, PLUGIN_NAME]);
+    assert.deepEqual(readNxJson(tree)!.plugins, [
+      '@nx/js/typescript',
+      { plugin: '@nx/eslint/plugin' },
+      PLUGIN_NAME,
+    ]);
   });
 
   it('never overwrites an existing workspace-vm.json', async () => {

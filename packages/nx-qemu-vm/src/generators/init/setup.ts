@@ -1,7 +1,13 @@
 // The two things a workspace needs before nx-qemu-vm can infer anything: the
 // plugin in nx.json and a workspace-vm.json. Shared by `init` and `machine`,
 // so adding a machine to a fresh workspace sets it up too.
-import { type NxJsonConfiguration, type Tree, readNxJson, updateNxJson, writeJson } from '@nx/devkit';
+import {
+  type NxJsonConfiguration,
+  type Tree,
+  readNxJson,
+  updateNxJson,
+  writeJson,
+} from '@nx/devkit';
 import { CONFIG_FILE } from '../../config/load';
 
 export const PLUGIN_NAME = 'nx-qemu-vm';
@@ -59,8 +65,13 @@ export const IGNORED = ['.vm/', 'dist/vm/'];
 export function ignoreMachineState(tree: Tree): void {
   const current = tree.exists('.gitignore') ? (tree.read('.gitignore', 'utf-8') ?? '') : '';
   const lines = new Set(current.split('\n').map((l) => l.trim()));
-  const missing = IGNORED.filter((entry) => !lines.has(entry) && !lines.has(entry.replace(/\/$/, '')));
+  const missing = IGNORED.filter(
+    (entry) => !lines.has(entry) && !lines.has(entry.replace(/\/$/, '')),
+  );
   if (!missing.length) return;
   const sep = current === '' || current.endsWith('\n') ? '' : '\n';
-  tree.write('.gitignore', `${current}${sep}# nx-qemu-vm: machine disks and build outputs\n${missing.join('\n')}\n`);
+  tree.write(
+    '.gitignore',
+    `${current}${sep}# nx-qemu-vm: machine disks and build outputs\n${missing.join('\n')}\n`,
+  );
 }

@@ -41,11 +41,20 @@ export function parseExtraOptions(text: string | undefined): Record<string, unkn
     throw new Error(`--options is not valid JSON: ${(err as Error).message}`);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw new Error(`--options must be a JSON object of machine options, e.g. '{"accel":"tcg"}', not ${JSON.stringify(value)}.`);
+    throw new Error(
+      `--options must be a JSON object of machine options, e.g. '{"accel":"tcg"}', not ${JSON.stringify(value)}.`,
+    );
   return value as Record<string, unknown>;
 }
 
-const NAMED = ['memorySize', 'cores', 'diskSize', 'graphics', 'useBootLoader', 'useEFIBoot'] as const;
+const NAMED = [
+  'memorySize',
+  'cores',
+  'diskSize',
+  'graphics',
+  'useBootLoader',
+  'useEFIBoot',
+] as const;
 
 /**
  * The machine's entry: only what was asked for, so the file stays short and
@@ -55,7 +64,8 @@ const NAMED = ['memorySize', 'cores', 'diskSize', 'graphics', 'useBootLoader', '
 export function machineEntry(options: MachineGeneratorSchema): Record<string, unknown> {
   const entry: Record<string, unknown> = { ...parseExtraOptions(options.options) };
   for (const key of NAMED) if (options[key] !== undefined) entry[key] = options[key];
-  if (options.forwardPorts !== undefined) entry.forwardPorts = parseForwardPorts(options.forwardPorts);
+  if (options.forwardPorts !== undefined)
+    entry.forwardPorts = parseForwardPorts(options.forwardPorts);
   return entry;
 }
 
@@ -64,10 +74,17 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** The file with one more machine, appended last; throws when the name is taken. */
-export function withMachine(config: unknown, name: string, entry: Record<string, unknown>, file = 'workspace-vm.json'): Record<string, unknown> {
+export function withMachine(
+  config: unknown,
+  name: string,
+  entry: Record<string, unknown>,
+  file = 'workspace-vm.json',
+): Record<string, unknown> {
   // Anything else would have to be replaced to add a machine, and the file is the user's.
   if (!isObject(config) || (config.machines !== undefined && !isObject(config.machines)))
-    throw new Error(`${file} does not hold an object with a "machines" object; fix it before adding "${name}".`);
+    throw new Error(
+      `${file} does not hold an object with a "machines" object; fix it before adding "${name}".`,
+    );
   const machines = config.machines ?? {};
   if (Object.hasOwn(machines, name))
     throw new Error(

@@ -4,7 +4,11 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { MachineContext } from '../../../util/machine';
-import { BOOT_DISK_SIZE_MIB, FAT_EPOCH_MIN, renderBootDiskScript } from '../../../disk/boot-disk-recipe';
+import {
+  BOOT_DISK_SIZE_MIB,
+  FAT_EPOCH_MIN,
+  renderBootDiskScript,
+} from '../../../disk/boot-disk-recipe';
 import { type BuilderMachine, builderMachine, runInBuilderVm } from '../../../builder-vm/run-in-vm';
 import type { ResolvedMachine } from '../../../config/resolve';
 import type { EfiFirmware } from '../../../qemu/firmware';
@@ -28,7 +32,12 @@ export interface BootDiskSpec {
   useBootLoader: boolean;
   kernelImage: string;
   initrd: string;
-  grub: { kernelParams: string[]; resolution: { x: number; y: number }; efi: boolean; serialConsole: boolean };
+  grub: {
+    kernelParams: string[];
+    resolution: { x: number; y: number };
+    efi: boolean;
+    serialConsole: boolean;
+  };
   efi?: EfiFirmware;
   /** The throwaway VM that builds it, or none when the host builds it. */
   builder: BuilderMachine | 'host';
@@ -42,26 +51,46 @@ export function bootDiskSpec(r: ResolvedMachine): BootDiskSpec {
     useBootLoader: r.config.useBootLoader,
     kernelImage: r.kernel.image,
     initrd: r.kernel.initrd,
-    grub: { kernelParams: r.kernel.params, resolution: r.config.resolution, efi: r.config.useEFIBoot, serialConsole: !r.config.graphics },
+    grub: {
+      kernelParams: r.kernel.params,
+      resolution: r.config.resolution,
+      efi: r.config.useEFIBoot,
+      serialConsole: !r.config.graphics,
+    },
     efi: r.efi,
     builder: r.config.bootDiskBuilder === 'host' ? 'host' : builderMachine(r),
     stateDir: r.paths.stateDir,
   };
 }
 
-export async function buildBootDisk(m: MachineContext, timeoutSeconds: number, log: (line: string) => void): Promise<BootDiskResult> {
+export async function buildBootDisk(
+  m: MachineContext,
+  timeoutSeconds: number,
+  log: (line: string) => void,
+): Promise<BootDiskResult> {
   const spec = bootDiskSpec(m.machine);
-  if (!spec.useBootLoader) throw new Error(`machine "${spec.name}" does not use a boot loader (useBootLoader is false); it needs no boot disk`);
-  if (spec.arch !== 'x86_64-linux') throw new Error(`boot disks are built for x86_64 guests only; machine "${spec.name}" is ${spec.arch}`);
+  if (!spec.useBootLoader)
+    throw new Error(
+      `machine "${spec.name}" does not use a boot loader (useBootLoader is false); it needs no boot disk`,
+    );
+  if (spec.arch !== 'x86_64-linux')
+    throw new Error(
+      `boot disks are built for x86_64 guests only; machine "${spec.name}" is ${spec.arch}`,
+    );
   const initrd = isAbsolute(spec.initrd) ? spec.initrd : join(m.workspaceRoot, spec.initrd);
-  if (!existsSync(initrd)) throw new Error(`the initrd ${spec.initrd} is missing${isAbsolute(spec.initrd) ? '' : `; build it first: npx nx run ${spec.name}:system`}`);
+  if (!existsSync(initrd))
+    throw new Error(
+      `the initrd ${spec.initrd} is missing${isAbsolute(spec.initrd) ? '' : `; build it first: npx nx run ${spec.name}:system`}`,
+    );
   const out = join(m.dist, 'boot-disk');
   mkdirSync(m.dist, { recursive: true });
   const work = mkdtempSync(join(m.dist, '.boot-disk-'));
   try {
     log('creating a raw scratch image');
     const raw = join(work, 'disk.raw');
-    await runTool('qemu-img', ['create', '-q', '-f', 'raw', raw, `${BOOT_DISK_SIZE_MIB}M`], { debianPackage: 'qemu-utils' });
+    await runTool('qemu-img', ['create', '-q', '-f', 'raw', raw, `${BOOT_DISK_SIZE_MIB}M`], {
+      debianPackage: 'qemu-utils',
+    });
     const vars = spec.efi ? join(work, 'efi-vars.fd') : undefined;
     if (spec.efi && vars) copyFileSync(spec.efi.varsTemplate, vars);
     // FAT cannot date anything before 1980, so that is the default epoch.
@@ -69,14 +98,33 @@ export async function buildBootDisk(m: MachineContext, timeoutSeconds: number, l
     const common = { ...spec.grub, sourceDateEpoch: epoch };
     if (spec.builder === 'host') {
       log('partitioning, formatting and installing GRUB on the host (bootDiskBuilder: host)');
-      const script = renderBootDiskScript({ ...common, mode: 'host', target: raw, kernel: spec.kernelImage, initrd, workDir: join(work, 'scratch') });
+      const script = renderBootDiskScript({
+        ...common,
+        mode: 'host',
+        target: raw,
+        kernel: spec.kernelImage,
+        initrd,
+        workDir: join(work, 'scratch'),
+      });
       mkdirSync(join(work, 'scratch'));
       const res = await runTool('sh', ['-c', script], { allowFailure: true });
       log(res.stdout.trimEnd());
-      if (res.exitCode !== 0) throw new Error(`the boot-disk script failed (status ${res.exitCode}):\n${res.stderr.trim()}`);
+      if (res.exitCode !== 0)
+        throw new Error(
+          `the boot-disk script failed (status ${res.exitCode}):\n${res.stderr.trim()}`,
+        );
     } else {
-      log(`partitioning, formatting and installing GRUB in a throwaway VM${spec.efi ? ' under OVMF' : ''}`);
-      const recipe = renderBootDiskScript({ ...common, mode: 'vm', target: '/dev/vda', kernel: '/xchg/kernel', initrd: '/xchg/initrd', workDir: '/tmp/boot-disk' });
+      log(
+        `partitioning, formatting and installing GRUB in a throwaway VM${spec.efi ? ' under OVMF' : ''}`,
+      );
+      const recipe = renderBootDiskScript({
+        ...common,
+        mode: 'vm',
+        target: '/dev/vda',
+        kernel: '/xchg/kernel',
+        initrd: '/xchg/initrd',
+        workDir: '/tmp/boot-disk',
+      });
       // Under OVMF the builder also registers the boot entry in the vars, as an installer would.
       const entry = spec.efi
         ? `\nif [ -d /sys/firmware/efi/efivars ]; then\n  echo "registering the EFI boot entry"\n  efibootmgr --quiet --create --disk /dev/vda --part 2 --label nx-qemu-vm --loader '\\EFI\\BOOT\\BOOTX64.EFI'\nfi\n`
@@ -99,7 +147,11 @@ export async function buildBootDisk(m: MachineContext, timeoutSeconds: number, l
     }
     log('compacting into qcow2');
     // qemu-img convert writes clusters in order: the same raw bytes give the same qcow2 bytes.
-    await runTool('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'qcow2', raw, join(work, 'disk.img')], { debianPackage: 'qemu-utils' });
+    await runTool(
+      'qemu-img',
+      ['convert', '-q', '-f', 'raw', '-O', 'qcow2', raw, join(work, 'disk.img')],
+      { debianPackage: 'qemu-utils' },
+    );
     rmSync(raw);
     rmSync(join(work, 'scratch'), { recursive: true, force: true });
     rmSync(out, { recursive: true, force: true });

@@ -6,8 +6,11 @@ import { qemuEscape } from '../../../quote/qemu';
 export function serialConsoleArgs(logFile: string): string[] {
   const path = qemuEscape(logFile);
   return [
-    '-chardev', `stdio,id=console0,mux=on,signal=off,logfile=${path}`,
-    '-serial', 'chardev:console0',
-    '-mon', 'chardev=console0,mode=readline',
+    '-chardev',
+    `stdio,id=console0,mux=on,signal=off,logfile=${path}`,
+    '-serial',
+    'chardev:console0',
+    '-mon',
+    'chardev=console0,mode=readline',
   ];
 }

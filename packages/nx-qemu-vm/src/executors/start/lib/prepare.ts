@@ -7,16 +7,36 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 
 /** The nested command: pure, so its shape is tested. */
-export function prepareCommand(nxBin: string, project: string, targets: readonly string[]): string[] {
-  return [nxBin, 'run-many', '--targets', targets.join(','), '--projects', project, '--output-style=static'];
+export function prepareCommand(
+  nxBin: string,
+  project: string,
+  targets: readonly string[],
+): string[] {
+  return [
+    nxBin,
+    'run-many',
+    '--targets',
+    targets.join(','),
+    '--projects',
+    project,
+    '--output-style=static',
+  ];
 }
 
 /** The task's own Nx variables would make the nested Nx believe it is a forked task. */
 export function nestedEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([k]) => !/^NX_(TASK_|FORKED_|TERMINAL_OUTPUT|STREAM_OUTPUT|PREFIX_OUTPUT)/.test(k)));
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      ([k]) => !/^NX_(TASK_|FORKED_|TERMINAL_OUTPUT|STREAM_OUTPUT|PREFIX_OUTPUT)/.test(k),
+    ),
+  );
 }
 
-export async function runPreparation(workspaceRoot: string, project: string, targets: readonly string[]): Promise<boolean> {
+export async function runPreparation(
+  workspaceRoot: string,
+  project: string,
+  targets: readonly string[],
+): Promise<boolean> {
   if (!targets.length) return true;
   const nxPackage = require.resolve('nx/package.json', { paths: [workspaceRoot] });
   const nxBin = join(dirname(nxPackage), 'dist/bin/nx.js');
