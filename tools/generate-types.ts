@@ -15,7 +15,7 @@ export interface TypeTarget {
 export function typeTargets(): TypeTarget[] {
   const targets: TypeTarget[] = [
     {
-      schema: join(pluginSrc, 'config/workspace-vm.schema.json'),
+      schema: join(pluginSrc, '../workspace-vm.schema.json'),
       output: join(pluginSrc, 'config/workspace-vm.generated.ts'),
     },
   ];

@@ -3,7 +3,7 @@
 // a config that has any.
 import Ajv, { type ErrorObject } from 'ajv';
 import { closest, distance } from 'fastest-levenshtein';
-import schema from './workspace-vm.schema.json';
+import schema from '../../workspace-vm.schema.json';
 import { ConfigError, type ConfigIssue, jsonPath } from './errors';
 import type { ValidMachine } from './machine';
 import { checkMachine } from './machine-checks';

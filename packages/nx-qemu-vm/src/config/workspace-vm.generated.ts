@@ -1,4 +1,4 @@
-/* Generated from packages/nx-qemu-vm/src/config/workspace-vm.schema.json by tools/generate-types.ts. Do not edit: run `npm run gen:types`. */
+/* Generated from packages/nx-qemu-vm/workspace-vm.schema.json by tools/generate-types.ts. Do not edit: run `npm run gen:types`. */
 
 /**
  * Machines that nx-qemu-vm builds and boots. Each key of `machines` becomes an Nx project with the same name.
@@ -51,7 +51,7 @@ export interface MachineOptions {
    */
   bootDevice?: string;
   /**
-   * Extra blank disks, one per entry, each the given size in MiB. They are created in the run's temporary directory and are writable by the guest.
+   * Extra blank data disks, one per entry, each the given size in MiB. They are created once as .vm/<name>/empty<N>.qcow2 and kept between boots, like the root disk (NixOS creates them afresh in each run's temporary directory).
    */
   emptyDiskImages?: number[];
   /**

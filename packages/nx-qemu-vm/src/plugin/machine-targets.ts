@@ -6,25 +6,27 @@ import type { ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import { distDir } from '../config/defaults';
 import type { ValidMachine } from '../config/machine';
 import { type CachedTarget, TARGET_FIELDS, hostInputs, machineFieldsInput } from './target-inputs';
+import { PLUGIN_ROOT, pluginDigest } from './plugin-digest';
 
 export interface TargetNaming {
   prefix: string;
 }
 
-const PLUGIN_ROOT = `${__dirname}/../..`;
-
-/** Our own code changes what the targets produce, and Nx does not hash executor code. */
+/**
+ * In the plugin's own repository, Nx also sees our sources as files (so its
+ * daemon notices an edit); everywhere, the plugin digest in the options
+ * covers the code that runs.
+ */
 export function pluginSourceInputs(
   workspaceRoot: string,
 ): NonNullable<TargetConfiguration['inputs']> {
   const rel = relative(workspaceRoot, PLUGIN_ROOT);
-  if (!rel.startsWith('..') && !rel.includes('node_modules'))
-    return [
-      { fileset: `{workspaceRoot}/${rel}/src/**/*` },
-      `!{workspaceRoot}/${rel}/src/**/*.spec.ts`,
-      { fileset: `{workspaceRoot}/${rel}/package.json` },
-    ];
-  return [{ externalDependencies: ['nx-qemu-vm'] }];
+  if (rel.startsWith('..') || rel.includes('node_modules')) return [];
+  return [
+    { fileset: `{workspaceRoot}/${rel}/src/**/*` },
+    `!{workspaceRoot}/${rel}/src/**/*.spec.ts`,
+    { fileset: `{workspaceRoot}/${rel}/package.json` },
+  ];
 }
 
 export function machineProject(
@@ -39,7 +41,9 @@ export function machineProject(
   const source = pluginSourceInputs(workspaceRoot);
   // Vlan addresses and MACs follow the machine's position in the file: a reorder must rebuild.
   const options = { machine: name };
-  const positioned = m.vlans.length ? { ...options, position } : options;
+  // Nx hashes options, not executor code: the cached steps carry the plugin's digest.
+  const built = { ...options, pluginDigest: pluginDigest() };
+  const positioned = m.vlans.length ? { ...built, position } : built;
   const meta = (description: string) => ({ description, technologies: ['qemu'] });
   const stateful = (executor: string, description: string): TargetConfiguration => ({
     executor: `nx-qemu-vm:${executor}`,
@@ -51,7 +55,7 @@ export function machineProject(
     metadata: meta(description),
   });
 
-  // Every cached step hashes the same three kinds of input: its fields, our source, and what it takes from the host.
+  // Every cached step hashes the same three kinds of input: its fields, our code, and what it takes from the host.
   const cachedStep = (
     target: CachedTarget,
     outDir: string,
@@ -113,7 +117,7 @@ export function machineProject(
       {
         dependsOn: [t('system')],
         inputs: [{ dependentTasksOutputFiles: '**/initrd.img' }],
-        options,
+        options: built,
       },
     );
     cached.push(t('boot-disk'));

@@ -10,7 +10,7 @@ import { fakeHost } from '../../test/helpers/fake-host';
 import { listGoldenCases } from '../../test/helpers/golden-cases';
 import { TARGET_FIELDS, hostInputs, machineFieldsInput } from './target-inputs';
 import { targetProduct } from './target-products';
-import schema from '../config/workspace-vm.schema.json';
+import schema from '../../workspace-vm.schema.json';
 
 type Target = keyof typeof TARGET_FIELDS;
 const TARGETS = Object.keys(TARGET_FIELDS) as Target[];

@@ -25,7 +25,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import schema from '../config/workspace-vm.schema.json';
+import schema from '../../workspace-vm.schema.json';
 import {
   listGoldenCases,
   outputFilesOnDisk,

@@ -12,6 +12,8 @@ export interface MachineOptions {
   configFile?: string;
   /** Set by the plugin where the output depends on the machine's position in the file. */
   position?: number;
+  /** Set by the plugin on cached steps, for Nx's hash only (see plugin/plugin-digest.ts). */
+  pluginDigest?: string;
 }
 
 export interface MachineContext {

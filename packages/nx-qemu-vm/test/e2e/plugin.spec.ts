@@ -7,6 +7,7 @@ import { createTempWorkspace, type TempWorkspace } from '../helpers/temp-workspa
 import { loadResolved } from '../../src/config/load';
 import { renderRunScript } from '../../src/qemu/run-script';
 import { TARGET_FIELDS } from '../../src/plugin/target-inputs';
+import { pluginDigest } from '../../src/plugin/plugin-digest';
 
 describe('nx-qemu-vm through Nx', () => {
   let ws: TempWorkspace;
@@ -116,6 +117,12 @@ describe('nx-qemu-vm through Nx', () => {
         ),
         `${name} hashes our source`,
       );
+    // Nx hashes options, not executor code: the cached steps carry the digest of our files.
+    const digest = pluginDigest();
+    for (const name of ['config', 'system', 'build', 'boot-disk'])
+      assert.equal(t[name].options.pluginDigest, digest, name);
+    for (const name of ['root-disk', 'efi-vars', 'start', 'serve', 'exec'])
+      assert.equal(t[name].options.pluginDigest, undefined, name);
     assert.ok(
       t['boot-disk'].inputs.some(
         (i: { dependentTasksOutputFiles?: string }) =>

@@ -16,4 +16,8 @@ export interface BootDiskExecutorSchema {
    * Seconds the builder VM may take.
    */
   timeout?: number;
+  /**
+   * Set by the plugin: a digest of the plugin's own files, so that a new version of the plugin misses the cache. Not for users to set.
+   */
+  pluginDigest?: string;
 }

@@ -1,3 +1,5 @@
+// First: refuses a Node.js that cannot load our dependencies, with a clear message.
+import '../../require-node';
 import type { ExecutorContext } from '@nx/devkit';
 import type { BuildExecutorSchema } from './schema';
 import { writeMachineScripts } from './lib/write-machine-scripts';

@@ -1,3 +1,5 @@
+// First: refuses a Node.js that cannot load our dependencies, with a clear message.
+import '../../require-node';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';

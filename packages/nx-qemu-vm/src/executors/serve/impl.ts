@@ -1,3 +1,5 @@
+// First: refuses a Node.js that cannot load our dependencies, with a clear message.
+import '../../require-node';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';

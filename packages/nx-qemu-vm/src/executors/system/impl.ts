@@ -1,3 +1,5 @@
+// First: refuses a Node.js that cannot load our dependencies, with a clear message.
+import '../../require-node';
 import { join, relative } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
 import type { SystemExecutorSchema } from './schema';

@@ -16,4 +16,8 @@ export interface SystemExecutorSchema {
    * The machine's 1-based position in workspace-vm.json, set by the plugin. Its vlan addresses depend on it, so it is part of the cache key.
    */
   position?: number;
+  /**
+   * Set by the plugin: a digest of the plugin's own files, so that a new version of the plugin misses the cache. Not for users to set.
+   */
+  pluginDigest?: string;
 }

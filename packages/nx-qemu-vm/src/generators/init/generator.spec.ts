@@ -6,7 +6,7 @@ import { readJson, readNxJson, updateNxJson, writeJson } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { validateConfig } from '../../config/validate';
 import { REPO_ROOT } from '../../../test/helpers/temp-workspace';
-import { snapshot } from '../tree-snapshot';
+import { snapshot } from '../../../test/helpers/tree-snapshot';
 import { DEFAULT_MACHINES, initGenerator } from './generator';
 import { PLUGIN_NAME, SCHEMA_REF } from './setup';
 
@@ -33,7 +33,7 @@ describe('init generator', () => {
     assert.deepEqual(after.plugins, [PLUGIN_NAME]);
     assert.deepEqual(
       { ...after, plugins: undefined },
-      { ...before, plugins: undefined },
+      { ...before, plugins: undefined, neverConnectToCloud: true },
       'nothing else in nx.json changes',
     );
     const config = readJson(tree, 'workspace-vm.json');
@@ -53,7 +53,19 @@ describe('init generator', () => {
       readFileSync(join(REPO_ROOT, 'packages/nx-qemu-vm/package.json'), 'utf8'),
     );
     assert.equal(pkg.name, PLUGIN_NAME);
-    assert.equal(pkg.files, undefined, 'no "files" list, so src/ (and the schema) is published');
+    assert.ok(pkg.files.includes('workspace-vm.schema.json'), 'the schema is published');
+  });
+
+  it('leaves a decision about Nx Cloud alone, and can be told to leave it alone', async () => {
+    for (const decided of [{ nxCloudId: 'abc' }, { neverConnectToCloud: false }]) {
+      const tree = emptyTree();
+      updateNxJson(tree, { ...readNxJson(tree), ...decided });
+      await initGenerator(tree, {});
+      assert.equal(readNxJson(tree)!.neverConnectToCloud, decided.neverConnectToCloud);
+    }
+    const tree = emptyTree();
+    await initGenerator(tree, { keepCloudAdvice: true });
+    assert.equal(readNxJson(tree)!.neverConnectToCloud, undefined);
   });
 
   it('is idempotent: a second run leaves every file as the first left it', async () => {
@@ -70,7 +82,7 @@ describe('init generator', () => {
     const entry = { plugin: PLUGIN_NAME, options: { targetPrefix: 'vm-' }, exclude: ['legacy/**'] };
     updateNxJson(tree, { ...readNxJson(tree), plugins: ['@nx/js/typescript', entry] });
     const nxJsonBefore = tree.read('nx.json', 'utf8');
-    await initGenerator(tree, {});
+    await initGenerator(tree, { keepCloudAdvice: true });
     assert.equal(tree.read('nx.json', 'utf8'), nxJsonBefore);
   });
 
@@ -101,6 +113,6 @@ describe('init generator', () => {
     const tree = emptyTree();
     tree.delete('nx.json');
     await initGenerator(tree, {});
-    assert.deepEqual(readNxJson(tree), { plugins: [PLUGIN_NAME] });
+    assert.deepEqual(readNxJson(tree), { plugins: [PLUGIN_NAME], neverConnectToCloud: true });
   });
 });

@@ -8,4 +8,8 @@ export interface InitGeneratorSchema {
    * Leave the written files as generated instead of passing them through the workspace's formatter (prettier or oxfmt), if it has one.
    */
   skipFormat?: boolean;
+  /**
+   * Leave nx.json's Nx Cloud settings alone. By default, a workspace that has not decided about Nx Cloud gets `neverConnectToCloud: true`, Nx's only switch for the hosted-cache recommendations it prints after slow runs (a first VM boot is one).
+   */
+  keepCloudAdvice?: boolean;
 }

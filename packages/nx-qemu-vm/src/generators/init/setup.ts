@@ -12,10 +12,10 @@ import { CONFIG_FILE } from '../../config/load';
 
 export const PLUGIN_NAME = 'nx-qemu-vm';
 
-// Relative to workspace-vm.json at the workspace root. The package ships its
-// src/, so this resolves both from an npm install and from this repository,
-// where node_modules/nx-qemu-vm links to packages/nx-qemu-vm.
-export const SCHEMA_REF = `./node_modules/${PLUGIN_NAME}/src/config/workspace-vm.schema.json`;
+// Relative to workspace-vm.json at the workspace root. The schema sits at the
+// package's root, so this resolves both after an npm install and in this
+// repository, where node_modules/nx-qemu-vm links to packages/nx-qemu-vm.
+export const SCHEMA_REF = `./node_modules/${PLUGIN_NAME}/workspace-vm.schema.json`;
 
 export interface WorkspaceVmJson {
   $schema?: string;
@@ -52,9 +52,31 @@ export function newConfig(machines: Record<string, unknown>): WorkspaceVmJson {
   return { $schema: SCHEMA_REF, machines };
 }
 
-/** Writes workspace-vm.json with these machines unless the file exists: its machines are the user's. */
-export function writeConfigIfMissing(tree: Tree, machines: Record<string, unknown>): void {
-  if (!tree.exists(CONFIG_FILE)) writeJson(tree, CONFIG_FILE, newConfig(machines));
+/**
+ * Writes workspace-vm.json with these machines unless the file exists: its
+ * machines are the user's. Returns whether it wrote the file.
+ */
+export function writeConfigIfMissing(tree: Tree, machines: Record<string, unknown>): boolean {
+  if (tree.exists(CONFIG_FILE)) return false;
+  writeJson(tree, CONFIG_FILE, newConfig(machines));
+  return true;
+}
+
+/** nx.json keys by which a workspace has already decided about Nx Cloud. */
+const CLOUD_KEYS = ['nxCloudId', 'nxCloudAccessToken', 'nxCloudUrl', 'neverConnectToCloud'];
+
+/**
+ * After a run of more than 30 s, Nx 24 prints recommendations that advertise
+ * its hosted cache (a first boot takes that long). Its one switch for them is
+ * `neverConnectToCloud`, which this sets, unless the workspace has already
+ * decided about Nx Cloud either way. Returns whether it changed nx.json.
+ */
+export function quietCloudAdvice(tree: Tree): boolean {
+  const nxJson = readNxJson(tree) ?? {};
+  if (CLOUD_KEYS.some((key) => key in nxJson)) return false;
+  if (tree.exists('nx.json')) updateNxJson(tree, { ...nxJson, neverConnectToCloud: true });
+  else writeJson(tree, 'nx.json', { ...nxJson, neverConnectToCloud: true });
+  return true;
 }
 
 // Machine state (multi-GB disk images) and build outputs stay out of git, and

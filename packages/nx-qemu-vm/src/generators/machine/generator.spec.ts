@@ -2,11 +2,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readJson, readNxJson, writeJson } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import workspaceSchema from '../../config/workspace-vm.schema.json';
+import workspaceSchema from '../../../workspace-vm.schema.json';
 import { validateConfig } from '../../config/validate';
 import { initGenerator } from '../init/generator';
 import { PLUGIN_NAME, SCHEMA_REF } from '../init/setup';
-import { snapshot } from '../tree-snapshot';
+import { snapshot } from '../../../test/helpers/tree-snapshot';
 import { machineGenerator } from './generator';
 import generatorSchema from './schema.json';
 

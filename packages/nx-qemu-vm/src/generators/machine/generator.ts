@@ -1,6 +1,8 @@
 // Adds one machine to workspace-vm.json. The whole resulting file must pass
 // validateConfig before anything is written: a file the plugin rejects would
 // break the project graph for every Nx command, not just this machine's.
+// First: refuses a Node.js that cannot load our dependencies, with a clear message.
+import '../../require-node';
 import {
   type GeneratorCallback,
   type Tree,

@@ -1,0 +1,27 @@
+// Every entry point of the package (the plugin, each executor and generator)
+// imports this module first. Our compiled CommonJS loads execa, an ES module,
+// with require(), which Node does without a flag from 20.19 (in the 20 line)
+// and 22.12 on. On an older Node that would fail deep inside a stack trace;
+// this says instead what is needed.
+
+export const SUPPORTED_NODE = 'Node.js 20.19 or newer (in the 20 line), or 22.12 or newer';
+
+/** Why this Node cannot run the plugin, or undefined when it can. Pure. */
+export function nodeProblem(
+  version: string,
+  requireModule: boolean | undefined,
+): string | undefined {
+  if (requireModule) return undefined;
+  return `nx-qemu-vm needs ${SUPPORTED_NODE}; this is Node.js ${version}. Install a newer Node.js (22 LTS, say) and run the command again.`;
+}
+
+const problem = nodeProblem(
+  process.versions.node,
+  (process.features as { require_module?: boolean }).require_module,
+);
+if (problem) {
+  const error = new Error(problem);
+  // The message is all a person needs; a stack trace would bury it.
+  error.stack = problem;
+  throw error;
+}
