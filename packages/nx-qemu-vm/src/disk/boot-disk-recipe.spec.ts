@@ -3,7 +3,15 @@
 // SeaBIOS and OVMF under TCG. Timings are reported as test diagnostics.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTool } from '../host/run-tool';
@@ -37,39 +45,73 @@ const recipe = (over: Partial<BootDiskRecipe>): BootDiskRecipe => ({
 });
 
 describe('renderBootDiskScript', () => {
-  it('is set -eu, names its phases, and calls sgdisk exactly as the seed', () => {
+  it('is a header of quoted values before the static program', () => {
     const s = renderBootDiskScript(recipe({}));
-    assert.match(s, /^#!\/bin\/sh\n(#.*\n)*set -eu\n/);
-    for (const phase of [
-      'partitioning',
-      'formatting the ESP (FAT16)',
-      'installing GRUB (BIOS)',
-      'installing GRUB (UEFI)',
-      'writing grub.cfg',
-    ])
-      assert.ok(s.includes(`phase "${phase}"`), phase);
-    const sgdisk = s
-      .slice(s.indexOf('sgdisk \\'), s.indexOf('"$disk"', s.indexOf('sgdisk \\')))
-      .replace(/\\\n\s*/g, '');
-    assert.equal(
-      sgdisk.trim(),
-      [
-        'sgdisk --set-alignment=1 --new=1:34:2047 --change-name=1:BIOSBootPartition --typecode=1:ef02',
-        '--set-alignment=512 --largest-new=2 --change-name=2:EFISystem --typecode=2:ef00 --attributes=1:set:1 --attributes=2:set:2',
-        '--disk-guid=97FD5997-D90B-4AA3-8D16-C1723AEA73C1 --partition-guid=1:1C06F03B-704E-4657-B9CD-681A087A2FDC',
-        '--partition-guid=2:970C694F-AFD0-4B99-B750-CDB7A329AB6F --hybrid 2 --recompute-chs',
-      ].join(' '),
-    );
-    assert.doesNotMatch(renderBootDiskScript(recipe({ efi: false })), /x86_64-efi|BOOTX64/);
+    assert.match(s, /^#!\/bin\/sh\n(#.*\n)*mode=host\n/);
+    assert.match(s, /^efi=1$/m);
+    assert.match(renderBootDiskScript(recipe({ efi: false })), /^efi=0$/m);
+    assert.match(renderBootDiskScript(recipe({ mode: 'vm', target: '/dev/vda' })), /^mode=vm$/m);
     assert.match(
-      renderBootDiskScript(recipe({ mode: 'vm', target: '/dev/vda' })),
-      /blockdev --getsize64/,
+      renderBootDiskScript(recipe({ target: "/tmp/it's $x" })),
+      /^disk='\/tmp\/it'\\''s \$x'$/m,
     );
     // FAT has no time before 1980: epoch 0 ("no time") becomes its first second.
     assert.match(
       renderBootDiskScript(recipe({ sourceDateEpoch: 0 })),
       /^SOURCE_DATE_EPOCH=315532800$/m,
     );
+  });
+
+  it('calls sgdisk exactly as the seed, after checking the tools', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nxqv-sgdisk-'));
+    try {
+      // An sgdisk that records its arguments and fails, so the script stops there.
+      mkdirSync(join(dir, 'bin'));
+      writeFileSync(
+        join(dir, 'bin/sgdisk'),
+        '#!/bin/sh\nprintf \'%s\\n\' "$@" >"$SGDISK_ARGS"\nexit 3\n',
+        { mode: 0o755 },
+      );
+      writeFileSync(
+        join(dir, 'script.sh'),
+        renderBootDiskScript(
+          recipe({
+            target: join(dir, 'disk.img'),
+            kernel: '/etc/hostname',
+            initrd: '/etc/hostname',
+            workDir: join(dir, 'work'),
+          }),
+        ),
+      );
+      const res = await runTool(
+        'env',
+        [
+          `PATH=${join(dir, 'bin')}:${process.env.PATH}`,
+          `SGDISK_ARGS=${join(dir, 'args')}`,
+          'sh',
+          join(dir, 'script.sh'),
+        ],
+        { allowFailure: true },
+      );
+      assert.notEqual(res.exitCode, 0);
+      assert.match(
+        res.stdout,
+        /boot-disk: checking host tools\nboot-disk: creating the image\nboot-disk: partitioning\n/,
+      );
+      assert.match(res.stderr, /partitioning \(sgdisk\) failed/);
+      assert.equal(
+        readFileSync(join(dir, 'args'), 'utf8').trim().split('\n').join(' '),
+        [
+          '--set-alignment=1 --new=1:34:2047 --change-name=1:BIOSBootPartition --typecode=1:ef02',
+          '--set-alignment=512 --largest-new=2 --change-name=2:EFISystem --typecode=2:ef00 --attributes=1:set:1 --attributes=2:set:2',
+          '--disk-guid=97FD5997-D90B-4AA3-8D16-C1723AEA73C1 --partition-guid=1:1C06F03B-704E-4657-B9CD-681A087A2FDC',
+          `--partition-guid=2:970C694F-AFD0-4B99-B750-CDB7A329AB6F --hybrid 2 --recompute-chs ${join(dir, 'disk.img')}`,
+        ].join(' '),
+      );
+      assert.ok(!existsSync(join(dir, 'disk.img')), 'a failed build leaves no image');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('writes grub.cfg with the params, gfxmode, no timeout, and the serial terminal when asked', () => {

@@ -1,8 +1,9 @@
-// Renders /init of the generated initrd: NixOS's stage 1, reduced to what a
-// VM with a shared store needs. It runs under busybox before any root exists.
+// Renders /init of the generated initrd (stage 1): a header of this machine's
+// values, then the static program guest/stage-1-init.sh.
 import type { ResolvedMachine } from '../config/resolve';
 import type { ResolvedFileSystem } from '../config/shares';
-import { shQuote } from '../quote/shell';
+import { shAssignments, shCall, shFunction } from '../quote/shell';
+import { shellFile } from '../util/shell-file';
 
 /** Where the initrd keeps what stage 1 copies into the new root's /run. */
 export const INITRD_STAGE2 = '/nx-qemu-vm/stage-2-init';
@@ -12,17 +13,12 @@ export const STAGE1_FAILED = 'nx-qemu-vm: stage 1 failed';
 /** QEMU's fw_cfg item that marks an exec boot; see exec-script.ts. */
 export const FW_CFG_MODE = 'opt/nx-qemu-vm/mode';
 
-/** Shell test for an exec boot: the kernel parameter (direct boot) or fw_cfg (any boot). */
-export const IS_EXEC = `{ grep -qw nxvm.exec /proc/cmdline || [ "$(cat /sys/firmware/qemu_fw_cfg/by_name/${FW_CFG_MODE}/raw 2>/dev/null)" = exec ]; }`;
-
 export interface Stage1Modules {
   /** Module names in load order; each is /lib/modules/<name>.ko in the initrd. */
   load: { name: string; optional: boolean }[];
 }
 
-const q = shQuote;
-
-/** Mount commands for file systems below `prefix`; shared with stage 2 for the late ones. */
+/** Mount calls for file systems below `prefix`; shared with stage 2 for the late ones. */
 export function renderMounts(fileSystems: readonly ResolvedFileSystem[], prefix: string): string[] {
   const lines: string[] = [];
   for (const f of fileSystems) {
@@ -33,42 +29,18 @@ export function renderMounts(fileSystems: readonly ResolvedFileSystem[], prefix:
       options = options.map((o) => o.replace(/^(lowerdir|upperdir|workdir)=/, `$1=${prefix}`));
       const dirs = options
         .filter((o) => /^(upperdir|workdir)=/.test(o))
-        .map((o) => o.split('=')[1]);
-      lines.push(`mkdir -p ${dirs.map(q).join(' ')}`);
+        .map((o) => o.slice(o.indexOf('=') + 1));
+      lines.push(shCall('mkdir', '-p', ...dirs));
     }
-    lines.push(
-      `mount_fs ${q(f.device)} ${q(prefix + f.mountPoint)} ${q(f.fsType)} ${q(options.join(','))}`,
-    );
+    lines.push(shCall('mount_fs', f.device, prefix + f.mountPoint, f.fsType, options.join(',')));
   }
   return lines;
 }
 
 /**
- * Builder mode, NixOS's runInLinuxVM: no root disk is touched. The host's
- * store becomes the whole system, and a script from xchg works on the
- * attached disks; its output and status go back through xchg.
+ * /init of the generated initrd: a header of this machine's values, then the
+ * static program guest/stage-1-init.sh.
  */
-function renderBuilderMode(r: ResolvedMachine): string[] {
-  const ninep = `trans=virtio,version=9p2000.L,msize=${r.config.msize}`;
-  return [
-    'if grep -qw nxvm.builder /proc/cmdline; then',
-    '  b=/builder',
-    '  mount_fs tmpfs $b tmpfs mode=0755',
-    `  mount_fs store $b${q(r.config.store.target)} 9p ${ninep},cache=loose,ro`,
-    `  mount_fs xchg $b/xchg 9p ${ninep}`,
-    '  for d in bin sbin lib lib32 lib64 libx32; do if [ -e "$b/usr/$d" ]; then ln -s "usr/$d" "$b/$d"; fi; done',
-    '  mkdir -p $b/dev $b/proc $b/sys $b/tmp $b/etc $b/run',
-    '  mount -o bind /dev $b/dev && mount -o bind /proc $b/proc && mount -o bind /sys $b/sys || fail "cannot prepare the builder root"',
-    `  cp -a ${INITRD_ALTERNATIVES} $b/etc/alternatives`,
-    '  if [ -d /sys/firmware/efi/efivars ]; then load_module efivarfs optional; mount -t efivarfs efivarfs $b/sys/firmware/efi/efivars 2>/dev/null; fi',
-    '  say "builder: running the build script"',
-    "  chroot $b /bin/sh -c 'cd /tmp && PATH=/usr/sbin:/usr/bin:/sbin:/bin /bin/sh /xchg/builder.sh; echo $? > /xchg/status' 2>&1 | tee $b/xchg/builder.log",
-    '  sync',
-    '  poweroff -f',
-    'fi',
-  ];
-}
-
 export function renderStage1(
   r: ResolvedMachine,
   modules: Stage1Modules,
@@ -77,91 +49,27 @@ export function renderStage1(
   const root = r.fileSystems.find((f) => f.mountPoint === '/');
   if (!root) throw new Error('resolved machine has no root file system');
   const early = r.fileSystems.filter((f) => f.neededForBoot);
-  const mergedUsr = r.config.store.target === '/usr';
+  const header = shAssignments({
+    modules: modules.load.map((m) => `${m.name}${m.optional ? ':optional' : ''}`).join(' '),
+    root_device: root.device,
+    root_fstype: root.fsType,
+    root_options: root.options.join(','),
+    root_timeout: rootTimeoutSeconds,
+    store_target: r.config.store.target,
+    ninep: `trans=virtio,version=9p2000.L,msize=${r.config.msize}`,
+    merged_usr: r.config.store.target === '/usr',
+    init: r.kernel.init,
+    run_dir: RUN_DIR,
+    stage2: INITRD_STAGE2,
+    alternatives: INITRD_ALTERNATIVES,
+    failed_marker: STAGE1_FAILED,
+    fw_cfg_mode: FW_CFG_MODE,
+  });
   return [
-    '#!/bin/busybox sh',
-    `# Stage 1 of machine "${r.name}", generated by nx-qemu-vm. It loads drivers, formats a`,
-    '# blank root disk, mounts the root, the shares and the store, then starts the init.',
-    '/bin/busybox mkdir -p /proc /sys /dev /tmp /mnt-root',
-    '/bin/busybox --install -s /bin',
-    'export PATH=/sbin:/bin',
-    'mount -t devtmpfs devtmpfs /dev',
-    '# The archive has no /dev/console node, so the kernel could not open one for us.',
-    'exec </dev/console >/dev/console 2>&1',
-    'mount -t proc proc /proc',
-    'mount -t sysfs sysfs /sys',
-    '',
-    'say() { echo "stage 1: $*"; }',
-    'fail() {',
-    '  echo "stage 1: error: $*"',
-    `  echo ${q(STAGE1_FAILED)}`,
-    `  if ! ${IS_EXEC}; then`,
-    '    echo "Starting an emergency shell; leaving it powers the machine off."',
-    '    setsid cttyhack sh',
-    '  fi',
-    '  sync',
-    '  poweroff -f',
-    '}',
-    '# insmod reports a module that is already there as an error; that is fine.',
-    'load_module() {',
-    '  out=$(insmod "/lib/modules/$1.ko" 2>&1) || case $out in *"File exists"*) ;; *) [ "$2" = optional ] || fail "cannot load module $1: $out" ;; esac',
-    '}',
-    'mount_fs() {',
-    '  mkdir -p "$2" && mount -t "$3" -o "$4" "$1" "$2" || fail "cannot mount $1 ($3) on $2 with options $4"',
-    '}',
-    '',
-    ...modules.load.map((m) => `load_module ${q(m.name)}${m.optional ? ' optional' : ''}`),
-    '',
-    ...renderBuilderMode(r),
-    '',
-    `root=${q(root.device)}`,
-    `say "waiting for the root device $root"`,
-    'tries=0',
-    'while [ ! -b "$root" ]; do',
-    '  tries=$((tries + 1))',
-    `  [ $tries -le ${rootTimeoutSeconds * 10} ] || fail "root device $root did not appear within ${rootTimeoutSeconds} s; block devices: $(ls /sys/class/block | tr '\\n' ' ')"`,
-    '  sleep 0.1',
-    'done',
-    '# A blank disk is formatted; a disk with any file system on it never is.',
-    '# e2fsprogs and util-linux, not the busybox applets of the same names.',
-    'fstype=$(/sbin/blkid -o value -s TYPE "$root" || true)',
-    'if [ -z "$fstype" ]; then',
-    `  say "formatting the blank root device $root as ${root.fsType}"`,
-    `  /sbin/mke2fs -q -t ${q(root.fsType)} "$root" || fail "mke2fs failed on $root"`,
-    'fi',
-    `mount_fs "$root" /mnt-root ${q(root.fsType)} ${q(root.options.join(','))}`,
-    '',
-    ...renderMounts(early, '/mnt-root'),
-    '',
-    '# What NixOS does after mounting: mark the system, fix /tmp, provide /boot.',
-    'mkdir -p /mnt-root/etc /mnt-root/tmp /mnt-root/boot /mnt-root/root /mnt-root/proc /mnt-root/sys /mnt-root/dev /mnt-root/run',
-    ': > /mnt-root/etc/NX-QEMU-VM',
-    "# First boot: the host's /etc/alternatives links, which the shared /usr relies on.",
-    `[ -e /mnt-root/etc/alternatives ] || cp -a ${INITRD_ALTERNATIVES} /mnt-root/etc/alternatives`,
-    'chmod 1777 /mnt-root/tmp',
-    ...(mergedUsr
-      ? [
-          '# The store is /usr: give the root the merged-/usr links that Debian programs expect.',
-          'for d in bin sbin lib lib32 lib64 libx32; do',
-          '  if [ -e "/mnt-root/usr/$d" ] && [ ! -e "/mnt-root/$d" ] && [ ! -L "/mnt-root/$d" ]; then ln -s "usr/$d" "/mnt-root/$d"; fi',
-          'done',
-        ]
-      : []),
-    '',
-    '# Stage 2 and its busybox live in a fresh /run, so nothing is written to the root for them.',
-    `mount_fs tmpfs /mnt-root/run tmpfs mode=0755,nosuid,nodev`,
-    `mkdir -p /mnt-root${RUN_DIR}`,
-    `cp /bin/busybox /mnt-root${RUN_DIR}/busybox`,
-    `cp ${INITRD_STAGE2} /mnt-root${RUN_DIR}/init`,
-    `chmod 0755 /mnt-root${RUN_DIR}/init`,
-    '',
-    `init=${q(r.kernel.init)}`,
-    'for arg in $(cat /proc/cmdline); do case $arg in init=*) init=${arg#init=} ;; esac; done',
-    '[ -e "/mnt-root$init" ] || [ -L "/mnt-root$init" ] || fail "init $init does not exist in the root file system"',
-    'mount -o move /dev /mnt-root/dev',
-    'mount -o move /proc /mnt-root/proc',
-    'mount -o move /sys /mnt-root/sys',
-    'exec switch_root /mnt-root "$init"',
-    '',
-  ].join('\n');
+    '#!/bin/busybox sh\n',
+    `# Generated by nx-qemu-vm: this machine's values, then guest/stage-1-init.sh.\n`,
+    header,
+    shFunction('mount_early', renderMounts(early, '/mnt-root')),
+    shellFile('guest/stage-1-init.sh'),
+  ].join('');
 }

@@ -7,59 +7,14 @@ import { buildQemuArgv } from './argv';
 import { escapedVar, escapedVarsUsed, shArgvLines, shWord } from './argv-sh';
 import { shQuote } from '../quote/shell';
 import { hostPath } from './words';
+import { shellFile } from '../util/shell-file';
 import { ARCH_PROFILES } from '../config/defaults';
 import { emptyDiskLayouts, renderLayoutStamp, rootDiskLayout } from '../disk/layout';
 
-const HELPERS = String.raw`
-die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 1; }
-need() { command -v "$1" >/dev/null 2>&1 || die "$1 not found. Install it: apt-get install $2"; }
-abs_path() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s/%s\n' "$PWD" "$1" ;; esac; }
-qemu_escape() { printf '%s\n' "$1" | sed 's/,/,,/g'; }
-# Publishes a finished file with a hard link, which fails when the name exists:
-# a user's image is never replaced, not even by a concurrent run. Returns 1
-# when the name was taken already.
-publish_new() {
-  if ln -- "$1" "$2" 2>/dev/null; then rm -f -- "$1"; return 0; fi
-  rm -f -- "$1"
-  [ -e "$2" ] || die "cannot create $2"
-  return 1
-}
-# A new disk gets a stamp of the options it was made for (see the root-disk
-# target); a run that lost the race to create it leaves the winner's stamp.
-create_disk() {
-  mkdir -p -- "$(dirname -- "$1")"
-  qemu-img create -q -f qcow2 -- "$1.tmp.$$" "$2M" || die "qemu-img could not create $1"
-  if publish_new "$1.tmp.$$" "$1"; then printf '%s\n' "$3" > "$1.layout.json"; fi
-}
-`;
-
-// /dev/kvm can exist and still hang, or reject the CPU model. So KVM is used
-// only after it has really run this kernel to a panic; the answer is kept until
-// the host reboots.
-const ACCEL_PROBE = `
-probe_accel() {
-  if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then echo tcg; return; fi
-  set -- @BINARY@ -machine @MACHINE@ -accel kvm -cpu @CPU@ -m 256 -nodefaults -display none -no-reboot \\
-    -kernel @KERNEL@ -append 'panic=-1 root=/dev/nx-qemu-vm-probe'
-  key="$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown) $*"
-  cache_dir=\${XDG_CACHE_HOME:-\${HOME:-/tmp}/.cache}/nx-qemu-vm
-  cache=$cache_dir/accel-$(printf '%s' "$key" | cksum | cut -d' ' -f1)
-  if [ -r "$cache" ] && [ "$(sed -n 1p "$cache")" = "$key" ]; then sed -n 2p "$cache"; return; fi
-  result=tcg
-  if timeout "\${VM_ACCEL_PROBE_TIMEOUT:-5}" "$@" </dev/null >/dev/null 2>&1; then result=kvm; fi
-  { mkdir -p "$cache_dir" && printf '%s\\n%s\\n' "$key" "$result" >"$cache.$$" && mv -f "$cache.$$" "$cache"; } 2>/dev/null || true
-  echo "$result"
-}
-accel=\${VM_ACCEL:-$(probe_accel)}`;
-
+/** `accel=...`: VM_ACCEL, or the probe's answer for this machine's QEMU and kernel. */
 function accelProbe(r: ResolvedMachine): string {
-  const words: Record<string, string> = {
-    '@BINARY@': shQuote(r.qemu.binary),
-    '@MACHINE@': shQuote(r.qemu.machine),
-    '@CPU@': shQuote(r.qemu.cpu),
-    '@KERNEL@': shWord(hostPath(r.kernel.image, false)),
-  };
-  return ACCEL_PROBE.replace(/@[A-Z]+@/g, (token) => words[token]);
+  const call = [r.qemu.binary, r.qemu.machine, r.qemu.cpu].map(shQuote).join(' ');
+  return `\n${shellFile('qemu/run-vm-probe-accel.sh')}accel=\${VM_ACCEL:-$(probe_accel ${call} ${shWord(hostPath(r.kernel.image, false))})}`;
 }
 
 /** The serial console as the kernel names it, e.g. ttyS0,115200n8. */
@@ -83,7 +38,7 @@ export function renderRunScript(r: ResolvedMachine): string {
     `#   npx nx run ${r.name}:build`,
     '#',
     '# Environment (all optional):',
-    `#   VM_DISK_IMAGE, NIX_DISK_IMAGE  root disk; default <workspace>/${r.paths.diskImage.replace(/^\//, '/')}`,
+    '#   VM_DISK_IMAGE, NIX_DISK_IMAGE  root disk; default: diskImage in workspace-vm.json',
     '#   VM_EFI_VARS, NIX_EFI_VARS      writable EFI variable store',
     "#   TMPDIR with USE_TMPDIR=1       keep this run's scratch files in $TMPDIR (default: a new directory)",
     '#   SHARED_DIR                     host directory mounted at /tmp/shared (default: $TMPDIR/xchg)',
@@ -97,7 +52,7 @@ export function renderRunScript(r: ResolvedMachine): string {
     '# Arguments are passed to QEMU.',
     'set -eu',
     `prog=${shQuote(prog)}`,
-    HELPERS.trim(),
+    shellFile('qemu/run-vm-lib.sh').trimEnd(),
     '',
     'script_dir=$(CDPATH=\'\' cd -- "$(dirname -- "$0")" && pwd -P)',
     'ws=${VM_WORKSPACE_ROOT:-$(CDPATH=\'\' cd -- "$script_dir/../../../.." && pwd -P)}',

@@ -117,24 +117,22 @@ export async function buildBootDisk(
       log(
         `partitioning, formatting and installing GRUB in a throwaway VM${spec.efi ? ' under OVMF' : ''}`,
       );
-      const recipe = renderBootDiskScript({
+      const script = renderBootDiskScript({
         ...common,
         mode: 'vm',
         target: '/dev/vda',
         kernel: '/xchg/kernel',
         initrd: '/xchg/initrd',
         workDir: '/tmp/boot-disk',
+        // Under OVMF the builder also registers the boot entry in the vars, as an installer would.
+        efiBootEntry: Boolean(spec.efi),
       });
-      // Under OVMF the builder also registers the boot entry in the vars, as an installer would.
-      const entry = spec.efi
-        ? `\nif [ -d /sys/firmware/efi/efivars ]; then\n  echo "registering the EFI boot entry"\n  efibootmgr --quiet --create --disk /dev/vda --part 2 --label nx-qemu-vm --loader '\\EFI\\BOOT\\BOOTX64.EFI'\nfi\n`
-        : '';
       const { builderLog } = await runInBuilderVm({
         machine: spec.builder,
         accel: m.machine.qemu.accel,
         kernel: spec.kernelImage,
         initrd,
-        script: `set -e\nmkdir -p /tmp/boot-disk\n( ${recipe.replace(/^#!.*\n/, '')} )${entry}`,
+        script,
         inputs: { kernel: spec.kernelImage, initrd },
         disks: [{ file: raw, format: 'raw' }],
         efi: spec.efi && vars ? { code: spec.efi.code, vars, format: spec.efi.format } : undefined,

@@ -1,0 +1,142 @@
+# shellcheck shell=sh
+# Stage 1 of an nx-qemu-vm guest, the /init of its generated initrd: NixOS's
+# stage-1-init.sh reduced to what a VM with a shared store needs. It runs
+# under busybox before any root exists. It loads the drivers, formats a blank
+# root disk, mounts the root, the shares and the store, then starts the init.
+#
+# stage1.ts puts a header of quoted values before this file:
+#   modules       kernel modules in load order; name:optional may fail to load
+#   root_device, root_fstype, root_options, root_timeout (seconds)
+#   store_target  where the store appears; ninep: the 9p mount options
+#   merged_usr    1 when the store is /usr (the root gets /bin -> usr/bin, ...)
+#   init          the default init; an init= kernel parameter overrides it
+#   run_dir, stage2, alternatives, failed_marker, fw_cfg_mode: fixed names
+# and the function mount_early, which mounts the file systems under the root.
+# shellcheck disable=SC2154
+
+/bin/busybox mkdir -p /proc /sys /dev /tmp /mnt-root
+/bin/busybox --install -s /bin
+export PATH=/sbin:/bin
+mount -t devtmpfs devtmpfs /dev
+# The archive has no /dev/console node, so the kernel could not open one for us.
+exec </dev/console >/dev/console 2>&1
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+
+say() { echo "stage 1: $*"; }
+# An exec boot: the kernel parameter (direct boot) or QEMU's fw_cfg (any boot).
+is_exec() {
+  grep -qw nxvm.exec /proc/cmdline ||
+    [ "$(cat "/sys/firmware/qemu_fw_cfg/by_name/$fw_cfg_mode/raw" 2>/dev/null)" = exec ]
+}
+fail() {
+  echo "stage 1: error: $*"
+  echo "$failed_marker"
+  if ! is_exec; then
+    echo "Starting an emergency shell; leaving it powers the machine off."
+    setsid cttyhack sh
+  fi
+  sync
+  poweroff -f
+}
+# insmod reports a module that is already there as an error; that is fine.
+load_module() {
+  out=$(insmod "/lib/modules/$1.ko" 2>&1) || case $out in
+    *"File exists"*) ;;
+    *) [ "${2:-}" = optional ] || fail "cannot load module $1: $out" ;;
+  esac
+}
+mount_fs() {
+  if ! { mkdir -p "$2" && mount -t "$3" -o "$4" "$1" "$2"; }; then
+    fail "cannot mount $1 ($3) on $2 with options $4"
+  fi
+}
+
+for module in $modules; do
+  case $module in
+    *:optional) load_module "${module%:optional}" optional ;;
+    *) load_module "$module" ;;
+  esac
+done
+
+# Builder mode, NixOS's runInLinuxVM: no root disk is touched. The host's
+# store becomes the whole system, and a script from xchg works on the
+# attached disks; its output and status go back through xchg.
+if grep -qw nxvm.builder /proc/cmdline; then
+  b=/builder
+  mount_fs tmpfs $b tmpfs mode=0755
+  mount_fs store "$b$store_target" 9p "$ninep,cache=loose,ro"
+  mount_fs xchg $b/xchg 9p "$ninep"
+  for d in bin sbin lib lib32 lib64 libx32; do
+    if [ -e "$b/usr/$d" ]; then ln -s "usr/$d" "$b/$d"; fi
+  done
+  mkdir -p $b/dev $b/proc $b/sys $b/tmp $b/etc $b/run
+  if ! { mount -o bind /dev $b/dev && mount -o bind /proc $b/proc && mount -o bind /sys $b/sys; }; then
+    fail "cannot prepare the builder root"
+  fi
+  cp -a "$alternatives" $b/etc/alternatives
+  if [ -d /sys/firmware/efi/efivars ]; then
+    load_module efivarfs optional
+    mount -t efivarfs efivarfs $b/sys/firmware/efi/efivars 2>/dev/null
+  fi
+  say "builder: running the build script"
+  # shellcheck disable=SC2016 # expanded by the builder's shell
+  chroot $b /bin/sh -c 'cd /tmp && PATH=/usr/sbin:/usr/bin:/sbin:/bin /bin/sh /xchg/builder.sh; echo $? > /xchg/status' 2>&1 |
+    tee $b/xchg/builder.log
+  sync
+  poweroff -f
+fi
+
+root=$root_device
+say "waiting for the root device $root"
+tries=0
+while [ ! -b "$root" ]; do
+  tries=$((tries + 1))
+  [ $tries -le $((root_timeout * 10)) ] ||
+    fail "root device $root did not appear within $root_timeout s; block devices: $(cd /sys/class/block && printf '%s ' *)"
+  sleep 0.1
+done
+# A blank disk is formatted; a disk with any file system on it never is.
+# e2fsprogs and util-linux, not the busybox applets of the same names.
+fstype=$(/sbin/blkid -o value -s TYPE "$root" || true)
+if [ -z "$fstype" ]; then
+  say "formatting the blank root device $root as $root_fstype"
+  /sbin/mke2fs -q -t "$root_fstype" "$root" || fail "mke2fs failed on $root"
+fi
+mount_fs "$root" /mnt-root "$root_fstype" "$root_options"
+
+mount_early
+
+# What NixOS does after mounting: mark the system, fix /tmp, provide /boot.
+mkdir -p /mnt-root/etc /mnt-root/tmp /mnt-root/boot /mnt-root/root /mnt-root/proc /mnt-root/sys /mnt-root/dev /mnt-root/run
+: >/mnt-root/etc/NX-QEMU-VM
+# First boot: the host's /etc/alternatives links, which the shared /usr relies on.
+[ -e /mnt-root/etc/alternatives ] || cp -a "$alternatives" /mnt-root/etc/alternatives
+chmod 1777 /mnt-root/tmp
+if [ "$merged_usr" = 1 ]; then
+  # The store is /usr: give the root the merged-/usr links that Debian programs expect.
+  for d in bin sbin lib lib32 lib64 libx32; do
+    if [ -e "/mnt-root/usr/$d" ] && [ ! -e "/mnt-root/$d" ] && [ ! -L "/mnt-root/$d" ]; then
+      ln -s "usr/$d" "/mnt-root/$d"
+    fi
+  done
+fi
+
+# Stage 2 and its busybox live in a fresh /run, so nothing is written to the root for them.
+mount_fs tmpfs /mnt-root/run tmpfs mode=0755,nosuid,nodev
+mkdir -p "/mnt-root$run_dir"
+cp /bin/busybox "/mnt-root$run_dir/busybox"
+cp "$stage2" "/mnt-root$run_dir/init"
+chmod 0755 "/mnt-root$run_dir/init"
+
+read -r cmdline </proc/cmdline
+set -f
+for arg in $cmdline; do
+  case $arg in init=*) init=${arg#init=} ;; esac
+done
+set +f
+[ -e "/mnt-root$init" ] || [ -L "/mnt-root$init" ] || fail "init $init does not exist in the root file system"
+mount -o move /dev /mnt-root/dev
+mount -o move /proc /mnt-root/proc
+mount -o move /sys /mnt-root/sys
+exec switch_root /mnt-root "$init"

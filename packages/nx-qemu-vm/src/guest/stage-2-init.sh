@@ -1,0 +1,98 @@
+# shellcheck shell=sh
+# Stage 2 of an nx-qemu-vm guest, its default init: a minimal system on top of
+# the store. It runs as PID 1 from the run directory, with busybox as its
+# toolbox, and ends in a root shell or, for `exec`, in one command and a
+# power-off.
+#
+# stage2.ts puts a header of quoted values before this file:
+#   run_dir          where stage 1 put this script and busybox
+#   host_name, primary_ip
+#   guest_ip, gateway, dns: the user network's addresses
+#   vlan_nics        one dev:address:vlan word per vlan NIC, e.g. eth1:192.168.1.3:1
+#   guest_agent      1 to start qemu-ga on the port named guest_agent_port
+#   post_boot_commands   run by /bin/sh before the shell or the command
+#   stage2_reached, root_shell_banner: lines the host waits for on the console
+#   exec_dir         where xchg holds the command and gets its status
+#   fw_cfg_mode      QEMU's fw_cfg item that marks an exec boot
+# and the function mount_late, which mounts the file systems stage 1 left.
+# shellcheck disable=SC2154
+
+bb=$run_dir/busybox
+$bb mkdir -p "$run_dir/bin" "$run_dir/sbin"
+# Busybox fills in, last on PATH, what the store lacks.
+$bb --install -s "$run_dir/bin"
+# PID 1 is this script, not a real init: power-off and reboot act directly,
+# after a sync and with the root read-only, so the next boot finds a clean journal.
+for cmd in poweroff reboot halt; do
+  flag=$cmd
+  [ $cmd = halt ] && flag=poweroff
+  printf '#!%s sh\nsync\n%s mount -o remount,ro / 2>/dev/null\nexec %s %s -f\n' "$bb" "$bb" "$bb" "$flag" >"$run_dir/sbin/$cmd"
+  $bb chmod 0755 "$run_dir/sbin/$cmd"
+done
+export PATH="$run_dir/sbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$run_dir/bin"
+export HOME=/root TERM="${TERM:-linux}"
+umask 022
+cd /root || cd /
+$bb mkdir -p /dev/pts /dev/shm
+$bb mount -t devpts -o gid=5,mode=0620,ptmxmode=0666 devpts /dev/pts
+$bb mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
+mount_fs() {
+  $bb mkdir -p "$2" && $bb mount -t "$3" -o "$4" "$1" "$2" || echo "stage 2: warning: cannot mount $1 on $2"
+}
+mount_late
+$bb hostname "$host_name"
+
+# Busybox's ip: the store need not have iproute2.
+$bb ip link set lo up
+# The user network's NIC is eth0 when it exists; the vlan NICs follow in order.
+if [ -e /sys/class/net/eth0 ]; then
+  $bb ip addr add "$guest_ip/24" dev eth0 && $bb ip link set eth0 up && $bb ip route add default via "$gateway" ||
+    echo "stage 2: warning: eth0 setup failed"
+fi
+for nic in $vlan_nics; do
+  dev=${nic%%:*}
+  rest=${nic#*:}
+  address=${rest%%:*}
+  vlan=${rest#*:}
+  # The vlan transport echoes a VM's own frames back to it, which IPv6 would take for a duplicate address.
+  echo 0 >"/proc/sys/net/ipv6/conf/$dev/accept_dad" 2>/dev/null
+  $bb ip addr add "$address/24" dev "$dev" && $bb ip link set "$dev" up ||
+    echo "stage 2: warning: $dev (vlan $vlan) setup failed"
+done
+
+# /etc is seeded on first boot only; afterwards it belongs to the guest.
+if [ ! -e /etc/passwd ]; then
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >/etc/passwd
+  printf 'root:x:0:\nnogroup:x:65534:\n' >/etc/group
+  printf '%s\n' "$host_name" >/etc/hostname
+  printf '127.0.0.1 localhost\n::1 localhost\n%s %s\n' "$primary_ip" "$host_name" >/etc/hosts
+  [ -e /etc/resolv.conf ] || printf 'nameserver %s\n' "$dns" >/etc/resolv.conf
+fi
+
+# Name the virtio ports as udev would, for the guest agent and for users.
+$bb mkdir -p /dev/virtio-ports
+for port in /sys/class/virtio-ports/*; do
+  [ -e "$port/name" ] && $bb ln -sf "../$($bb basename "$port")" "/dev/virtio-ports/$($bb cat "$port/name")"
+done
+if [ "$guest_agent" = 1 ] && [ -x /usr/sbin/qemu-ga ] && [ -e "/dev/virtio-ports/$guest_agent_port" ]; then
+  /usr/sbin/qemu-ga --daemonize --pidfile=/run/qemu-ga.pid --statedir=/run -m virtio-serial -p "/dev/virtio-ports/$guest_agent_port" ||
+    echo "stage 2: warning: qemu-ga did not start"
+fi
+if [ -n "$post_boot_commands" ]; then
+  /bin/sh -c "$post_boot_commands" || echo "stage 2: warning: postBootCommands exited with status $?"
+fi
+echo "$stage2_reached"
+
+if $bb grep -qw nxvm.exec /proc/cmdline ||
+  [ "$($bb cat "/sys/firmware/qemu_fw_cfg/by_name/$fw_cfg_mode/raw" 2>/dev/null)" = exec ]; then
+  # One command, output on the first virtio console, status through xchg.
+  /bin/sh "$exec_dir/command" </dev/null >/dev/hvc0 2>&1
+  status=$?
+  echo "$status" >"$exec_dir/status.tmp" && $bb mv "$exec_dir/status.tmp" "$exec_dir/status"
+else
+  echo "$root_shell_banner $host_name. Leave with 'poweroff' (or Ctrl-A X on a serial console)."
+  shell=/bin/sh
+  [ -x /bin/bash ] && shell=/bin/bash
+  $bb setsid "$bb" cttyhack "$shell" -l
+fi
+exec "$run_dir/sbin/poweroff"
