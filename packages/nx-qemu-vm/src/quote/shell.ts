@@ -21,7 +21,8 @@ const SH_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function shAssignments(values: Readonly<Record<string, ShValue>>): string {
   return Object.entries(values)
     .map(([name, value]) => {
-      if (!SH_NAME.test(name)) throw new Error(`not a shell variable name: ${JSON.stringify(name)}`);
+      if (!SH_NAME.test(name))
+        throw new Error(`not a shell variable name: ${JSON.stringify(name)}`);
       if (typeof value === 'number' && !Number.isSafeInteger(value))
         throw new Error(`${name}: ${value} is not a whole number`);
       const text = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
