@@ -30,9 +30,12 @@ export function createTempWorkspace(config: object, prefix = 'nx-qemu-vm-ws-'): 
     cpSync(join(REPO_ROOT, f), join(root, f));
   cpSync(join(REPO_ROOT, 'packages/nx-qemu-vm'), join(root, 'packages/nx-qemu-vm'), {
     recursive: true,
-    // The plugin as it runs: its sources, without tests and fixtures.
+    // The plugin as it runs: its sources, without tests and fixtures, and not as
+    // a project of the copy (its build target is this repository's business).
     filter: (src) =>
-      !src.startsWith(join(REPO_ROOT, 'packages/nx-qemu-vm/test')) && !src.endsWith('.spec.ts'),
+      !src.startsWith(join(REPO_ROOT, 'packages/nx-qemu-vm/test')) &&
+      !src.endsWith('.spec.ts') &&
+      src !== join(REPO_ROOT, 'packages/nx-qemu-vm/project.json'),
   });
   const modules = join(root, 'node_modules');
   mkdirSync(modules);
