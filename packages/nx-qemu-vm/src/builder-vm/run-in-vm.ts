@@ -13,6 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
+import { InterruptedError, whenInterrupted } from '../host/interruption';
 import type { ResolvedMachine } from '../config/resolve';
 import { ARCH_PROFILES } from '../config/defaults';
 import { qemuEscape } from '../quote/qemu';
@@ -146,24 +147,47 @@ export async function runInBuilderVm(run: BuilderRun): Promise<{ builderLog: str
     mkdirSync(dirname(run.lockFile), { recursive: true });
     const argv = builderArgv(run, xchg);
     // flock(1) serialises builders that share a lock; it waits, it does not fail.
-    // The builder gets its own process group, so a timeout stops flock and QEMU alike.
-    const child = execa('flock', [run.lockFile, ...argv], {
-      reject: false,
-      stdin: 'ignore',
-      all: true,
-      detached: true,
-    });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
+    // The builder gets its own process group, so that a timeout or an
+    // interruption stops flock and QEMU alike; setpriv makes each of them die
+    // with its parent, should this process be killed outright.
+    const child = execa(
+      'setpriv',
+      [
+        '--pdeathsig',
+        'KILL',
+        '--',
+        'flock',
+        run.lockFile,
+        'setpriv',
+        '--pdeathsig',
+        'KILL',
+        '--',
+        ...argv,
+      ],
+      { reject: false, stdin: 'ignore', all: true, detached: true },
+    );
+    const stopGroup = () => {
       try {
         process.kill(-(child.pid as number), 'SIGKILL');
       } catch {
         // already gone
       }
+    };
+    let timedOut = false;
+    let interrupted: string | undefined;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stopGroup();
     }, run.timeoutSeconds * 1000);
-    const result = await child;
-    clearTimeout(timer);
+    const stopListening = whenInterrupted((why) => {
+      interrupted = why;
+      stopGroup();
+    });
+    const result = await child.finally(() => {
+      clearTimeout(timer);
+      stopListening();
+    });
+    if (interrupted) throw new InterruptedError('the builder VM', interrupted);
     const console = existsSync(run.consoleLog) ? readFileSync(run.consoleLog, 'utf8') : '';
     const builderLog = existsSync(join(xchg, 'builder.log'))
       ? readFileSync(join(xchg, 'builder.log'), 'utf8')

@@ -21,4 +21,12 @@ export interface HostFacts {
   firmware: FirmwareDescriptor[];
   /** Whether a path exists on the host. */
   exists(path: string): boolean;
+  /** Whether a path is a file, a directory or something else; undefined when it does not exist. */
+  kind(path: string): 'file' | 'directory' | 'other' | undefined;
+  /**
+   * The absolute path with symbolic links resolved as far as the path exists,
+   * relative paths taken from the workspace root: two paths name the same
+   * place when their real paths are equal.
+   */
+  realPath(path: string): string;
 }

@@ -5,13 +5,49 @@ import { jsonPath } from './errors';
 import type { ValidMachine } from './machine';
 import { ARCH_PROFILES, RESERVED_DRIVE_NAMES, managedMountPoints } from './defaults';
 import { ideSlots } from './drives';
+import { checkTexts } from './text-checks';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/**
+ * PCI slots each machine type leaves to the devices we add, measured with
+ * QEMU 7.2: q35 keeps 4 of its 32 (host bridge, VGA, USB, LPC), pc 3 (host
+ * bridge, PIIX3, VGA), aarch64's virt 1 (its host bridge).
+ */
+const FREE_PCI_SLOTS: Record<string, number> = { q35: 28, pc: 29, virt: 31 };
+
+/** The PCI devices the machine's command line adds, and which option to blame when they are too many. */
+function pciDevices(m: ValidMachine) {
+  const shares = new Set(['store', 'xchg', 'shared', ...Object.keys(m.sharedDirectories)]).size;
+  const nics = (m.qemu.networkingOptions === undefined ? 1 : 0) + m.vlans.length;
+  const drives = 1 + (m.useBootLoader ? 1 : 0) + m.emptyDiskImages.length + m.qemu.drives.length;
+  const disks =
+    m.qemu.diskInterface === 'virtio' ? drives : m.qemu.diskInterface === 'scsi' ? 1 : 0;
+  const display = m.arch === 'aarch64-linux' ? 2 : 0; // virtio-gpu-pci and usb-ehci
+  // One each: virtio-rng and the virtio-serial bus of the control port.
+  const total = 2 + shares + nics + disks + display;
+  const biggest: [(string | number)[], unknown] =
+    disks >= shares && disks >= nics
+      ? [['emptyDiskImages'], m.emptyDiskImages]
+      : shares >= nics
+        ? [['sharedDirectories'], Object.keys(m.sharedDirectories)]
+        : [['vlans'], m.vlans];
+  const detail = [
+    `${disks} for disks`,
+    `${shares} for 9p shares`,
+    `${nics} for network cards`,
+    ...(display ? [`${display} for the display and USB`] : []),
+    '2 for the random number generator and the control port',
+  ].join(', ');
+  return { total, detail, why: { path: biggest[0], value: biggest[1] } };
+}
 
 export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const add = (path: (string | number)[], value: unknown, message: string) =>
     issues.push({ machine: name, path: jsonPath(['machines', name, ...path]), value, message });
+
+  checkTexts(m, add);
 
   const hostPorts = new Map<string, number>();
   const guestTargets = new Map<string, number>();
@@ -131,6 +167,20 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
       m.qemu.diskInterface,
       `${driveCount} drives do not fit: this interface takes at most ${busLimit}. Use "virtio" or fewer disks.`,
     );
+  const pci = pciDevices(m);
+  const freeSlots =
+    FREE_PCI_SLOTS[
+      machineType
+        .split(',')[0]
+        .replace(/^pc-q35-.*/, 'q35')
+        .replace(/^pc-i440fx-.*/, 'pc')
+    ];
+  if (freeSlots !== undefined && pci.total > freeSlots)
+    add(
+      pci.why.path,
+      pci.why.value,
+      `the machine needs ${pci.total} PCI slots (${pci.detail}), and QEMU's ${machineType} machine has ${freeSlots} for them. Use fewer disks, shares or vlans${m.qemu.diskInterface === 'virtio' ? ', or diskInterface "scsi", which puts every disk on one controller' : ''}.`,
+    );
   if (m.qemu.diskInterface === 'ide' && m.arch === 'aarch64-linux')
     add(
       ['qemu', 'diskInterface'],
@@ -146,29 +196,6 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
     );
   if (m.arch === 'aarch64-linux' && m.bios !== null)
     add(['bios'], m.bios, 'is for x86 machines; aarch64 boots with UEFI (useEFIBoot) or directly.');
-  // Nx empties a cached target's output folder when it builds or restores it:
-  // a user's disk there would be lost.
-  const insideOutputs = (p: string) => p.replace(/^\.\/+/, '').startsWith('dist/vm/');
-  if (m.diskImage !== undefined && insideOutputs(m.diskImage))
-    add(
-      ['diskImage'],
-      m.diskImage,
-      'must not be under dist/vm/, where Nx replaces cached outputs; keep disks under .vm/ (the default) or elsewhere.',
-    );
-  if (m.efiVars !== undefined && insideOutputs(m.efiVars))
-    add(
-      ['efiVars'],
-      m.efiVars,
-      'must not be under dist/vm/, where Nx replaces cached outputs; keep them under .vm/ (the default) or elsewhere.',
-    );
-  m.qemu.drives.forEach((d, i) => {
-    if (insideOutputs(d.file))
-      add(
-        ['qemu', 'drives', i, 'file'],
-        d.file,
-        'must not be under dist/vm/, where Nx replaces cached outputs.',
-      );
-  });
   // The throwaway builder VM runs our stage 1 in builder mode, which only the generated initrd has.
   if (m.useBootLoader && m.bootDiskBuilder === 'vm' && typeof m.initrd === 'string')
     add(

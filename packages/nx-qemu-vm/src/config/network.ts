@@ -12,7 +12,7 @@ export const VLAN_MCAST_BASE_PORT = 41000;
 
 export interface ResolvedNetwork {
   /** QEMU arguments of the user network (default or the user's replacement). */
-  user: { default: true; netdev: Part[]; device: string } | { default: false; shell: string[] };
+  user: { default: true; netdev: Part[]; device: string } | { default: false; words: string[] };
   needsNetcat: boolean;
   vlans: { vlan: number; netdev: string; device: string; address: string }[];
 }
@@ -36,7 +36,7 @@ export function resolveNetwork(m: ValidMachine, index: number): ResolvedNetwork 
     address: `192.168.${vlan}.${index}`,
   }));
   if (m.qemu.networkingOptions !== undefined)
-    return { user: { default: false, shell: m.qemu.networkingOptions }, needsNetcat: false, vlans };
+    return { user: { default: false, words: m.qemu.networkingOptions }, needsNetcat: false, vlans };
   const options = ['user', 'id=user.0'];
   if (m.restrictNetwork) options.push('restrict=on');
   options.push(...m.forwardPorts.map((r) => qemuEscape(forwardRule(r))));

@@ -93,7 +93,7 @@ describe('resolveMachine', () => {
 
   it('uses networkingOptions verbatim when given', () => {
     const r = resolve({ qemu: { networkingOptions: ['-nic none'] } });
-    assert.deepEqual(r.network.user, { default: false, shell: ['-nic none'] });
+    assert.deepEqual(r.network.user, { default: false, words: ['-nic none'] });
   });
 
   it('gives each vlan a NIC and addresses by machine position', () => {

@@ -99,18 +99,37 @@ export function resolveMachine(
       undefined,
       'no kernel given and none found as /boot/vmlinuz-*. Install one (apt-get install linux-image-amd64) or set "kernel" to an image file.',
     );
-  else if (!host.exists(kernel))
+  else if (host.kind(kernel) !== 'file')
     issue(
       ['kernel'],
       kernel,
-      'file not found. Install a kernel (apt-get install linux-image-amd64) or point "kernel" at an existing image.',
+      `${host.kind(kernel) ? 'is not a file' : 'file not found'}. Install a kernel (apt-get install linux-image-amd64) or point "kernel" at an existing image.`,
     );
-  if (m.initrd !== null && !host.exists(m.initrd))
+  if (m.initrd !== null && host.kind(m.initrd) !== 'file')
     issue(
       ['initrd'],
       m.initrd,
-      'file not found. Set "initrd" to an existing file, or to null to use the generated one.',
+      `${host.kind(m.initrd) ? 'is not a file' : 'file not found'}. Set "initrd" to an existing file, or to null to use the generated one.`,
     );
+  // Nx empties a cached target's output folder when it builds or restores it:
+  // a user's disk there would be lost. Compared as real paths, so that
+  // "dist//vm", "x/../dist/vm" or an absolute path do not slip through.
+  const outputs = host.realPath('dist/vm');
+  const insideOutputs = (p: string) => {
+    const real = host.realPath(p);
+    return real === outputs || real.startsWith(`${outputs}/`);
+  };
+  const keepOut = (path: (string | number)[], value: string | undefined, what: string) => {
+    if (value !== undefined && insideOutputs(value))
+      issue(
+        path,
+        value,
+        `must not be under dist/vm/, where Nx replaces cached outputs; keep ${what} under .vm/ (the default) or elsewhere.`,
+      );
+  };
+  keepOut(['diskImage'], m.diskImage, 'disks');
+  keepOut(['efiVars'], m.efiVars, 'them');
+  m.qemu.drives.forEach((d, i) => keepOut(['qemu', 'drives', i, 'file'], d.file, 'disks'));
 
   let efi: EfiFirmware | undefined;
   if (m.useEFIBoot) {

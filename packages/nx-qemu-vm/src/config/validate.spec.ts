@@ -318,21 +318,6 @@ describe('validateConfig', () => {
     );
   });
 
-  it('keeps user disks out of dist/vm, whose folders Nx replaces', () => {
-    const disk = onlyIssue(machine({ diskImage: './dist/vm/vm/root.qcow2' }));
-    assert.equal(disk.path, 'machines.vm.diskImage');
-    assert.match(disk.message, /must not be under dist\/vm\//);
-    assert.equal(
-      onlyIssue(machine({ efiVars: 'dist/vm/vm/boot-disk/efi-vars.fd' })).path,
-      'machines.vm.efiVars',
-    );
-    assert.equal(
-      onlyIssue(machine({ qemu: { drives: [{ file: 'dist/vm/data.img' }] } })).path,
-      'machines.vm.qemu.drives[0].file',
-    );
-    validateConfig(machine({ diskImage: 'dist/other/root.qcow2' }));
-  });
-
   it('needs the generated initrd when a builder VM makes the boot disk', () => {
     const issue = onlyIssue(machine({ useBootLoader: true, initrd: '/boot/initrd.img-6.1' }));
     assert.equal(issue.path, 'machines.vm.initrd');

@@ -185,7 +185,7 @@ export interface MachineOptions {
      */
     machine?: string;
     /**
-     * Extra QEMU arguments. Each entry is pasted into the run script as shell words, so `$VAR` expands at run time.
+     * Extra QEMU arguments. Each entry holds one or more arguments separated by spaces; `$NAME`, `${NAME}`, `${NAME:-default}` and `${NAME:+text}` expand when the machine starts (environment variables, and the run script's own such as `$TMPDIR`). Each word reaches QEMU as one argument, whatever the variables hold. Quotes, backslashes, backticks and `$(...)` are refused.
      */
     options?: string[];
     /**
@@ -193,7 +193,7 @@ export interface MachineOptions {
      */
     consoles?: string[];
     /**
-     * Replaces the default user-mode (SLiRP) network arguments. Each entry is pasted into the run script as shell words. Keep `${QEMU_NET_OPTS:+,$QEMU_NET_OPTS}` in the netdev so the run-time variable still works.
+     * Replaces the default user-mode (SLiRP) network arguments. Written like `options`: arguments separated by spaces, with `$NAME` expansions. Keep `${QEMU_NET_OPTS:+,$QEMU_NET_OPTS}` in the netdev so the run-time variable still works.
      */
     networkingOptions?: string[];
     /**
@@ -206,7 +206,7 @@ export interface MachineOptions {
     diskInterface?: 'virtio' | 'scsi' | 'ide';
     guestAgent?: {
       /**
-       * Add the virtio-serial port of the QEMU guest agent (socket `$TMPDIR/qga.sock` on the host) and start the agent in the guest when it is installed.
+       * Add the virtio-serial port of the QEMU guest agent (socket `$TMPDIR/control/qga.sock` on the host, private to its user) and start the agent in the guest when it is installed.
        */
       enable?: boolean;
     };

@@ -6,7 +6,8 @@
 // offset (mkfs.fat --offset, mtools' img@@offset) instead of through /dev/vda2
 // or a mount, so they produce the same bytes, and every value that tools
 // would otherwise pick at random or from the clock is fixed here.
-import { ESP_FONT, ESP_INITRD, ESP_KERNEL, kernelParamProblem, renderGrubCfg } from './grub-cfg';
+import { ESP_FONT, ESP_INITRD, ESP_KERNEL, renderGrubCfg } from './grub-cfg';
+import { kernelParamProblem } from '../quote/kernel-cmdline';
 import { shAssignments } from '../quote/shell';
 import { shellFile } from '../util/shell-file';
 

@@ -14,22 +14,6 @@ export interface GrubCfgOptions {
   serialConsole: boolean;
 }
 
-/**
- * GRUB's loader re-quotes each argument of `linux` when it builds the
- * command line: it backslash-escapes `"`, `'` and `\` and wraps words with
- * blanks in double quotes. The kernel does not understand backslashes, so
- * such a parameter would arrive changed. We refuse them instead, which keeps
- * the guarantee that the guest sees exactly the words that direct kernel
- * boot (-append) would give it. (The schema already forbids blanks.)
- */
-export function kernelParamProblem(p: string): string | undefined {
-  if (p === '') return 'is empty';
-  if (/[\s\x00-\x1f\x7f]/.test(p)) return 'contains a blank or a control character';
-  if (/["'\\]/.test(p))
-    return `contains ${JSON.stringify(p.match(/["'\\]/)![0])}, which GRUB would pass to the kernel backslash-escaped`;
-  return undefined;
-}
-
 /** GRUB script single quotes: like sh, nothing inside is expanded (no $var). */
 function grubQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;

@@ -1,9 +1,9 @@
-// Is a disk image open in a running VM? Two independent answers: QEMU's own
-// image lock (what qemu-img sees), and our scan of running processes for a
-// QEMU whose command line names the file. The scan also names the process,
-// which the lock cannot.
-import { readFileSync, readdirSync, realpathSync } from 'node:fs';
-import { runTool } from '../host/run-tool';
+// Is a disk image in use? Two scans of the running processes, both naming
+// the process: a QEMU whose command line names the file, and any process
+// that has the file open (a run script holds its root disk, locked, before
+// QEMU starts). QEMU's own image lock and the run script's flock stand
+// behind them: a check cannot race with a start, those locks do not.
+import { readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { qemuEscape } from '../quote/qemu';
 
 export interface ImageUser {
@@ -56,26 +56,48 @@ export function findImageUsers(image: string, proc = '/proc'): ImageUser[] {
   return users;
 }
 
-/** QEMU's write lock on the image, as qemu-img reports it; undefined when it is free. */
-export async function qemuLockHolder(image: string): Promise<string | undefined> {
-  const res = await runTool('qemu-img', ['info', '--output=json', image], {
-    debianPackage: 'qemu-utils',
-    allowFailure: true,
-  });
-  if (res.exitCode === 0) return undefined;
-  return /lock/i.test(res.stderr) ? res.stderr.trim() : undefined;
+/**
+ * Processes that have `file` open on one of their descriptors, from /proc: a
+ * run script holds its machine's root disk open (and locked) before QEMU does.
+ */
+export function findFileHolders(file: string, proc = '/proc'): ImageUser[] {
+  let target: string;
+  try {
+    target = realpathSync(file);
+  } catch {
+    return [];
+  }
+  const holders: ImageUser[] = [];
+  for (const entry of readdirSync(proc)) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const fds = readdirSync(`${proc}/${entry}/fd`);
+      if (!fds.some((fd) => safeReadlink(`${proc}/${entry}/fd/${fd}`) === target)) continue;
+      const argv = readFileSync(`${proc}/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      holders.push({ pid: Number(entry), command: argv.slice(0, 3).join(' ') });
+    } catch {
+      // the process ended meanwhile, or is not ours to look at
+    }
+  }
+  return holders;
+}
+
+function safeReadlink(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 export class ImageInUseError extends Error {}
 
 /** Throws, saying who holds it and what to do, when a running VM has the image open. `label` names it for people. */
-export async function refuseIfInUse(image: string, label: string, machine: string): Promise<void> {
-  const users = findImageUsers(image);
-  const lock = users.length ? undefined : await qemuLockHolder(image);
-  if (!users.length && !lock) return;
-  const who = users.length
-    ? users.map((u) => `pid ${u.pid} (${u.command})`).join(', ')
-    : `a process holding QEMU's lock (${lock})`;
+export function refuseIfInUse(image: string, label: string, machine: string): void {
+  const qemus = findImageUsers(image);
+  const users = qemus.length ? qemus : findFileHolders(image);
+  if (!users.length) return;
+  const who = users.map((u) => `pid ${u.pid} (${u.command})`).join(', ');
   throw new ImageInUseError(
     `${label} is in use by a running VM: ${who}. Machine "${machine}" is probably running already; ` +
       `stop it first (poweroff in the guest, or Ctrl-A X on its console), then try again.`,

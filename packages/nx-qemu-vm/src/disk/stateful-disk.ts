@@ -1,10 +1,24 @@
 // Creates a stateful disk (root or empty data disk) when it is missing, and
 // otherwise only looks at it. An existing image is never written: a changed
 // layout is reported, and a disk in use by a running VM is refused.
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { runTool } from '../host/run-tool';
-import { publishNew, writeFileAtomic } from '../util/atomic-write';
+import {
+  publishNew,
+  removeStaleTemporaries,
+  temporaryName,
+  writeFileAtomic,
+} from '../util/atomic-write';
 import {
   type DiskLayout,
   layoutDrift,
@@ -25,26 +39,66 @@ export interface StatefulDisk {
 
 export type DiskOutcome = { state: 'created' } | { state: 'kept'; drift: string[] };
 
-async function virtualSizeMiB(image: string): Promise<number | undefined> {
-  // -U reads the header without taking QEMU's lock; the in-use check has already run.
-  const res = await runTool('qemu-img', ['info', '-U', '--output=json', image], {
+export class DiskError extends Error {}
+
+/** The virtual size in MiB that a qcow2 header records, or undefined when it is not a qcow2 header. Pure. */
+export function qcow2VirtualSizeMiB(header: Buffer): number | undefined {
+  if (header.length < 32 || header.readUInt32BE(0) !== 0x514649fb) return undefined;
+  return Number(header.readBigUInt64BE(24)) / 1024 / 1024;
+}
+
+/**
+ * Looks at an existing qcow2 image, and refuses one that cannot serve as a
+ * disk: not a file, not a qcow2 image, or damaged. Reads it; never writes to
+ * it. Returns its virtual size.
+ */
+export async function inspectDisk(image: string, label: string): Promise<number> {
+  if (!statSync(image).isFile())
+    throw new DiskError(
+      `${label} is not a file. Move it away (a new disk is made in its place) or point the option at a qcow2 image.`,
+    );
+  const header = Buffer.alloc(32);
+  const fd = openSync(image, 'r');
+  try {
+    readSync(fd, header, 0, 32, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const size = qcow2VirtualSizeMiB(header);
+  if (size === undefined)
+    throw new DiskError(
+      `${label} is not a qcow2 image (its first bytes say otherwise); it was left as it is. Move it away to start afresh, or convert it: qemu-img convert -O qcow2 ${image} <new image>.`,
+    );
+  const check = await runTool('qemu-img', ['check', '-f', 'qcow2', '--output=json', image], {
     debianPackage: 'qemu-utils',
     allowFailure: true,
   });
-  if (res.exitCode !== 0) return undefined;
-  const size = (JSON.parse(res.stdout) as { 'virtual-size'?: number })['virtual-size'];
-  return size === undefined ? undefined : size / 1024 / 1024;
+  // 0: clean; 3: leaked clusters only, which waste space and harm nothing.
+  if (check.exitCode === 0 || check.exitCode === 3) return size;
+  if (check.exitCode === 2) {
+    const found = (JSON.parse(check.stdout) as { corruptions?: number }).corruptions ?? 0;
+    throw new DiskError(
+      `${label} is damaged: qemu-img check finds ${found} corruption${found === 1 ? '' : 's'} (truncated, or written by something other than QEMU). It was left as it is. Keep a copy, then repair it with: qemu-img check -r all ${image}; or move it away to start afresh.`,
+    );
+  }
+  const reason = check.stderr.trim().split('\n')[0];
+  if (/lock/i.test(reason))
+    throw new DiskError(`${label} is in use: ${reason}. Stop the machine that has it open first.`);
+  throw new DiskError(`${label} cannot be read as a qcow2 image: ${reason}`);
 }
 
 export async function ensureStatefulDisk(d: StatefulDisk): Promise<DiskOutcome> {
-  await refuseIfInUse(d.image, d.label, d.machine);
+  refuseIfInUse(d.image, d.label, d.machine);
   if (existsSync(d.image)) {
     const stamp = layoutStampPath(d.image);
     const recorded = existsSync(stamp) ? parseLayoutStamp(readFileSync(stamp, 'utf8')) : undefined;
-    return { state: 'kept', drift: layoutDrift(d.layout, recorded, await virtualSizeMiB(d.image)) };
+    const size = await inspectDisk(d.image, d.label);
+    return { state: 'kept', drift: layoutDrift(d.layout, recorded, size) };
   }
   mkdirSync(dirname(d.image), { recursive: true });
-  const tmp = `${d.image}.tmp-${process.pid}`;
+  // An interrupted creation left its temporary file; the image itself was never published.
+  removeStaleTemporaries(d.image);
+  const tmp = temporaryName(d.image);
   try {
     await runTool('qemu-img', ['create', '-q', '-f', 'qcow2', tmp, `${d.layout.sizeMiB}M`], {
       debianPackage: 'qemu-utils',

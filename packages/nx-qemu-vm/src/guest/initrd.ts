@@ -29,6 +29,11 @@ const MKE2FS: HostTool = {
   initrdPath: '/sbin/mke2fs',
   debianPackage: 'e2fsprogs',
 };
+const E2FSCK: HostTool = {
+  candidates: ['/sbin/e2fsck', '/usr/sbin/e2fsck'],
+  initrdPath: '/sbin/e2fsck',
+  debianPackage: 'e2fsprogs',
+};
 const BLKID: HostTool = {
   candidates: ['/sbin/blkid', '/usr/sbin/blkid'],
   initrdPath: '/sbin/blkid',
@@ -172,7 +177,7 @@ export async function buildInitrd(
     throw new HostToolError(
       `${busybox} is not statically linked. Install the static build: apt-get install busybox-static`,
     );
-  const tools = [MKE2FS, BLKID].map((t) => ({ tool: t, path: findTool(t) }));
+  const tools = [MKE2FS, E2FSCK, BLKID].map((t) => ({ tool: t, path: findTool(t) }));
 
   const plan = planModules(readModuleIndex(modulesDir), spec.modules);
   if (plan.missing.length)
@@ -180,7 +185,7 @@ export async function buildInitrd(
       `kernel ${version} has no module named ${plan.missing.join(', ')}; use a kernel that provides them`,
     );
 
-  log(`collecting busybox, mke2fs, blkid and ${plan.load.length} kernel modules`);
+  log(`collecting busybox, mke2fs, e2fsck, blkid and ${plan.load.length} kernel modules`);
   const entries: CpioEntry[] = [];
   const file = (path: string, data: Uint8Array, mode = 0o755) =>
     entries.push({ path, type: 'file', mode, data });

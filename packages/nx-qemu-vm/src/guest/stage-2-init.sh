@@ -14,6 +14,7 @@
 #   stage2_reached, root_shell_banner: lines the host waits for on the console
 #   exec_dir         where xchg holds the command and gets its status
 #   fw_cfg_mode      QEMU's fw_cfg item that marks an exec boot
+#   control_port     the virtio port on which the host asks for a power-off
 # and the function mount_late, which mounts the file systems stage 1 left.
 # shellcheck disable=SC2154
 
@@ -21,12 +22,19 @@ bb=$run_dir/busybox
 $bb mkdir -p "$run_dir/bin" "$run_dir/sbin"
 # Busybox fills in, last on PATH, what the store lacks.
 $bb --install -s "$run_dir/bin"
-# PID 1 is this script, not a real init: power-off and reboot act directly,
-# after a sync and with the root read-only, so the next boot finds a clean journal.
+# PID 1 is this script, not a real init: power-off and reboot act directly.
+# Like an init, they first stop every other process, then write everything out
+# and leave the root read-only, so the next boot finds a clean file system.
 for cmd in poweroff reboot halt; do
   flag=$cmd
   [ $cmd = halt ] && flag=poweroff
-  printf '#!%s sh\nsync\n%s mount -o remount,ro / 2>/dev/null\nexec %s %s -f\n' "$bb" "$bb" "$bb" "$flag" >"$run_dir/sbin/$cmd"
+  {
+    printf '#!%s sh\n' "$bb"
+    # The shell's own kill: kill -1 spares its caller, and the caller must be this script.
+    printf 'trap "" HUP TERM\n'
+    printf 'kill -TERM -1 2>/dev/null; %s sleep 0.2; kill -KILL -1 2>/dev/null\n' "$bb"
+    printf 'sync\n%s mount -o remount,ro / 2>/dev/null\nexec %s %s -f\n' "$bb" "$bb" "$flag"
+  } >"$run_dir/sbin/$cmd"
   $bb chmod 0755 "$run_dir/sbin/$cmd"
 done
 export PATH="$run_dir/sbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$run_dir/bin"
@@ -77,6 +85,18 @@ done
 if [ "$guest_agent" = 1 ] && [ -x /usr/sbin/qemu-ga ] && [ -e "/dev/virtio-ports/$guest_agent_port" ]; then
   /usr/sbin/qemu-ga --daemonize --pidfile=/run/qemu-ga.pid --statedir=/run -m virtio-serial -p "/dev/virtio-ports/$guest_agent_port" ||
     echo "stage 2: warning: qemu-ga did not start"
+fi
+# The host's requests arrive one line each on the control port: the run script
+# asks for a clean power-off when it is interrupted.
+if [ -e "/dev/virtio-ports/$control_port" ]; then
+  (
+    while read -r request; do
+      case $request in
+        poweroff) exec "$run_dir/sbin/poweroff" ;;
+        reboot) exec "$run_dir/sbin/reboot" ;;
+      esac
+    done <"/dev/virtio-ports/$control_port"
+  ) &
 fi
 if [ -n "$post_boot_commands" ]; then
   /bin/sh -c "$post_boot_commands" || echo "stage 2: warning: postBootCommands exited with status $?"

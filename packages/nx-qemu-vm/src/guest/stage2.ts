@@ -2,7 +2,7 @@
 // the static program guest/stage-2-init.sh.
 import type { ResolvedMachine } from '../config/resolve';
 import { GUEST_IP } from '../config/network';
-import { GUEST_AGENT_PORT } from '../qemu/argv';
+import { CONTROL_PORT, GUEST_AGENT_PORT } from '../qemu/argv';
 import { shAssignments, shFunction } from '../quote/shell';
 import { shellFile } from '../util/shell-file';
 import { FW_CFG_MODE, RUN_DIR, renderMounts } from './stage1';
@@ -24,6 +24,7 @@ export function renderStage2(r: ResolvedMachine): string {
     vlan_nics: r.network.vlans.map((v, i) => `eth${i + 1}:${v.address}:${v.vlan}`).join(' '),
     guest_agent: r.config.qemu.guestAgent.enable,
     guest_agent_port: GUEST_AGENT_PORT,
+    control_port: CONTROL_PORT,
     post_boot_commands: r.config.postBootCommands,
     stage2_reached: STAGE2_REACHED,
     root_shell_banner: ROOT_SHELL_BANNER,

@@ -1,7 +1,7 @@
 // Reads the host facts that resolution needs. The only effectful part of
 // resolution; everything it returns is plain data.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { FirmwareDescriptor, HostFacts } from '../config/host';
 
 // QEMU's firmware spec: a descriptor in /etc overrides one of the same name in
@@ -48,5 +48,30 @@ export function readHostFacts(workspaceRoot = process.cwd(), bootDir = '/boot'):
       .map((f) => join(bootDir, f)),
     firmware: readFirmwareDescriptors(),
     exists: (path) => existsSync(isAbsolute(path) ? path : join(workspaceRoot, path)),
+    kind: (path) => {
+      try {
+        const stat = statSync(resolve(workspaceRoot, path));
+        return stat.isFile() ? 'file' : stat.isDirectory() ? 'directory' : 'other';
+      } catch {
+        return undefined;
+      }
+    },
+    realPath: (path) => realPathOf(resolve(workspaceRoot, path)),
   };
+}
+
+/** realpath(3) of the longest existing prefix, and the rest as written. */
+export function realPathOf(absolute: string): string {
+  const rest: string[] = [];
+  let at = absolute;
+  for (;;) {
+    try {
+      return join(realpathSync(at), ...rest.reverse());
+    } catch {
+      const parent = dirname(at);
+      if (parent === at) return absolute;
+      rest.push(basename(at));
+      at = parent;
+    }
+  }
 }

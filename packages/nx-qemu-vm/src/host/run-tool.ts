@@ -2,6 +2,8 @@
 // tool, why it failed and which Debian package provides it. All host tools
 // of the plugin go through here (and so through execa).
 import { execa } from 'execa';
+import { attachedArgv } from './attached';
+import { whenInterrupted } from './interruption';
 
 export interface ToolResult<T extends string | Buffer> {
   stdout: T;
@@ -16,6 +18,11 @@ export interface ToolOptions {
   allowFailure?: boolean;
   /** Debian package to suggest when the tool is not installed. */
   debianPackage?: string;
+  /**
+   * A long-running tool: it dies with this process (setpriv's parent-death
+   * signal) and is stopped when this process is interrupted.
+   */
+  attached?: boolean;
 }
 
 export class ToolError extends Error {
@@ -38,13 +45,16 @@ async function run(
   const shown = [command, ...args].join(' ');
   // LC_ALL=C: ldd and friends translate their messages ("not found"), and the
   // parsers match the English text.
-  const r = await execa(command, args, {
+  const [file, argv] = opts.attached ? attachedArgv(command, args) : [command, args];
+  const child = execa(file, argv, {
     input: opts.input ?? new Uint8Array(),
     encoding: 'buffer',
     reject: false,
     env: { LC_ALL: 'C' },
     stripFinalNewline: false,
   });
+  const stopListening = opts.attached ? whenInterrupted(() => child.kill('SIGTERM')) : undefined;
+  const r = await child.finally(() => stopListening?.());
   const stderr = Buffer.from(r.stderr ?? []).toString('utf8');
   if (r.failed && r.exitCode === undefined && !r.signal) {
     const missing = (r.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';

@@ -152,7 +152,7 @@ const BOOT_DISK_PACKAGES = [
 const FIRMWARE_FILES = `cat /usr/share/qemu/firmware/*.json /etc/qemu/firmware/*.json 2>/dev/null | sha256sum; ${dpkgVersions(['ovmf', 'qemu-efi-aarch64', 'seabios', 'qemu-system-data'])}`;
 // The initrd copies these binaries; their bytes, wherever they came from.
 const INITRD_TOOLS =
-  'sha256sum /bin/busybox /usr/bin/busybox /sbin/mke2fs /usr/sbin/mke2fs /sbin/blkid /usr/sbin/blkid 2>/dev/null || true';
+  'sha256sum /bin/busybox /usr/bin/busybox /sbin/mke2fs /usr/sbin/mke2fs /sbin/e2fsck /usr/sbin/e2fsck /sbin/blkid /usr/sbin/blkid 2>/dev/null || true';
 const KERNEL_NAMES = 'ls -1d /boot/vmlinuz-* 2>/dev/null || true';
 
 type Input = NonNullable<TargetConfiguration['inputs']>[number];

@@ -3,6 +3,7 @@
 // environment or the config is ever re-parsed by the shell.
 import type { ArgvItem, Part } from './words';
 import { shQuote } from '../quote/shell';
+import { renderOptionWord } from '../quote/option-words';
 
 /** Name of the run-script variable that holds `name` with commas doubled. */
 export const escapedVar = (name: string) => `${name}_q`;
@@ -21,7 +22,7 @@ export function shWord(parts: readonly Part[]): string {
 export function shArgvItem(item: ArgvItem): string {
   if ('arg' in item) return shWord(item.arg);
   if ('split' in item) return `\${${item.split}-}`;
-  if ('shell' in item) return item.shell;
+  if ('word' in item) return renderOptionWord(item.word);
   return '"$@"';
 }
 
@@ -40,12 +41,17 @@ export function shArgvLines(items: readonly ArgvItem[]): string[] {
   let flagOpen = false;
   for (const item of items) {
     const word = shArgvItem(item);
-    const isFlag =
-      'arg' in item &&
-      item.arg.length === 1 &&
-      typeof item.arg[0] === 'string' &&
-      item.arg[0].startsWith('-');
-    if (flagOpen && !isFlag && 'arg' in item) lines[lines.length - 1] += ` ${word}`;
+    const literal =
+      'arg' in item
+        ? item.arg.length === 1 && typeof item.arg[0] === 'string'
+          ? item.arg[0]
+          : undefined
+        : 'word' in item && item.word.length === 1 && 'text' in item.word[0]
+          ? item.word[0].text
+          : undefined;
+    const isFlag = literal?.startsWith('-') ?? false;
+    if (flagOpen && !isFlag && ('arg' in item || 'word' in item))
+      lines[lines.length - 1] += ` ${word}`;
     else lines.push(word);
     flagOpen = isFlag;
   }

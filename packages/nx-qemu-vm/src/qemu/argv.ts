@@ -2,10 +2,50 @@
 import type { ResolvedMachine } from '../config/resolve';
 import { type ResolvedDrive, ideSlots } from '../config/drives';
 import { ARCH_PROFILES } from '../config/defaults';
-import { type ArgvItem, type Part, arg, args, hostPath, mergeLiterals, optionList } from './words';
+import {
+  type ArgvItem,
+  type Part,
+  arg,
+  args,
+  hostPath,
+  mergeLiterals,
+  optionList,
+  userWords,
+} from './words';
 import { qemuEscape } from '../quote/qemu';
 
 export const GUEST_AGENT_PORT = 'org.qemu.guest_agent.0';
+/** The port on which the guest's stage 2 takes requests (poweroff) from the host. */
+export const CONTROL_PORT = 'org.nx-qemu-vm.control';
+/** The one virtio-serial bus of every machine: the control port, the guest agent, exec's console. */
+export const SERIAL_BUS = 'nxvm-serial0';
+
+/**
+ * The control port reads the FIFO <control_dir>/control.in, which the run
+ * script writes to; the guest agent listens on a socket beside it. Both live
+ * in the run's private control directory.
+ */
+function serialPortArgs(r: ResolvedMachine): ArgvItem[] {
+  const dir = { var: 'control_dir', qemu: true } as const;
+  return [
+    ...args('-device', `virtio-serial-pci,id=${SERIAL_BUS}`, '-chardev'),
+    arg('pipe,id=nxvm-control,path=', dir, '/control'),
+    ...args(
+      '-device',
+      `virtserialport,bus=${SERIAL_BUS}.0,chardev=nxvm-control,name=${CONTROL_PORT}`,
+    ),
+    ...(r.config.qemu.guestAgent.enable
+      ? [
+          arg('-chardev'),
+          arg('socket,id=qga0,path=', dir, '/qga.sock,server=on,wait=off'),
+          ...args(
+            '-device',
+            `virtserialport,bus=${SERIAL_BUS}.0,chardev=qga0,name=${GUEST_AGENT_PORT}`,
+          ),
+        ]
+      : []),
+  ];
+}
 
 function driveArgs(r: ResolvedMachine): ArgvItem[] {
   const iface = r.config.qemu.diskInterface;
@@ -44,7 +84,7 @@ function networkArgs(r: ResolvedMachine): ArgvItem[] {
   const out: ArgvItem[] = [];
   const user = r.network.user;
   if (user.default) out.push(arg('-netdev'), arg(...user.netdev), ...args('-device', user.device));
-  else out.push(...user.shell.map((shell) => ({ shell })));
+  else out.push(...userWords(user.words));
   for (const v of r.network.vlans) out.push(...args('-netdev', v.netdev, '-device', v.device));
   return out;
 }
@@ -98,20 +138,10 @@ export function buildQemuArgv(r: ResolvedMachine): ArgvItem[] {
     ...shareArgs(r),
     ...driveArgs(r),
     ...args(...ARCH_PROFILES[r.arch].devices),
-    ...(r.config.qemu.guestAgent.enable
-      ? [
-          ...args('-device', 'virtio-serial-pci', '-chardev'),
-          arg(
-            'socket,id=qga0,path=',
-            { var: 'TMPDIR', qemu: true },
-            '/qga.sock,server=on,wait=off',
-          ),
-          ...args('-device', `virtserialport,chardev=qga0,name=${GUEST_AGENT_PORT}`),
-        ]
-      : []),
+    ...serialPortArgs(r),
     ...bootArgs(r),
     ...(r.config.graphics ? [] : args('-nographic')),
-    ...r.config.qemu.options.map((shell) => ({ shell })),
+    ...userWords(r.config.qemu.options),
     { split: 'QEMU_OPTS' },
     { passArgs: true },
   ];

@@ -5,6 +5,7 @@ import { serialConsole } from './run-script';
 import { shAssignments } from '../quote/shell';
 import { shellFile } from '../util/shell-file';
 import { FW_CFG_MODE } from '../guest/stage1';
+import { SERIAL_BUS } from './argv';
 
 /** Exit statuses of the exec script itself, beside the command's own. */
 export const EXEC_TIMEOUT_STATUS = 124;
@@ -18,6 +19,7 @@ export function renderExecScript(r: ResolvedMachine): string {
     state_dir_rel: r.paths.stateDir,
     serial_console: serialConsole(r),
     fw_cfg_mode: FW_CFG_MODE,
+    serial_bus: SERIAL_BUS,
     timeout_status: EXEC_TIMEOUT_STATUS,
     boot_failure_status: EXEC_BOOT_FAILURE_STATUS,
   });

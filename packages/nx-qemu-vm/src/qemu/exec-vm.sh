@@ -10,6 +10,7 @@
 #   state_dir_rel        the machine's state directory, from the workspace root
 #   serial_console       the kernel's name of the serial console
 #   fw_cfg_mode          QEMU's fw_cfg item that tells stage 2 to run the command
+#   serial_bus           the machine's virtio-serial bus, for the command's console
 #   timeout_status, boot_failure_status: this script's own exit statuses
 # shellcheck disable=SC2154
 set -eu
@@ -24,31 +25,59 @@ timeout_s=${VM_EXEC_TIMEOUT:-600}
 
 # A fresh scratch directory per run, removed afterwards; with USE_TMPDIR the
 # caller's $TMPDIR is used and kept, so xchg can be inspected.
+own_work=0
 if [ -n "${TMPDIR:-}" ] && [ -n "${USE_TMPDIR:-}" ]; then
   work=$TMPDIR
 else
   work=$(mktemp -d "${TMPDIR:-/tmp}/nx-qemu-vm-exec.XXXXXXXXXX")
-  trap 'rm -rf -- "$work"' EXIT
+  own_work=1
 fi
-trap 'exit 130' INT TERM
+child=
+log=$work/console.log
+# The console log of the last run stays in the state directory, however the run ended.
+keep_log() {
+  { mkdir -p -- "$state_dir" && cp -- "$log" "$state_dir/last-exec-console.log"; } 2>/dev/null || true
+}
+# shellcheck disable=SC2317 # run by traps
+cleanup() {
+  if [ "$own_work" = 1 ]; then rm -rf -- "$work"; fi
+}
+# A signal stops the machine cleanly (the run script powers the guest off),
+# then this script leaves with the usual status for that signal.
+# shellcheck disable=SC2317 # run by traps
+on_signal() {
+  if [ -n "$child" ]; then
+    kill -TERM "$child" 2>/dev/null || :
+    wait "$child" 2>/dev/null || :
+  fi
+  keep_log
+  exit "$1"
+}
+trap cleanup EXIT
+trap 'on_signal 129' HUP
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
 mkdir -p -- "$work/xchg/.nx-qemu-vm"
 rm -f -- "$work/xchg/.nx-qemu-vm/status"
 printf '%s\n' "$*" >"$work/xchg/.nx-qemu-vm/command"
-log=$work/console.log
 log_q=$(printf '%s\n' "$log" | sed 's/,/,,/g')
 
-set +e
+# timeout stops the run script (which powers the guest off) after
+# VM_EXEC_TIMEOUT seconds, and kills it if that takes more than a minute;
+# setpriv makes it stop the machine too if this script dies.
 TMPDIR=$work USE_TMPDIR=1 QEMU_KERNEL_PARAMS="${QEMU_KERNEL_PARAMS:-} console=$serial_console nxvm.exec panic=-1" \
-  timeout --kill-after=5 "$timeout_s" "$script_dir/$run_script" \
+  setpriv --pdeathsig TERM -- timeout --kill-after=60 "$timeout_s" "$script_dir/$run_script" \
   -no-reboot -display none -monitor none -serial "file:$log_q" -fw_cfg "name=$fw_cfg_mode,string=exec" \
-  -device virtio-serial-pci,id=nxexec-bus -chardev stdio,id=nxexec,signal=off \
-  -device virtconsole,chardev=nxexec,bus=nxexec-bus.0 </dev/null
-qemu_status=$?
-set -e
-{ mkdir -p -- "$state_dir" && cp -- "$log" "$state_dir/last-exec-console.log"; } 2>/dev/null || true
+  -chardev stdio,id=nxexec,signal=off -device "virtconsole,chardev=nxexec,bus=$serial_bus.0" </dev/null &
+child=$!
+qemu_status=0
+wait "$child" || qemu_status=$?
+child=
+keep_log
 
 status_file=$work/xchg/.nx-qemu-vm/status
-if [ -s "$status_file" ]; then
+# A command that timed out was stopped with the machine: 124 says so, whatever it returned.
+if [ "$qemu_status" -ne 124 ] && [ -s "$status_file" ]; then
   exit "$(cat "$status_file")"
 fi
 if [ "$qemu_status" -eq 124 ]; then

@@ -21,6 +21,7 @@ import { validateConfig } from '../config/validate';
 import { resolveMachine } from '../config/resolve';
 import { renderRunScript } from './run-script';
 import { fakeHost } from '../../test/helpers/fake-host';
+import { hostKernel } from '../../test/helpers/boot-disk-testing';
 
 let root: string;
 before(() => {
@@ -33,7 +34,10 @@ function workspace(machine: object, dirName = `ws${counter++}`) {
   const ws = join(root, dirName);
   const bin = join(ws, 'dist/vm/vm/bin');
   mkdirSync(bin, { recursive: true });
-  const host = fakeHost({ files: ['/fake/OVMF_VARS.fd'] });
+  // A real kernel and an initrd file: the script checks that it can read them.
+  const host = fakeHost({ kernels: [hostKernel()], files: ['/fake/OVMF_VARS.fd'] });
+  mkdirSync(join(ws, 'dist/vm/vm/system'), { recursive: true });
+  writeFileSync(join(ws, 'dist/vm/vm/system/initrd.img'), 'initrd');
   const r = resolveMachine(
     'vm',
     1,
@@ -121,15 +125,15 @@ describe('run script', () => {
     assert.equal(virtualSize(join(ws, '.vm/vm/empty0.qcow2')), 16 * 1024 * 1024);
   });
 
-  it('makes a new scratch directory unless USE_TMPDIR is set', () => {
+  it('makes a new scratch directory and removes it afterwards, unless USE_TMPDIR is set', () => {
     const { run } = workspace({ emptyDiskImages: [8] });
     const scratch = join(root, 'scratch-new');
     mkdirSync(scratch, { recursive: true });
     assert.equal(run({ TMPDIR: scratch }).status, 0);
-    const made = readdirSync(scratch);
-    assert.equal(made.length, 1);
-    assert.match(made[0], /^nx-qemu-vm\./);
-    assert.ok(existsSync(join(scratch, made[0], 'xchg')));
+    assert.deepEqual(readdirSync(scratch), [], 'nothing is left in TMPDIR');
+    // With USE_TMPDIR the caller's directory is used and kept; only the control channel goes.
+    assert.equal(run({ TMPDIR: scratch, USE_TMPDIR: '1' }).status, 0);
+    assert.deepEqual(readdirSync(scratch), ['xchg']);
   });
 
   it('creates empty disks once in the state directory, with a layout stamp, and keeps them', () => {

@@ -17,6 +17,19 @@ function accelProbe(r: ResolvedMachine): string {
   return `\n${shellFile('qemu/run-vm-probe-accel.sh')}accel=\${VM_ACCEL:-$(probe_accel ${call} ${shWord(hostPath(r.kernel.image, false))})}`;
 }
 
+/** The kernel and initrd must be readable before anything starts; QEMU's own message comes too late. */
+function readableChecks(r: ResolvedMachine): string[] {
+  const initrdFix = r.kernel.generatedInitrd
+    ? `build it: npx nx run ${r.name}:system`
+    : 'check the initrd option';
+  return [
+    `kernel_file=${shWord(hostPath(r.kernel.image, false))}`,
+    '[ -r "$kernel_file" ] || die "cannot read the kernel $kernel_file; check the kernel option (default: the newest /boot/vmlinuz-*, Debian package linux-image-amd64)"',
+    `initrd_file=${shWord(hostPath(r.kernel.initrd, false))}`,
+    `[ -r "$initrd_file" ] || die "cannot read the initrd $initrd_file; ${initrdFix}"`,
+  ];
+}
+
 /** The serial console as the kernel names it, e.g. ttyS0,115200n8. */
 export function serialConsole(r: ResolvedMachine): string {
   return `${ARCH_PROFILES[r.arch].serial},115200n8`;
@@ -50,6 +63,8 @@ export function renderRunScript(r: ResolvedMachine): string {
       ? ['#   VM_ACCEL                       kvm or tcg, skipping the KVM probe']
       : []),
     '# Arguments are passed to QEMU.',
+    '# shellcheck disable=SC2317 # helpers that traps call, or that this machine does not need',
+    '# shellcheck disable=SC2016,SC1003 # a $ or \\ in a single-quoted value from the config is literal',
     'set -eu',
     `prog=${shQuote(prog)}`,
     shellFile('qemu/run-vm-lib.sh').trimEnd(),
@@ -58,6 +73,10 @@ export function renderRunScript(r: ResolvedMachine): string {
     'ws=${VM_WORKSPACE_ROOT:-$(CDPATH=\'\' cd -- "$script_dir/../../../.." && pwd -P)}',
     `need ${shQuote(r.qemu.binary)} ${r.qemu.debianPackage}`,
     'need qemu-img qemu-utils',
+    'need flock util-linux',
+    'need setpriv util-linux',
+    'need setsid util-linux',
+    'need mkfifo coreutils',
     ...(r.network.needsNetcat ? ['need nc netcat-openbsd'] : []),
     ...(m.accel === 'auto' ? ['need timeout coreutils'] : []),
     '',
@@ -71,11 +90,19 @@ export function renderRunScript(r: ResolvedMachine): string {
       : [
           `[ -e "$disk_image" ] || create_disk "$disk_image" ${m.diskSize} ${shQuote(renderLayoutStamp(rootDiskLayout(r)!))}`,
         ]),
+    '[ -f "$disk_image" ] || die "root disk $disk_image is not a file. Move it away (a new disk is made) or point diskImage at a qcow2 image."',
+    ...(m.useBootLoader ? [] : readableChecks(r)),
     '',
+    "# The run's scratch directory (xchg, the control channel, overlays): a new",
+    '# private one, removed when the machine stops, unless USE_TMPDIR says to use $TMPDIR.',
+    'own_tmpdir=0',
     'if [ -z "${TMPDIR:-}" ] || [ -z "${USE_TMPDIR:-}" ]; then',
     '  TMPDIR=$(mktemp -d "${TMPDIR:-/tmp}/nx-qemu-vm.XXXXXXXXXX")',
+    '  own_tmpdir=1',
+    '  trap \'rm -rf -- "$TMPDIR"\' EXIT',
     'fi',
     'TMPDIR=$(abs_path "$TMPDIR")',
+    'control_dir=$TMPDIR/control',
     'mkdir -p -- "$TMPDIR/xchg"',
   ];
   if (
@@ -86,6 +113,14 @@ export function renderRunScript(r: ResolvedMachine): string {
     )
   )
     lines.push('shared_dir=$(abs_path "${SHARED_DIR:-$TMPDIR/xchg}")');
+  // QEMU's own message for a missing share names its option syntax, not the config.
+  const userShares = Object.entries(m.sharedDirectories).map(
+    ([tag, s]) => [`sharedDirectories.${tag}.source`, s.source] as const,
+  );
+  for (const [option, source] of [['store.source', m.store.source] as const, ...userShares])
+    lines.push(
+      `[ -d ${shWord(hostPath(source, false))} ] || die ${shQuote(`the directory of ${option} does not exist: `)}${shWord(hostPath(source, false))}${shQuote('. Create it, or fix the option.')}`,
+    );
   if (m.useBootLoader)
     lines.push(
       '',
@@ -104,9 +139,9 @@ export function renderRunScript(r: ResolvedMachine): string {
       `  efi_template=${shWord(efiTemplate)}`,
       `  [ -e "$efi_template" ] || die "EFI variable template $efi_template is missing.${m.useBootLoader ? ` Build it: npx nx run ${r.name}:boot-disk` : ''}"`,
       '  mkdir -p -- "$(dirname -- "$efi_vars")"',
-      '  cp -- "$efi_template" "$efi_vars.tmp.$$"',
-      '  chmod 0644 -- "$efi_vars.tmp.$$"',
-      '  publish_new "$efi_vars.tmp.$$" "$efi_vars" || :',
+      '  cp -- "$efi_template" "$efi_vars.tmp-$$"',
+      '  chmod 0644 -- "$efi_vars.tmp-$$"',
+      '  publish_new "$efi_vars.tmp-$$" "$efi_vars" || :',
       'fi',
     );
   const empties = emptyDiskLayouts(r);
@@ -133,10 +168,19 @@ export function renderRunScript(r: ResolvedMachine): string {
     '',
     ...escaped.map((v) => `${escapedVar(v)}=$(qemu_escape "$${v}")`),
     'cd -- "$TMPDIR"',
-    '# QEMU_OPTS is split into words on purpose; globbing stays off.',
-    'set -f',
-    '# shellcheck disable=SC2086,SC2016',
-    'exec ' + shArgvLines(argv).join(' \\\n  '),
+    '# The QEMU command. setsid: in a process group of its own, QEMU gets no signal',
+    "# meant for this script (a terminal's Ctrl-C, timeout's TERM), which stops it",
+    '# cleanly instead; setpriv: it dies with this script all the same.',
+    '# The disks the guest writes to: is there room left on their file systems?',
+    'check_disks() {',
+    '  check_space "$disk_image"',
+    ...r.paths.emptyDisks.map((_, i) => `  check_space "$empty${i}"`),
+    '}',
+    'run_qemu() {',
+    '  # shellcheck disable=SC2086,SC2016',
+    '  exec setsid setpriv --pdeathsig KILL -- ' + shArgvLines(argv).join(' \\\n    '),
+    '}',
+    shellFile('qemu/run-vm-main.sh').trimEnd(),
     '',
   );
   return lines.join('\n');

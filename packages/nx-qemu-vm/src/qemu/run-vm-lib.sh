@@ -26,6 +26,36 @@ publish_new() {
 # it leaves the winner's stamp.
 create_disk() {
   mkdir -p -- "$(dirname -- "$1")"
-  qemu-img create -q -f qcow2 -- "$1.tmp.$$" "$2M" || die "qemu-img could not create $1"
-  if publish_new "$1.tmp.$$" "$1"; then printf '%s\n' "$3" >"$1.layout.json"; fi
+  qemu-img create -q -f qcow2 -- "$1.tmp-$$" "$2M" || die "qemu-img could not create $1"
+  if publish_new "$1.tmp-$$" "$1"; then printf '%s\n' "$3" >"$1.layout.json"; fi
+}
+# The processes that have a file open, for messages: "pid N (command); ...".
+holders() {
+  # shellcheck disable=SC2012 # ls is the one process that lists every fd's target
+  ls -l /proc/[0-9]*/fd 2>/dev/null | awk -v file="$1" '
+    /^\/proc\/[0-9]+\/fd:$/ { split($0, part, "/"); pid = part[3]; next }
+    { at = index($0, " -> "); if (at && substr($0, at + 4) == file) print pid }' |
+    sort -un | while read -r pid; do
+    printf 'pid %s (%s); ' "$pid" "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-60)"
+  done
+}
+# alive PID: true while the process runs (a zombie waiting for us does not count).
+alive() { [ -r "/proc/$1/stat" ] && ! grep -q ') Z ' "/proc/$1/stat" 2>/dev/null; }
+# wait_for_exit PID SECONDS: true when the process ended within that time.
+wait_for_exit() {
+  tenths=$(($2 * 10))
+  while alive "$1"; do
+    [ "$tenths" -gt 0 ] || return 1
+    sleep 0.1
+    tenths=$((tenths - 1))
+  done
+}
+# check_space IMAGE: after the run, says so when the file system that holds a
+# disk the guest writes to is full: the guest got I/O errors (werror=report).
+check_space() {
+  free_kib=$(df -Pk -- "$(dirname -- "$1")" 2>/dev/null | awk 'NR == 2 { print $4 }')
+  if [ -n "$free_kib" ] && [ "$free_kib" -lt 1024 ]; then
+    printf '%s: the file system holding %s is full (%s KiB free): the guest saw I/O errors on that disk. Free some space; the next boot checks and repairs its root file system.\n' \
+      "$prog" "$1" "$free_kib" >&2
+  fi
 }

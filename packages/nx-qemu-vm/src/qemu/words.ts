@@ -4,6 +4,7 @@
 // variables of the run script. Renderers turn this into sh or into a readable
 // listing for golden files.
 import { qemuEscape } from '../quote/qemu';
+import { type OptionWord, evaluateOptionWord, parseOptionWords } from '../quote/option-words';
 
 /** A piece of one argument. */
 export type Part =
@@ -18,8 +19,8 @@ export type ArgvItem =
   | { readonly arg: readonly Part[] }
   /** A variable expanded unquoted on purpose, so it may hold several arguments. */
   | { readonly split: string }
-  /** Shell words supplied by the user (qemu.options); expanded by the shell as written. */
-  | { readonly shell: string }
+  /** One argument written by the user (qemu.options): literal text and $NAME expansions. */
+  | { readonly word: OptionWord }
   /** The run script's own arguments, passed on to QEMU. */
   | { readonly passArgs: true };
 
@@ -62,7 +63,7 @@ export function renderArgvListing(items: readonly ArgvItem[]): string {
     .map((item) => {
       if ('arg' in item) return item.arg.map(displayPart).join('');
       if ('split' in item) return `$${item.split}`;
-      if ('shell' in item) return `<shell> ${item.shell}`;
+      if ('word' in item) return item.word.map(displayWordPart).join('');
       return '"$@"';
     })
     .join('\n');
@@ -72,4 +73,48 @@ function displayPart(p: Part): string {
   if (typeof p === 'string') return p;
   if ('var' in p) return p.qemu ? `\${${p.var}/,/,,}` : `\${${p.var}}`;
   return `\${${p.ifSet}:+${p.prefix}$${p.ifSet}}`;
+}
+
+function displayWordPart(p: OptionWord[number]): string {
+  if ('text' in p) return p.text;
+  if (!p.op) return `\${${p.param}}`;
+  return `\${${p.param}${p.op}${(p.word ?? []).map(displayWordPart).join('')}}`;
+}
+
+/** The user's entries (qemu.options, networkingOptions): one argument per word. */
+export function userWords(entries: readonly string[]): ArgvItem[] {
+  return entries.flatMap((entry) => parseOptionWords(entry).map((word) => ({ word })));
+}
+
+export interface ArgvValues {
+  /** The run script's variables (ws, TMPDIR, disk_image, ...), before comma escaping. */
+  vars: Readonly<Record<string, string>>;
+  /** The environment the script runs in (QEMU_OPTS, QEMU_NET_OPTS, ...). */
+  env: Readonly<Record<string, string>>;
+  /** The script's own arguments. */
+  args: readonly string[];
+}
+
+/**
+ * The arguments QEMU receives, given the script's variables and environment:
+ * what the rendered script must produce. Tests run the script against a stub
+ * QEMU and compare.
+ */
+export function evaluateArgv(items: readonly ArgvItem[], v: ArgvValues): string[] {
+  const part = (p: Part): string => {
+    if (typeof p === 'string') return p;
+    if ('var' in p) {
+      const value = v.vars[p.var];
+      if (value === undefined) throw new Error(`no value for the variable ${p.var}`);
+      return p.qemu ? qemuEscape(value) : value;
+    }
+    const value = v.env[p.ifSet] ?? '';
+    return value ? `${p.prefix}${value}` : '';
+  };
+  return items.flatMap((item) => {
+    if ('arg' in item) return [item.arg.map(part).join('')];
+    if ('word' in item) return [evaluateOptionWord(item.word, v.env)];
+    if ('split' in item) return (v.env[item.split] ?? '').split(/[ \t\n]+/).filter(Boolean);
+    return [...v.args];
+  });
 }

@@ -71,14 +71,14 @@ describe('exec limits and the guest agent', { timeout: 900_000 }, () => {
     assert.match(res.stderr, /Last console lines/);
   });
 
-  it('starts qemu-ga in the guest, reachable on $TMPDIR/qga.sock', async () => {
+  it('starts qemu-ga in the guest, reachable on $TMPDIR/control/qga.sock', async () => {
     const scratch = mkdtempSync(join(tmpdir(), 'nxqv-qga-'));
     try {
       const run = ws.execAsync('vm', 'while [ ! -e /tmp/xchg/done ]; do sleep 0.2; done', {
         TMPDIR: scratch,
         USE_TMPDIR: '1',
       });
-      const reply = await guestAgentPing(join(scratch, 'qga.sock'), Date.now() + 240_000);
+      const reply = await guestAgentPing(join(scratch, 'control/qga.sock'), Date.now() + 240_000);
       writeFileSync(join(scratch, 'xchg/done'), '');
       const result = await run;
       assert.equal(result.status, 0, result.stderr);

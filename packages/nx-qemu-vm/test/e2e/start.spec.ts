@@ -4,10 +4,11 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
+import { processesMentioning, waitForNoProcesses } from '../helpers/processes';
 
 const tmux = (...args: string[]) => spawnSync('tmux', args, { encoding: 'utf8' });
 
@@ -37,8 +38,8 @@ describe('start', { timeout: 600_000 }, () => {
   async function startInTerminal(): Promise<void> {
     tmux('kill-session', '-t', session);
     const nx = `${process.execPath} ${join(ws.root, 'node_modules/nx/dist/bin/nx.js')}`;
-    const env =
-      'NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false VM_ACCEL=tcg DISPLAY= WAYLAND_DISPLAY=';
+    mkdirSync(join(ws.root, 'tmp'), { recursive: true });
+    const env = `NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false VM_ACCEL=tcg DISPLAY= WAYLAND_DISPLAY= TMPDIR=${join(ws.root, 'tmp')}`;
     const started = tmux(
       'new-session',
       '-d',
@@ -77,5 +78,38 @@ describe('start', { timeout: 600_000 }, () => {
     assert.match(screen, /QEMU: Terminated/);
     tmux('kill-session', '-t', session);
     assert.equal(readdirSync(join(ws.root, '.vm/vm/logs')).length, 2);
+  });
+
+  // In a terminal, Nx runs the task in a pseudo-terminal and stops it by
+  // signalling every process of its tree, leaves first: QEMU itself gets the
+  // signal before anything of ours can power the guest off. QEMU then stops
+  // at once, with its disk images flushed and consistent; to the guest it is
+  // a power cut, and its next boot replays the ext4 journal (e2fsck -p in
+  // stage 1). (Without a terminal, Nx signals only the executor, and the
+  // guest powers off cleanly: running-machines.spec.ts.)
+  it('stops everything when nx is stopped with SIGTERM in a terminal, and the disk comes back clean', async () => {
+    await startInTerminal();
+    const nx = processesMentioning('run vm:start').find((p) => p.command.includes('nx.js'));
+    assert.ok(nx, 'nx run vm:start is running');
+    process.kill(nx.pid, 'SIGTERM');
+    await sleep(5000);
+    tmux('kill-session', '-t', session);
+    await waitForNoProcesses(ws.root, 20);
+    assert.deepEqual(
+      readdirSync(join(ws.root, 'tmp')).filter((f) => f.startsWith('nx-qemu-vm')),
+      [],
+      'the run removed its scratch directory',
+    );
+    const check = spawnSync('qemu-img', ['check', join(ws.root, '.vm/vm/vm.qcow2')], {
+      encoding: 'utf8',
+    });
+    assert.equal(check.status, 0, check.stdout + check.stderr);
+    // The next boot repairs whatever the power cut left; the one after finds the root clean.
+    assert.equal(ws.exec('vm', 'true', { VM_ACCEL: 'tcg' }).status, 0);
+    assert.equal(
+      ws.exec('vm', 'true', { VM_ACCEL: 'tcg', QEMU_KERNEL_PARAMS: 'nxvm.fsck=check' }).status,
+      0,
+    );
+    assert.match(ws.consoleLog('vm'), /stage 1: e2fsck -fn \/dev\/vda: clean/);
   });
 });

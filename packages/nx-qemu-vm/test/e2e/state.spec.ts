@@ -99,14 +99,17 @@ describe('stateful disks are never lost', () => {
       ),
     );
     assert.match(second.output, /stop it first/);
-    // Past Nx, QEMU's own image lock refuses the run script too.
+    // Past Nx, the run script's own lock on the image refuses too, naming the holder.
     const direct = spawnSync(join(ws.root, 'dist/vm/vm/bin/run-vm-vm'), ['-display', 'none'], {
       encoding: 'utf8',
       env: { ...process.env, ...BOOT_ENV },
       timeout: 60_000,
     });
     assert.notEqual(direct.status, 0);
-    assert.match(direct.stderr, /lock/);
+    assert.match(
+      direct.stderr,
+      new RegExp(`root disk \\S+vm\\.qcow2 is in use: .*pid ${users[0].pid} \\(qemu-system-x86_64`),
+    );
     assert.deepEqual(
       findImageUsers(rootDisk).map((u) => u.pid),
       [users[0].pid],

@@ -1,5 +1,6 @@
 // A host described in data, so pure code can be tested for any machine
 // without touching the real /boot or firmware directories.
+import { resolve } from 'node:path';
 import type { FirmwareDescriptor, HostFacts } from '../../src/config/host';
 
 export const FAKE_KERNEL = '/boot/vmlinuz-6.1.0-99-amd64';
@@ -39,8 +40,14 @@ export const FAKE_FIRMWARE: FirmwareDescriptor[] = [
   },
 ];
 
+/** The fake host's workspace root: relative paths are taken from here. */
+export const FAKE_WORKSPACE = '/ws';
+
 export function fakeHost(
-  overrides: Partial<Omit<HostFacts, 'exists'>> & { files?: string[] } = {},
+  overrides: Partial<Pick<HostFacts, 'kernels' | 'firmware'>> & {
+    files?: string[];
+    directories?: string[];
+  } = {},
 ): HostFacts {
   const kernels = overrides.kernels ?? ['/boot/vmlinuz-6.1.0-9-amd64', FAKE_KERNEL];
   const firmware = overrides.firmware ?? FAKE_FIRMWARE;
@@ -52,5 +59,12 @@ export function fakeHost(
     ]),
     ...(overrides.files ?? []),
   ]);
-  return { kernels, firmware, exists: (p) => files.has(p) };
+  const directories = new Set(overrides.directories ?? []);
+  return {
+    kernels,
+    firmware,
+    exists: (p) => files.has(p) || directories.has(p),
+    kind: (p) => (files.has(p) ? 'file' : directories.has(p) ? 'directory' : undefined),
+    realPath: (p) => resolve(FAKE_WORKSPACE, p),
+  };
 }

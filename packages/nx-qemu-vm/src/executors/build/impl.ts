@@ -13,7 +13,7 @@ export default async function buildExecutor(
 ) {
   try {
     await warnIfRemoteCacheRefusesToken();
-    for (const file of writeMachineScripts(machineContext(options, context)))
+    for (const file of await writeMachineScripts(machineContext(options, context)))
       console.log(`wrote ${file}`);
     return { success: true };
   } catch (err) {

@@ -6,7 +6,8 @@ import type { ConfigExecutorSchema } from './schema';
 import { machineContext } from '../../util/machine';
 import { reportFailure } from '../../util/report';
 import { warnIfRemoteCacheRefusesToken } from '../../util/remote-cache-check';
-import { writeFileAtomic } from '../../util/atomic-write';
+import { writeFileSync } from 'node:fs';
+import { publishDirectory } from '../../util/atomic-write';
 
 // The first step of every machine: a config error stops the graph here,
 // and the resolved machine is there to read when a VM does not do what you meant.
@@ -20,7 +21,9 @@ export default async function configExecutor(
     const file = join(m.dist, 'config', 'machine.json');
     // The position is left out: it only matters through the vlan addresses, which are in the file.
     const { index: _position, ...resolved } = m.machine;
-    writeFileAtomic(file, `${JSON.stringify(resolved, null, 2)}\n`);
+    await publishDirectory(join(m.dist, 'config'), (scratch) =>
+      writeFileSync(join(scratch, 'machine.json'), `${JSON.stringify(resolved, null, 2)}\n`),
+    );
     console.log(
       `machine "${m.machine.name}" is valid; resolved config: ${relative(context.root, file)}`,
     );

@@ -1,16 +1,17 @@
 // First: refuses a Node.js that cannot load our dependencies, with a clear message.
 import '../../require-node';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
 import type { EfiVarsExecutorSchema } from './schema';
 import { machineContext, overridablePath } from '../../util/machine';
-import { publishNew } from '../../util/atomic-write';
+import { publishNew, removeStaleTemporaries, temporaryName } from '../../util/atomic-write';
 import { reportFailure } from '../../util/report';
 import { refuseIfInUse } from '../../disk/in-use';
 
 // Stateful: the vars belong to the user once created. They are copied through
 // a temporary name and published with a hard link, which never replaces a file.
+// eslint-disable-next-line @typescript-eslint/require-await -- Nx takes an executor's result as a promise
 export default async function efiVarsExecutor(
   options: EfiVarsExecutorSchema,
   context: ExecutorContext,
@@ -28,7 +29,11 @@ export default async function efiVarsExecutor(
       r.paths.efiVars,
     );
     if (existsSync(target)) {
-      await refuseIfInUse(target, `EFI variables ${r.paths.efiVars}`, r.name);
+      refuseIfInUse(target, `EFI variables ${r.paths.efiVars}`, r.name);
+      if (!statSync(target).isFile())
+        throw new Error(
+          `the EFI variables ${r.paths.efiVars} are not a file. Move it away (new ones are made from the template) or point efiVars at a file.`,
+        );
       console.log(`${r.paths.efiVars} exists; left as it is`);
       return { success: true };
     }
@@ -42,7 +47,8 @@ export default async function efiVarsExecutor(
           : `the firmware's variable template ${template} is missing; reinstall the firmware package`,
       );
     mkdirSync(dirname(target), { recursive: true });
-    const tmp = `${target}.tmp-${process.pid}`;
+    removeStaleTemporaries(target);
+    const tmp = temporaryName(target);
     try {
       copyFileSync(template, tmp);
       chmodSync(tmp, 0o644);

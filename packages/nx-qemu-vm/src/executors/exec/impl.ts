@@ -1,7 +1,7 @@
 // First: refuses a Node.js that cannot load our dependencies, with a clear message.
 import '../../require-node';
 import type { ExecutorContext } from '@nx/devkit';
-import { execa } from 'execa';
+import { runAttached } from '../../host/attached';
 import type { ExecExecutorSchema } from './schema';
 import { machineContext } from '../../util/machine';
 import { reportFailure } from '../../util/report';
@@ -11,11 +11,16 @@ import { EXEC_BOOT_FAILURE_STATUS, EXEC_TIMEOUT_STATUS } from '../../qemu/exec-s
 export default async function execExecutor(options: ExecExecutorSchema, context: ExecutorContext) {
   try {
     const m = machineContext(options, context);
-    const result = await execa(m.execScript, [options.command], {
+    const result = await runAttached(m.execScript, [options.command], {
       stdio: 'inherit',
-      reject: false,
       env: { VM_EXEC_TIMEOUT: String(options.timeout ?? 600) },
     });
+    if (result.interrupted) {
+      console.error(
+        `exec: interrupted (${result.interrupted}); machine "${m.machine.name}" was stopped`,
+      );
+      return { success: false };
+    }
     const status = result.exitCode ?? 1;
     if (status === 0) return { success: true };
     if (status === EXEC_BOOT_FAILURE_STATUS || status === EXEC_TIMEOUT_STATUS)

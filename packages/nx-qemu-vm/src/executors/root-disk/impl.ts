@@ -6,7 +6,7 @@ import type { RootDiskExecutorSchema } from './schema';
 import { machineContext, overridablePath } from '../../util/machine';
 import { reportFailure } from '../../util/report';
 import { rootDiskLayout } from '../../disk/layout';
-import { driftWarning, ensureStatefulDisk } from '../../disk/stateful-disk';
+import { driftWarning, ensureStatefulDisk, inspectDisk } from '../../disk/stateful-disk';
 import { refuseIfInUse } from '../../disk/in-use';
 
 // Stateful and never cached: the root disk is the user's data.
@@ -25,11 +25,12 @@ export default async function rootDiskExecutor(
     const layout = rootDiskLayout(r);
     if (!layout) {
       // diskSize null: the user provides the image; we only check it is there and free.
-      await refuseIfInUse(image, label, r.name);
+      refuseIfInUse(image, label, r.name);
       if (!existsSync(image))
         throw new Error(
           `${label} does not exist, and machines.${r.name}.diskSize is null, so it is not created. Create it, or set diskSize.`,
         );
+      await inspectDisk(image, label);
       console.log(`${label} is there (diskSize is null: provided by you)`);
       return { success: true };
     }

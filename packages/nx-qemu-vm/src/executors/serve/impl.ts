@@ -1,9 +1,7 @@
 // First: refuses a Node.js that cannot load our dependencies, with a clear message.
 import '../../require-node';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ExecutorContext, emitReadySignal } from '@nx/devkit';
 import { execa } from 'execa';
@@ -14,71 +12,52 @@ import { qemuEscape } from '../../quote/qemu';
 import { serialConsole } from '../../qemu/run-script';
 import { ROOT_SHELL_BANNER, STAGE2_REACHED } from '../../guest/stage2';
 import { forwardRule } from '../../config/network';
-
-/** How long a guest gets to power off cleanly before QEMU is stopped. */
-const POWEROFF_GRACE_MS = 60_000;
-
-/** Types `poweroff` on the guest's console, whose shell syncs and remounts the root read-only first. */
-function typeOnConsole(socket: string, text: string): Promise<void> {
-  return new Promise((resolve) => {
-    const conn = createConnection(socket, () => conn.end(text, () => resolve()));
-    conn.on('error', () => resolve());
-  });
-}
+import { attachedArgv } from '../../host/attached';
+import { whenInterrupted } from '../../host/interruption';
 
 // The machine as a service for other tasks: Nx starts it (continuous), waits
-// for our ready signal, runs the dependents, then stops it by killing the whole
-// process tree, QEMU included (seen: "terminating on signal 15"). So the guest
-// runs with -snapshot: its disks are opened read-only and its writes go to
-// throwaway overlays, and no power cut can damage a user's disk. When we get
-// to stop it ourselves (Ctrl-C), the guest is powered off through its console.
+// for our ready signal, runs the dependents, then stops it. When we get to
+// stop it (SIGTERM, SIGINT, or Nx going away), the run script powers the guest
+// off cleanly. But Nx may also kill the whole process tree at once, QEMU
+// included (seen: "terminating on signal 15"), so the guest runs with
+// -snapshot: its disks are opened read-only and its writes go to throwaway
+// overlays, and no power cut can damage a user's disk.
 export default async function serveExecutor(
   options: ServeExecutorSchema,
   context: ExecutorContext,
 ) {
-  const scratch = mkdtempSync(join(tmpdir(), 'nxvm-serve-'));
   try {
     const m = machineContext(options, context);
     const r = m.machine;
     const log = newConsoleLog(context.root, r.paths.stateDir, 'serve');
-    const socket = join(scratch, 'console.sock');
-    const qemu = execa(
-      m.runScript,
-      [
-        '-snapshot',
-        '-display',
-        'none',
-        '-monitor',
-        'none',
-        '-chardev',
-        `socket,id=serve0,path=${qemuEscape(socket)},server=on,wait=off,logfile=${qemuEscape(log)}`,
-        '-serial',
-        'chardev:serve0',
-      ],
-      {
-        stdin: 'ignore',
-        stdout: 'inherit',
-        stderr: 'inherit',
-        reject: false,
-        env: {
-          QEMU_KERNEL_PARAMS: `${process.env.QEMU_KERNEL_PARAMS ?? ''} console=${serialConsole(r)}`,
-        },
+    const [file, args] = attachedArgv(m.runScript, [
+      '-snapshot',
+      '-display',
+      'none',
+      '-monitor',
+      'none',
+      '-serial',
+      `file:${qemuEscape(log)}`,
+    ]);
+    const qemu = execa(file, args, {
+      stdin: 'ignore',
+      stdout: 'inherit',
+      stderr: 'inherit',
+      reject: false,
+      env: {
+        QEMU_KERNEL_PARAMS: `${process.env.QEMU_KERNEL_PARAMS ?? ''} console=${serialConsole(r)}`,
       },
-    );
+    });
     let exited = false;
-    void qemu.then(() => (exited = true));
+    void qemu.finally(() => (exited = true));
     let stopping = false;
-    const stop = async () => {
+    const stop = () => {
       if (stopping || exited) return;
       stopping = true;
       console.log(`powering "${r.name}" off`);
-      await typeOnConsole(socket, '\npoweroff\n');
-      const deadline = Date.now() + POWEROFF_GRACE_MS;
-      while (!exited && Date.now() < deadline) await sleep(200);
-      if (!exited) qemu.kill('SIGTERM');
+      qemu.kill('SIGTERM');
     };
-    process.once('SIGTERM', () => void stop());
-    process.once('SIGINT', () => void stop());
+    const stopListening = whenInterrupted(stop);
     console.log(
       `serving "${r.name}" in the background; console log: ${relative(context.root, log)}`,
     );
@@ -101,8 +80,9 @@ export default async function serveExecutor(
         console.error(
           `serve: "${r.name}" did not come up within ${timeout} s; stopping it. Console log: ${log}`,
         );
-        await stop();
+        stop();
         await qemu;
+        stopListening();
         return { success: false };
       }
       await sleep(200);
@@ -113,14 +93,16 @@ export default async function serveExecutor(
       emitReadySignal();
     }
     const result = await qemu;
+    stopListening();
     if (!ready && !stopping) {
       console.error(
         `serve: "${r.name}" stopped before it was up (QEMU status ${result.exitCode}); console log: ${log}`,
       );
       return { success: false };
     }
-    // Powered off on request, or by the guest itself: the normal end of a service.
-    const clean = result.exitCode === 0 || (stopping && result.signal === 'SIGTERM');
+    // Powered off on request (the run script exits 128 + the signal), or by the guest itself.
+    const clean =
+      result.exitCode === 0 || (stopping && [129, 130, 143].includes(result.exitCode ?? 0));
     if (!clean)
       console.error(
         `serve: QEMU exited with status ${result.exitCode ?? result.signal}; console log: ${log}`,
@@ -129,7 +111,5 @@ export default async function serveExecutor(
   } catch (err) {
     reportFailure(err);
     return { success: false };
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
   }
 }

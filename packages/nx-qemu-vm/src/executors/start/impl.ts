@@ -1,7 +1,7 @@
 // First: refuses a Node.js that cannot load our dependencies, with a clear message.
 import '../../require-node';
 import type { ExecutorContext } from '@nx/devkit';
-import { execa } from 'execa';
+import { runAttached } from '../../host/attached';
 import type { StartExecutorSchema } from './schema';
 import { machineContext, newConsoleLog } from '../../util/machine';
 import { reportFailure } from '../../util/report';
@@ -23,12 +23,16 @@ export default async function startExecutor(
       m.machine.config.graphics && Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
     console.log(`starting "${m.machine.name}"; console log: ${log}`);
     if (!graphical) console.log("leave with 'poweroff' in the guest, or Ctrl-A X");
-    const result = await execa(m.runScript, graphical ? [] : serialConsoleArgs(log), {
+    const result = await runAttached(m.runScript, graphical ? [] : serialConsoleArgs(log), {
       stdio: 'inherit',
-      reject: false,
     });
-    if (result.exitCode !== 0) console.error(`start: QEMU exited with status ${result.exitCode}`);
-    return { success: result.exitCode === 0 };
+    if (result.interrupted)
+      console.error(
+        `start: interrupted (${result.interrupted}); "${m.machine.name}" was powered off`,
+      );
+    else if (result.exitCode !== 0)
+      console.error(`start: QEMU exited with status ${result.exitCode ?? result.signal}`);
+    return { success: result.exitCode === 0 && !result.interrupted };
   } catch (err) {
     reportFailure(err);
     return { success: false };

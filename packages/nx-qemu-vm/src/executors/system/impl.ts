@@ -7,7 +7,8 @@ import { machineContext } from '../../util/machine';
 import { reportFailure } from '../../util/report';
 import { warnIfRemoteCacheRefusesToken } from '../../util/remote-cache-check';
 import { buildInitrd } from '../../guest/initrd';
-import { writeFileAtomic } from '../../util/atomic-write';
+import { writeFileSync } from 'node:fs';
+import { publishDirectory } from '../../util/atomic-write';
 
 export default async function systemExecutor(
   options: SystemExecutorSchema,
@@ -25,8 +26,10 @@ export default async function systemExecutor(
     console.log(`building the stage-1 initrd for kernel ${m.machine.kernel.image}`);
     const initrd = await buildInitrd(m.machine, { log: (line) => console.log(`  ${line}`) });
     const dir = join(m.dist, 'system');
-    writeFileAtomic(join(dir, 'manifest.txt'), initrd.manifest);
-    writeFileAtomic(join(dir, 'initrd.img'), initrd.image);
+    await publishDirectory(dir, (scratch) => {
+      writeFileSync(join(scratch, 'manifest.txt'), initrd.manifest);
+      writeFileSync(join(scratch, 'initrd.img'), initrd.image);
+    });
     console.log(
       `wrote ${relative(context.root, join(dir, 'initrd.img'))} (${(initrd.image.length / 1024 / 1024).toFixed(1)} MiB, kernel ${initrd.kernelVersion})`,
     );

@@ -1,7 +1,7 @@
 // The boot-disk step: partition, format and install GRUB on a raw image (in a
 // throwaway VM, or on the host), then publish a compact qcow2. Nothing is
 // published unless every step succeeded, and scratch files never survive.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { MachineContext } from '../../../util/machine';
 import {
@@ -13,6 +13,8 @@ import { type BuilderMachine, builderMachine, runInBuilderVm } from '../../../bu
 import type { ResolvedMachine } from '../../../config/resolve';
 import type { EfiFirmware } from '../../../qemu/firmware';
 import { runTool } from '../../../host/run-tool';
+import { throwIfInterrupted } from '../../../host/interruption';
+import { publishDirectory } from '../../../util/atomic-write';
 
 export const BUILDER_LOCK = 'dist/vm/.builder.lock';
 
@@ -83,15 +85,17 @@ export async function buildBootDisk(
       `the initrd ${spec.initrd} is missing${isAbsolute(spec.initrd) ? '' : `; build it first: npx nx run ${spec.name}:system`}`,
     );
   const out = join(m.dist, 'boot-disk');
-  mkdirSync(m.dist, { recursive: true });
-  const work = mkdtempSync(join(m.dist, '.boot-disk-'));
-  try {
+  let hasVars = false;
+  // Built in a scratch directory that replaces boot-disk/ only when every step
+  // succeeded and nobody interrupted the step meanwhile.
+  await publishDirectory(out, async (work) => {
     log('creating a raw scratch image');
     const raw = join(work, 'disk.raw');
     await runTool('qemu-img', ['create', '-q', '-f', 'raw', raw, `${BOOT_DISK_SIZE_MIB}M`], {
       debianPackage: 'qemu-utils',
     });
     const vars = spec.efi ? join(work, 'efi-vars.fd') : undefined;
+    hasVars = vars !== undefined;
     if (spec.efi && vars) copyFileSync(spec.efi.varsTemplate, vars);
     // FAT cannot date anything before 1980, so that is the default epoch.
     const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? FAT_EPOCH_MIN);
@@ -107,7 +111,7 @@ export async function buildBootDisk(
         workDir: join(work, 'scratch'),
       });
       mkdirSync(join(work, 'scratch'));
-      const res = await runTool('sh', ['-c', script], { allowFailure: true });
+      const res = await runTool('sh', ['-c', script], { allowFailure: true, attached: true });
       log(res.stdout.trimEnd());
       if (res.exitCode !== 0)
         throw new Error(
@@ -152,10 +156,7 @@ export async function buildBootDisk(
     );
     rmSync(raw);
     rmSync(join(work, 'scratch'), { recursive: true, force: true });
-    rmSync(out, { recursive: true, force: true });
-    renameSync(work, out);
-    return { disk: join(out, 'disk.img'), efiVars: vars ? join(out, 'efi-vars.fd') : undefined };
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
+    throwIfInterrupted(`building the boot disk of "${spec.name}"`);
+  });
+  return { disk: join(out, 'disk.img'), efiVars: hasVars ? join(out, 'efi-vars.fd') : undefined };
 }

@@ -4,7 +4,7 @@
 // in tmux: the shell never got what was typed), so `start` is the only task
 // of its command and asks Nx for the rest itself. The cache still applies.
 import { dirname, join } from 'node:path';
-import { execa } from 'execa';
+import { runAttached } from '../../../host/attached';
 
 /** The nested command: pure, so its shape is tested. */
 export function prepareCommand(
@@ -40,14 +40,13 @@ export async function runPreparation(
   if (!targets.length) return true;
   const nxPackage = require.resolve('nx/package.json', { paths: [workspaceRoot] });
   const nxBin = join(dirname(nxPackage), 'dist/bin/nx.js');
-  const result = await execa(process.execPath, prepareCommand(nxBin, project, targets), {
+  const result = await runAttached(process.execPath, prepareCommand(nxBin, project, targets), {
     cwd: workspaceRoot,
     env: nestedEnv(process.env),
     extendEnv: false,
     stdin: 'ignore',
     stdout: 'inherit',
     stderr: 'inherit',
-    reject: false,
   });
   return result.exitCode === 0;
 }

@@ -1,0 +1,39 @@
+// Programs whose life ends with ours: the machine scripts, a nested Nx, a
+// long host tool. setpriv (util-linux) gives the program SIGTERM if this
+// process dies, however it dies; an interruption of this process (a signal,
+// or Nx going away) is passed on to it as SIGTERM, on which the machine
+// scripts power their guest off cleanly.
+import { type Options, execa } from 'execa';
+import { whenInterrupted } from './interruption';
+
+export interface AttachedResult {
+  exitCode?: number;
+  signal?: string;
+  /** Set when the program was stopped because this process was interrupted. */
+  interrupted?: string;
+}
+
+/** The argv that runs `file args` under setpriv's parent-death signal. */
+export function attachedArgv(file: string, args: readonly string[]): [string, string[]] {
+  return ['setpriv', ['--pdeathsig', 'TERM', '--', file, ...args]];
+}
+
+export async function runAttached(
+  file: string,
+  args: readonly string[],
+  options: Options = {},
+): Promise<AttachedResult> {
+  const [command, argv] = attachedArgv(file, args);
+  const child = execa(command, argv, { ...options, reject: false });
+  let interrupted: string | undefined;
+  const stopListening = whenInterrupted((why) => {
+    interrupted = why;
+    child.kill('SIGTERM');
+  });
+  try {
+    const result = await child;
+    return { exitCode: result.exitCode, signal: result.signal, interrupted };
+  } finally {
+    stopListening();
+  }
+}

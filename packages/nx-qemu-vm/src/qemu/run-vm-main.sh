@@ -1,0 +1,72 @@
+# shellcheck shell=sh
+# The last part of every run-<machine>-vm: lock the root disk, start QEMU as
+# a child that dies with this script, stop the machine cleanly on a signal,
+# and leave nothing behind. run-script.ts sets before it: prog, disk_image,
+# TMPDIR, own_tmpdir (1 when this run made TMPDIR), control_dir, the
+# helpers of run-vm-lib.sh and the functions run_qemu and check_disks.
+# shellcheck disable=SC2154
+
+# One writer per root disk: an exclusive lock on the image (a shared one with
+# -snapshot, whose writes go to a throwaway overlay), taken before QEMU starts
+# and held by it for as long as it runs, so a second run is refused with the
+# process that holds the disk instead of a failure deep inside QEMU.
+lock_mode=-x
+for arg in "$@"; do
+  if [ "$arg" = -snapshot ]; then lock_mode=-s; fi
+done
+exec 8<"$disk_image" || die "cannot open the root disk $disk_image"
+if ! flock -n "$lock_mode" 8; then
+  die "root disk $disk_image is in use: $(holders "$disk_image")stop that machine first (poweroff in its guest, or Ctrl-A X on its console)."
+fi
+
+# The control channel: QEMU reads control.in and hands each line to the
+# guest's stage 2 (poweroff), which reads it from its control port. This
+# script keeps the FIFO open itself, so writing to it never blocks. Sockets
+# and FIFOs live in a directory only this user can enter.
+rm -rf -- "$control_dir"
+mkdir -m 0700 -- "$control_dir"
+mkfifo -m 0600 -- "$control_dir/control.in" "$control_dir/control.out"
+exec 7<>"$control_dir/control.in"
+
+# shellcheck disable=SC2317 # run by traps
+cleanup() {
+  if [ "$own_tmpdir" = 1 ]; then rm -rf -- "$TMPDIR"; else rm -rf -- "$control_dir"; fi
+}
+trap cleanup EXIT
+
+# stop_machine STATUS: asks the guest to power off (it syncs and leaves its
+# root read-only), gives it VM_STOP_TIMEOUT seconds (default 10), then stops
+# QEMU; a second signal stops QEMU at once.
+# shellcheck disable=SC2317 # run by traps
+stop_machine() {
+  trap 'kill -KILL "$qemu_pid" 2>/dev/null || :' INT TERM HUP
+  if alive "$qemu_pid"; then
+    printf 'poweroff\n' >&7 2>/dev/null || :
+    if ! wait_for_exit "$qemu_pid" "${VM_STOP_TIMEOUT:-10}"; then
+      kill -TERM "$qemu_pid" 2>/dev/null || :
+      wait_for_exit "$qemu_pid" 5 || kill -KILL "$qemu_pid" 2>/dev/null || :
+    fi
+  fi
+  wait "$qemu_pid" 2>/dev/null || :
+  exit "$1"
+}
+
+# QEMU runs as a child, not in this script's place, so that the scratch
+# directory is removed afterwards and signals stop the guest cleanly. It keeps
+# this script's stdin (the console of `start`), and dies if this script does.
+# run_qemu execs, so the child's pid is QEMU's.
+exec 3<&0
+(
+  umask 0177
+  # QEMU_OPTS is split into words on purpose; globbing stays off.
+  set -f
+  run_qemu "$@" 0<&3 3<&-
+) &
+qemu_pid=$!
+trap 'stop_machine 129' HUP
+trap 'stop_machine 130' INT
+trap 'stop_machine 143' TERM
+status=0
+wait "$qemu_pid" || status=$?
+check_disks
+exit "$status"
