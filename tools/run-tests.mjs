@@ -26,7 +26,8 @@ if (files.length === 0) {
   console.error(`no spec files match ${filters.join(' ')}`);
   process.exit(1);
 }
-const reporter = ['--test-reporter=spec'];
+// Two spec files at a time: most of the time goes to guests that use one core each.
+const reporter = ['--test-reporter=spec', '--test-concurrency=2'];
 const result = spawnSync(
   process.execPath,
   ['--require', '@swc-node/register', '--test', ...reporter, ...files],

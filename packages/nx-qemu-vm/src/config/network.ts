@@ -7,14 +7,20 @@ import { qemuEscape } from '../quote/qemu';
 export const DEFAULT_HOST_ADDRESS = '127.0.0.1';
 export const GUEST_IP = '10.0.2.15';
 /** Vlan N travels as UDP multicast on the loopback interface, on this port plus N. */
-export const VLAN_MCAST_GROUP = '230.0.0.1';
 export const VLAN_MCAST_BASE_PORT = 41000;
+/**
+ * The run script's variable that holds the first three octets of its
+ * workspace's multicast group (230.A.B, from a checksum of the workspace's
+ * path): vlan N is 230.A.B.N. Machines of one workspace meet; those of
+ * another workspace on the same host, or of a test running beside it, do not.
+ */
+export const VLAN_NET_VAR = 'vlan_net';
 
 export interface ResolvedNetwork {
   /** QEMU arguments of the user network (default or the user's replacement). */
   user: { default: true; netdev: Part[]; device: string } | { default: false; words: string[] };
   needsNetcat: boolean;
-  vlans: { vlan: number; netdev: string; device: string; address: string }[];
+  vlans: { vlan: number; netdev: Part[]; device: string; address: string }[];
 }
 
 export function forwardRule(rule: ValidForwardPort): string {
@@ -31,7 +37,11 @@ const hex2 = (n: number) => n.toString(16).padStart(2, '0');
 export function resolveNetwork(m: ValidMachine, index: number): ResolvedNetwork {
   const vlans = m.vlans.map((vlan) => ({
     vlan,
-    netdev: `socket,id=vlan${vlan},mcast=${VLAN_MCAST_GROUP}:${VLAN_MCAST_BASE_PORT + vlan},localaddr=127.0.0.1`,
+    netdev: [
+      `socket,id=vlan${vlan},mcast=`,
+      { var: VLAN_NET_VAR },
+      `.${vlan}:${VLAN_MCAST_BASE_PORT + vlan},localaddr=127.0.0.1`,
+    ],
     device: `virtio-net-pci,netdev=vlan${vlan},mac=52:54:00:12:${hex2(vlan)}:${hex2(index)}`,
     address: `192.168.${vlan}.${index}`,
   }));

@@ -85,7 +85,8 @@ function networkArgs(r: ResolvedMachine): ArgvItem[] {
   const user = r.network.user;
   if (user.default) out.push(arg('-netdev'), arg(...user.netdev), ...args('-device', user.device));
   else out.push(...userWords(user.words));
-  for (const v of r.network.vlans) out.push(...args('-netdev', v.netdev, '-device', v.device));
+  for (const v of r.network.vlans)
+    out.push(arg('-netdev'), arg(...v.netdev), ...args('-device', v.device));
   return out;
 }
 

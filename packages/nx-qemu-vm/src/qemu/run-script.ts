@@ -9,6 +9,7 @@ import { shQuote } from '../quote/shell';
 import { hostPath } from './words';
 import { shellFile } from '../util/shell-file';
 import { ARCH_PROFILES } from '../config/defaults';
+import { VLAN_NET_VAR } from '../config/network';
 import { emptyDiskLayouts, renderLayoutStamp, rootDiskLayout } from '../disk/layout';
 
 /** `accel=...`: VM_ACCEL, or the probe's answer for this machine's QEMU and kernel. */
@@ -153,6 +154,12 @@ export function renderRunScript(r: ResolvedMachine): string {
       `[ -e "$empty${i}" ] || create_disk "$empty${i}" ${empties[i].sizeMiB} ${shQuote(renderLayoutStamp(empties[i]))}`,
     );
   });
+  if (r.network.vlans.length)
+    lines.push(
+      '',
+      "# The workspace's vlans are its own: their multicast group comes from its path.",
+      `${VLAN_NET_VAR}=$(printf '%s' "$ws" | cksum | awk '{ printf "230.%d.%d", int($1 / 256) % 256, $1 % 256 }')`,
+    );
   if (m.accel === 'auto') lines.push(accelProbe(r).trimEnd());
   if (m.graphics)
     lines.push(

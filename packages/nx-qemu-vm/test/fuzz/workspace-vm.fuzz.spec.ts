@@ -316,6 +316,13 @@ describe(
       assert.equal(res.status, 0, res.stdout.slice(0, 4000));
     });
 
+    /** The workspace's vlan multicast prefix, as the run script computes it. */
+    function vlanNet(ws: string): string {
+      const sum = spawnSync('sh', ['-c', 'printf %s "$1" | cksum', 'sh', ws], { encoding: 'utf8' });
+      const crc = Number(sum.stdout.split(' ')[0]);
+      return `230.${Math.floor(crc / 256) % 256}.${crc % 256}`;
+    }
+
     /** Runs the script against the stub QEMU and compares what QEMU got with the argv model. */
     function runAgainstStub(r: ResolvedMachine, text: string): void {
       const ws = join(dir, 'ws');
@@ -362,6 +369,7 @@ describe(
           disk_image: env.VM_DISK_IMAGE,
           efi_vars: env.VM_EFI_VARS,
           accel: 'tcg',
+          vlan_net: vlanNet(ws),
         },
         // Without a display, a graphical machine runs on its serial console.
         // What $NAME in qemu.options can see: the script's environment, and IFS, which sh always sets.
