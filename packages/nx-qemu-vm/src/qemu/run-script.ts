@@ -60,6 +60,12 @@ export function renderRunScript(r: ResolvedMachine): string {
     '#   QEMU_NET_OPTS                  extra user-network options, e.g. hostfwd=tcp:127.0.0.1:8080-:80',
     '#   QEMU_KERNEL_PARAMS             extra kernel parameters',
     "#   VM_WORKSPACE_ROOT              workspace root; default: found from this script's location",
+    ...(r.network.vlans.length
+      ? [
+          '#   VM_VLAN_NET                    multicast group of the vlans, e.g. 230.1.2; default: from the workspace path',
+        ]
+      : []),
+    '#   VM_STOP_TIMEOUT                seconds a clean power-off may take on SIGTERM/SIGINT/SIGHUP (default 10)',
     ...(m.accel === 'auto'
       ? ['#   VM_ACCEL                       kvm or tcg, skipping the KVM probe']
       : []),
@@ -157,15 +163,18 @@ export function renderRunScript(r: ResolvedMachine): string {
   if (r.network.vlans.length)
     lines.push(
       '',
-      "# The workspace's vlans are its own: their multicast group comes from its path.",
-      `${VLAN_NET_VAR}=$(printf '%s' "$ws" | cksum | awk '{ printf "230.%d.%d", int($1 / 256) % 256, $1 % 256 }')`,
+      "# The workspace's vlans are its own: their multicast group comes from its path,",
+      '# unless VM_VLAN_NET names another (the test API gives each set of machines its own).',
+      `${VLAN_NET_VAR}=\${VM_VLAN_NET:-$(printf '%s' "$ws" | cksum | awk '{ printf "230.%d.%d", int($1 / 256) % 256, $1 % 256 }')}`,
+      `check_vlan_net "$${VLAN_NET_VAR}"`,
     );
   if (m.accel === 'auto') lines.push(accelProbe(r).trimEnd());
   if (m.graphics)
     lines.push(
       '',
-      '# No display: run on the serial port, and make it the preferred console.',
-      'if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then',
+      '# No display: run on the serial port, and make it the preferred console,',
+      '# unless the arguments choose a display (the test API passes -display none).',
+      'if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && ! has_arg -display "$@"; then',
       '  set -- -nographic "$@"',
       `  QEMU_KERNEL_PARAMS="\${QEMU_KERNEL_PARAMS:-} console=${serialConsole(r)}"`,
       'fi',

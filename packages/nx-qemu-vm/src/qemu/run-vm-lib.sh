@@ -7,6 +7,21 @@ die() {
   exit 1
 }
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 not found. Install it: apt-get install $2"; }
+# has_arg WORD ARGS...: true when WORD is one of ARGS.
+has_arg() {
+  want=$1
+  shift
+  for arg in "$@"; do [ "$arg" = "$want" ] && return 0; done
+  return 1
+}
+# check_vlan_net A.B.C: the first three numbers of a multicast group (224 to 239).
+check_vlan_net() {
+  case $1 in
+    *[!0-9.]* | *.*.*.* | *..* | .* | *.) ;;
+    22[4-9].*.* | 23[0-9].*.*) return 0 ;;
+  esac
+  die "VM_VLAN_NET must be the first three numbers of a multicast group, e.g. 230.1.2, not '$1'"
+}
 abs_path() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s/%s\n' "$PWD" "$1" ;; esac; }
 qemu_escape() { printf '%s\n' "$1" | sed 's/,/,,/g'; }
 # Publishes a finished file with a hard link, which fails when the name exists:
@@ -29,15 +44,29 @@ create_disk() {
   qemu-img create -q -f qcow2 -- "$1.tmp-$$" "$2M" || die "qemu-img could not create $1"
   if publish_new "$1.tmp-$$" "$1"; then printf '%s\n' "$3" >"$1.layout.json"; fi
 }
-# The processes that have a file open, for messages: "pid N (command); ...".
+# The processes that have a file open, this script and its children aside,
+# for messages: "pid N (program); ...", a script named rather than its shell.
 holders() {
   # shellcheck disable=SC2012 # ls is the one process that lists every fd's target
   ls -l /proc/[0-9]*/fd 2>/dev/null | awk -v file="$1" '
     /^\/proc\/[0-9]+\/fd:$/ { split($0, part, "/"); pid = part[3]; next }
     { at = index($0, " -> "); if (at && substr($0, at + 4) == file) print pid }' |
     sort -un | while read -r pid; do
-    printf 'pid %s (%s); ' "$pid" "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-60)"
+    own_process "$pid" && continue
+    program=$(tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline" |
+      awk 'NR == 1 { name = $0 } NR == 2 && name ~ /(^|\/)(ba|da)?sh$/ { name = $0 } END { print name }')
+    [ -n "$program" ] && printf 'pid %s (%s); ' "$pid" "${program##*/}"
   done
+}
+# own_process PID: true for this script and the processes it started, which
+# inherit its open files.
+own_process() {
+  ancestor=$1
+  while [ -n "$ancestor" ] && [ "$ancestor" -gt 1 ]; do
+    [ "$ancestor" = "$$" ] && return 0
+    ancestor=$(awk '/^PPid:/ { print $2 }' "/proc/$ancestor/status" 2>/dev/null)
+  done
+  return 1
 }
 # alive PID: true while the process runs (a zombie waiting for us does not count).
 alive() { [ -r "/proc/$1/stat" ] && ! grep -q ') Z ' "/proc/$1/stat" 2>/dev/null; }

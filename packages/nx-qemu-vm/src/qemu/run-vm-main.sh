@@ -36,10 +36,11 @@ trap cleanup EXIT
 
 # stop_machine STATUS: asks the guest to power off (it syncs and leaves its
 # root read-only), gives it VM_STOP_TIMEOUT seconds (default 10), then stops
-# QEMU; a second signal stops QEMU at once.
+# QEMU; a second signal, a second or more later, stops QEMU at once.
 # shellcheck disable=SC2317 # run by traps
 stop_machine() {
-  trap 'kill -KILL "$qemu_pid" 2>/dev/null || :' INT TERM HUP
+  stop_asked=$(date +%s)
+  trap second_signal INT TERM HUP
   if alive "$qemu_pid"; then
     printf 'poweroff\n' >&7 2>/dev/null || :
     if ! wait_for_exit "$qemu_pid" "${VM_STOP_TIMEOUT:-10}"; then
@@ -49,6 +50,13 @@ stop_machine() {
   fi
   wait "$qemu_pid" 2>/dev/null || :
   exit "$1"
+}
+# One interruption often arrives twice at once: a terminal's Ctrl-C reaches
+# this script and its parent, which passes it on (exec, timeout, Nx). Only a
+# signal that comes later is a request to stop at once.
+# shellcheck disable=SC2317 # run by traps
+second_signal() {
+  if [ $(($(date +%s) - stop_asked)) -ge 2 ]; then kill -KILL "$qemu_pid" 2>/dev/null || :; fi
 }
 
 # QEMU runs as a child, not in this script's place, so that the scratch

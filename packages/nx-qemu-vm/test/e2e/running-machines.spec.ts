@@ -77,9 +77,11 @@ describe('running machines, stopped by a signal', { timeout: 30 * 60_000 }, () =
     const cmd = nx('run', 'vm:exec', '--command=echo guest-$((40+2)); sleep 600');
     // Nx leaves at once on Ctrl-C; the executor behind it powers the guest off.
     await stopAndCheck(cmd, (c) => c.interrupt(), /guest-42/);
+    const log = readFileSync(join(ws.root, '.vm/vm/last-exec-console.log'), 'utf8');
     assert.match(
-      readFileSync(join(ws.root, '.vm/vm/last-exec-console.log'), 'utf8'),
+      log,
       /reboot: Power down/,
+      `no clean power-off; console ends:\n${log.slice(-3000)}`,
     );
     rootFileSystemIsClean();
   });
