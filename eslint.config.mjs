@@ -13,6 +13,8 @@ export default tseslint.config(
       '.vm/**',
       '**/*.generated.ts',
       '**/schema.d.ts',
+      // Test files of a user's workspace, for Jest and Vitest with their own globals.
+      'packages/*/test/fixtures/runners/**',
     ],
   },
   js.configs.recommended,

@@ -33,7 +33,7 @@ describe('buildInitrd', () => {
     assert.ok(first.image.equals(other.image), 'memorySize does not reach the initrd');
   });
 
-  it('holds busybox, mke2fs and blkid with their libraries, the modules and both stages', () => {
+  it('holds busybox, mke2fs and blkid with their libraries, the modules, both stages and the test agent', () => {
     const paths = first.manifest.split('\n').map((l) => l.split(' ')[0]);
     for (const p of [
       '/init',
@@ -41,6 +41,7 @@ describe('buildInitrd', () => {
       '/sbin/mke2fs',
       '/sbin/blkid',
       '/nx-qemu-vm/stage-2-init',
+      '/nx-qemu-vm/agent.pl',
       '/lib/modules/virtio_blk.ko',
       '/lib/modules/9pnet_virtio.ko',
       '/lib/modules/overlay.ko',

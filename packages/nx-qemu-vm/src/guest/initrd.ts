@@ -9,8 +9,17 @@ import { type CpioEntry, gzipDeterministic, writeCpio } from './cpio';
 import { isStaticExecutable, libraryClosure } from './libs';
 import { kernelVersionFromImage, planModules, readModuleIndex, readModuleObject } from './modules';
 import { type KernelConfigOptions, checkKernelConfig, kernelConfigPath } from './kernel-config';
-import { INITRD_ALTERNATIVES, INITRD_STAGE2, type Stage1Modules, renderStage1 } from './stage1';
+import {
+  INITRD_AGENT,
+  INITRD_ALTERNATIVES,
+  INITRD_STAGE2,
+  type Stage1Modules,
+  renderStage1,
+} from './stage1';
 import { renderStage2 } from './stage2';
+
+/** The test API's guest agent, shipped in the package beside this file. */
+const AGENT_SOURCE = join(__dirname, 'agent.pl');
 
 /** A host tool the initrd copies, and the Debian package that provides it. */
 interface HostTool {
@@ -203,6 +212,7 @@ export async function buildInitrd(
   entries.push({ path: INITRD_ALTERNATIVES, type: 'dir', mode: 0o755 }, ...alternatives);
   file('/init', Buffer.from(spec.stage1({ load: plan.load })));
   file(INITRD_STAGE2, Buffer.from(spec.stage2));
+  file(INITRD_AGENT, readFileSync(AGENT_SOURCE), 0o644);
 
   log(`packing ${entries.length} entries`);
   const mtime = opts.mtime ?? Number(process.env.SOURCE_DATE_EPOCH ?? 0);

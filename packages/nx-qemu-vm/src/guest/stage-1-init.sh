@@ -10,7 +10,7 @@
 #   store_target  where the store appears; ninep: the 9p mount options
 #   merged_usr    1 when the store is /usr (the root gets /bin -> usr/bin, ...)
 #   init          the default init; an init= kernel parameter overrides it
-#   run_dir, stage2, alternatives, failed_marker, fw_cfg_mode: fixed names
+#   run_dir, stage2, agent, alternatives, failed_marker, fw_cfg_mode: fixed names
 # and the function mount_early, which mounts the file systems under the root.
 # shellcheck disable=SC2154
 
@@ -32,6 +32,9 @@ is_exec() {
 fail() {
   echo "stage 1: error: $*"
   echo "$failed_marker"
+  # The kernel log reaches every console, not only /dev/console: a machine
+  # with a display shows the failure on its serial port too.
+  printf '<3>stage 1: error: %s\n<3>%s\n' "$*" "$failed_marker" >/dev/kmsg 2>/dev/null
   if ! is_exec; then
     echo "Starting an emergency shell; leaving it powers the machine off."
     setsid cttyhack sh
@@ -152,12 +155,13 @@ if [ "$merged_usr" = 1 ]; then
   done
 fi
 
-# Stage 2 and its busybox live in a fresh /run, so nothing is written to the root for them.
+# Stage 2, its busybox and the test agent live in a fresh /run, so nothing is written to the root for them.
 mount_fs tmpfs /mnt-root/run tmpfs mode=0755,nosuid,nodev
 mkdir -p "/mnt-root$run_dir"
 cp /bin/busybox "/mnt-root$run_dir/busybox"
 cp "$stage2" "/mnt-root$run_dir/init"
 chmod 0755 "/mnt-root$run_dir/init"
+cp "$agent" "/mnt-root$run_dir/agent"
 
 read -r cmdline </proc/cmdline
 set -f

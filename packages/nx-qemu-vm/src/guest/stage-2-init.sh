@@ -15,6 +15,7 @@
 #   exec_dir         where xchg holds the command and gets its status
 #   fw_cfg_mode      QEMU's fw_cfg item that marks an exec boot
 #   control_port     the virtio port on which the host asks for a power-off
+#   agent_port       the virtio port of the test API's agent (run_dir/agent)
 # and the function mount_late, which mounts the file systems stage 1 left.
 # shellcheck disable=SC2154
 
@@ -100,6 +101,15 @@ if [ -e "/dev/virtio-ports/$control_port" ]; then
 fi
 if [ -n "$post_boot_commands" ]; then
   /bin/sh -c "$post_boot_commands" || echo "stage 2: warning: postBootCommands exited with status $?"
+fi
+# The command channel of nx-qemu-vm/testing, when the host added its port: the
+# machine is ready for tests once postBootCommands are done.
+if [ -e "/dev/virtio-ports/$agent_port" ]; then
+  if [ -x /usr/bin/perl ]; then
+    /usr/bin/perl "$run_dir/agent" "/dev/virtio-ports/$agent_port" </dev/null &
+  else
+    echo "stage 2: warning: no /usr/bin/perl, which the test agent needs (Debian package perl-base)"
+  fi
 fi
 echo "$stage2_reached"
 

@@ -7,6 +7,8 @@ import { shellFile } from '../util/shell-file';
 
 /** Where the initrd keeps what stage 1 copies into the new root's /run. */
 export const INITRD_STAGE2 = '/nx-qemu-vm/stage-2-init';
+/** The test API's guest agent (guest/agent.pl); stage 1 copies it to <run dir>/agent. */
+export const INITRD_AGENT = '/nx-qemu-vm/agent.pl';
 export const INITRD_ALTERNATIVES = '/nx-qemu-vm/etc-alternatives';
 export const RUN_DIR = '/run/nx-qemu-vm';
 export const STAGE1_FAILED = 'nx-qemu-vm: stage 1 failed';
@@ -61,6 +63,7 @@ export function renderStage1(
     init: r.kernel.init,
     run_dir: RUN_DIR,
     stage2: INITRD_STAGE2,
+    agent: INITRD_AGENT,
     alternatives: INITRD_ALTERNATIVES,
     failed_marker: STAGE1_FAILED,
     fw_cfg_mode: FW_CFG_MODE,

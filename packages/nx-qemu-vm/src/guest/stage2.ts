@@ -4,6 +4,7 @@ import type { ResolvedMachine } from '../config/resolve';
 import { GUEST_IP } from '../config/network';
 import { CONTROL_PORT, GUEST_AGENT_PORT } from '../qemu/argv';
 import { shAssignments, shFunction } from '../quote/shell';
+import { AGENT_PORT } from '../testing/agent-protocol';
 import { shellFile } from '../util/shell-file';
 import { FW_CFG_MODE, RUN_DIR, renderMounts } from './stage1';
 
@@ -25,6 +26,7 @@ export function renderStage2(r: ResolvedMachine): string {
     guest_agent: r.config.qemu.guestAgent.enable,
     guest_agent_port: GUEST_AGENT_PORT,
     control_port: CONTROL_PORT,
+    agent_port: AGENT_PORT,
     post_boot_commands: r.config.postBootCommands,
     stage2_reached: STAGE2_REACHED,
     root_shell_banner: ROOT_SHELL_BANNER,

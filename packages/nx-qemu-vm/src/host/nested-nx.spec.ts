@@ -1,18 +1,18 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { nestedEnv, prepareCommand } from './prepare';
+import { nestedEnv, prepareCommand } from './nested-nx';
 
-describe('start preparation through a nested Nx', () => {
-  it('runs the targets of this one machine, with its output shown', () => {
+describe('a nested Nx', () => {
+  it('runs the targets of the machines, with its output shown', () => {
     assert.deepEqual(
-      prepareCommand('/ws/node_modules/nx/dist/bin/nx.js', 'web', ['build', 'system', 'root-disk']),
+      prepareCommand('/ws/node_modules/nx/dist/bin/nx.js', ['web', 'db'], ['build', 'root-disk']),
       [
         '/ws/node_modules/nx/dist/bin/nx.js',
         'run-many',
         '--targets',
-        'build,system,root-disk',
+        'build,root-disk',
         '--projects',
-        'web',
+        'web,db',
         '--output-style=static',
       ],
     );

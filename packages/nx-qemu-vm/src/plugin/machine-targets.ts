@@ -142,6 +142,18 @@ export function machineProject(
     ...(m.useBootLoader ? [t('boot-disk')] : []),
     ...needed,
   ];
+  // What a test of this machine depends on: `dependsOn` it builds everything a
+  // boot needs, and `dependentTasksOutputFiles` inputs see every change to the
+  // machine (nx affected included). nx-qemu-vm/testing runs it too.
+  targets[t('prepare')] = {
+    executor: 'nx:noop',
+    cache: false,
+    inputs: [],
+    dependsOn: everything,
+    metadata: meta(
+      `Build everything a boot of ${name} needs (the cached steps and the disks), and nothing else. Tests that boot it depend on this target.`,
+    ),
+  };
   targets[t('start')] = {
     executor: 'nx-qemu-vm:start',
     cache: false,
@@ -189,7 +201,7 @@ export function machineProject(
       targetGroups: {
         'Build (cached)': cached,
         'State (never cached)': state,
-        Run: [t('start'), t('serve'), t('exec')],
+        Run: [t('prepare'), t('start'), t('serve'), t('exec')],
       },
     },
   };

@@ -1,7 +1,8 @@
-// A minimal QMP (QEMU Machine Protocol) client over a unix socket, enough for
-// tests to ask a paused QEMU how it is and to tell it to quit. QMP is one JSON
-// object per line: a greeting, then one reply per command in order, with
-// asynchronous events ({"event": ...}) interleaved anywhere.
+// A minimal QMP (QEMU Machine Protocol) client over a unix socket: the test API
+// uses it for screenshots, keys, links and forwards, and tests use it to ask a
+// paused QEMU how it is and to tell it to quit. QMP is one JSON object per
+// line: a greeting, then one reply per command in order, with asynchronous
+// events ({"event": ...}) interleaved anywhere.
 import { type Socket, createConnection } from 'node:net';
 
 export class QmpError extends Error {}
@@ -31,11 +32,6 @@ export class QmpClient {
    */
   static async connect(path: string, timeoutMs: number): Promise<QmpClient> {
     const socket = createConnection({ path });
-    const client = new QmpClient(socket);
-    // The greeting is the first "reply": queue a waiter for it before any data arrives.
-    const greeting = client.next();
-    // Marks the rejection handled: if connecting fails, that error is the one to report.
-    greeting.catch(() => undefined);
     await withTimeout(
       new Promise<void>((resolve, reject) => {
         socket.once('connect', resolve);
@@ -44,7 +40,15 @@ export class QmpClient {
       timeoutMs,
       `connecting to ${path}`,
     );
-    const hello = (await withTimeout(greeting, timeoutMs, 'QMP greeting')) as { QMP?: unknown };
+    return QmpClient.over(socket, timeoutMs);
+  }
+
+  /** The same as connect, over a socket that is connected already. */
+  static async over(socket: Socket, timeoutMs: number): Promise<QmpClient> {
+    const client = new QmpClient(socket);
+    const hello = (await withTimeout(client.next(), timeoutMs, 'QMP greeting')) as {
+      QMP?: unknown;
+    };
     if (!hello || typeof hello !== 'object' || !('QMP' in hello))
       throw new QmpError(`expected a QMP greeting, got ${JSON.stringify(hello)}`);
     await client.execute('qmp_capabilities', undefined, timeoutMs);
@@ -102,7 +106,7 @@ export class QmpClient {
       if (!line) continue;
       let msg: Record<string, unknown>;
       try {
-        msg = JSON.parse(line);
+        msg = JSON.parse(line) as Record<string, unknown>;
       } catch {
         this.fail(new QmpError(`QMP sent a line that is not JSON: ${line}`));
         return;

@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
   appendFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -28,6 +29,8 @@ import { nodeBinDir } from '../helpers/node-binary';
 import { SUPPORTED_NODE } from '../../src/require-node';
 
 const CREATE_NX_WORKSPACE = 'create-nx-workspace@23.2.1';
+/** The test runners nx-qemu-vm/testing is proven with (Vitest 4.1 with Vite 8.3 runs on Node 20). */
+const RUNNERS = ['vitest@4.1.12', 'vite@8.3.8', 'jest@30.5.2'];
 const NX_VERSION = '24.0.6';
 /** Node 22 LTS, and the last 20 release that cannot require() ES modules. */
 const NODE_22 = '22.23.3';
@@ -42,6 +45,8 @@ interface Run {
 
 describe('the published package in a new workspace', { timeout: 40 * 60_000 }, () => {
   let tmp: string;
+  /** The workspace of the Node 20 test, which the test-runner test goes on with. */
+  let node20Workspace: string | undefined;
   let registry: LocalRegistry;
   let tarball: string;
 
@@ -57,7 +62,10 @@ describe('the published package in a new workspace', { timeout: 40 * 60_000 }, (
       encoding: 'utf8',
       timeout: 15 * 60_000,
       env: {
-        ...process.env,
+        // This file runs under node --test: a `node --test` of the user's must not think it is nested in it.
+        ...Object.fromEntries(
+          Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT'),
+        ),
         PATH: `${nodeDir}:${process.env.PATH}`,
         npm_config_userconfig: registry.npmrc,
         npm_config_cache: join(tmp, 'npm-cache'),
@@ -213,6 +221,7 @@ describe('the published package in a new workspace', { timeout: 40 * 60_000 }, (
 
     addPlugin(ws, nodeDir);
     bootAndShow(ws, nodeDir);
+    node20Workspace = ws;
     // The same slow task, changed so that it misses the cache: no advertisement now.
     writeFileSync(
       join(ws, 'project.json'),
@@ -280,5 +289,40 @@ describe('the published package in a new workspace', { timeout: 40 * 60_000 }, (
     const again = ok(nx(ws, ['add', 'nx-qemu-vm'], nodeDir), 'nx add again');
     assert.match(again, /workspace-vm\.json exists; nothing in it was replaced/);
     assert.equal(readFileSync(join(ws, 'workspace-vm.json'), 'utf8'), mine);
+  });
+
+  it('tests a machine from node:test (as an Nx target), Vitest and Jest with nx-qemu-vm/testing', () => {
+    const nodeDir = dirname(process.execPath);
+    assert.ok(node20Workspace, 'the Node 20 workspace exists');
+    const ws = node20Workspace;
+    ok(
+      run(ws, ['npm', 'install', '--save-dev', '--save-exact', ...RUNNERS], nodeDir),
+      'npm install runners',
+    );
+    cpSync(join(REPO_ROOT, 'packages/nx-qemu-vm/test/fixtures/runners'), join(ws, 'apps/checks'), {
+      recursive: true,
+    });
+    assert.match(
+      ok(run(ws, ['npx', 'nx-qemu-vm', '--help'], nodeDir), 'nx-qemu-vm --help'),
+      /usage: nx-qemu-vm repl/,
+    );
+
+    // node:test through the `e2e` target the README shows: dependsOn vm:prepare.
+    const viaNx = ok(
+      nx(ws, ['run', 'checks:e2e', '--output-style=static'], nodeDir),
+      'nx run checks:e2e',
+    );
+    assert.match(viaNx, /nx run vm:system/, 'the machine is built first');
+    assert.match(viaNx, /# pass 1\b/);
+    assert.match(viaNx, /# fail 0\b/);
+    const vitest = run(
+      ws,
+      ['npx', 'vitest', 'run', '--root', 'apps/checks', 'vm.vitest.test.mjs'],
+      nodeDir,
+    );
+    assert.match(ok(vitest, 'vitest'), /1 passed/);
+    const jest = run(ws, ['npx', 'jest', '--rootDir', 'apps/checks', 'vm.jest.test.cjs'], nodeDir);
+    assert.match(ok(jest, 'jest'), /Tests:\s+1 passed/);
+    for (const r of [viaNx, vitest.output, jest.output]) assert.match(r, /hi from vm/);
   });
 });

@@ -36,6 +36,7 @@ describe('nx-qemu-vm through Nx', () => {
       'config',
       'empty-disks',
       'exec',
+      'prepare',
       'root-disk',
       'serve',
       'start',
@@ -48,7 +49,7 @@ describe('nx-qemu-vm through Nx', () => {
     assert.deepEqual(web.metadata.targetGroups, {
       'Build (cached)': ['config', 'system', 'build'],
       'State (never cached)': ['root-disk', 'empty-disks'],
-      Run: ['start', 'serve', 'exec'],
+      Run: ['prepare', 'start', 'serve', 'exec'],
     });
     const boot = showProject('boot');
     assert.deepEqual(boot.metadata.targetGroups['Build (cached)'], [
@@ -68,7 +69,15 @@ describe('nx-qemu-vm through Nx', () => {
     const t = showProject('boot').targets;
     for (const name of ['config', 'system', 'build', 'boot-disk'])
       assert.equal(t[name].cache, true, name);
-    for (const name of ['root-disk', 'empty-disks', 'efi-vars', 'start', 'serve', 'exec']) {
+    for (const name of [
+      'root-disk',
+      'empty-disks',
+      'efi-vars',
+      'prepare',
+      'start',
+      'serve',
+      'exec',
+    ]) {
       assert.equal(t[name].cache, false, name);
       assert.equal(
         t[name].outputs?.length ?? 0,
@@ -97,6 +106,7 @@ describe('nx-qemu-vm through Nx', () => {
     assert.equal(t.serve.continuous, true);
     assert.deepEqual(t.serve.readyWhen, { signal: true });
     assert.deepEqual(t.serve.dependsOn, t.exec.dependsOn);
+    assert.deepEqual(t.prepare.dependsOn, t.exec.dependsOn, 'prepare builds what a boot needs');
   });
 
   it('hashes exactly the fields each step reads, our own source and the host files it copies', () => {

@@ -3,34 +3,8 @@
 // interactive task when other tasks ran before it in the same command (seen
 // in tmux: the shell never got what was typed), so `start` is the only task
 // of its command and asks Nx for the rest itself. The cache still applies.
-import { dirname, join } from 'node:path';
 import { runAttached } from '../../../host/attached';
-
-/** The nested command: pure, so its shape is tested. */
-export function prepareCommand(
-  nxBin: string,
-  project: string,
-  targets: readonly string[],
-): string[] {
-  return [
-    nxBin,
-    'run-many',
-    '--targets',
-    targets.join(','),
-    '--projects',
-    project,
-    '--output-style=static',
-  ];
-}
-
-/** The task's own Nx variables would make the nested Nx believe it is a forked task. */
-export function nestedEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(
-    Object.entries(env).filter(
-      ([k]) => !/^NX_(TASK_|FORKED_|TERMINAL_OUTPUT|STREAM_OUTPUT|PREFIX_OUTPUT)/.test(k),
-    ),
-  );
-}
+import { nestedEnv, nxBin, prepareCommand } from '../../../host/nested-nx';
 
 export async function runPreparation(
   workspaceRoot: string,
@@ -38,15 +12,17 @@ export async function runPreparation(
   targets: readonly string[],
 ): Promise<boolean> {
   if (!targets.length) return true;
-  const nxPackage = require.resolve('nx/package.json', { paths: [workspaceRoot] });
-  const nxBin = join(dirname(nxPackage), 'dist/bin/nx.js');
-  const result = await runAttached(process.execPath, prepareCommand(nxBin, project, targets), {
-    cwd: workspaceRoot,
-    env: nestedEnv(process.env),
-    extendEnv: false,
-    stdin: 'ignore',
-    stdout: 'inherit',
-    stderr: 'inherit',
-  });
+  const result = await runAttached(
+    process.execPath,
+    prepareCommand(nxBin(workspaceRoot), [project], targets),
+    {
+      cwd: workspaceRoot,
+      env: nestedEnv(process.env),
+      extendEnv: false,
+      stdin: 'ignore',
+      stdout: 'inherit',
+      stderr: 'inherit',
+    },
+  );
   return result.exitCode === 0;
 }

@@ -1,0 +1,257 @@
+#!/usr/bin/perl
+# nx-qemu-vm's guest agent: runs the host's commands for nx-qemu-vm/testing.
+#
+# Stage 2 starts it on the virtio port org.nx-qemu-vm.agent when the host
+# added that port (the test API does). Perl because perl-base is Essential in
+# Debian: every guest has it, and its core has fork, pipes and select, which a
+# shell lacks. The console never carries a command's output, so kernel
+# messages cannot mix into it.
+#
+# The channel carries frames: a type byte, a command id and a payload length
+# (both unsigned 32-bit, big-endian), then the payload.
+#   host -> guest   P ping: answered with H
+#                   X exec: payload = flags byte (1: stdin is piped) + command for /bin/sh -c
+#                   I stdin bytes for a command; an empty payload closes its stdin
+#                   K signal number (decimal) for a command's process group
+#   guest -> host   H hello: "nx-qemu-vm-agent <version> <boot id>"
+#                   O stdout bytes, E stderr bytes
+#                   S status: "exit N" or "signal N", after all of the command's output
+#                   D the guest is going down (poweroff or reboot)
+# Commands run concurrently, each in a session of its own. A command's status
+# is sent once it exits and the output it wrote is forwarded; what background
+# processes it left write later is read and dropped, so they neither block
+# nor die of a closed pipe, and they cannot hold the status back.
+#
+# `agent.pl --stdio` speaks on stdin and stdout instead: the host's unit tests run it so.
+use strict;
+use warnings;
+use POSIX ();
+use Fcntl qw(F_GETFL F_SETFL O_NONBLOCK);
+
+my $VERSION = 1;
+my $CHUNK = 65536;
+my $MAX_FRAME = 16 * 1024 * 1024;
+
+my ($in, $out);
+my $stdio = @ARGV == 1 && $ARGV[0] eq '--stdio';
+if ($stdio) {
+  open($in, '<&=', 0) or die "agent: stdin: $!\n";
+  open($out, '>&=', 1) or die "agent: stdout: $!\n";
+} elsif (@ARGV == 1) {
+  open(my $port, '+<', $ARGV[0]) or die "agent: cannot open $ARGV[0]: $!\n";
+  ($in, $out) = ($port, $port);
+} else {
+  die "usage: agent.pl PORT | --stdio\n";
+}
+binmode($in);
+binmode($out);
+
+sub nonblocking {
+  my ($fh) = @_;
+  my $flags = fcntl($fh, F_GETFL, 0) or die "agent: fcntl: $!\n";
+  fcntl($fh, F_SETFL, $flags | O_NONBLOCK) or die "agent: fcntl: $!\n";
+}
+
+# SIGCHLD wakes the select loop through a pipe to itself.
+pipe(my $wake_r, my $wake_w) or die "agent: pipe: $!\n";
+nonblocking($wake_r);
+nonblocking($wake_w);
+$SIG{CHLD} = sub { syswrite($wake_w, 'c') };
+$SIG{PIPE} = 'IGNORE';
+my $going_down = 0;
+$SIG{TERM} = $SIG{HUP} = sub { $going_down = 1; syswrite($wake_w, 't') };
+
+sub send_frame {
+  my ($type, $id, $payload) = @_;
+  my $frame = pack('a1 N N', $type, $id, length $payload) . $payload;
+  while (length $frame) {
+    my $n = syswrite($out, $frame);
+    if (!defined $n) {
+      next if $!{EINTR} || $!{EAGAIN};
+      exit 0;    # the host is gone
+    }
+    substr($frame, 0, $n) = '';
+  }
+}
+
+my $boot_id = '-';
+if (open(my $fh, '<', '/proc/sys/kernel/random/boot_id')) {
+  $boot_id = <$fh> // '-';
+  chomp $boot_id;
+  close $fh;
+}
+sub hello { send_frame('H', 0, "nx-qemu-vm-agent $VERSION $boot_id") }
+
+# Running commands by id: pid, out/err read ends, stdin write end and its queue.
+my %commands;
+my %by_pid;
+# Read ends left open by commands that finished: drained and dropped.
+my %leftover;
+
+sub spawn {
+  my ($id, $payload) = @_;
+  my ($flags, $command) = (ord(substr($payload, 0, 1)), substr($payload, 1));
+  my ($in_r, $in_w);
+  if ($flags & 1) { pipe($in_r, $in_w) or return failed_start($id, "pipe: $!") }
+  pipe(my $out_r, my $out_w) or return failed_start($id, "pipe: $!");
+  pipe(my $err_r, my $err_w) or return failed_start($id, "pipe: $!");
+  my $pid = fork();
+  return failed_start($id, "fork: $!") unless defined $pid;
+  if ($pid == 0) {
+    $SIG{$_} = 'DEFAULT' for qw(PIPE CHLD TERM HUP);
+    POSIX::setsid();
+    if ($in_r) { open(STDIN, '<&', $in_r) or POSIX::_exit(126) }
+    else { open(STDIN, '<', '/dev/null') or POSIX::_exit(126) }
+    open(STDOUT, '>&', $out_w) or POSIX::_exit(126);
+    open(STDERR, '>&', $err_w) or POSIX::_exit(126);
+    chdir('/root') or chdir('/');
+    # Perl marks every other descriptor close-on-exec: the command inherits none of ours.
+    exec('/bin/sh', '-c', $command) or POSIX::_exit(127);
+  }
+  close($out_w);
+  close($err_w);
+  close($in_r) if $in_r;
+  nonblocking($_) for grep { defined } ($out_r, $err_r, $in_w);
+  my $c = { id => $id, pid => $pid, out => $out_r, err => $err_r, in => $in_w, queue => '', eof => 0 };
+  $commands{$id} = $c;
+  $by_pid{$pid} = $c;
+}
+
+sub failed_start {
+  my ($id, $why) = @_;
+  send_frame('E', $id, "nx-qemu-vm agent: $why\n");
+  send_frame('S', $id, 'exit 126');
+}
+
+# Forwards what a command wrote; returns false at end of file.
+sub forward {
+  my ($c, $key, $type) = @_;
+  my $n = sysread($c->{$key}, my $data, $CHUNK);
+  return 1 if !defined $n && ($!{EAGAIN} || $!{EINTR});
+  if ($n) {
+    send_frame($type, $c->{id}, $data);
+    return 1;
+  }
+  close($c->{$key});
+  $c->{$key} = undef;
+  return 0;
+}
+
+sub feed_stdin {
+  my ($c) = @_;
+  if (length $c->{queue}) {
+    my $n = syswrite($c->{in}, $c->{queue});
+    if (defined $n) { substr($c->{queue}, 0, $n) = '' }
+    elsif (!$!{EAGAIN} && !$!{EINTR}) { $c->{queue} = ''; $c->{eof} = 1 }    # it closed its stdin
+  }
+  if (!length $c->{queue} && $c->{eof}) {
+    close($c->{in});
+    $c->{in} = undef;
+  }
+}
+
+sub finish {
+  my ($c, $wait_status) = @_;
+  # Everything the command itself wrote is in the pipes by now.
+  for my $pair (['out', 'O'], ['err', 'E']) {
+    my ($key, $type) = @$pair;
+    while ($c->{$key}) {
+      my $n = sysread($c->{$key}, my $data, $CHUNK);
+      if ($n) { send_frame($type, $c->{id}, $data); next }
+      if (!defined $n && ($!{EAGAIN} || $!{EINTR})) {
+        $leftover{fileno $c->{$key}} = $c->{$key};
+      } else {
+        close($c->{$key});
+      }
+      $c->{$key} = undef;
+    }
+  }
+  close($c->{in}) if $c->{in};
+  my $status = POSIX::WIFSIGNALED($wait_status)
+    ? 'signal ' . POSIX::WTERMSIG($wait_status)
+    : 'exit ' . POSIX::WEXITSTATUS($wait_status);
+  send_frame('S', $c->{id}, $status);
+  delete $commands{$c->{id}};
+  delete $by_pid{$c->{pid}};
+}
+
+sub reap {
+  while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
+    my $c = $by_pid{$pid} or next;
+    finish($c, $?);
+  }
+}
+
+my $inbuf = '';
+sub handle_frame {
+  my ($type, $id, $payload) = @_;
+  if ($type eq 'P') { hello() }
+  elsif ($type eq 'X') { spawn($id, $payload) if length $payload && !$commands{$id} }
+  elsif ($type eq 'I') {
+    my $c = $commands{$id} or return;
+    return unless $c->{in};
+    if (length $payload) { $c->{queue} .= $payload } else { $c->{eof} = 1 }
+  } elsif ($type eq 'K') {
+    my $c = $commands{$id} or return;
+    return unless $payload =~ /^[0-9]+$/;
+    # The group, and the command itself in case it has not made its group yet.
+    kill(-int($payload), $c->{pid});
+    kill(int($payload), $c->{pid});
+  }
+}
+
+sub read_channel {
+  my $n = sysread($in, my $data, $CHUNK);
+  return if !defined $n && ($!{EAGAIN} || $!{EINTR});
+  if (!$n) {
+    exit 0 if $stdio;
+    # A virtio port reads as end of file while no host is connected: wait for one.
+    select(undef, undef, undef, 0.2);
+    return;
+  }
+  $inbuf .= $data;
+  while (length $inbuf >= 9) {
+    my ($type, $id, $len) = unpack('a1 N N', $inbuf);
+    die "agent: frame of $len bytes is too long\n" if $len > $MAX_FRAME;
+    last if length $inbuf < 9 + $len;
+    my $payload = substr($inbuf, 9, $len);
+    substr($inbuf, 0, 9 + $len) = '';
+    handle_frame($type, $id, $payload);
+  }
+}
+
+hello();
+while (1) {
+  if ($going_down) {
+    send_frame('D', 0, '');
+    kill('TERM', -$_->{pid}) for values %commands;
+    exit 0;
+  }
+  my ($rin, $win) = ('', '');
+  vec($rin, fileno($in), 1) = 1;
+  vec($rin, fileno($wake_r), 1) = 1;
+  for my $c (values %commands) {
+    vec($rin, fileno($c->{$_}), 1) = 1 for grep { $c->{$_} } qw(out err);
+    vec($win, fileno($c->{in}), 1) = 1 if $c->{in} && (length $c->{queue} || $c->{eof});
+  }
+  vec($rin, $_, 1) = 1 for keys %leftover;
+  my $ready = select(my $rout = $rin, my $wout = $win, undef, undef);
+  next if $ready < 0;    # interrupted by a signal
+  if (vec($rout, fileno($wake_r), 1)) {
+    1 while sysread($wake_r, my $drop, 64);
+    reap();
+  }
+  read_channel() if vec($rout, fileno($in), 1);
+  for my $c (values %commands) {
+    forward($c, 'out', 'O') if $c->{out} && vec($rout, fileno($c->{out}), 1);
+    forward($c, 'err', 'E') if $c->{err} && vec($rout, fileno($c->{err}), 1);
+    feed_stdin($c) if $c->{in} && vec($wout, fileno($c->{in}), 1);
+  }
+  for my $fd (keys %leftover) {
+    next unless vec($rout, $fd, 1);
+    my $n = sysread($leftover{$fd}, my $drop, $CHUNK);
+    next if !defined $n && ($!{EAGAIN} || $!{EINTR});
+    close(delete $leftover{$fd}) unless $n;
+  }
+  reap();
+}

@@ -1,0 +1,133 @@
+// The real guest agent (guest/agent.pl), run on the host with --stdio, driven
+// by the real host channel: the protocol, concurrency, binary output, stdin,
+// signals and statuses, without a VM. The e2e suite proves the same in guests.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Duplex } from 'node:stream';
+import { AgentChannel, ChannelClosedError } from './agent-channel';
+
+const AGENT = join(__dirname, '../guest/agent.pl');
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function startAgent(): { agent: ChildProcessWithoutNullStreams; channel: AgentChannel } {
+  const agent = spawn('perl', [AGENT, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const channel = new AgentChannel(Duplex.from({ readable: agent.stdout, writable: agent.stdin }));
+  return { agent, channel };
+}
+
+describe('guest agent and host channel', () => {
+  let agent: ChildProcessWithoutNullStreams;
+  let channel: AgentChannel;
+  let dir: string;
+  before(() => {
+    ({ agent, channel } = startAgent());
+    dir = mkdtempSync(join(tmpdir(), 'nxvm-agent-'));
+  });
+  after(() => {
+    channel.close();
+    agent.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('says hello with its version and the boot id', async () => {
+    const hello = await channel.waitForHello();
+    assert.equal(hello.version, 1);
+    assert.equal(hello.bootId, readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
+  });
+
+  it('keeps stdout and stderr apart and returns the exact status', async () => {
+    const r = await channel.run('printf out; printf err >&2; exit 3').result;
+    assert.deepEqual(
+      {
+        status: r.status,
+        signal: r.signal,
+        stdout: r.stdout.toString(),
+        stderr: r.stderr.toString(),
+      },
+      { status: 3, signal: undefined, stdout: 'out', stderr: 'err' },
+    );
+  });
+
+  it('moves 10 MiB of binary output intact, streamed in chunks', async () => {
+    const expected = Buffer.alloc(10 * 1024 * 1024);
+    for (let i = 0; i < expected.length / 4; i++) expected.writeUInt32BE(i, i * 4);
+    let chunks = 0;
+    const r = await channel.run(`perl -e 'print pack("N*", 0 .. ${expected.length / 4 - 1})'`, {
+      onStdout: () => chunks++,
+    }).result;
+    assert.equal(r.status, 0);
+    assert.equal(sha256(r.stdout), sha256(expected));
+    assert.ok(chunks > 1, `one chunk for 10 MiB: nothing was streamed`);
+  });
+
+  it('feeds stdin, binary and larger than a chunk', async () => {
+    const input = Buffer.alloc(3 * 1024 * 1024 + 7, 0xa5);
+    input[12345] = 0;
+    const r = await channel.run('sha256sum', { stdin: input }).result;
+    assert.equal(r.stdout.toString().split(' ')[0], sha256(input));
+  });
+
+  it('runs commands at once: one waits for a file that a later one creates', async () => {
+    const flag = join(dir, 'flag');
+    const waiting = channel.run(`while [ ! -e ${flag} ]; do sleep 0.02; done; echo seen`);
+    const others = [1, 2, 3].map((n) => channel.run(`echo ${n}`).result);
+    await channel.run(`touch ${flag}`).result;
+    const outs = (await Promise.all([waiting.result, ...others])).map((r) => r.stdout.toString());
+    assert.deepEqual(outs, ['seen\n', '1\n', '2\n', '3\n']);
+  });
+
+  it('kills the whole process group of a command', async () => {
+    const pidFile = join(dir, 'child.pid');
+    const running = channel.run(`sleep 300 & echo $! > ${pidFile}; wait`);
+    while (!existsSync(pidFile) || !readFileSync(pidFile, 'utf8').trim())
+      await new Promise((r) => setTimeout(r, 20));
+    running.kill(9);
+    const r = await running.result;
+    assert.deepEqual({ status: r.status, signal: r.signal }, { status: 137, signal: 'SIGKILL' });
+    const child = Number(readFileSync(pidFile, 'utf8'));
+    // Dead is gone, or a zombie that its new parent has not reaped yet.
+    const dead = () => {
+      try {
+        return / Z /.test(readFileSync(`/proc/${child}/stat`, 'utf8'));
+      } catch {
+        return true;
+      }
+    };
+    for (let i = 0; i < 250 && !dead(); i++) await new Promise((res) => setTimeout(res, 20));
+    assert.ok(dead(), `the background sleep ${child} survived`);
+  });
+
+  it('reports a command that a signal ended as the shell does', async () => {
+    const r = await channel.run('kill -TERM $$').result;
+    assert.deepEqual({ status: r.status, signal: r.signal }, { status: 143, signal: 'SIGTERM' });
+  });
+
+  it('does not wait for background processes that keep the output open', async () => {
+    const r = await channel.run('sleep 300 & echo started').result;
+    assert.deepEqual(
+      { status: r.status, out: r.stdout.toString() },
+      { status: 0, out: 'started\n' },
+    );
+    // What they write later is dropped; the next commands are not disturbed.
+    const next = await channel.run('echo next').result;
+    assert.equal(next.stdout.toString(), 'next\n');
+  });
+
+  it('rejects what runs when the guest goes down', async () => {
+    const second = startAgent();
+    try {
+      await second.channel.waitForHello();
+      const running = second.channel.run('sleep 300');
+      second.agent.kill('SIGTERM');
+      await assert.rejects(running.result, ChannelClosedError);
+    } finally {
+      second.channel.close();
+      second.agent.kill('SIGKILL');
+    }
+  });
+});

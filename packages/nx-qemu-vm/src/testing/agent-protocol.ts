@@ -1,0 +1,95 @@
+// The frames of the guest agent's channel (guest/agent.pl describes them):
+// a type byte, a command id and a payload length, both unsigned 32-bit
+// big-endian, then the payload. Pure: encoding, incremental decoding, and the
+// meaning of the agent's hello and status payloads.
+import { constants } from 'node:os';
+
+export const AGENT_PORT = 'org.nx-qemu-vm.agent';
+export const AGENT_VERSION = 1;
+const HEADER = 9;
+/** The agent refuses larger frames; so do we. */
+export const MAX_FRAME = 16 * 1024 * 1024;
+/** Stdin and output travel in chunks of at most this size. */
+export const CHUNK = 64 * 1024;
+
+export type HostFrameType = 'P' | 'X' | 'I' | 'K';
+export type GuestFrameType = 'H' | 'O' | 'E' | 'S' | 'D';
+
+export interface Frame {
+  type: string;
+  id: number;
+  payload: Buffer;
+}
+
+export function encodeFrame(
+  type: HostFrameType,
+  id: number,
+  payload: Buffer | string = '',
+): Buffer {
+  const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  if (body.length > MAX_FRAME) throw new RangeError(`frame of ${body.length} bytes is too long`);
+  const header = Buffer.alloc(HEADER);
+  header.write(type, 0, 1, 'latin1');
+  header.writeUInt32BE(id, 1);
+  header.writeUInt32BE(body.length, 5);
+  return Buffer.concat([header, body]);
+}
+
+/** The exec frame: flags (1: the command reads stdin from the host) and the command for /bin/sh -c. */
+export function execPayload(command: string, withStdin: boolean): Buffer {
+  return Buffer.concat([Buffer.from([withStdin ? 1 : 0]), Buffer.from(command)]);
+}
+
+/** Splits a byte stream into frames, keeping a partial frame for the next chunk. */
+export class FrameDecoder {
+  private pending: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): Frame[] {
+    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    const frames: Frame[] = [];
+    let at = 0;
+    while (this.pending.length - at >= HEADER) {
+      const length = this.pending.readUInt32BE(at + 5);
+      if (length > MAX_FRAME) throw new Error(`the agent sent a frame of ${length} bytes`);
+      if (this.pending.length - at < HEADER + length) break;
+      frames.push({
+        type: this.pending.toString('latin1', at, at + 1),
+        id: this.pending.readUInt32BE(at + 1),
+        payload: this.pending.subarray(at + HEADER, at + HEADER + length),
+      });
+      at += HEADER + length;
+    }
+    this.pending = this.pending.subarray(at);
+    return frames;
+  }
+}
+
+export interface Hello {
+  version: number;
+  /** /proc/sys/kernel/random/boot_id: a new one after a reboot. */
+  bootId: string;
+}
+
+export function parseHello(payload: Buffer): Hello | undefined {
+  const m = /^nx-qemu-vm-agent (\d+) (\S+)$/.exec(payload.toString());
+  return m ? { version: Number(m[1]), bootId: m[2] } : undefined;
+}
+
+export interface ExitStatus {
+  /** The exit status, or 128 + the signal number when a signal ended the command, as a shell reports it. */
+  status: number;
+  /** The signal that ended the command, e.g. 'SIGKILL'. */
+  signal?: string;
+}
+
+const signalNames = new Map<number, string>(
+  Object.entries(constants.signals).map(([name, n]) => [n, name]),
+);
+
+export function parseStatus(payload: Buffer): ExitStatus {
+  const m = /^(exit|signal) (\d+)$/.exec(payload.toString());
+  if (!m) throw new Error(`the agent sent a status that makes no sense: ${payload.toString()}`);
+  const n = Number(m[2]);
+  if (m[1] === 'exit') return { status: n };
+  return { status: 128 + n, signal: signalNames.get(n) ?? `signal ${n}` };
+}

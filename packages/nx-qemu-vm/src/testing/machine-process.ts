@@ -1,0 +1,208 @@
+// One booted machine's process and channels, under the test API's Machine:
+// the run script (launch.ts) with QEMU behind it, the agent's channel, QMP
+// and the serial console. It knows whether the machine runs, and stops it
+// three ways: a clean power-off, a crash, or at once through the run script.
+import { constants, closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { STAGE1_FAILED } from '../guest/stage1';
+import { AgentChannel } from './agent-channel';
+import { ConsoleText } from './console-text';
+import { MachineError, MachineNotRunningError, TimeoutError } from './errors';
+import { keepAlive } from './keep-alive';
+import { type LaunchOptions, type Launched, connectWhenReady, launch } from './launch';
+import { QmpClient } from './qmp';
+
+export class MachineProcess {
+  readonly console = new ConsoleText();
+  private readonly launched: Launched;
+  private runScriptOutput = '';
+  private agent: AgentChannel | undefined;
+  private qmpClient: QmpClient | undefined;
+  private readonly exited: Promise<void>;
+  /** Why the machine is not running, once it is not. */
+  stoppedBecause: string | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly consoleLog: string,
+    options: LaunchOptions,
+  ) {
+    this.launched = launch(options);
+    const { child } = this.launched;
+    child.stdout.on('data', (chunk: Buffer) => this.console.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => {
+      this.runScriptOutput = (this.runScriptOutput + chunk.toString()).slice(-65536);
+    });
+    this.exited = new Promise((resolveExit) => {
+      child.once('close', (code, signal) => {
+        this.stoppedBecause ??= `QEMU stopped (its run script exited with ${signal ? `signal ${signal}` : `status ${code}`})`;
+        this.agent?.end(new MachineError(name, this.stoppedBecause, consoleLog));
+        this.qmpClient?.close();
+        rmSync(this.launched.dir, { recursive: true, force: true });
+        resolveExit();
+      });
+    });
+  }
+
+  /** Resolves once the guest's agent answers; on failure, stops the machine and says why. */
+  async boot(timeoutSeconds: number): Promise<void> {
+    try {
+      await keepAlive(() => this.withTimeout(this.connect(), timeoutSeconds, 'booting'));
+    } catch (err) {
+      await this.stopNow();
+      const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      throw new MachineError(
+        this.name,
+        `did not come up: ${why.replace(`machine "${this.name}": `, '')}` +
+          `\n--- console (last lines) ---\n${this.console.tail()}` +
+          (this.runScriptOutput.trim()
+            ? `\n--- run script ---\n${this.runScriptOutput.trim()}`
+            : ''),
+        this.consoleLog,
+      );
+    }
+  }
+
+  private async connect(): Promise<void> {
+    const gaveUp = () =>
+      this.stoppedBecause ? new MachineError(this.name, this.stoppedBecause) : undefined;
+    const agentSocket = await connectWhenReady(this.launched.agentSocket, gaveUp);
+    agentSocket.unref();
+    this.agent = new AgentChannel(agentSocket);
+    const qmpSocket = await connectWhenReady(this.launched.qmpSocket, gaveUp);
+    qmpSocket.unref();
+    this.qmpClient = await QmpClient.over(qmpSocket, 30_000);
+    // Stage 1 failing ends in an emergency shell: say so at once rather than at the timeout.
+    let stopWatching = () => undefined as unknown;
+    const stage1Failed = new Promise<never>((_, reject) => {
+      stopWatching = this.console.onText(() => {
+        if (this.console.includes(STAGE1_FAILED))
+          reject(new MachineError(this.name, 'stage 1 failed (see the console below)'));
+      });
+    });
+    try {
+      await Promise.race([this.agent.waitForHello(), stage1Failed]);
+    } finally {
+      stopWatching();
+    }
+  }
+
+  /** `work`, unless `seconds` pass or the machine stops first. */
+  async withTimeout<T>(work: Promise<T>, seconds: number, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new TimeoutError(this.name, what, seconds, '', this.consoleLog)),
+        seconds * 1000,
+      );
+    });
+    const stopped = this.exited.then(() => {
+      throw new MachineError(this.name, `${what}: ${this.stoppedBecause}`, this.consoleLog);
+    });
+    try {
+      return await Promise.race([work, timeout, stopped]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private notRunning(what: string): MachineNotRunningError {
+    return new MachineNotRunningError(
+      this.name,
+      `cannot ${what}: the machine is not running (${this.stoppedBecause ?? 'not booted'})`,
+      this.consoleLog,
+    );
+  }
+
+  /** The agent's channel, for `what`; throws when the machine does not run. */
+  channel(what: string): AgentChannel {
+    if (this.stoppedBecause || !this.agent) throw this.notRunning(what);
+    return this.agent;
+  }
+
+  qmp(what: string): QmpClient {
+    if (this.stoppedBecause || !this.qmpClient) throw this.notRunning(what);
+    return this.qmpClient;
+  }
+
+  /** The run's control directory, which also holds qemu-ga's socket (qga.sock). */
+  get controlDir(): string {
+    return join(this.launched.dir, 'control');
+  }
+
+  /** The QMP connection while the machine runs, for best-effort work such as artifacts. */
+  get runningQmp(): QmpClient | undefined {
+    return this.stoppedBecause ? undefined : this.qmpClient;
+  }
+
+  /** Types on the serial console, which is the run script's stdin. */
+  async writeConsole(text: string): Promise<void> {
+    if (this.stoppedBecause) throw this.notRunning('send characters');
+    const stdin = this.launched.child.stdin;
+    await new Promise<void>((res, rej) => stdin.write(text, (err) => (err ? rej(err) : res())));
+  }
+
+  /** Asks stage 2 through the control FIFO; false when nothing reads it any more. */
+  private control(request: 'poweroff' | 'reboot'): boolean {
+    try {
+      const fd = openSync(this.launched.controlFifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      try {
+        writeSync(fd, `${request}\n`);
+      } finally {
+        closeSync(fd);
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async shutdown(timeoutSeconds: number): Promise<void> {
+    if (this.stoppedBecause) return;
+    this.stoppedBecause = 'it was shut down';
+    this.agent?.interrupt(
+      new MachineError(this.name, 'the machine is shutting down', this.consoleLog),
+    );
+    if (!this.control('poweroff')) this.launched.child.kill('SIGTERM');
+    if (!(await this.waitForExit(timeoutSeconds))) await this.crash();
+  }
+
+  async crash(): Promise<void> {
+    this.stoppedBecause ??= 'it was crashed';
+    await this.qmpClient?.quit(5000).catch(() => undefined);
+    if (!(await this.waitForExit(10))) {
+      this.launched.child.kill('SIGKILL');
+      await this.waitForExit(10);
+    }
+  }
+
+  /** Asks for a clean reboot; resolves once the agent of the new boot answers. */
+  async reboot(timeoutSeconds: number): Promise<void> {
+    const agent = this.channel('reboot');
+    const before = agent.hello?.bootId;
+    agent.interrupt(new MachineError(this.name, 'the machine is rebooting', this.consoleLog));
+    if (!this.control('reboot'))
+      throw new MachineError(this.name, 'reboot: the control channel is gone', this.consoleLog);
+    await this.withTimeout(agent.waitForHello(before), timeoutSeconds, 'reboot');
+  }
+
+  /** Stops at once through the run script, which removes its scratch files. */
+  async stopNow(): Promise<void> {
+    this.stoppedBecause ??= 'it was stopped';
+    this.launched.child.kill('SIGTERM');
+    if (!(await this.waitForExit(20))) {
+      this.launched.child.kill('SIGKILL');
+      await this.waitForExit(10);
+    }
+  }
+
+  private async waitForExit(seconds: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), seconds * 1000)));
+    try {
+      return await Promise.race([this.exited.then(() => true), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,397 @@
+// One running machine of the test API: what a test does with it. Commands go
+// through the guest agent, devices through QMP, typing through the serial
+// console (machine-process.ts holds the process and those channels). Every
+// failure names the machine, what was asked, and the console log, and keeps
+// artifacts under dist/vm/<m>/test-artifacts. The file is the machine's
+// whole public API, one method each, hence its length.
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { type RunInGuest, copyFromGuest, copyToGuest } from './copy';
+import {
+  CommandError,
+  MachineError,
+  MachineNotRunningError,
+  TimeoutError,
+  outputSections,
+} from './errors';
+import { fileExistsCommand, portOpenCommand } from './guest-commands';
+import { keepAlive } from './keep-alive';
+import { keyForChar } from './keys';
+import type { LaunchOptions } from './launch';
+import { MachineProcess } from './machine-process';
+import { addForward, screendump, sendKeyCombination, setLinks } from './qmp-actions';
+import type { ExecuteBufferOptions, ExecuteResult, ExecuteTextOptions, WaitOptions } from './types';
+
+export interface MachineSpec extends LaunchOptions {
+  name: string;
+  /** dist/vm/<m>/test-artifacts, absolute. */
+  artifactsDir: string;
+  vlanNetdevs: string[];
+  /** The user network's netdev id, when the machine has the default user network. */
+  userNetdev: string | undefined;
+  /** qemu.guestAgent.enable: QEMU has a socket to qemu-ga in the guest. */
+  guestAgent: boolean;
+}
+
+const DEFAULT_TIMEOUT = 900;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const stamp = () => new Date().toISOString().replace(/[:.]/g, '-');
+
+export class Machine {
+  readonly name: string;
+  readonly consoleLog: string;
+  private readonly proc: MachineProcess;
+  private artifactsKept = 0;
+
+  private constructor(private readonly spec: MachineSpec) {
+    this.name = spec.name;
+    this.consoleLog = spec.consoleLog;
+    this.proc = new MachineProcess(spec.name, spec.consoleLog, spec);
+  }
+
+  /**
+   * The socket of QEMU's guest agent (qemu-ga) in this machine, for tools of
+   * your own, when the machine enables it (qemu.guestAgent.enable).
+   */
+  get qemuGuestAgentSocket(): string | undefined {
+    return this.spec.guestAgent ? join(this.proc.controlDir, 'qga.sock') : undefined;
+  }
+
+  /** Boots a machine and resolves once its agent answers. */
+  static async boot(spec: MachineSpec, timeoutSeconds: number): Promise<Machine> {
+    const m = new Machine(spec);
+    await m.proc.boot(timeoutSeconds);
+    return m;
+  }
+
+  private async failed(err: unknown): Promise<never> {
+    // Misuse after a stop is the test's own error: nothing of the machine to keep.
+    const worthKeeping = err instanceof MachineError && !(err instanceof MachineNotRunningError);
+    if (worthKeeping && !err.artifacts && this.artifactsKept < 10) {
+      this.artifactsKept++;
+      err.artifacts = await this.captureArtifacts(err.name);
+      err.message += `\nartifacts: ${err.artifacts}`;
+    }
+    throw err;
+  }
+
+  execute(command: string, options: ExecuteBufferOptions): Promise<ExecuteResult<Buffer>>;
+  execute(command: string, options?: ExecuteTextOptions): Promise<ExecuteResult<string>>;
+  execute(
+    command: string,
+    options: ExecuteTextOptions | ExecuteBufferOptions = {},
+  ): Promise<ExecuteResult<string | Buffer>> {
+    return keepAlive(() => this.run(command, options).catch((err) => this.failed(err)));
+  }
+
+  private async run(
+    command: string,
+    options: ExecuteTextOptions | ExecuteBufferOptions,
+    stdinStream?: AsyncIterable<Buffer>,
+  ): Promise<ExecuteResult<string | Buffer>> {
+    const channel = this.proc.channel('execute a command');
+    const seconds = options.timeout ?? DEFAULT_TIMEOUT;
+    const asText = options.encoding !== 'buffer';
+    const seen = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+    const relay = (stream: 'stdout' | 'stderr', callback?: (chunk: never) => void) => {
+      const decoder = new StringDecoder('utf8');
+      return (chunk: Buffer) => {
+        seen[stream].push(chunk);
+        callback?.((asText ? decoder.write(chunk) : chunk) as never);
+      };
+    };
+    const input = options.input === undefined ? stdinStream : Buffer.from(options.input);
+    const running = channel.run(command, {
+      stdin: input,
+      onStdout: relay('stdout', options.onStdout),
+      onStderr: relay('stderr', options.onStderr),
+    });
+    try {
+      const r = await this.proc.withTimeout(
+        running.result,
+        seconds,
+        `execute(${JSON.stringify(command)})`,
+      );
+      const convert = (b: Buffer) => (asText ? b.toString() : b);
+      return {
+        status: r.status,
+        signal: r.signal,
+        stdout: convert(r.stdout),
+        stderr: convert(r.stderr),
+      };
+    } catch (err) {
+      if (!(err instanceof TimeoutError)) throw err;
+      running.kill(9);
+      await Promise.race([running.result.catch(() => undefined), sleep(5000)]);
+      throw new TimeoutError(
+        this.name,
+        `execute(${JSON.stringify(command)}); the command was killed`,
+        seconds,
+        outputSections(Buffer.concat(seen.stdout), Buffer.concat(seen.stderr)),
+        this.consoleLog,
+      );
+    }
+  }
+
+  succeed(command: string, options: ExecuteBufferOptions): Promise<Buffer>;
+  succeed(command: string, options?: ExecuteTextOptions): Promise<string>;
+  async succeed(
+    command: string,
+    options: ExecuteTextOptions | ExecuteBufferOptions = {},
+  ): Promise<string | Buffer> {
+    const r = await this.execute(command, options as ExecuteTextOptions);
+    if (r.status === 0) return r.stdout;
+    return this.failed(
+      new CommandError(
+        this.name,
+        command,
+        r.status,
+        r.stdout,
+        r.stderr,
+        r.signal,
+        this.consoleLog,
+        'success',
+      ),
+    );
+  }
+
+  fail(command: string, options: ExecuteBufferOptions): Promise<Buffer>;
+  fail(command: string, options?: ExecuteTextOptions): Promise<string>;
+  async fail(
+    command: string,
+    options: ExecuteTextOptions | ExecuteBufferOptions = {},
+  ): Promise<string | Buffer> {
+    const r = await this.execute(command, options as ExecuteTextOptions);
+    if (r.status !== 0) return r.stderr;
+    return this.failed(
+      new CommandError(
+        this.name,
+        command,
+        r.status,
+        r.stdout,
+        r.stderr,
+        r.signal,
+        this.consoleLog,
+        'failure',
+      ),
+    );
+  }
+
+  /** Runs `command` every second until its status is 0 (or not 0); returns the last stdout. */
+  private async retry(
+    command: string,
+    want: 'success' | 'failure',
+    what: string,
+    options: WaitOptions,
+  ) {
+    const seconds = options.timeout ?? DEFAULT_TIMEOUT;
+    const deadline = Date.now() + seconds * 1000;
+    return keepAlive(async () => {
+      let last = undefined as ExecuteResult<string> | undefined;
+      while (Date.now() < deadline) {
+        const left = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
+        try {
+          last = (await this.run(command, { timeout: left })) as ExecuteResult<string>;
+        } catch (err) {
+          if (!(err instanceof TimeoutError)) return this.failed(err);
+          break;
+        }
+        if ((last.status === 0) === (want === 'success')) return last.stdout;
+        await sleep(Math.min(1000, Math.max(0, deadline - Date.now())));
+      }
+      const detail = last
+        ? `; the last try ended with status ${last.status}${outputSections(last.stdout, last.stderr)}`
+        : '';
+      return this.failed(new TimeoutError(this.name, what, seconds, detail, this.consoleLog));
+    });
+  }
+
+  waitUntilSucceeds(command: string, options: WaitOptions = {}): Promise<string> {
+    return this.retry(command, 'success', `waitUntilSucceeds(${JSON.stringify(command)})`, options);
+  }
+
+  waitUntilFails(command: string, options: WaitOptions = {}): Promise<string> {
+    return this.retry(command, 'failure', `waitUntilFails(${JSON.stringify(command)})`, options);
+  }
+
+  waitForOpenPort(port: number, options: WaitOptions & { address?: string } = {}): Promise<void> {
+    return this.waitForPort(port, 'success', 'waitForOpenPort', options);
+  }
+
+  waitForClosedPort(port: number, options: WaitOptions & { address?: string } = {}): Promise<void> {
+    return this.waitForPort(port, 'failure', 'waitForClosedPort', options);
+  }
+
+  private async waitForPort(
+    port: number,
+    outcome: 'success' | 'failure',
+    method: string,
+    options: WaitOptions & { address?: string },
+  ): Promise<void> {
+    const address = options.address ?? '127.0.0.1';
+    await this.retry(
+      portOpenCommand(port, address),
+      outcome,
+      `${method}(${port}) on ${address}`,
+      options,
+    );
+  }
+
+  async waitForFile(path: string, options: WaitOptions = {}): Promise<void> {
+    await this.retry(
+      fileExistsCommand(path),
+      'success',
+      `waitForFile(${JSON.stringify(path)})`,
+      options,
+    );
+  }
+
+  waitForConsoleText(pattern: RegExp, options: WaitOptions = {}): Promise<RegExpExecArray> {
+    const seconds = options.timeout ?? DEFAULT_TIMEOUT;
+    const what = `waitForConsoleText(${String(pattern)})`;
+    return keepAlive(async () => {
+      const text = this.proc.console;
+      this.proc.channel(what);
+      let stop = () => undefined as unknown;
+      const found = new Promise<RegExpExecArray>((resolveFound) => {
+        const look = () => {
+          const m = text.take(pattern);
+          if (m) resolveFound(m);
+          return m;
+        };
+        if (!look()) stop = text.onText(look);
+      });
+      try {
+        return await this.proc.withTimeout(found, seconds, what);
+      } catch (err) {
+        if (err instanceof TimeoutError)
+          err.message += `\n--- console (last lines) ---\n${text.tail()}`;
+        return this.failed(err);
+      } finally {
+        stop();
+      }
+    });
+  }
+
+  copyToVm(hostPath: string, guestPath: string, options: WaitOptions = {}): Promise<void> {
+    return keepAlive(() => copyToGuest(this.runForCopy(options), hostPath, guestPath)).catch(
+      (err: Error) => this.failed(this.wrap(err, `copyToVm(${JSON.stringify(hostPath)})`)),
+    );
+  }
+
+  copyFromVm(guestPath: string, hostDir: string, options: WaitOptions = {}): Promise<string> {
+    return keepAlive(() => copyFromGuest(this.runForCopy(options), guestPath, hostDir)).catch(
+      (err: Error) => this.failed(this.wrap(err, `copyFromVm(${JSON.stringify(guestPath)})`)),
+    );
+  }
+
+  private runForCopy(options: WaitOptions): RunInGuest {
+    return async (command, o) =>
+      (await this.run(
+        command,
+        { timeout: options.timeout, encoding: 'buffer', onStdout: o.onStdout },
+        o.stdin,
+      )) as ExecuteResult<Buffer>;
+  }
+
+  private wrap(err: Error, what: string): MachineError {
+    return err instanceof MachineError
+      ? err
+      : new MachineError(this.name, `${what}: ${err.message}`, this.consoleLog);
+  }
+
+  async screenshot(file: string): Promise<string> {
+    if (!this.spec.graphics)
+      throw new MachineError(
+        this.name,
+        'screenshot: the machine has no display (graphics: false)',
+        this.consoleLog,
+      );
+    const path = resolve(file);
+    await keepAlive(() => screendump(this.proc.qmp('take a screenshot'), path));
+    return path;
+  }
+
+  async sendKeys(...combinations: string[]): Promise<void> {
+    const qmp = this.proc.qmp('send keys');
+    await keepAlive(async () => {
+      for (const c of combinations) await sendKeyCombination(qmp, c);
+    });
+  }
+
+  /** Types `text` on the serial console (default), or on the keyboard as key presses. */
+  async sendChars(text: string, options: { to?: 'console' | 'keyboard' } = {}): Promise<void> {
+    if (options.to === 'keyboard') return this.sendKeys(...[...text].map(keyForChar));
+    await keepAlive(() => this.proc.writeConsole(text));
+  }
+
+  private async vlanLinks(up: boolean): Promise<void> {
+    if (!this.spec.vlanNetdevs.length)
+      throw new MachineError(
+        this.name,
+        `${up ? 'unblock' : 'block'}: the machine is on no vlan`,
+        this.consoleLog,
+      );
+    const qmp = this.proc.qmp(up ? 'unblock' : 'block');
+    await keepAlive(() => setLinks(qmp, this.spec.vlanNetdevs, up));
+  }
+
+  /** Takes the machine's vlan links down: it is cut off from the other machines. */
+  async block(): Promise<void> {
+    return this.vlanLinks(false);
+  }
+
+  async unblock(): Promise<void> {
+    return this.vlanLinks(true);
+  }
+
+  /** Forwards 127.0.0.1:hostPort (a free one by default) to guestPort; returns the host port. */
+  async forwardPort(guestPort: number, hostPort?: number): Promise<number> {
+    const netdev = this.spec.userNetdev;
+    if (!netdev)
+      throw new MachineError(
+        this.name,
+        'forwardPort: the machine replaces the user network (qemu.networkingOptions)',
+        this.consoleLog,
+      );
+    const qmp = this.proc.qmp('forward a port');
+    return keepAlive(() => addForward(qmp, netdev, guestPort, hostPort));
+  }
+
+  /** A clean power-off: the guest syncs and stops; after `timeout` seconds (default 60), crash(). */
+  async shutdown(options: { timeout?: number } = {}): Promise<void> {
+    await keepAlive(() => this.proc.shutdown(options.timeout ?? 60));
+  }
+
+  /** Stops QEMU at once, like pulling the plug. */
+  async crash(): Promise<void> {
+    await keepAlive(() => this.proc.crash());
+  }
+
+  /** A clean reboot; resolves once the agent of the new boot answers. */
+  async reboot(options: WaitOptions = {}): Promise<void> {
+    await keepAlive(() => this.proc.reboot(options.timeout ?? DEFAULT_TIMEOUT)).catch((err) =>
+      this.failed(err),
+    );
+  }
+
+  /** Stops at once through the run script (which removes its scratch files); used by dispose. */
+  async stopNow(): Promise<void> {
+    await keepAlive(() => this.proc.stopNow());
+  }
+
+  /** Keeps the console log so far and, for graphics machines, a screenshot; returns the directory. */
+  async captureArtifacts(label = 'capture'): Promise<string> {
+    const dir = join(
+      this.spec.artifactsDir,
+      `${stamp()}-${label.replace(/[^A-Za-z0-9_-]+/g, '-')}`,
+    );
+    mkdirSync(dir, { recursive: true });
+    if (existsSync(this.consoleLog)) copyFileSync(this.consoleLog, join(dir, 'console.log'));
+    const qmp = this.proc.runningQmp;
+    if (this.spec.graphics && qmp)
+      await screendump(qmp, join(dir, 'screen.png')).catch(() => undefined);
+    return dir;
+  }
+}

@@ -1,0 +1,159 @@
+// startMachines: the machines of workspace-vm.json, built through Nx (their
+// `prepare` targets, cache included) and booted in parallel, each on
+// throwaway overlays of its disks unless the test asks for persistent ones.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { randomInt } from 'node:crypto';
+import { distDir } from '../config/defaults';
+import { loadResolved } from '../config/load';
+import type { ResolvedMachine } from '../config/resolve';
+import { nestedEnv, nxBin, prepareCommand } from '../host/nested-nx';
+import { newConsoleLog } from '../util/machine';
+import { StartError, tail } from './errors';
+import { keepAlive } from './keep-alive';
+import { Machine } from './machine';
+
+export interface StartOptions {
+  /** The directory of workspace-vm.json; default: found from process.cwd() upwards. */
+  workspaceRoot?: string;
+  /** Boot on the machines' own disks, which keep what the test writes. Default false: throwaway overlays. */
+  persistent?: boolean;
+  /** Build what the machines need through Nx first (their `prepare` targets). Default true. */
+  build?: boolean;
+  /** Seconds each machine may take to boot until its agent answers. Default 600. */
+  timeout?: number;
+  /** Progress: Nx's output and the boots. Default: silent, with Nx's output in errors. */
+  log?: (text: string) => void;
+}
+
+export interface MachineSet<Name extends string> extends AsyncDisposable {
+  machines: Record<Name, Machine>;
+  /** Stops every machine: throwaway ones at once, persistent ones with a clean power-off. */
+  shutdown(): Promise<void>;
+  /** Keeps every running machine's console log (and screenshot) under dist/vm/<m>/test-artifacts. */
+  captureArtifacts(label?: string): Promise<string[]>;
+}
+
+export function findWorkspaceRoot(from: string): string {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'workspace-vm.json'))) return dir;
+    if (dirname(dir) === dir)
+      throw new StartError(
+        `no workspace-vm.json in ${from} or above it; run the test from the workspace, or pass options.workspaceRoot`,
+      );
+  }
+}
+
+function prepare(root: string, names: string[], log?: (text: string) => void): Promise<void> {
+  const argv = prepareCommand(nxBin(root), names, ['prepare']);
+  return new Promise((resolveDone, reject) => {
+    const child = spawn('setpriv', ['--pdeathsig', 'TERM', '--', process.execPath, ...argv], {
+      cwd: root,
+      env: nestedEnv(process.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const take = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-200_000);
+      log?.(chunk.toString());
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    child.once('error', (err) => reject(new StartError(`cannot run Nx: ${err.message}`)));
+    child.once('close', (code) =>
+      code === 0
+        ? resolveDone()
+        : reject(
+            new StartError(
+              `building ${names.join(', ')} failed (nx run-many -t prepare, status ${code}):\n${tail(output, 40)}`,
+            ),
+          ),
+    );
+  });
+}
+
+/** The vlans of one set of machines travel on a multicast group of their own (see run-script.ts). */
+const setVlanNet = () => `231.${randomInt(256)}.${randomInt(256)}`;
+
+export async function startMachines<const Name extends string>(
+  names: readonly Name[],
+  options: StartOptions = {},
+): Promise<MachineSet<Name>> {
+  if (!names.length) throw new StartError('startMachines: name at least one machine');
+  const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+  if (duplicate) throw new StartError(`startMachines: "${duplicate}" is named twice`);
+  const root = options.workspaceRoot
+    ? resolve(options.workspaceRoot)
+    : findWorkspaceRoot(process.cwd());
+  const configFile = join(root, 'workspace-vm.json');
+  const all = loadResolved(configFile);
+  const unknown = names.filter((n) => !(n in all));
+  if (unknown.length)
+    throw new StartError(
+      `no machine ${unknown.map((n) => `"${n}"`).join(', ')} in ${configFile}; its machines: ${Object.keys(all).join(', ') || '(none)'}`,
+    );
+  return keepAlive(async () => {
+    if (options.build !== false) await prepare(root, [...names], options.log);
+    const persistent = options.persistent ?? false;
+    const vlanNet = setVlanNet();
+    const boots = names.map((name) => {
+      options.log?.(`booting ${name}\n`);
+      return Machine.boot(
+        machineSpec(root, all[name], persistent, vlanNet),
+        options.timeout ?? 600,
+      );
+    });
+    const results = await Promise.allSettled(boots);
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const booted = results.filter(
+      (r): r is PromiseFulfilledResult<Machine> => r.status === 'fulfilled',
+    );
+    if (failed.length) {
+      await Promise.all(booted.map((r) => r.value.stopNow()));
+      if (failed.length === 1) throw failed[0].reason;
+      throw new AggregateError(
+        failed.map((f) => f.reason as Error),
+        failed.map((f) => (f.reason as Error).message).join('\n\n'),
+      );
+    }
+    const machines = Object.fromEntries(names.map((n, i) => [n, booted[i].value])) as Record<
+      Name,
+      Machine
+    >;
+    return machineSet(machines, persistent);
+  });
+}
+
+function machineSpec(root: string, r: ResolvedMachine, persistent: boolean, vlanNet: string) {
+  const dist = join(root, distDir(r.name));
+  return {
+    name: r.name,
+    runScript: join(dist, 'bin', `run-${r.name}-vm`),
+    artifactsDir: join(dist, 'test-artifacts'),
+    consoleLog: newConsoleLog(root, r.paths.stateDir, 'test'),
+    graphics: r.config.graphics,
+    persistent,
+    vlanNet,
+    vlanNetdevs: r.network.vlans.map((v) => `vlan${v.vlan}`),
+    userNetdev: r.network.user.default ? 'user.0' : undefined,
+    guestAgent: r.config.qemu.guestAgent.enable,
+  };
+}
+
+function machineSet<Name extends string>(
+  machines: Record<Name, Machine>,
+  persistent: boolean,
+): MachineSet<Name> {
+  const list = Object.values<Machine>(machines);
+  const shutdown = () =>
+    keepAlive(async () => {
+      await Promise.all(list.map((m) => (persistent ? m.shutdown() : m.stopNow())));
+    });
+  return {
+    machines,
+    shutdown,
+    captureArtifacts: (label) => Promise.all(list.map((m) => m.captureArtifacts(label))),
+    [Symbol.asyncDispose]: shutdown,
+  };
+}
