@@ -29,6 +29,8 @@ netcat-openbsd      # guest-to-host port forwards (guestfwd)
 shellcheck          # tests lint the generated run scripts
 qemu-guest-agent    # qemu-ga, started in guests that enable the guest agent
 nginx               # tools/remote-cache: the shared Nx cache server (built with the WebDAV module)
+mmdebstrap          # system.from "debian": builds a machine's store from Debian packages
+erofs-utils         # mkfs.erofs and fsck.erofs: the store image, and the initrd's files taken from it
 PACKAGES
 )
 apt-get update -qq

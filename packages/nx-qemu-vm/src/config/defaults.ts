@@ -16,6 +16,10 @@ export const defaultDiskImage = (name: string) => `${stateDir(name)}/${name}.qco
 export const emptyDiskImage = (name: string, i: number) => `${stateDir(name)}/empty${i}.qcow2`;
 export const defaultEfiVars = (name: string) => `${stateDir(name)}/${name}-efi-vars.fd`;
 export const generatedInitrd = (name: string) => `${distDir(name)}/system/initrd.img`;
+/** The image target's outputs: the erofs store, the kernel beside it, and what went in. */
+export const imageDir = (name: string) => `${distDir(name)}/image`;
+export const imageStore = (name: string) => `${imageDir(name)}/store.erofs`;
+export const imageKernel = (name: string) => `${imageDir(name)}/vmlinuz`;
 export const bootDiskImage = (name: string) => `${distDir(name)}/boot-disk/disk.img`;
 export const bootDiskEfiVars = (name: string) => `${distDir(name)}/boot-disk/efi-vars.fd`;
 
@@ -34,6 +38,9 @@ export interface ArchProfile {
   /** Devices NixOS adds for this architecture: input, and a display where the machine has none. */
   devices: string[];
   debianQemuPackage: string;
+  /** dpkg's name for the architecture, and the kernel package of a Debian image. */
+  debianArch: string;
+  debianKernelPackage: string;
 }
 
 // Binary, machine and CPU follow nixpkgs' nixos/lib/qemu-common.nix for a Linux host.
@@ -45,6 +52,8 @@ export const ARCH_PROFILES: Record<GuestArch, ArchProfile> = {
     serial: 'ttyS0',
     devices: ['-usb', '-device', 'usb-tablet,bus=usb-bus.0'],
     debianQemuPackage: 'qemu-system-x86',
+    debianArch: 'amd64',
+    debianKernelPackage: 'linux-image-amd64',
   },
   'i686-linux': {
     binary: 'qemu-system-i386',
@@ -53,6 +62,8 @@ export const ARCH_PROFILES: Record<GuestArch, ArchProfile> = {
     serial: 'ttyS0',
     devices: ['-usb', '-device', 'usb-tablet,bus=usb-bus.0'],
     debianQemuPackage: 'qemu-system-x86',
+    debianArch: 'i386',
+    debianKernelPackage: 'linux-image-686',
   },
   'aarch64-linux': {
     binary: 'qemu-system-aarch64',
@@ -70,6 +81,8 @@ export const ARCH_PROFILES: Record<GuestArch, ArchProfile> = {
       'usb-tablet',
     ],
     debianQemuPackage: 'qemu-system-arm',
+    debianArch: 'arm64',
+    debianKernelPackage: 'linux-image-arm64',
   },
 };
 

@@ -25,7 +25,10 @@ export function driveDeviceName(iface: DiskInterface, index: number): string {
   return iface === 'virtio' ? `/dev/vd${letter}` : `/dev/sd${letter}`;
 }
 
-export function resolveDrives(name: string, m: ValidMachine): ResolvedDrive[] {
+/** The drive that carries a Debian image's store (last, so the others keep their names). */
+export const STORE_DRIVE = 'store';
+
+export function resolveDrives(name: string, m: ValidMachine, imageStore?: string): ResolvedDrive[] {
   const list: Omit<ResolvedDrive, 'device'>[] = [
     {
       name: 'root',
@@ -58,6 +61,15 @@ export function resolveDrives(name: string, m: ValidMachine): ResolvedDrive[] {
       format: d.format,
       driveExtraOpts: d.driveExtraOpts,
       deviceExtraOpts: d.deviceExtraOpts,
+    });
+  if (imageStore !== undefined)
+    list.push({
+      name: STORE_DRIVE,
+      file: hostPath(imageStore, true),
+      format: 'raw',
+      // Read-only for QEMU too: a cached output must never change under Nx.
+      driveExtraOpts: { readonly: 'on' },
+      deviceExtraOpts: {},
     });
   return list.map((d, i) => ({ ...d, device: driveDeviceName(m.qemu.diskInterface, i) }));
 }

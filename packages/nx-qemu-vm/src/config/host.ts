@@ -15,6 +15,8 @@ export interface FirmwareDescriptor {
 }
 
 export interface HostFacts {
+  /** The host's Debian release codename (VERSION_CODENAME of /etc/os-release), when it has one. */
+  codename?: string;
   /** Kernel images found in /boot (absolute paths). */
   kernels: string[];
   /** Firmware descriptors from QEMU's firmware directories, already ranked. */

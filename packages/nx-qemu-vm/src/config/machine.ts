@@ -24,7 +24,7 @@ export type ValidFileSystem = Required<FileSystem>;
 
 type QemuOptions = NonNullable<MachineOptions['qemu']>;
 
-type Nested = 'sharedDirectories' | 'forwardPorts' | 'fileSystems' | 'store' | 'qemu';
+type Nested = 'sharedDirectories' | 'forwardPorts' | 'fileSystems' | 'store' | 'system' | 'qemu';
 
 export type ValidMachine = WithDefaults<
   Omit<MachineOptions, Nested>,
@@ -34,6 +34,7 @@ export type ValidMachine = WithDefaults<
   forwardPorts: ValidForwardPort[];
   fileSystems: Record<string, ValidFileSystem>;
   store: { source: string; target: string };
+  system: { from: 'host' | 'debian'; suite?: string; packages: string[] };
   qemu: WithDefaults<QemuOptions, 'binary' | 'machine' | 'consoles' | 'networkingOptions'> & {
     drives: ValidDrive[];
     guestAgent: { enable: boolean };

@@ -14,9 +14,12 @@ import {
   defaultEfiVars,
   emptyDiskImage,
   generatedInitrd,
+  imageDir,
+  imageKernel,
+  imageStore,
   stateDir,
 } from './defaults';
-import { type ResolvedDrive, lookupDrive, resolveDrives } from './drives';
+import { type ResolvedDrive, STORE_DRIVE, lookupDrive, resolveDrives } from './drives';
 import { type ResolvedNetwork, primaryIPAddress, resolveNetwork } from './network';
 import {
   type ResolvedFileSystem,
@@ -26,12 +29,30 @@ import {
 } from './shares';
 import { EFI_PACKAGE, type EfiFirmware, selectEfiFirmware } from '../qemu/firmware';
 
+/** Where the guest's software comes from; see the `system` option. */
+export type ResolvedSystem =
+  | { from: 'host' }
+  | {
+      from: 'debian';
+      suite: string;
+      /** The user's packages, then what every image needs, sorted and without repeats. */
+      packages: string[];
+      debianArch: string;
+      image: { dir: string; store: string; kernel: string };
+    };
+
+/** What stage 1, stage 2 and exec need in every Debian image besides the Essential packages. */
+export function basePackages(arch: GuestArch): string[] {
+  return [ARCH_PROFILES[arch].debianKernelPackage, 'busybox-static', 'e2fsprogs'];
+}
+
 export interface ResolvedMachine {
   name: string;
   /** 1-based position in workspace-vm.json. */
   index: number;
   arch: GuestArch;
   config: ValidMachine;
+  system: ResolvedSystem;
   qemu: {
     binary: string;
     machine: string;
@@ -85,13 +106,42 @@ export function resolveMachine(
     issues.push({ machine: name, path: jsonPath(['machines', name, ...path]), value, message });
   const profile = ARCH_PROFILES[m.arch];
 
+  let system: ResolvedSystem = { from: 'host' };
+  if (m.system.from === 'debian') {
+    const suite = m.system.suite ?? host.codename;
+    if (suite === undefined)
+      issue(
+        ['system', 'suite'],
+        undefined,
+        'this host has no Debian codename in /etc/os-release; name the suite, e.g. "bookworm".',
+      );
+    if (m.kernel !== undefined)
+      issue(
+        ['kernel'],
+        m.kernel,
+        `comes from the image (${profile.debianKernelPackage}) when system.from is "debian"; remove "kernel", or use system.from "host".`,
+      );
+    system = {
+      from: 'debian',
+      suite: suite ?? '',
+      packages: [...new Set([...m.system.packages, ...basePackages(m.arch)])].sort(),
+      debianArch: profile.debianArch,
+      image: { dir: imageDir(name), store: imageStore(name), kernel: imageKernel(name) },
+    };
+  }
+
   // /boot holds the host's kernels; another architecture must name its own.
-  const kernel = m.kernel ?? (m.arch === 'x86_64-linux' ? newestKernel(host.kernels) : undefined);
-  if (kernel === undefined && m.arch !== 'x86_64-linux')
+  const kernel =
+    system.from === 'debian'
+      ? system.image.kernel
+      : (m.kernel ?? (m.arch === 'x86_64-linux' ? newestKernel(host.kernels) : undefined));
+  if (system.from === 'debian') {
+    // Built by the image target: it need not exist yet.
+  } else if (kernel === undefined && m.arch !== 'x86_64-linux')
     issue(
       ['kernel'],
       undefined,
-      `an ${m.arch} guest needs its own kernel: the kernels in /boot are the host's. Set "kernel" to an image for ${m.arch}.`,
+      `an ${m.arch} guest needs its own kernel: the kernels in /boot are the host's. Set system.from to "debian" (the image brings one), or "kernel" to an image for ${m.arch}.`,
     );
   else if (kernel === undefined)
     issue(
@@ -150,10 +200,10 @@ export function resolveMachine(
       issue(['bios'], m.bios, 'firmware file not found (a file, or a directory holding bios.bin).');
   }
 
-  const drives = resolveDrives(name, m);
+  const drives = resolveDrives(name, m, system.from === 'debian' ? system.image.store : undefined);
   const bootDevice = m.bootDevice ?? drives[0].device;
   const bootPartition = m.useBootLoader ? `${lookupDrive(drives, 'boot').device}2` : undefined;
-  const shares = resolveShares(m);
+  const shares = resolveShares(m, system.from === 'host');
   const consoles = m.qemu.consoles ?? defaultConsoles(m.arch, m.graphics);
   const init = m.init;
   const params = [...m.kernelParams, `init=${init}`, ...consoles.map((c) => `console=${c}`)];
@@ -164,6 +214,7 @@ export function resolveMachine(
     index,
     arch: m.arch,
     config: m,
+    system,
     qemu: {
       binary: m.qemu.binary ?? profile.binary,
       machine: m.qemu.machine ?? profile.machine,
@@ -185,7 +236,13 @@ export function resolveMachine(
     network: resolveNetwork(m, index),
     primaryIPAddress: primaryIPAddress(m, index),
     shares,
-    fileSystems: resolveFileSystems(m, shares, bootDevice, bootPartition),
+    fileSystems: resolveFileSystems(
+      m,
+      shares,
+      bootDevice,
+      bootPartition,
+      system.from === 'debian' ? lookupDrive(drives, STORE_DRIVE).device : undefined,
+    ),
     kernel: {
       image: kernel as string,
       initrd: m.initrd ?? generatedInitrd(name),

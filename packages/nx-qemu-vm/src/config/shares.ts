@@ -22,39 +22,31 @@ export interface ResolvedFileSystem {
 
 export const STORE_TAG = 'store';
 
-export function resolveShares(m: ValidMachine): ResolvedShare[] {
-  const shares = new Map<string, ResolvedShare>([
-    [
-      STORE_TAG,
-      {
-        tag: STORE_TAG,
-        source: hostPath(m.store.source, true),
-        target: m.store.target,
-        readOnly: true,
-        securityModel: 'none',
-      },
-    ],
-    [
-      'xchg',
-      {
-        tag: 'xchg',
-        source: [{ var: 'TMPDIR', qemu: true }, '/xchg'],
-        target: XCHG_TARGET,
-        readOnly: false,
-        securityModel: 'none',
-      },
-    ],
-    [
-      'shared',
-      {
-        tag: 'shared',
-        source: [{ var: 'shared_dir', qemu: true }],
-        target: SHARED_TARGET,
-        readOnly: false,
-        securityModel: 'none',
-      },
-    ],
-  ]);
+/** The store is a 9p share of the host's directory unless a Debian image (a drive) carries it. */
+export function resolveShares(m: ValidMachine, storeShare = true): ResolvedShare[] {
+  const shares = new Map<string, ResolvedShare>();
+  if (storeShare)
+    shares.set(STORE_TAG, {
+      tag: STORE_TAG,
+      source: hostPath(m.store.source, true),
+      target: m.store.target,
+      readOnly: true,
+      securityModel: 'none',
+    });
+  shares.set('xchg', {
+    tag: 'xchg',
+    source: [{ var: 'TMPDIR', qemu: true }, '/xchg'],
+    target: XCHG_TARGET,
+    readOnly: false,
+    securityModel: 'none',
+  });
+  shares.set('shared', {
+    tag: 'shared',
+    source: [{ var: 'shared_dir', qemu: true }],
+    target: SHARED_TARGET,
+    readOnly: false,
+    securityModel: 'none',
+  });
   for (const [tag, s] of Object.entries(m.sharedDirectories))
     shares.set(tag, {
       tag,
@@ -88,6 +80,8 @@ export function resolveFileSystems(
   shares: readonly ResolvedShare[],
   bootDevice: string,
   bootPartition: string | undefined,
+  /** The guest device of a Debian image's store, which replaces the store share. */
+  storeDevice?: string,
 ): ResolvedFileSystem[] {
   const ninep = (tag: string) => [
     'trans=virtio',
@@ -104,6 +98,14 @@ export function resolveFileSystems(
       neededForBoot: true,
     },
   ];
+  if (storeDevice !== undefined)
+    fs.push({
+      mountPoint: m.writableStore ? RO_STORE : m.store.target,
+      device: storeDevice,
+      fsType: 'erofs',
+      options: ['ro'],
+      neededForBoot: true,
+    });
   for (const share of shares) {
     const isStore = share.tag === STORE_TAG;
     fs.push({

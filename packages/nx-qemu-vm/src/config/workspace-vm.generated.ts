@@ -127,6 +127,23 @@ export interface MachineOptions {
     target?: string;
   };
   /**
+   * The software the guest runs. `host` shares the host's /usr over 9p (nothing is downloaded); `debian` builds the store from Debian packages with mmdebstrap into a read-only erofs image (the `image` target), with the kernel, its modules and the initrd's tools taken from it.
+   */
+  system?: {
+    /**
+     * Where the guest's store comes from: the host's /usr (`host`), or Debian packages built into an image (`debian`).
+     */
+    from?: 'host' | 'debian';
+    /**
+     * Debian suite of the image (`from: debian`). Default: the host's release codename (VERSION_CODENAME in /etc/os-release).
+     */
+    suite?: string;
+    /**
+     * Debian packages installed in the image besides the minimal system (Essential packages, the kernel, busybox-static and e2fsprogs), with their dependencies (`from: debian`).
+     */
+    packages?: string[];
+  };
+  /**
    * Guest kernel image. Default: the newest /boot/vmlinuz-* on the host (Debian package linux-image-amd64).
    */
   kernel?: string;

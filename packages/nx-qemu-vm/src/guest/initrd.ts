@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { ResolvedMachine } from '../config/resolve';
 import { type CpioEntry, gzipDeterministic, writeCpio } from './cpio';
 import { isStaticExecutable, libraryClosure } from './libs';
+import { MULTIARCH, storeLibraryClosure, storePath } from './elf';
 import { kernelVersionFromImage, planModules, readModuleIndex, readModuleObject } from './modules';
 import { type KernelConfigOptions, checkKernelConfig, kernelConfigPath } from './kernel-config';
 import {
@@ -51,11 +52,16 @@ const BLKID: HostTool = {
 
 export class HostToolError extends Error {}
 
-function findTool(tool: HostTool): string {
-  const found = tool.candidates.find((p) => existsSync(p));
+function findTool(tool: HostTool, store?: string): string {
+  const found =
+    store === undefined
+      ? tool.candidates.find((p) => existsSync(p))
+      : tool.candidates.map((p) => storePath(store, p)).find((p) => p && existsSync(p));
   if (!found)
     throw new HostToolError(
-      `${tool.candidates[0]} is missing. Install it: apt-get install ${tool.debianPackage}`,
+      store === undefined
+        ? `${tool.candidates[0]} is missing. Install it: apt-get install ${tool.debianPackage}`
+        : `the image has no ${tool.candidates[0]}; its package ${tool.debianPackage} should be in every image`,
     );
   return found;
 }
@@ -76,6 +82,7 @@ export function wantedModules(r: ResolvedMachine): string[] {
     '9pnet_virtio',
     '9p',
     'ext4',
+    ...(r.system.from === 'debian' ? ['erofs'] : []),
     ...(r.config.writableStore ? ['overlay'] : []),
     // FAT (the boot disk's /boot, or a user's file system) with its code pages.
     ...(r.fileSystems.some((f) => f.fsType === 'vfat')
@@ -111,6 +118,21 @@ function alternativesEntries(storeSource: string, dir = '/etc/alternatives'): Cp
   });
 }
 
+/** The one kernel release under an image store's lib/modules. */
+function imageKernelVersion(store: string): string | undefined {
+  let releases: string[];
+  try {
+    releases = readdirSync(join(store, 'lib/modules'));
+  } catch {
+    return undefined;
+  }
+  if (releases.length > 1)
+    throw new HostToolError(
+      `the image holds the modules of ${releases.length} kernels (${releases.join(', ')}); it should hold one`,
+    );
+  return releases[0];
+}
+
 export interface InitrdResult {
   /** gzip-compressed newc archive. */
   image: Buffer;
@@ -122,6 +144,11 @@ export interface InitrdResult {
 export interface InitrdOptions {
   /** Root of /lib/modules; tests point it elsewhere. */
   modulesRoot?: string;
+  /**
+   * The extracted store of a Debian image (its /usr): the kernel's modules,
+   * busybox, the e2fsprogs tools and their libraries come from there.
+   */
+  store?: string;
   mtime?: number;
   /** Receives one line per phase, for the user watching a long build. */
   log?: (line: string) => void;
@@ -133,6 +160,8 @@ export interface InitrdOptions {
  */
 export interface InitrdSpec {
   kernelImage: string;
+  /** Debian's multiarch directory of an image's libraries; the host's tools need none. */
+  multiarch: string | null;
   kernelCheck: KernelConfigOptions;
   modules: string[];
   /** The store whose /etc/alternatives links the guest gets, when the store is mounted at its own path. */
@@ -144,14 +173,18 @@ export interface InitrdSpec {
 export function initrdSpec(r: ResolvedMachine): InitrdSpec {
   return {
     kernelImage: r.kernel.image,
+    multiarch: r.system.from === 'debian' ? MULTIARCH[r.arch] : null,
     kernelCheck: {
       graphics: r.config.graphics,
       writableStore: r.config.writableStore,
       diskInterface: r.config.qemu.diskInterface,
     },
     modules: wantedModules(r),
+    // An image carries its own /etc/alternatives in the factory /etc.
     alternativesFrom:
-      r.config.store.source === r.config.store.target ? r.config.store.source : null,
+      r.system.from === 'host' && r.config.store.source === r.config.store.target
+        ? r.config.store.source
+        : null,
     stage1: (modules) => renderStage1(r, modules),
     stage2: renderStage2(r),
   };
@@ -162,12 +195,17 @@ export async function buildInitrd(
   opts: InitrdOptions = {},
 ): Promise<InitrdResult> {
   const spec = 'stage2' in r ? r : initrdSpec(r);
-  const version = kernelVersionFromImage(spec.kernelImage);
+  const store = opts.store;
+  const version =
+    store === undefined ? kernelVersionFromImage(spec.kernelImage) : imageKernelVersion(store);
   if (!version)
     throw new HostToolError(
       `cannot tell the version of kernel ${spec.kernelImage}; name it vmlinuz-<version> or set "kernel" to a Debian kernel`,
     );
-  const modulesDir = join(opts.modulesRoot ?? '/lib/modules', version);
+  const modulesDir = join(
+    opts.modulesRoot ?? (store === undefined ? '/lib/modules' : join(store, 'lib/modules')),
+    version,
+  );
   if (!existsSync(join(modulesDir, 'modules.dep')))
     throw new HostToolError(
       `kernel modules for ${version} are missing (${modulesDir}). Install them: apt-get install linux-image-${version}`,
@@ -181,12 +219,12 @@ export async function buildInitrd(
   log(`checking ${configFile} for the options the guest needs`);
   checkKernelConfig(readFileSync(configFile, 'utf8'), configFile, spec.kernelCheck);
 
-  const busybox = findTool(BUSYBOX);
+  const busybox = findTool(BUSYBOX, store);
   if (!(await isStaticExecutable(busybox)))
     throw new HostToolError(
       `${busybox} is not statically linked. Install the static build: apt-get install busybox-static`,
     );
-  const tools = [MKE2FS, E2FSCK, BLKID].map((t) => ({ tool: t, path: findTool(t) }));
+  const tools = [MKE2FS, E2FSCK, BLKID].map((t) => ({ tool: t, path: findTool(t, store) }));
 
   const plan = planModules(readModuleIndex(modulesDir), spec.modules);
   if (plan.missing.length)
@@ -202,9 +240,18 @@ export async function buildInitrd(
     entries.push({ path: dir, type: 'dir', mode: 0o755 });
   file(BUSYBOX.initrdPath, readFileSync(busybox));
   for (const { tool, path } of tools) file(tool.initrdPath, readFileSync(path));
-  // Libraries keep the path ldd resolved, so the loader finds them as on the host.
-  for (const lib of await libraryClosure(tools.map((t) => t.path)))
-    file(lib, readFileSync(realpathSync(lib)));
+  // Libraries keep the path ldd resolved, so the loader finds them as on the host;
+  // an image's are read from their ELF headers, under the loader's default paths.
+  if (store === undefined)
+    for (const lib of await libraryClosure(tools.map((t) => t.path)))
+      file(lib, readFileSync(realpathSync(lib)));
+  else
+    for (const lib of storeLibraryClosure(
+      store,
+      tools.map((t) => t.path),
+      spec.multiarch ?? MULTIARCH['x86_64-linux'],
+    ))
+      file(lib.guestPath, readFileSync(lib.file));
   for (const m of plan.load)
     file(`/lib/modules/${m.name}.ko`, await readModuleObject(modulesDir, m.path), 0o644);
   const alternatives =

@@ -9,6 +9,7 @@
 #   root_device, root_fstype, root_options, root_timeout (seconds)
 #   store_target  where the store appears; ninep: the 9p mount options
 #   merged_usr    1 when the store is /usr (the root gets /bin -> usr/bin, ...)
+#   factory       a Debian image's /etc and /var as installed, copied to a new root; or empty
 #   init          the default init; an init= kernel parameter overrides it
 #   run_dir, stage2, agent, alternatives, failed_marker, fw_cfg_mode: fixed names
 # and the function mount_early, which mounts the file systems under the root.
@@ -49,7 +50,18 @@ load_module() {
     *) [ "${2:-}" = optional ] || fail "cannot load module $1: $out" ;;
   esac
 }
+# Block devices appear a moment after their driver loads.
+wait_for_device() {
+  tries=0
+  while [ ! -b "$1" ]; do
+    tries=$((tries + 1))
+    [ $tries -le $((root_timeout * 10)) ] ||
+      fail "device $1 did not appear within $root_timeout s; block devices: $(cd /sys/class/block && printf '%s ' *)"
+    sleep 0.1
+  done
+}
 mount_fs() {
+  case $1 in /dev/*) wait_for_device "$1" ;; esac
   if ! { mkdir -p "$2" && mount -t "$3" -o "$4" "$1" "$2"; }; then
     fail "cannot mount $1 ($3) on $2 with options $4"
   fi
@@ -92,13 +104,7 @@ fi
 
 root=$root_device
 say "waiting for the root device $root"
-tries=0
-while [ ! -b "$root" ]; do
-  tries=$((tries + 1))
-  [ $tries -le $((root_timeout * 10)) ] ||
-    fail "root device $root did not appear within $root_timeout s; block devices: $(cd /sys/class/block && printf '%s ' *)"
-  sleep 0.1
-done
+wait_for_device "$root"
 # A blank disk is formatted; a disk with any file system on it never is.
 # e2fsprogs and util-linux, not the busybox applets of the same names.
 fstype=$(/sbin/blkid -o value -s TYPE "$root" || true)
@@ -143,6 +149,16 @@ mount_early
 # What NixOS does after mounting: mark the system, fix /tmp, provide /boot.
 mkdir -p /mnt-root/etc /mnt-root/tmp /mnt-root/boot /mnt-root/root /mnt-root/proc /mnt-root/sys /mnt-root/dev /mnt-root/run
 : >/mnt-root/etc/NX-QEMU-VM
+# First boot of a Debian image: its /etc and /var as the packages set them up
+# (services configured and enabled); later boots keep the guest's changes.
+if [ -n "$factory" ] && [ ! -e /mnt-root/etc/.nx-qemu-vm-factory ]; then
+  [ -d "/mnt-root$factory/etc" ] || fail "the image has no $factory/etc"
+  for d in etc var; do
+    mkdir -p "/mnt-root/$d"
+    cp -a "/mnt-root$factory/$d/." "/mnt-root/$d/" || fail "cannot copy the image's /$d to the root disk"
+  done
+  : >/mnt-root/etc/.nx-qemu-vm-factory
+fi
 # First boot: the host's /etc/alternatives links, which the shared /usr relies on.
 [ -e /mnt-root/etc/alternatives ] || cp -a "$alternatives" /mnt-root/etc/alternatives
 chmod 1777 /mnt-root/tmp

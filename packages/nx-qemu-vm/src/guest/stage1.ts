@@ -14,6 +14,8 @@ export const RUN_DIR = '/run/nx-qemu-vm';
 export const STAGE1_FAILED = 'nx-qemu-vm: stage 1 failed';
 /** QEMU's fw_cfg item that marks an exec boot; see exec-script.ts. */
 export const FW_CFG_MODE = 'opt/nx-qemu-vm/mode';
+/** Where a Debian image keeps its /etc and /var as the packages left them, relative to the store. */
+export const STORE_FACTORY = 'share/nx-qemu-vm/factory';
 
 export interface Stage1Modules {
   /** Module names in load order; each is /lib/modules/<name>.ko in the initrd. */
@@ -60,6 +62,7 @@ export function renderStage1(
     store_target: r.config.store.target,
     ninep: `trans=virtio,version=9p2000.L,msize=${r.config.msize}`,
     merged_usr: r.config.store.target === '/usr',
+    factory: r.system.from === 'debian' ? `${r.config.store.target}/${STORE_FACTORY}` : '',
     init: r.kernel.init,
     run_dir: RUN_DIR,
     stage2: INITRD_STAGE2,

@@ -24,7 +24,9 @@ export async function runAttached(
   options: Options = {},
 ): Promise<AttachedResult> {
   const [command, argv] = attachedArgv(file, args);
-  const child = execa(command, argv, { ...options, reject: false });
+  // No forceKillAfterDelay: execa's SIGKILL 5 s after our SIGTERM would cut a
+  // guest's power-off short; the scripts bound their own stop (VM_STOP_TIMEOUT).
+  const child = execa(command, argv, { ...options, reject: false, forceKillAfterDelay: false });
   let interrupted: string | undefined;
   const stopListening = whenInterrupted((why) => {
     interrupted = why;

@@ -43,6 +43,7 @@ export function readFirmwareDescriptors(dirs = FIRMWARE_DIRS): FirmwareDescripto
 /** `workspaceRoot` anchors relative paths, as the run script anchors them at $ws. */
 export function readHostFacts(workspaceRoot = process.cwd(), bootDir = '/boot'): HostFacts {
   return {
+    codename: osReleaseCodename(),
     kernels: listDir(bootDir)
       .filter((f) => f.startsWith('vmlinuz-'))
       .map((f) => join(bootDir, f)),
@@ -58,6 +59,15 @@ export function readHostFacts(workspaceRoot = process.cwd(), bootDir = '/boot'):
     },
     realPath: (path) => realPathOf(resolve(workspaceRoot, path)),
   };
+}
+
+/** VERSION_CODENAME of /etc/os-release (bookworm on Debian 12). */
+export function osReleaseCodename(file = '/etc/os-release'): string | undefined {
+  try {
+    return /^VERSION_CODENAME=["']?([a-z0-9-]+)/m.exec(readFileSync(file, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 /** realpath(3) of the longest existing prefix, and the rest as written. */

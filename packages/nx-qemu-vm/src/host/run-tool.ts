@@ -23,6 +23,10 @@ export interface ToolOptions {
    * signal) and is stopped when this process is interrupted.
    */
   attached?: boolean;
+  /** Also show the tool's output as it comes (a long build the user watches). */
+  echo?: boolean;
+  /** Variables added to the environment. */
+  env?: Record<string, string>;
 }
 
 export class ToolError extends Error {
@@ -50,8 +54,9 @@ async function run(
     input: opts.input ?? new Uint8Array(),
     encoding: 'buffer',
     reject: false,
-    env: { LC_ALL: 'C' },
+    env: { ...opts.env, LC_ALL: 'C' },
     stripFinalNewline: false,
+    ...(opts.echo ? { stdout: ['pipe', 'inherit'], stderr: ['pipe', 'inherit'] } : {}),
   });
   const stopListening = opts.attached ? whenInterrupted(() => child.kill('SIGTERM')) : undefined;
   const r = await child.finally(() => stopListening?.());

@@ -39,6 +39,7 @@ export function machineProject(
   const t = (target: string) => `${naming.prefix}${target}`;
   const dist = distDir(name);
   const source = pluginSourceInputs(workspaceRoot);
+  const fromImage = m.system.from === 'debian';
   // Vlan addresses and MACs follow the machine's position in the file: a reorder must rebuild.
   const options = { machine: name };
   // Nx hashes options, not executor code: the cached steps carry the plugin's digest.
@@ -86,9 +87,13 @@ export function machineProject(
       'system',
       'system',
       `Build ${dist}/system/initrd.img, the stage-1 initrd that formats the root disk, mounts the store and starts the guest.`,
-      {
-        dependsOn: [t('config')],
-      },
+      fromImage
+        ? {
+            dependsOn: [t('config'), t('image')],
+            // The kernel, its modules and the tools come out of the image.
+            inputs: [{ dependentTasksOutputFiles: '**/image/*' }],
+          }
+        : { dependsOn: [t('config')] },
     ),
     [t('build')]: cachedStep(
       'build',
@@ -108,6 +113,15 @@ export function machineProject(
     ),
   };
   const cached = [t('config'), t('system'), t('build')];
+  if (fromImage) {
+    targets[t('image')] = cachedStep(
+      'image',
+      'image',
+      `Build ${dist}/image/store.erofs from Debian packages (mmdebstrap): the guest's /usr, its /etc and /var as installed, and beside it the kernel and a manifest of the packages.`,
+      { options: built },
+    );
+    cached.splice(1, 0, t('image'));
+  }
   const state = [t('root-disk'), t('empty-disks')];
   if (m.useBootLoader) {
     targets[t('boot-disk')] = cachedStep(
@@ -116,7 +130,12 @@ export function machineProject(
       `Build ${dist}/boot-disk/disk.img: a GPT disk with GRUB for BIOS and UEFI, the kernel and the initrd${m.useEFIBoot ? ', and its EFI variables' : ''}.`,
       {
         dependsOn: [t('system')],
-        inputs: [{ dependentTasksOutputFiles: '**/initrd.img' }],
+        inputs: [
+          { dependentTasksOutputFiles: '**/initrd.img' },
+          ...(fromImage
+            ? [{ dependentTasksOutputFiles: '**/image/vmlinuz', transitive: true }]
+            : []),
+        ],
         options: built,
       },
     );
@@ -138,6 +157,7 @@ export function machineProject(
   );
   const everything = [
     t('build'),
+    ...(fromImage ? [t('image')] : []),
     t('system'),
     ...(m.useBootLoader ? [t('boot-disk')] : []),
     ...needed,

@@ -8,12 +8,16 @@ import { CONFIG_FILE } from '../config/load';
 import type { ValidMachine } from '../config/machine';
 import { shQuote } from '../quote/shell';
 
-export type CachedTarget = 'config' | 'system' | 'boot-disk' | 'build';
+export type CachedTarget = 'config' | 'image' | 'system' | 'boot-disk' | 'build';
 
 /** Option fields, as paths under `machines.<name>`, that change each cached target's output. */
 export const TARGET_FIELDS: Record<Exclude<CachedTarget, 'config'>, readonly string[]> = {
+  // The Debian packages of the store.
+  image: ['arch', 'system'],
   // The stage-1/2 scripts and the module list.
   system: [
+    'arch',
+    'system',
     'kernel',
     'initrd',
     'init',
@@ -38,6 +42,7 @@ export const TARGET_FIELDS: Record<Exclude<CachedTarget, 'config'>, readonly str
   // GRUB's configuration and the firmware the disk is prepared for.
   'boot-disk': [
     'arch',
+    'system',
     'kernel',
     'initrd',
     'init',
@@ -55,6 +60,7 @@ export const TARGET_FIELDS: Record<Exclude<CachedTarget, 'config'>, readonly str
   // The run script is the whole QEMU command line: nearly everything but the guest's own scripts.
   build: [
     'arch',
+    'system',
     'accel',
     'memorySize',
     'diskSize',
@@ -155,6 +161,13 @@ const INITRD_TOOLS =
   'sha256sum /bin/busybox /usr/bin/busybox /sbin/mke2fs /usr/sbin/mke2fs /sbin/e2fsck /usr/sbin/e2fsck /sbin/blkid /usr/sbin/blkid 2>/dev/null || true';
 const KERNEL_NAMES = 'ls -1d /boot/vmlinuz-* 2>/dev/null || true';
 
+// The package index an image resolves against: the host's apt lists of the
+// suite (its InRelease files name every Packages file by hash), so that an
+// apt-get update that brings new versions misses the cache, and nothing else.
+const aptIndex = (suite: string | undefined) =>
+  `s=${suite ?? '$(. /etc/os-release && echo "$VERSION_CODENAME")'}; cat /var/lib/apt/lists/*_dists_"$s"[-_]*InRelease 2>/dev/null | sha256sum`;
+const IMAGE_TOOLS = ['mmdebstrap', 'erofs-utils', 'dpkg'];
+
 type Input = NonNullable<TargetConfiguration['inputs']>[number];
 
 /** Files outside the workspace and host tools that each cached target depends on. */
@@ -170,7 +183,15 @@ export function hostInputs(target: CachedTarget, m: ValidMachine): Input[] {
         ...(m.kernel === undefined ? [runtime(KERNEL_NAMES)] : []),
         ...(m.useEFIBoot ? [runtime(FIRMWARE_FILES)] : []),
       ];
+    case 'image':
+      return [
+        runtime(aptIndex(m.system.suite)),
+        runtime(dpkgVersions(IMAGE_TOOLS)),
+        { env: 'SOURCE_DATE_EPOCH' },
+      ];
     case 'system':
+      // An image brings the kernel, modules and tools: its files are the input (see machine-targets).
+      if (m.system.from === 'debian') return [runtime(NODE_ZLIB), { env: 'SOURCE_DATE_EPOCH' }];
       return [
         runtime(kernelChecksum(m)),
         runtime(MODULE_INDEXES),
@@ -182,7 +203,7 @@ export function hostInputs(target: CachedTarget, m: ValidMachine): Input[] {
       ];
     case 'boot-disk':
       return [
-        runtime(kernelChecksum(m)),
+        ...(m.system.from === 'host' ? [runtime(kernelChecksum(m))] : []),
         ...(typeof m.initrd === 'string' ? [runtime(checksumsOf(shQuote(m.initrd)))] : []),
         runtime(dpkgVersions(BOOT_DISK_PACKAGES)),
         ...(m.useEFIBoot ? [runtime(FIRMWARE_FILES)] : []),

@@ -8,12 +8,15 @@ import { bootDiskSpec } from '../executors/boot-disk/lib/build-boot-disk';
 import { renderRunScript } from '../qemu/run-script';
 import { renderExecScript } from '../qemu/exec-script';
 import type { CachedTarget } from './target-inputs';
+import { imagePlan } from '../image/image-plan';
 
 // Stage 1 gets its module list from the kernel's index; any fixed list shows how the script depends on the config.
 const SAMPLE_MODULES = { load: [{ name: 'virtio_blk', optional: false }] };
 
 export function targetProduct(target: Exclude<CachedTarget, 'config'>, r: ResolvedMachine): string {
   switch (target) {
+    case 'image':
+      return r.system.from === 'debian' ? JSON.stringify(imagePlan(r, '/out')) : 'no image';
     case 'build':
       return renderRunScript(r) + renderExecScript(r);
     case 'system': {

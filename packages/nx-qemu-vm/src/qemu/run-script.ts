@@ -23,9 +23,18 @@ function readableChecks(r: ResolvedMachine): string[] {
   const initrdFix = r.kernel.generatedInitrd
     ? `build it: npx nx run ${r.name}:system`
     : 'check the initrd option';
+  const kernelFix =
+    r.system.from === 'debian'
+      ? `build the image: npx nx run ${r.name}:image`
+      : 'check the kernel option (default: the newest /boot/vmlinuz-*, Debian package linux-image-amd64)';
   return [
     `kernel_file=${shWord(hostPath(r.kernel.image, false))}`,
-    '[ -r "$kernel_file" ] || die "cannot read the kernel $kernel_file; check the kernel option (default: the newest /boot/vmlinuz-*, Debian package linux-image-amd64)"',
+    `[ -r "$kernel_file" ] || die "cannot read the kernel $kernel_file; ${kernelFix}"`,
+    ...(r.system.from === 'debian'
+      ? [
+          `[ -r ${shWord(hostPath(r.system.image.store, false))} ] || die ${shQuote('cannot read the store image ')}${shWord(hostPath(r.system.image.store, false))}${shQuote(`; build it: npx nx run ${r.name}:image`)}`,
+        ]
+      : []),
     `initrd_file=${shWord(hostPath(r.kernel.initrd, false))}`,
     `[ -r "$initrd_file" ] || die "cannot read the initrd $initrd_file; ${initrdFix}"`,
   ];
@@ -124,7 +133,8 @@ export function renderRunScript(r: ResolvedMachine): string {
   const userShares = Object.entries(m.sharedDirectories).map(
     ([tag, s]) => [`sharedDirectories.${tag}.source`, s.source] as const,
   );
-  for (const [option, source] of [['store.source', m.store.source] as const, ...userShares])
+  const store = r.system.from === 'host' ? [['store.source', m.store.source] as const] : [];
+  for (const [option, source] of [...store, ...userShares])
     lines.push(
       `[ -d ${shWord(hostPath(source, false))} ] || die ${shQuote(`the directory of ${option} does not exist: `)}${shWord(hostPath(source, false))}${shQuote('. Create it, or fix the option.')}`,
     );
@@ -186,7 +196,9 @@ export function renderRunScript(r: ResolvedMachine): string {
     'cd -- "$TMPDIR"',
     '# The QEMU command. setsid: in a process group of its own, QEMU gets no signal',
     "# meant for this script (a terminal's Ctrl-C, timeout's TERM), which stops it",
-    '# cleanly instead; setpriv: it dies with this script all the same.',
+    '# cleanly instead; setpriv: it dies with this script all the same. env',
+    "# --block-signal: a tree-kill (Nx's, on Ctrl-C, signals the leaves first) must",
+    '# not quit QEMU under a running guest; the script powers the guest off instead.',
     '# The disks the guest writes to: is there room left on their file systems?',
     'check_disks() {',
     '  check_space "$disk_image"',
@@ -194,7 +206,8 @@ export function renderRunScript(r: ResolvedMachine): string {
     '}',
     'run_qemu() {',
     '  # shellcheck disable=SC2086,SC2016',
-    '  exec setsid setpriv --pdeathsig KILL -- ' + shArgvLines(argv).join(' \\\n    '),
+    '  setsid setpriv --pdeathsig KILL -- env --block-signal=INT,TERM,HUP -- ' +
+      shArgvLines(argv).join(' \\\n    '),
     '}',
     shellFile('qemu/run-vm-main.sh').trimEnd(),
     '',

@@ -35,18 +35,16 @@ cleanup() {
 trap cleanup EXIT
 
 # stop_machine STATUS: asks the guest to power off (it syncs and leaves its
-# root read-only), gives it VM_STOP_TIMEOUT seconds (default 10), then stops
-# QEMU; a second signal, a second or more later, stops QEMU at once.
+# root read-only), gives it VM_STOP_TIMEOUT seconds (default 10), then kills
+# QEMU (it blocks SIGTERM, see run_qemu); a second signal, two seconds or more
+# later, kills it at once.
 # shellcheck disable=SC2317 # run by traps
 stop_machine() {
   stop_asked=$(date +%s)
   trap second_signal INT TERM HUP
   if alive "$qemu_pid"; then
     printf 'poweroff\n' >&7 2>/dev/null || :
-    if ! wait_for_exit "$qemu_pid" "${VM_STOP_TIMEOUT:-10}"; then
-      kill -TERM "$qemu_pid" 2>/dev/null || :
-      wait_for_exit "$qemu_pid" 5 || kill -KILL "$qemu_pid" 2>/dev/null || :
-    fi
+    wait_for_exit "$qemu_pid" "${VM_STOP_TIMEOUT:-10}" || kill -KILL "$qemu_pid" 2>/dev/null || :
   fi
   wait "$qemu_pid" 2>/dev/null || :
   exit "$1"
@@ -59,21 +57,38 @@ second_signal() {
   if [ $(($(date +%s) - stop_asked)) -ge 2 ]; then kill -KILL "$qemu_pid" 2>/dev/null || :; fi
 }
 
-# QEMU runs as a child, not in this script's place, so that the scratch
+# A sentinel, for those who stop a process tree from its leaves, as Nx does
+# on Ctrl-C or SIGTERM: QEMU ignores their signal (see run_qemu), this leaf
+# dies of it, and the machine is stopped cleanly. When QEMU ends by itself,
+# its keeper ends the sentinel with SIGUSR1 instead.
+setpriv --pdeathsig KILL -- sleep 2147483647 &
+sentinel=$!
+
+# QEMU runs as a grandchild, not in this script's place, so that the scratch
 # directory is removed afterwards and signals stop the guest cleanly. It keeps
-# this script's stdin (the console of `start`), and dies if this script does.
-# run_qemu execs, so the child's pid is QEMU's.
+# this script's stdin (the console of `start`), and dies if this script or its
+# keeper (the subshell, whose pid is qemu_pid) does.
 exec 3<&0
 (
+  # The keeper shares this script's process group, which timeout signals
+  # whole: it must outlive such signals, or QEMU would die with it at once.
+  trap '' HUP INT TERM
   umask 0177
   # QEMU_OPTS is split into words on purpose; globbing stays off.
   set -f
-  run_qemu "$@" 0<&3 3<&-
+  qemu_status=0
+  run_qemu "$@" 0<&3 3<&- || qemu_status=$?
+  kill -USR1 "$sentinel" 2>/dev/null
+  exit "$qemu_status"
 ) &
 qemu_pid=$!
 trap 'stop_machine 129' HUP
 trap 'stop_machine 130' INT
 trap 'stop_machine 143' TERM
+sentinel_status=0
+wait "$sentinel" || sentinel_status=$?
+# 138: SIGUSR1 from the keeper. Anything else: a signal meant for this machine.
+if [ "$sentinel_status" -ne 138 ]; then stop_machine 143; fi
 status=0
 wait "$qemu_pid" || status=$?
 check_disks

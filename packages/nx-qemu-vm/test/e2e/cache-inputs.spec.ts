@@ -8,15 +8,7 @@ import { basename, join } from 'node:path';
 import { createTempWorkspace, type TempWorkspace } from '../helpers/temp-workspace';
 import { hostKernel } from '../helpers/boot-disk-testing';
 import { kernelVersionFromImage } from '../../src/guest/modules';
-
-/** Task -> 'ran' or 'cached', from Nx's plain (NX_TUI=false) output. */
-function taskOutcomes(output: string): Record<string, 'ran' | 'cached'> {
-  const out: Record<string, 'ran' | 'cached'> = {};
-  const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
-  for (const m of plain.matchAll(/^\S*\s*nx run (\S+?)(?:\s+\[(.+)\])?\s*$/gm))
-    out[m[1]] = m[2] && /cache/.test(m[2]) ? 'cached' : 'ran';
-  return out;
-}
+import { taskOutcomes } from '../helpers/nx-output';
 
 describe('Nx cache keys of the cached steps', () => {
   let ws: TempWorkspace;

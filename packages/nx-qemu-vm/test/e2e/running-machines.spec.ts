@@ -17,6 +17,10 @@ const ENV = {
   NX_TUI: 'false',
   CI: 'true',
   VM_EXEC_TIMEOUT: '600',
+  // Nx SIGKILLs a stopped task's processes after this grace period (5 s by
+  // default), and the executors keep the guest's clean power-off within it;
+  // two suites at once on two cores make a power-off slower than that.
+  NX_PROCESS_KILL_GRACE_PERIOD: '30000',
 };
 
 describe('running machines, stopped by a signal', { timeout: 30 * 60_000 }, () => {

@@ -61,6 +61,7 @@ export function fakeHost(
   ]);
   const directories = new Set(overrides.directories ?? []);
   return {
+    codename: 'bookworm',
     kernels,
     firmware,
     exists: (p) => files.has(p) || directories.has(p),

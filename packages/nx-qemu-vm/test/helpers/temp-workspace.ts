@@ -17,6 +17,15 @@ import { spawnSync } from 'node:child_process';
 
 export const REPO_ROOT = join(__dirname, '../../../..');
 
+/** Nx as the tests run it: no daemon, no cloud, plain output, the cache on. */
+export const NX_TEST_ENV = {
+  NX_DAEMON: 'false',
+  NX_NO_CLOUD: 'true',
+  NX_TUI: 'false',
+  CI: 'true',
+  NX_SKIP_NX_CACHE: '',
+};
+
 export interface TempWorkspace {
   root: string;
   writeConfig(config: object): void;
@@ -56,15 +65,7 @@ export function createTempWorkspace(config: object, prefix = 'nx-qemu-vm-ws-'): 
           cwd: root,
           encoding: 'utf8',
           timeout: 300_000,
-          env: {
-            ...process.env,
-            NX_DAEMON: 'false',
-            NX_NO_CLOUD: 'true',
-            NX_TUI: 'false',
-            CI: 'true',
-            NX_SKIP_NX_CACHE: '',
-            ...env,
-          },
+          env: { ...process.env, ...NX_TEST_ENV, ...env },
         },
       );
       return { status: res.status, output: `${res.stdout}${res.stderr}` };

@@ -2,6 +2,7 @@
 import '../../require-node';
 import type { ExecutorContext } from '@nx/devkit';
 import { runAttached } from '../../host/attached';
+import { stopTimeoutUnderNx } from '../../host/nx-grace';
 import type { ExecExecutorSchema } from './schema';
 import { machineContext } from '../../util/machine';
 import { reportFailure } from '../../util/report';
@@ -13,7 +14,10 @@ export default async function execExecutor(options: ExecExecutorSchema, context:
     const m = machineContext(options, context);
     const result = await runAttached(m.execScript, [options.command], {
       stdio: 'inherit',
-      env: { VM_EXEC_TIMEOUT: String(options.timeout ?? 600) },
+      env: {
+        VM_EXEC_TIMEOUT: String(options.timeout ?? 600),
+        VM_STOP_TIMEOUT: stopTimeoutUnderNx(),
+      },
     });
     if (result.interrupted) {
       console.error(

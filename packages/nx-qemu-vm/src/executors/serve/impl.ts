@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import type { ServeExecutorSchema } from './schema';
 import { machineContext, newConsoleLog } from '../../util/machine';
 import { reportFailure } from '../../util/report';
+import { stopTimeoutUnderNx } from '../../host/nx-grace';
 import { qemuEscape } from '../../quote/qemu';
 import { serialConsole } from '../../qemu/run-script';
 import { ROOT_SHELL_BANNER, STAGE2_REACHED } from '../../guest/stage2';
@@ -45,6 +46,7 @@ export default async function serveExecutor(
       stderr: 'inherit',
       reject: false,
       env: {
+        VM_STOP_TIMEOUT: stopTimeoutUnderNx(),
         QEMU_KERNEL_PARAMS: `${process.env.QEMU_KERNEL_PARAMS ?? ''} console=${serialConsole(r)}`,
       },
     });

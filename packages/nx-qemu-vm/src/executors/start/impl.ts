@@ -2,6 +2,7 @@
 import '../../require-node';
 import type { ExecutorContext } from '@nx/devkit';
 import { runAttached } from '../../host/attached';
+import { stopTimeoutUnderNx } from '../../host/nx-grace';
 import type { StartExecutorSchema } from './schema';
 import { machineContext, newConsoleLog } from '../../util/machine';
 import { reportFailure } from '../../util/report';
@@ -25,6 +26,7 @@ export default async function startExecutor(
     if (!graphical) console.log("leave with 'poweroff' in the guest, or Ctrl-A X");
     const result = await runAttached(m.runScript, graphical ? [] : serialConsoleArgs(log), {
       stdio: 'inherit',
+      env: { VM_STOP_TIMEOUT: stopTimeoutUnderNx() },
     });
     if (result.interrupted)
       console.error(

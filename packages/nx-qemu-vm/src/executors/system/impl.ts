@@ -9,6 +9,7 @@ import { warnIfRemoteCacheRefusesToken } from '../../util/remote-cache-check';
 import { buildInitrd } from '../../guest/initrd';
 import { writeFileSync } from 'node:fs';
 import { publishDirectory } from '../../util/atomic-write';
+import { withExtractedStore } from '../../image/extract-store';
 
 export default async function systemExecutor(
   options: SystemExecutorSchema,
@@ -24,7 +25,13 @@ export default async function systemExecutor(
       return { success: true };
     }
     console.log(`building the stage-1 initrd for kernel ${m.machine.kernel.image}`);
-    const initrd = await buildInitrd(m.machine, { log: (line) => console.log(`  ${line}`) });
+    const log = (line: string) => console.log(`  ${line}`);
+    const initrd =
+      m.machine.system.from === 'debian'
+        ? await withExtractedStore(m.machine.system.image.store, log, (store) =>
+            buildInitrd(m.machine, { log, store }),
+          )
+        : await buildInitrd(m.machine, { log });
     const dir = join(m.dist, 'system');
     await publishDirectory(dir, (scratch) => {
       writeFileSync(join(scratch, 'manifest.txt'), initrd.manifest);

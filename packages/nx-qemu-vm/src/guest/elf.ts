@@ -1,0 +1,159 @@
+// What an ELF executable needs from the dynamic loader, read from its headers:
+// the program interpreter and the DT_NEEDED libraries. ldd cannot answer for
+// a Debian image's binaries (another architecture, or another root), so the
+// initrd of an image-built machine resolves them from the file's bytes.
+import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { join, posix } from 'node:path';
+
+const PT_LOAD = 1;
+const PT_DYNAMIC = 2;
+const PT_INTERP = 3;
+const DT_NULL = 0;
+const DT_NEEDED = 1;
+const DT_STRTAB = 5;
+
+export interface ElfDependencies {
+  /** PT_INTERP, e.g. /lib64/ld-linux-x86-64.so.2; undefined for a static executable. */
+  interpreter?: string;
+  /** DT_NEEDED names in file order, e.g. libc.so.6. */
+  needed: string[];
+}
+
+export class ElfError extends Error {}
+
+/** Reads the interpreter and needed libraries of an ELF file (32 or 64 bit, either byte order). */
+export function elfDependencies(file: Buffer, name = 'the file'): ElfDependencies {
+  if (file.length < 52 || file.readUInt32BE(0) !== 0x7f454c46)
+    throw new ElfError(`${name} is not an ELF file`);
+  const is64 = file[4] === 2;
+  const le = file[5] === 1;
+  const u16 = (o: number) => (le ? file.readUInt16LE(o) : file.readUInt16BE(o));
+  const u32 = (o: number) => (le ? file.readUInt32LE(o) : file.readUInt32BE(o));
+  const word = (o: number) =>
+    is64 ? Number(le ? file.readBigUInt64LE(o) : file.readBigUInt64BE(o)) : u32(o);
+  const phoff = word(is64 ? 32 : 28);
+  const phentsize = u16(is64 ? 54 : 42);
+  const phnum = u16(is64 ? 56 : 44);
+  const segments = Array.from({ length: phnum }, (_, i) => {
+    const at = phoff + i * phentsize;
+    return is64
+      ? { type: u32(at), offset: word(at + 8), vaddr: word(at + 16), filesz: word(at + 32) }
+      : { type: u32(at), offset: u32(at + 4), vaddr: u32(at + 8), filesz: u32(at + 16) };
+  });
+  const cString = (offset: number) => {
+    const end = file.indexOf(0, offset);
+    if (offset >= file.length || end < 0)
+      throw new ElfError(`${name}: a string runs past the file`);
+    return file.toString('latin1', offset, end);
+  };
+  const interp = segments.find((s) => s.type === PT_INTERP);
+  const dynamic = segments.find((s) => s.type === PT_DYNAMIC);
+  const result: ElfDependencies = { needed: [] };
+  if (interp) result.interpreter = cString(interp.offset);
+  if (!dynamic) return result;
+  // DT_STRTAB holds a virtual address: the PT_LOAD segment that maps it gives its file offset.
+  const entrySize = is64 ? 16 : 8;
+  const neededOffsets: number[] = [];
+  let strtab: number | undefined;
+  for (
+    let at = dynamic.offset;
+    at + entrySize <= dynamic.offset + dynamic.filesz;
+    at += entrySize
+  ) {
+    const tag = word(at);
+    const value = word(at + entrySize / 2);
+    if (tag === DT_NULL) break;
+    if (tag === DT_NEEDED) neededOffsets.push(value);
+    if (tag === DT_STRTAB) strtab = value;
+  }
+  if (neededOffsets.length === 0) return result;
+  const load = segments.find(
+    (s) =>
+      s.type === PT_LOAD &&
+      strtab !== undefined &&
+      strtab >= s.vaddr &&
+      strtab < s.vaddr + s.filesz,
+  );
+  if (strtab === undefined || !load) throw new ElfError(`${name}: no string table for DT_NEEDED`);
+  const base = strtab - load.vaddr + load.offset;
+  result.needed = neededOffsets.map((o) => cString(base + o));
+  return result;
+}
+
+/**
+ * A store image holds /usr only: a guest path is found in the store at its
+ * path without the /usr prefix (merged /usr: /lib is usr/lib). Symbolic links
+ * are followed as the guest would, absolute ones from the guest's root.
+ */
+export function storePath(store: string, guestPath: string, hops = 0): string | undefined {
+  if (hops > 40) return undefined;
+  const parts = posix.normalize(guestPath).split('/').filter(Boolean);
+  if (parts[0] === 'usr') parts.shift();
+  let at = '/';
+  for (let i = 0; i < parts.length; i++) {
+    const next = posix.join(at, parts[i]);
+    let stat;
+    try {
+      stat = lstatSync(join(store, next));
+    } catch {
+      return undefined;
+    }
+    if (stat.isSymbolicLink()) {
+      const target = readlinkSync(join(store, next));
+      const resolved = target.startsWith('/') ? target : posix.join(at, target);
+      return storePath(store, posix.join(resolved, ...parts.slice(i + 1)), hops + 1);
+    }
+    at = next;
+  }
+  return join(store, at);
+}
+
+/** Multiarch directories of Debian's dynamic loader, by ELF architecture. */
+export const MULTIARCH: Record<string, string> = {
+  'x86_64-linux': 'x86_64-linux-gnu',
+  'aarch64-linux': 'aarch64-linux-gnu',
+  'i686-linux': 'i386-linux-gnu',
+};
+
+export interface StoreLibrary {
+  /** Where the initrd puts it: the loader's own path, or /lib/<multiarch>/<name>. */
+  guestPath: string;
+  /** The file in the extracted store. */
+  file: string;
+}
+
+/**
+ * The loader and every library the given binaries of a store need, libraries
+ * of libraries included, in the store extracted at `store`. A missing library
+ * is an error naming it: a guess could leave the initrd unable to run mke2fs.
+ */
+export function storeLibraryClosure(
+  store: string,
+  binaries: readonly string[],
+  multiarch: string,
+): StoreLibrary[] {
+  const found = new Map<string, StoreLibrary>();
+  const loaders = new Set<string>();
+  const searchDirs = [`/lib/${multiarch}`, '/lib'];
+  const visit = (file: string, label: string) => {
+    const deps = elfDependencies(readFileSync(file), label);
+    if (deps.interpreter && !found.has(deps.interpreter)) {
+      const at = storePath(store, deps.interpreter);
+      if (!at)
+        throw new ElfError(`${label} needs the loader ${deps.interpreter}, which the image lacks`);
+      found.set(deps.interpreter, { guestPath: deps.interpreter, file: at });
+      loaders.add(posix.basename(deps.interpreter));
+    }
+    for (const name of deps.needed) {
+      const guestPath = `/lib/${multiarch}/${name}`;
+      // libc names the loader too; the loader is already there under its own path.
+      if (found.has(guestPath) || loaders.has(name)) continue;
+      const at = searchDirs.map((d) => storePath(store, `${d}/${name}`)).find(Boolean);
+      if (!at) throw new ElfError(`${label} needs ${name}, which the image lacks`);
+      found.set(guestPath, { guestPath, file: at });
+      visit(at, name);
+    }
+  };
+  for (const binary of binaries) visit(binary, binary);
+  return [...found.values()].sort((a, b) => (a.guestPath < b.guestPath ? -1 : 1));
+}

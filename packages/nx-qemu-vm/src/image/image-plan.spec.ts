@@ -1,0 +1,80 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { validateConfig } from '../config/validate';
+import { resolveMachine } from '../config/resolve';
+import { fakeHost } from '../../test/helpers/fake-host';
+import { IMAGE_HOOK, IMAGE_UUID, imagePlan } from './image-plan';
+import { explainImageFailure } from './image-errors';
+import { ToolError } from '../host/run-tool';
+import { shQuote } from '../quote/shell';
+
+const machine = (system: object, arch = 'x86_64-linux') =>
+  resolveMachine(
+    'web',
+    1,
+    validateConfig({ machines: { web: { arch, system } } }).machines.web,
+    fakeHost(),
+  );
+
+describe('imagePlan', () => {
+  it('bootstraps the Essential packages and ours, with a hook that writes the outputs', () => {
+    const plan = imagePlan(
+      machine({ from: 'debian', packages: ['nginx'] }),
+      '/out dir',
+      '1700000000',
+    );
+    assert.deepEqual(plan.args, [
+      '--variant=essential',
+      '--architectures=amd64',
+      '--include=busybox-static,e2fsprogs,linux-image-amd64,nginx',
+      '--mode=auto',
+      `--customize-hook=sh ${shQuote(IMAGE_HOOK)} "$1" '/out dir'`,
+      '--format=null',
+      'bookworm',
+      '/dev/null',
+    ]);
+    assert.deepEqual(plan.env, {
+      SOURCE_DATE_EPOCH: '1700000000',
+      IMAGE_UUID,
+      IMAGE_FACTORY: 'share/nx-qemu-vm/factory',
+      INITRD: 'No',
+    });
+  });
+
+  it('builds arm64 for an aarch64 machine', () => {
+    const plan = imagePlan(machine({ from: 'debian' }, 'aarch64-linux'), '/out');
+    assert.ok(plan.args.includes('--architectures=arm64'));
+    assert.ok(plan.args.includes('--include=busybox-static,e2fsprogs,linux-image-arm64'));
+  });
+
+  it('has nothing to build for a host system', () => {
+    assert.throws(() => imagePlan(machine({ from: 'host' }), '/out'), /has no image to build/);
+  });
+});
+
+describe('explainImageFailure', () => {
+  const plan = imagePlan(machine({ from: 'debian', packages: ['no-such-pkg'] }), '/out');
+  const failure = (stderr: string) => new ToolError('mmdebstrap failed', 'mmdebstrap', 1, stderr);
+
+  it('names the missing package and the suite', () => {
+    const err = explainImageFailure(failure('E: Unable to locate package no-such-pkg\n'), plan);
+    assert.match(err.message, /Debian bookworm has no package "no-such-pkg"/);
+    assert.match(err.message, /system\.packages/);
+  });
+
+  it('says that the image needs the mirror and that a host system does not', () => {
+    const err = explainImageFailure(
+      failure(
+        "W: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease  Temporary failure resolving 'deb.debian.org'\n",
+      ),
+      plan,
+    );
+    assert.match(err.message, /needs the Debian mirror/);
+    assert.match(err.message, /system\.from "host" needs no network/);
+  });
+
+  it("passes anything else on with mmdebstrap's last lines", () => {
+    const err = explainImageFailure(failure('E: something else\n'), plan);
+    assert.match(err.message, /mmdebstrap failed \(status 1\): E: something else/);
+  });
+});
