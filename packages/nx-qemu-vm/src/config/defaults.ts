@@ -16,6 +16,8 @@ export const defaultDiskImage = (name: string) => `${stateDir(name)}/${name}.qco
 export const emptyDiskImage = (name: string, i: number) => `${stateDir(name)}/empty${i}.qcow2`;
 export const defaultEfiVars = (name: string) => `${stateDir(name)}/${name}-efi-vars.fd`;
 export const generatedInitrd = (name: string) => `${distDir(name)}/system/initrd.img`;
+/** The erofs UUID of every store image: fixed, so builds are reproducible and stage 1 finds the store. */
+export const IMAGE_UUID = '6e782d71-656d-752d-766d-73746f726500';
 /** The image target's outputs: the erofs store, the kernel beside it, and what went in. */
 export const imageDir = (name: string) => `${distDir(name)}/image`;
 export const imageStore = (name: string) => `${imageDir(name)}/store.erofs`;

@@ -51,7 +51,7 @@ describe('system', () => {
     const mount = r.fileSystems.find((f) => f.fsType === 'erofs');
     assert.deepEqual(mount, {
       mountPoint: '/.nx-store/ro',
-      device: store.device,
+      device: 'UUID=6e782d71-656d-752d-766d-73746f726500',
       fsType: 'erofs',
       options: ['ro'],
       neededForBoot: true,
@@ -68,6 +68,21 @@ describe('system', () => {
     assert.equal(r.system.from === 'debian' && r.system.debianArch, 'arm64');
     assert.ok(r.system.from === 'debian' && r.system.packages.includes('linux-image-arm64'));
     assert.equal(r.kernel.image, 'dist/vm/web/image/vmlinuz');
+  });
+
+  it("refuses an aarch64 guest on the host's /usr, and says what to do", () => {
+    const issues = issuesOf({ arch: 'aarch64-linux', kernel: '/boot/vmlinuz-6.1.0-99-amd64' });
+    assert.equal(issues[0].path, 'machines.web.system.from');
+    assert.match(issues[0].message, /Set system\.from to "debian"/);
+    // Its own arm64 root is fine.
+    assert.deepEqual(
+      issuesOf({
+        arch: 'aarch64-linux',
+        kernel: '/boot/vmlinuz-6.1.0-99-amd64',
+        store: { source: '/srv/arm64/usr' },
+      }),
+      [],
+    );
   });
 
   it('refuses a kernel option, which the image provides', () => {

@@ -27,8 +27,16 @@ describe('resolveMachine', () => {
     assert.deepEqual(resolve({ graphics: false }).consoles, ['tty0', 'ttyS0,115200n8']);
     const armHost = fakeHost({ files: ['/boot/Image'] });
     assert.deepEqual(
-      resolve({ arch: 'aarch64-linux', kernel: '/boot/Image', graphics: false }, 'vm', armHost)
-        .consoles,
+      resolve(
+        {
+          arch: 'aarch64-linux',
+          store: { source: '/srv/arm64/usr' },
+          kernel: '/boot/Image',
+          graphics: false,
+        },
+        'vm',
+        armHost,
+      ).consoles,
       ['tty0', 'ttyAMA0,115200n8'],
     );
     assert.deepEqual(resolve({ qemu: { consoles: ['hvc0'] } }).consoles, ['hvc0']);
@@ -214,7 +222,11 @@ describe('resolveMachine', () => {
     assert.deepEqual(
       [
         resolve({}).qemu,
-        resolve({ arch: 'aarch64-linux', kernel: '/k' }, 'vm', h).qemu,
+        resolve(
+          { arch: 'aarch64-linux', store: { source: '/srv/arm64/usr' }, kernel: '/k' },
+          'vm',
+          h,
+        ).qemu,
         resolve({ arch: 'i686-linux', kernel: '/k' }, 'vm', h).qemu,
       ].map((q) => [q.binary, q.machine, q.cpu]),
       [
@@ -232,7 +244,12 @@ describe('resolveMachine', () => {
       format: 'raw',
     });
     assert.equal(
-      resolve({ arch: 'aarch64-linux', kernel: FAKE_KERNEL, useEFIBoot: true }).efi?.code,
+      resolve({
+        arch: 'aarch64-linux',
+        store: { source: '/srv/arm64/usr' },
+        kernel: FAKE_KERNEL,
+        useEFIBoot: true,
+      }).efi?.code,
       '/usr/share/AAVMF/AAVMF_CODE.fd',
     );
   });
@@ -272,7 +289,7 @@ describe('host problems', () => {
   });
 
   it('asks for a kernel of the guest architecture instead of taking the host one', () => {
-    const [issue] = issues({ arch: 'aarch64-linux' });
+    const [issue] = issues({ arch: 'aarch64-linux', store: { source: '/srv/arm64/usr' } });
     assert.equal(issue.path, 'machines.vm.kernel');
     assert.match(issue.message, /aarch64-linux guest needs its own kernel/);
   });
@@ -287,7 +304,12 @@ describe('host problems', () => {
     const [issue] = issues({ useEFIBoot: true }, fakeHost({ firmware: [] }));
     assert.match(issue.message, /apt-get install ovmf/);
     const [arm] = issues(
-      { arch: 'aarch64-linux', kernel: FAKE_KERNEL, useEFIBoot: true },
+      {
+        arch: 'aarch64-linux',
+        store: { source: '/srv/arm64/usr' },
+        kernel: FAKE_KERNEL,
+        useEFIBoot: true,
+      },
       fakeHost({ firmware: [] }),
     );
     assert.match(arm.message, /apt-get install qemu-efi-aarch64/);

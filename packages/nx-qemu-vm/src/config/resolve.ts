@@ -19,7 +19,8 @@ import {
   imageStore,
   stateDir,
 } from './defaults';
-import { type ResolvedDrive, STORE_DRIVE, lookupDrive, resolveDrives } from './drives';
+import { type ResolvedDrive, lookupDrive, resolveDrives } from './drives';
+import { IMAGE_UUID } from './defaults';
 import { type ResolvedNetwork, primaryIPAddress, resolveNetwork } from './network';
 import {
   type ResolvedFileSystem,
@@ -129,6 +130,14 @@ export function resolveMachine(
       image: { dir: imageDir(name), store: imageStore(name), kernel: imageKernel(name) },
     };
   }
+
+  // The host's /usr holds x86_64 programs: an aarch64 guest could not run them.
+  if (system.from === 'host' && m.arch === 'aarch64-linux' && m.store.source === '/usr')
+    issue(
+      ['system', 'from'],
+      'host',
+      'an aarch64 guest cannot run the host\'s /usr (x86_64 programs). Set system.from to "debian" (an arm64 image is built), or store.source to an arm64 root\'s /usr.',
+    );
 
   // /boot holds the host's kernels; another architecture must name its own.
   const kernel =
@@ -241,7 +250,8 @@ export function resolveMachine(
       shares,
       bootDevice,
       bootPartition,
-      system.from === 'debian' ? lookupDrive(drives, STORE_DRIVE).device : undefined,
+      // By its file system's UUID: the drive's name depends on the drives before it.
+      system.from === 'debian' ? `UUID=${IMAGE_UUID}` : undefined,
     ),
     kernel: {
       image: kernel as string,

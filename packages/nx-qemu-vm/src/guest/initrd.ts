@@ -175,6 +175,8 @@ export function initrdSpec(r: ResolvedMachine): InitrdSpec {
     kernelImage: r.kernel.image,
     multiarch: r.system.from === 'debian' ? MULTIARCH[r.arch] : null,
     kernelCheck: {
+      arch: r.arch,
+      erofsStore: r.system.from === 'debian',
       graphics: r.config.graphics,
       writableStore: r.config.writableStore,
       diskInterface: r.config.qemu.diskInterface,

@@ -23,6 +23,10 @@ export interface KernelRequirement {
 }
 
 export interface KernelConfigOptions {
+  /** The serial port differs: 8250 on x86, PL011 on aarch64's virt machine. */
+  arch?: 'x86_64-linux' | 'aarch64-linux' | 'i686-linux';
+  /** The store is an erofs image (system.from "debian"). */
+  erofsStore?: boolean;
   graphics: boolean;
   writableStore: boolean;
   diskInterface: 'virtio' | 'scsi' | 'ide';
@@ -38,7 +42,13 @@ export function requiredKernelConfig(opts: KernelConfigOptions): KernelRequireme
     ...['BLK_DEV', 'PCI', 'NETDEVICES', 'NET_CORE', 'INET', 'NETWORK_FILESYSTEMS'].map(builtin),
     // Without graphics the console is the serial port, and it must work
     // before any module is loaded or early boot messages are lost.
-    ...(opts.graphics ? [] : ['SERIAL_8250_CONSOLE', 'SERIAL_8250'].map(builtin)),
+    ...(opts.graphics
+      ? []
+      : (opts.arch === 'aarch64-linux'
+          ? ['SERIAL_AMBA_PL011', 'SERIAL_AMBA_PL011_CONSOLE']
+          : ['SERIAL_8250_CONSOLE', 'SERIAL_8250']
+        ).map(builtin)),
+    ...(opts.erofsStore ? [enabled('EROFS_FS')] : []),
     ...(opts.writableStore ? [enabled('OVERLAY_FS')] : []),
     // Ours: NixOS gets these from its own kernel config, we cannot assume them.
     // hvc consoles and the guest agent channel ride on virtio-console.

@@ -60,9 +60,24 @@ wait_for_device() {
     sleep 0.1
   done
 }
+# UUID=...: the device whose file system has that UUID (a store image's).
+find_uuid() {
+  tries=0
+  while ! found=$(/sbin/blkid -U "$1" 2>/dev/null); do
+    tries=$((tries + 1))
+    [ $tries -le $((root_timeout * 10)) ] ||
+      fail "no device with file system UUID $1 appeared within $root_timeout s; block devices: $(cd /sys/class/block && printf '%s ' *)"
+    sleep 0.1
+  done
+  echo "$found"
+}
 mount_fs() {
-  case $1 in /dev/*) wait_for_device "$1" ;; esac
-  if ! { mkdir -p "$2" && mount -t "$3" -o "$4" "$1" "$2"; }; then
+  source=$1
+  case $1 in
+    /dev/*) wait_for_device "$1" ;;
+    UUID=*) source=$(find_uuid "${1#UUID=}") || exit 1 ;;
+  esac
+  if ! { mkdir -p "$2" && mount -t "$3" -o "$4" "$source" "$2"; }; then
     fail "cannot mount $1 ($3) on $2 with options $4"
   fi
 }

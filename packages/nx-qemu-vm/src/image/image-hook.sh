@@ -6,9 +6,27 @@
 #   SOURCE_DATE_EPOCH       every file's timestamp in the image
 #   IMAGE_UUID              the erofs file system's UUID (fixed: reproducible)
 #   IMAGE_FACTORY           where the store keeps /etc and /var (share/nx-qemu-vm/factory)
+#   IMAGE_UNPACKED_ONLY     1 when the packages were only unpacked (another
+#                           architecture): this hook does what the store needs
+#                           of their maintainer scripts
 set -eu
 root=$1
 out=$2
+
+if [ "$IMAGE_UNPACKED_ONLY" = 1 ]; then
+  # Merged /usr, as Debian's bootstrap makes it: the store is /usr alone.
+  for d in bin sbin lib; do
+    if [ -d "$root/$d" ] && [ ! -L "$root/$d" ]; then
+      mkdir -p "$root/usr/$d"
+      cp -a "$root/$d/." "$root/usr/$d/"
+      rm -rf "${root:?}/$d"
+      ln -s "usr/$d" "$root/$d"
+    fi
+  done
+  # The user database that base-passwd's postinst would write.
+  [ -e "$root/etc/passwd" ] || cp "$root/usr/share/base-passwd/passwd.master" "$root/etc/passwd"
+  [ -e "$root/etc/group" ] || cp "$root/usr/share/base-passwd/group.master" "$root/etc/group"
+fi
 
 # The kernel boots from outside the image (QEMU's -kernel, GRUB's /boot).
 set -- "$root"/boot/vmlinuz-*
@@ -17,13 +35,22 @@ if [ $# -ne 1 ] || [ ! -f "$1" ]; then
   exit 1
 fi
 release=${1##*/vmlinuz-}
+# The module index, which the kernel's postinst makes (depmod reads any architecture).
+[ -e "$root/usr/lib/modules/$release/modules.dep" ] || depmod -b "$root" "$release"
 cp "$1" "$out/vmlinuz"
 cp "$root/boot/config-$release" "$out/config-$release"
 printf '%s\n' "$release" >"$out/kernel-release"
 
-# What went in, a line per package, for people and for diffs between builds.
-dpkg-query --admindir="$root/var/lib/dpkg" -W -f '${Package} ${Version} ${Architecture}\n' |
-  LC_ALL=C sort >"$out/manifest.txt"
+# What went in, a line per package, for people and for diffs between builds:
+# dpkg's database, or the unpacked packages themselves.
+# shellcheck disable=SC2016 # dpkg's format strings, not the shell's
+if [ "$IMAGE_UNPACKED_ONLY" = 1 ]; then
+  for deb in "$root"/var/cache/apt/archives/*.deb; do
+    dpkg-deb --show --showformat '${Package} ${Version} ${Architecture}\n' "$deb"
+  done
+else
+  dpkg-query --admindir="$root/var/lib/dpkg" -W -f '${Package} ${Version} ${Architecture}\n'
+fi | LC_ALL=C sort >"$out/manifest.txt"
 
 # The store is /usr; /etc and /var ride along as a factory copy that stage 1
 # puts on a new root disk. Logs, caches and apt's lists are this build's, not
@@ -31,7 +58,9 @@ dpkg-query --admindir="$root/var/lib/dpkg" -W -f '${Package} ${Version} ${Archit
 factory=$root/usr/$IMAGE_FACTORY
 mkdir -p "$factory"
 cp -a "$root/etc" "$root/var" "$factory/"
-find "$factory/var/log" "$factory/var/cache" "$factory/var/lib/apt/lists" -type f -delete
+for d in var/log var/cache var/lib/apt/lists; do
+  if [ -d "$factory/$d" ]; then find "$factory/$d" -type f -delete; fi
+done
 rm -f "$factory"/var/lib/dpkg/*-old "$factory"/etc/*- "$factory/etc/machine-id"
 : >"$factory/etc/machine-id"
 

@@ -37,14 +37,21 @@ describe('imagePlan', () => {
       SOURCE_DATE_EPOCH: '1700000000',
       IMAGE_UUID,
       IMAGE_FACTORY: 'share/nx-qemu-vm/factory',
+      IMAGE_UNPACKED_ONLY: '0',
       INITRD: 'No',
     });
   });
 
-  it('builds arm64 for an aarch64 machine', () => {
+  it('unpacks arm64 packages for an aarch64 machine, with the hook after unpacking', () => {
     const plan = imagePlan(machine({ from: 'debian' }, 'aarch64-linux'), '/out');
-    assert.ok(plan.args.includes('--architectures=arm64'));
-    assert.ok(plan.args.includes('--include=busybox-static,e2fsprogs,linux-image-arm64'));
+    assert.deepEqual(plan.args.slice(0, 4), [
+      '--variant=extract',
+      '--include=?essential',
+      '--architectures=arm64',
+      '--include=busybox-static,e2fsprogs,linux-image-arm64',
+    ]);
+    assert.ok(plan.args.some((a) => a.startsWith('--extract-hook=sh ')));
+    assert.equal(plan.env.IMAGE_UNPACKED_ONLY, '1');
   });
 
   it('has nothing to build for a host system', () => {

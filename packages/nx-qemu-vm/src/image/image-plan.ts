@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import type { ResolvedMachine } from '../config/resolve';
 import { STORE_FACTORY } from '../guest/stage1';
 import { shQuote } from '../quote/shell';
+import { IMAGE_UUID } from '../config/defaults';
 
-/** Fixed, so that two builds of the same packages give the same bytes. */
-export const IMAGE_UUID = '6e782d71-656d-752d-766d-73746f726500';
+export { IMAGE_UUID };
 
 /** The hook that turns mmdebstrap's chroot into the target's outputs (image-hook.sh). */
 export const IMAGE_HOOK = join(__dirname, 'image-hook.sh');
@@ -19,22 +19,35 @@ export interface ImagePlan {
   packages: string[];
 }
 
-export function imagePlan(r: ResolvedMachine, outDir: string, sourceDateEpoch = '0'): ImagePlan {
+/**
+ * Another architecture's packages cannot run their maintainer scripts here
+ * (that would take qemu-user-static and binfmt_misc, which containers often
+ * lack): they are only unpacked, and the hook does what a store needs of
+ * those scripts (merged /usr, the module index, the user database).
+ */
+export function imagePlan(
+  r: ResolvedMachine,
+  outDir: string,
+  sourceDateEpoch = '0',
+  hostArch = 'amd64',
+): ImagePlan {
   if (r.system.from !== 'debian')
     throw new Error(`machine "${r.name}" has system.from "host": it has no image to build`);
   const { suite, packages, debianArch } = r.system;
+  const foreign = debianArch !== hostArch;
+  // mmdebstrap runs a hook with sh -c '<hook>' exec <chroot>: $1 is the chroot.
+  const hook = `sh ${shQuote(IMAGE_HOOK)} "$1" ${shQuote(outDir)}`;
   return {
     command: 'mmdebstrap',
     args: [
       // Essential packages and ours: the smallest system that boots, runs
       // stage 2 and the test agent (perl-base is Essential).
-      '--variant=essential',
+      ...(foreign ? ['--variant=extract', '--include=?essential'] : ['--variant=essential']),
       `--architectures=${debianArch}`,
       `--include=${packages.join(',')}`,
       // Root when run as root, else a user namespace (subuids), else fakechroot.
       '--mode=auto',
-      // mmdebstrap runs the hook with sh -c '<hook>' exec <chroot>: $1 is the chroot.
-      `--customize-hook=sh ${shQuote(IMAGE_HOOK)} "$1" ${shQuote(outDir)}`,
+      foreign ? `--extract-hook=${hook}` : `--customize-hook=${hook}`,
       // Nothing to keep: the hook wrote what we need.
       '--format=null',
       suite,
@@ -44,6 +57,7 @@ export function imagePlan(r: ResolvedMachine, outDir: string, sourceDateEpoch = 
       SOURCE_DATE_EPOCH: sourceDateEpoch,
       IMAGE_UUID,
       IMAGE_FACTORY: STORE_FACTORY,
+      IMAGE_UNPACKED_ONLY: foreign ? '1' : '0',
       // The kernel's postinst skips initramfs-tools: stage 1 is ours.
       INITRD: 'No',
     },

@@ -86,7 +86,8 @@ trap 'stop_machine 129' HUP
 trap 'stop_machine 130' INT
 trap 'stop_machine 143' TERM
 sentinel_status=0
-wait "$sentinel" || sentinel_status=$?
+# (2>/dev/null: the shell would print the signal that ended it.)
+wait "$sentinel" 2>/dev/null || sentinel_status=$?
 # 138: SIGUSR1 from the keeper. Anything else: a signal meant for this machine.
 if [ "$sentinel_status" -ne 138 ]; then stop_machine 143; fi
 status=0
