@@ -6,12 +6,22 @@
 
 export const SUPPORTED_NODE = 'Node.js 20.19 or newer (in the 20 line), or 22.12 or newer';
 
-/** Why this Node cannot run the plugin, or undefined when it can. Pure. */
+/** Whether a Node of this version loads ES modules with require() by default. */
+function versionRequiresModules(version: string): boolean {
+  const [major, minor] = version.split('.').map(Number);
+  return major === 20 ? minor >= 19 : major === 22 ? minor >= 12 : major > 22;
+}
+
+/**
+ * Why this Node cannot run the plugin, or undefined when it can. Pure.
+ * process.features.require_module says it where Node sets it; Jest's sandbox
+ * gives tests a copy of `process` without it, and then the version decides.
+ */
 export function nodeProblem(
   version: string,
   requireModule: boolean | undefined,
 ): string | undefined {
-  if (requireModule) return undefined;
+  if (requireModule ?? versionRequiresModules(version)) return undefined;
   return `nx-qemu-vm needs ${SUPPORTED_NODE}; this is Node.js ${version}. Install a newer Node.js (22 LTS, say) and run the command again.`;
 }
 

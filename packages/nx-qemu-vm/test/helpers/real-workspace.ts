@@ -107,6 +107,15 @@ function provideFiles(r: ResolvedMachine, ws: string): void {
   const inWs = (p: string) => (isAbsolute(p) ? p : join(ws, p));
   const m: ValidMachine = r.config;
   if (r.kernel.generatedInitrd) writeFiller(inWs(r.kernel.initrd));
+  // A Debian image's files. QEMU stays paused, but x86 loads the kernel at
+  // start: the host's serves; aarch64 takes any bytes as a raw image.
+  if (r.system.from === 'debian') {
+    const kernel = inWs(r.system.image.kernel);
+    writeFiller(kernel);
+    const hostKernel = newestKernel(readHostFacts().kernels);
+    if (r.arch !== 'aarch64-linux' && hostKernel) copyFileSync(hostKernel, kernel);
+    writeFiller(inWs(r.system.image.store));
+  }
   if (m.useBootLoader) {
     qemuImg('qcow2', inWs(r.paths.bootDisk), '60M');
     // The vars template must match the firmware's flash size, so copy the real one.
