@@ -14,14 +14,14 @@ function versionRequiresModules(version: string): boolean {
 
 /**
  * Why this Node cannot run the plugin, or undefined when it can. Pure.
- * process.features.require_module says it where Node sets it; Jest's sandbox
- * gives tests a copy of `process` without it, and then the version decides.
+ * The version decides; process.features.require_module can only add a yes:
+ * Jest gives tests a copy of `process` in which it reads false on Node 20.20.
  */
 export function nodeProblem(
   version: string,
   requireModule: boolean | undefined,
 ): string | undefined {
-  if (requireModule ?? versionRequiresModules(version)) return undefined;
+  if (requireModule === true || versionRequiresModules(version)) return undefined;
   return `nx-qemu-vm needs ${SUPPORTED_NODE}; this is Node.js ${version}. Install a newer Node.js (22 LTS, say) and run the command again.`;
 }
 
