@@ -142,6 +142,15 @@ export class Machine {
   ): Promise<string | Buffer> {
     const r = await this.execute(command, options as ExecuteTextOptions);
     if (r.status === 0) return r.stdout;
+    return this.commandFailed(command, r, 'success');
+  }
+
+  /** Rejects with what a person needs: the command, its status and output, the console log. */
+  private commandFailed(
+    command: string,
+    r: ExecuteResult<string | Buffer>,
+    wanted: 'success' | 'failure',
+  ): Promise<never> {
     return this.failed(
       new CommandError(
         this.name,
@@ -151,7 +160,7 @@ export class Machine {
         r.stderr,
         r.signal,
         this.consoleLog,
-        'success',
+        wanted,
       ),
     );
   }
@@ -164,18 +173,7 @@ export class Machine {
   ): Promise<string | Buffer> {
     const r = await this.execute(command, options as ExecuteTextOptions);
     if (r.status !== 0) return r.stderr;
-    return this.failed(
-      new CommandError(
-        this.name,
-        command,
-        r.status,
-        r.stdout,
-        r.stderr,
-        r.signal,
-        this.consoleLog,
-        'failure',
-      ),
-    );
+    return this.commandFailed(command, r, 'failure');
   }
 
   /** Runs `command` every second until its status is 0 (or not 0); returns the last stdout. */

@@ -10,14 +10,12 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
+import { NX_TEST_ENV } from '../helpers/temp-workspace';
 import { startCommand, waitForNoProcesses } from '../helpers/processes';
 
 const ENV = {
   VM_ACCEL: 'tcg',
-  NX_DAEMON: 'false',
-  NX_NO_CLOUD: 'true',
-  NX_TUI: 'false',
-  CI: 'true',
+  ...NX_TEST_ENV,
 };
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 

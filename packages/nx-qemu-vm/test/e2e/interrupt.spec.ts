@@ -9,15 +9,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTempWorkspace, type TempWorkspace } from '../helpers/temp-workspace';
+import { NX_TEST_ENV, createTempWorkspace, type TempWorkspace } from '../helpers/temp-workspace';
 import { type RunningCommand, startCommand, waitForNoProcesses } from '../helpers/processes';
 
 const ENV = {
   VM_ACCEL: 'tcg',
-  NX_DAEMON: 'false',
-  NX_NO_CLOUD: 'true',
-  NX_TUI: 'false',
-  CI: 'true',
+  ...NX_TEST_ENV,
 };
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');

@@ -8,14 +8,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
+import { NX_TEST_ENV } from '../helpers/temp-workspace';
 import { type RunningCommand, startCommand, waitForNoProcesses } from '../helpers/processes';
 
 const ENV = {
   VM_ACCEL: 'tcg',
-  NX_DAEMON: 'false',
-  NX_NO_CLOUD: 'true',
-  NX_TUI: 'false',
-  CI: 'true',
+  ...NX_TEST_ENV,
   VM_EXEC_TIMEOUT: '600',
   // Nx SIGKILLs a stopped task's processes after this grace period (5 s by
   // default), and the executors keep the guest's clean power-off within it;
