@@ -54,6 +54,9 @@ on_signal() {
   exit "$1"
 }
 trap cleanup EXIT
+# A closed stdout (the terminal or Nx gone) must not end this script before
+# the machine has stopped: writes there fail instead.
+trap '' PIPE
 trap 'on_signal 129' HUP
 trap 'on_signal 130' INT
 trap 'on_signal 143' TERM
@@ -64,9 +67,10 @@ log_q=$(printf '%s\n' "$log" | sed 's/,/,,/g')
 
 # timeout stops the run script (which powers the guest off) after
 # VM_EXEC_TIMEOUT seconds, and kills it if that takes more than a minute;
-# setpriv makes it stop the machine too if this script dies.
+# setpriv makes it stop the machine too if this script or timeout dies.
 TMPDIR=$work USE_TMPDIR=1 QEMU_KERNEL_PARAMS="${QEMU_KERNEL_PARAMS:-} console=$serial_console nxvm.exec panic=-1" \
-  setpriv --pdeathsig TERM -- timeout --kill-after=60 "$timeout_s" "$script_dir/$run_script" \
+  setpriv --pdeathsig TERM -- timeout --kill-after=60 "$timeout_s" \
+  setpriv --pdeathsig TERM -- "$script_dir/$run_script" \
   -no-reboot -display none -monitor none -serial "file:$log_q" -fw_cfg "name=$fw_cfg_mode,string=exec" \
   -chardev stdio,id=nxexec,signal=off -device "virtconsole,chardev=nxexec,bus=$serial_bus.0" </dev/null &
 child=$!

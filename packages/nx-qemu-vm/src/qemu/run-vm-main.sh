@@ -6,6 +6,10 @@
 # helpers of run-vm-lib.sh and the functions run_qemu and check_disks.
 # shellcheck disable=SC2154
 
+# A closed stdout or stderr (the terminal or Nx gone) must not end this script
+# before it has stopped the machine: writes there fail instead.
+trap '' PIPE
+
 # One writer per root disk: an exclusive lock on the image (a shared one with
 # -snapshot, whose writes go to a throwaway overlay), taken before QEMU starts
 # and held by it for as long as it runs, so a second run is refused with the
@@ -57,39 +61,35 @@ second_signal() {
   if [ $(($(date +%s) - stop_asked)) -ge 2 ]; then kill -KILL "$qemu_pid" 2>/dev/null || :; fi
 }
 
+# QEMU runs as a child, not in this script's place, so that the scratch
+# directory is removed afterwards and signals stop the guest cleanly. It
+# keeps this script's stdin (the console of `start`), and dies if this script
+# dies, however it dies (run_qemu: setpriv's parent-death signal).
+#
 # A sentinel, for those who stop a process tree from its leaves, as Nx does
 # on Ctrl-C or SIGTERM: QEMU ignores their signal (see run_qemu), this leaf
-# dies of it, and the machine is stopped cleanly. When QEMU ends by itself,
-# its keeper ends the sentinel with SIGUSR1 instead.
-setpriv --pdeathsig KILL -- sleep 2147483647 &
+# dies of it, and the machine is stopped cleanly. It reads a FIFO whose only
+# writer is QEMU, so it also ends, with status 0, when QEMU does.
+mkfifo -m 0600 -- "$control_dir/running"
+setpriv --pdeathsig KILL -- cat -- "$control_dir/running" &
 sentinel=$!
-
-# QEMU runs as a grandchild, not in this script's place, so that the scratch
-# directory is removed afterwards and signals stop the guest cleanly. It keeps
-# this script's stdin (the console of `start`), and dies if this script or its
-# keeper (the subshell, whose pid is qemu_pid) does.
 exec 3<&0
 (
-  # The keeper shares this script's process group, which timeout signals
-  # whole: it must outlive such signals, or QEMU would die with it at once.
-  trap '' HUP INT TERM
   umask 0177
   # QEMU_OPTS is split into words on purpose; globbing stays off.
   set -f
-  qemu_status=0
-  run_qemu "$@" 0<&3 3<&- || qemu_status=$?
-  kill -USR1 "$sentinel" 2>/dev/null
-  exit "$qemu_status"
+  run_qemu "$@" 0<&3 3<&- 9>"$control_dir/running"
 ) &
 qemu_pid=$!
+exec 3<&-
 trap 'stop_machine 129' HUP
 trap 'stop_machine 130' INT
 trap 'stop_machine 143' TERM
 sentinel_status=0
 # (2>/dev/null: the shell would print the signal that ended it.)
 wait "$sentinel" 2>/dev/null || sentinel_status=$?
-# 138: SIGUSR1 from the keeper. Anything else: a signal meant for this machine.
-if [ "$sentinel_status" -ne 138 ]; then stop_machine 143; fi
+# Not 0: a signal meant for this machine ended the sentinel.
+if [ "$sentinel_status" -ne 0 ]; then stop_machine 143; fi
 status=0
 wait "$qemu_pid" || status=$?
 check_disks

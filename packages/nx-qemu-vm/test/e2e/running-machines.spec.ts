@@ -119,6 +119,27 @@ describe('running machines, stopped by a signal', { timeout: 30 * 60_000 }, () =
     rootFileSystemIsClean();
   });
 
+  it('the run script SIGKILLed: QEMU dies with it, and the next boot is fine', async () => {
+    const cmd = startCommand(
+      join(ws.root, 'dist/vm/vm/bin/run-vm-vm'),
+      ['-display', 'none', '-serial', 'stdio', '-monitor', 'none'],
+      { cwd: ws.root, env: env() },
+    );
+    await cmd.waitFor(/Root shell on vm/, 300);
+    cmd.signal('SIGKILL');
+    await cmd.exited;
+    await waitForNoProcesses(ws.root, 20);
+    // No clean power-off, no cleanup is possible: a power cut, which the next
+    // boot's e2fsck repairs; the killed script's scratch directory stays.
+    rmSync(scratch, { recursive: true, force: true });
+    mkdirSync(scratch);
+    const check = spawnSync('qemu-img', ['check', disk()], { encoding: 'utf8' });
+    assert.equal(check.status, 0, `qemu-img check: ${check.stdout}${check.stderr}`);
+    const res = ws.exec('vm', 'echo after-$((6*7))');
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stdout, /after-42/);
+  });
+
   it('nx run vm:serve, SIGTERM to Nx: a service stops cleanly too', async () => {
     const cmd = nx('run', 'vm:serve');
     await stopAndCheck(cmd, (c) => c.signal('SIGTERM'), /"vm" is up/);
