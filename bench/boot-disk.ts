@@ -49,8 +49,8 @@ const nx = (...args: string[]) => [
 ];
 try {
   execFileSync(
-    nx('run-many', '-t', 'system', '-p', 'vm,host')[0],
-    nx('run-many', '-t', 'system', '-p', 'vm,host').slice(1),
+    nx('run-many', '-t', 'initrd', '-p', 'vm,host')[0],
+    nx('run-many', '-t', 'initrd', '-p', 'vm,host').slice(1),
     { cwd: ws.root, env: { ...process.env, ...nxEnv }, stdio: 'ignore' },
   );
   const gfImage = join(scratch, 'gf.img');

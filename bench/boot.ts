@@ -84,7 +84,7 @@ try {
   // Make sure the scripts and initrd exist and are current (cache hits after the first time).
   execFileSync(
     process.execPath,
-    [join(root, 'node_modules/nx/dist/bin/nx.js'), 'run-many', '-t', 'build', 'system', '-p', 'vm'],
+    [join(root, 'node_modules/nx/dist/bin/nx.js'), 'run-many', '-t', 'build', 'initrd', '-p', 'vm'],
     { cwd: root, env, stdio: 'ignore' },
   );
   const execScript = join(root, 'dist/vm/vm/bin/exec-vm-vm');

@@ -92,7 +92,7 @@ async function main() {
     for (let i = 0; i < runs; i++) local.push(timeNx(a, ['run', 'vm:boot-disk'], env));
     const remote = timeNx(b, ['run', 'vm:boot-disk'], env);
     const entries = server.entries().length;
-    console.log('\n2. nx run vm:boot-disk (config, system, boot-disk; builder VM under TCG)');
+    console.log('\n2. nx run vm:boot-disk (config, initrd, boot-disk; builder VM under TCG)');
     row('built from scratch (uploads to the remote cache)', cold, 's', cold);
     row('local cache hit', median(local), 's', cold);
     console.log('\n3. fresh clone, empty local cache');

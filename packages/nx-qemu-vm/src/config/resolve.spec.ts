@@ -205,7 +205,7 @@ describe('resolveMachine', () => {
       'console=ttyS0,115200n8',
     ]);
     assert.equal(r.kernel.image, FAKE_KERNEL);
-    assert.equal(r.kernel.initrd, 'dist/vm/vm/system/initrd.img');
+    assert.equal(r.kernel.initrd, 'dist/vm/vm/initrd/initrd.img');
     assert.equal(r.kernel.generatedInitrd, true);
   });
 

@@ -156,7 +156,7 @@ export interface InitrdOptions {
 
 /**
  * Everything the initrd takes from the machine's config. buildInitrd reads
- * nothing else of it, so this is what the system target's cache key must cover.
+ * nothing else of it, so this is what the initrd target's cache key must cover.
  */
 export interface InitrdSpec {
   kernelImage: string;

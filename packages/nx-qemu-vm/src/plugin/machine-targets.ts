@@ -1,5 +1,5 @@
 // One machine's targets: the graph Nx runs, and what each step hashes. Data
-// flows config -> system (initrd) -> boot-disk, config -> build (scripts);
+// flows config -> initrd -> boot-disk, config -> build (scripts);
 // the stateful disks sit beside them, and start/exec need all of it.
 import { relative } from 'node:path';
 import type { ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
@@ -83,10 +83,10 @@ export function machineProject(
       'config',
       `Validate machine "${name}" and write its resolved config to ${dist}/config/machine.json.`,
     ),
-    [t('system')]: cachedStep(
-      'system',
-      'system',
-      `Build ${dist}/system/initrd.img, the stage-1 initrd that formats the root disk, mounts the store and starts the guest.`,
+    [t('initrd')]: cachedStep(
+      'initrd',
+      'initrd',
+      `Build ${dist}/initrd/initrd.img, the stage-1 initrd that formats the root disk, mounts the store and starts the guest.`,
       fromImage
         ? {
             dependsOn: [t('config'), t('image')],
@@ -112,7 +112,7 @@ export function machineProject(
       `Create the empty data disks (emptyDiskImages) when missing. Never overwritten, never cached.`,
     ),
   };
-  const cached = [t('config'), t('system'), t('build')];
+  const cached = [t('config'), t('initrd'), t('build')];
   if (fromImage) {
     targets[t('image')] = cachedStep(
       'image',
@@ -129,7 +129,7 @@ export function machineProject(
       'boot-disk',
       `Build ${dist}/boot-disk/disk.img: a GPT disk with GRUB for BIOS and UEFI, the kernel and the initrd${m.useEFIBoot ? ', and its EFI variables' : ''}.`,
       {
-        dependsOn: [t('system')],
+        dependsOn: [t('initrd')],
         inputs: [
           { dependentTasksOutputFiles: '**/initrd.img' },
           ...(fromImage
@@ -158,7 +158,7 @@ export function machineProject(
   const everything = [
     t('build'),
     ...(fromImage ? [t('image')] : []),
-    t('system'),
+    t('initrd'),
     ...(m.useBootLoader ? [t('boot-disk')] : []),
     ...needed,
   ];

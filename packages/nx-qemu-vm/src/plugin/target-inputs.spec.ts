@@ -124,12 +124,12 @@ describe('cached targets hash exactly the options that change them', () => {
     const runtime = (i: unknown) =>
       typeof i === 'object' && i !== null && 'runtime' in i ? String(i.runtime) : '';
     assert.ok(
-      hostInputs('system', m.a).some((i) => runtime(i).startsWith('sha256sum /boot/vmlinuz-*')),
+      hostInputs('initrd', m.a).some((i) => runtime(i).startsWith('sha256sum /boot/vmlinuz-*')),
     );
     assert.ok(
-      hostInputs('system', m.b).some((i) => runtime(i).startsWith(`sha256sum '/k/it'\\''s'`)),
+      hostInputs('initrd', m.b).some((i) => runtime(i).startsWith(`sha256sum '/k/it'\\''s'`)),
     );
-    assert.ok(hostInputs('system', m.a).some((i) => runtime(i).includes('/etc/alternatives')));
-    assert.ok(!hostInputs('system', m.b).some((i) => runtime(i).includes('/etc/alternatives')));
+    assert.ok(hostInputs('initrd', m.a).some((i) => runtime(i).includes('/etc/alternatives')));
+    assert.ok(!hostInputs('initrd', m.b).some((i) => runtime(i).includes('/etc/alternatives')));
   });
 });

@@ -8,14 +8,14 @@ import { CONFIG_FILE } from '../config/load';
 import type { ValidMachine } from '../config/machine';
 import { shQuote } from '../quote/shell';
 
-export type CachedTarget = 'config' | 'image' | 'system' | 'boot-disk' | 'build';
+export type CachedTarget = 'config' | 'image' | 'initrd' | 'boot-disk' | 'build';
 
 /** Option fields, as paths under `machines.<name>`, that change each cached target's output. */
 export const TARGET_FIELDS: Record<Exclude<CachedTarget, 'config'>, readonly string[]> = {
   // The Debian packages of the store.
   image: ['arch', 'system'],
   // The stage-1/2 scripts and the module list.
-  system: [
+  initrd: [
     'arch',
     'system',
     'kernel',
@@ -189,7 +189,7 @@ export function hostInputs(target: CachedTarget, m: ValidMachine): Input[] {
         runtime(dpkgVersions(IMAGE_TOOLS)),
         { env: 'SOURCE_DATE_EPOCH' },
       ];
-    case 'system':
+    case 'initrd':
       // An image brings the kernel, modules and tools: its files are the input (see machine-targets).
       if (m.system.from === 'debian') return [runtime(NODE_ZLIB), { env: 'SOURCE_DATE_EPOCH' }];
       return [

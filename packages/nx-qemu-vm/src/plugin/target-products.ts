@@ -19,7 +19,7 @@ export function targetProduct(target: Exclude<CachedTarget, 'config'>, r: Resolv
       return r.system.from === 'debian' ? JSON.stringify(imagePlan(r, '/out')) : 'no image';
     case 'build':
       return renderRunScript(r) + renderExecScript(r);
-    case 'system': {
+    case 'initrd': {
       if (!r.kernel.generatedInitrd) return 'the machine brings its own initrd';
       const { stage1, ...rest } = initrdSpec(r);
       return JSON.stringify({ ...rest, stage1: stage1(SAMPLE_MODULES) });

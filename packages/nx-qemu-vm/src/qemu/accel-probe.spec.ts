@@ -32,8 +32,8 @@ it('probes KVM with a timeout, caches the answer, and honours VM_ACCEL', () => {
     const script = join(root, 'dist/vm/vm/bin/run-vm-vm');
     mkdirSync(join(root, 'dist/vm/vm/bin'), { recursive: true });
     // The script checks that it can read its initrd before anything starts.
-    mkdirSync(join(root, 'dist/vm/vm/system'), { recursive: true });
-    writeFileSync(join(root, 'dist/vm/vm/system/initrd.img'), 'initrd');
+    mkdirSync(join(root, 'dist/vm/vm/initrd'), { recursive: true });
+    writeFileSync(join(root, 'dist/vm/vm/initrd/initrd.img'), 'initrd');
     writeFileSync(script, renderRunScript(r));
     chmodSync(script, 0o755);
     const cache = join(root, 'cache');

@@ -36,8 +36,8 @@ function workspace(machine: object, dirName = `ws${counter++}`) {
   mkdirSync(bin, { recursive: true });
   // A real kernel and an initrd file: the script checks that it can read them.
   const host = fakeHost({ kernels: [hostKernel()], files: ['/fake/OVMF_VARS.fd'] });
-  mkdirSync(join(ws, 'dist/vm/vm/system'), { recursive: true });
-  writeFileSync(join(ws, 'dist/vm/vm/system/initrd.img'), 'initrd');
+  mkdirSync(join(ws, 'dist/vm/vm/initrd'), { recursive: true });
+  writeFileSync(join(ws, 'dist/vm/vm/initrd/initrd.img'), 'initrd');
   const r = resolveMachine(
     'vm',
     1,

@@ -21,7 +21,7 @@ function accelProbe(r: ResolvedMachine): string {
 /** The kernel and initrd must be readable before anything starts; QEMU's own message comes too late. */
 function readableChecks(r: ResolvedMachine): string[] {
   const initrdFix = r.kernel.generatedInitrd
-    ? `build it: npx nx run ${r.name}:system`
+    ? `build it: npx nx run ${r.name}:initrd`
     : 'check the initrd option';
   const kernelFix =
     r.system.from === 'debian'

@@ -77,15 +77,15 @@ describe('nx affected sees machine changes', { timeout: 10 * 60_000 }, () => {
     assert.deepEqual(affected('build'), ['vm']);
     assert.deepEqual(affected('test'), ['web']);
     // memorySize reaches the scripts, not the initrd.
-    assert.deepEqual(affected('system'), []);
+    assert.deepEqual(affected('initrd'), []);
     git('commit', '-qam', 'memory');
   });
 
-  it('a field the initrd reads marks the system step too', () => {
+  it('a field the initrd reads marks the initrd step too', () => {
     const c = config();
     c.machines.db.postBootCommands = 'echo ready';
     ws.writeConfig(c);
-    assert.deepEqual(affected('system'), ['db']);
+    assert.deepEqual(affected('initrd'), ['db']);
     assert.deepEqual(affected('test'), ['api']);
     git('commit', '-qam', 'modules');
   });
@@ -103,7 +103,7 @@ describe('nx affected sees machine changes', { timeout: 10 * 60_000 }, () => {
     const c = config();
     delete c.machines.extra;
     ws.writeConfig(c);
-    for (const target of ['config', 'system', 'build', 'test'])
+    for (const target of ['config', 'initrd', 'build', 'test'])
       assert.deepEqual(affected(target), [], target);
   });
 });

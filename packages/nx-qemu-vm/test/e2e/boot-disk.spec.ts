@@ -28,7 +28,7 @@ describe('boot disk', { timeout: 1_800_000 }, () => {
       'run-many',
       '-t',
       'build',
-      'system',
+      'initrd',
       'boot-disk',
       '--projects',
       Object.keys(machines).join(','),

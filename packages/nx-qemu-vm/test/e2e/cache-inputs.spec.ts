@@ -20,7 +20,7 @@ describe('Nx cache keys of the cached steps', () => {
     },
   });
   const run = () => {
-    const res = ws.nx(['run-many', '-t', 'build', 'system', 'boot-disk', '--projects', 'vm,other']);
+    const res = ws.nx(['run-many', '-t', 'build', 'initrd', 'boot-disk', '--projects', 'vm,other']);
     assert.equal(res.status, 0, res.output);
     return taskOutcomes(res.output);
   };
@@ -42,11 +42,11 @@ describe('Nx cache keys of the cached steps', () => {
     const first = run();
     for (const task of [
       'vm:config',
-      'vm:system',
+      'vm:initrd',
       'vm:build',
       'vm:boot-disk',
       'other:config',
-      'other:system',
+      'other:initrd',
       'other:build',
     ])
       assert.equal(first[task], 'ran', `${task} in ${JSON.stringify(first)}`);
@@ -61,7 +61,7 @@ describe('Nx cache keys of the cached steps', () => {
     ws.writeConfig(machines({ memorySize: 700 }));
     const o = run();
     assert.equal(o['vm:build'], 'ran');
-    assert.equal(o['vm:system'], 'cached');
+    assert.equal(o['vm:initrd'], 'cached');
     assert.equal(o['vm:boot-disk'], 'cached');
     assert.equal(o['other:build'], 'cached');
   });
@@ -73,9 +73,9 @@ describe('Nx cache keys of the cached steps', () => {
     const o = run();
     assert.equal(o['vm:build'], 'ran');
     assert.equal(o['vm:boot-disk'], 'ran');
-    assert.equal(o['vm:system'], 'cached');
+    assert.equal(o['vm:initrd'], 'cached');
     assert.equal(o['other:build'], 'ran');
-    assert.equal(o['other:system'], 'cached');
+    assert.equal(o['other:initrd'], 'cached');
     assert.equal(o['other:boot-disk'], undefined);
   });
 
@@ -100,16 +100,16 @@ describe('Nx cache keys of the cached steps', () => {
       $schema: './x.json',
     });
     const o = run();
-    for (const task of ['vm:config', 'vm:system', 'vm:build', 'vm:boot-disk'])
+    for (const task of ['vm:config', 'vm:initrd', 'vm:build', 'vm:boot-disk'])
       assert.equal(o[task], 'cached', task);
     assert.equal(o['other:build'], 'ran');
-    assert.equal(o['other:system'], 'cached');
+    assert.equal(o['other:initrd'], 'cached');
   });
 
   it('misses when the kernel file changes under the same name', () => {
     appendFileSync(kernel, Buffer.alloc(16, 0));
     const o = run();
-    for (const task of ['vm:system', 'vm:boot-disk', 'other:system'])
+    for (const task of ['vm:initrd', 'vm:boot-disk', 'other:initrd'])
       assert.equal(o[task], 'ran', task);
     // The scripts name the kernel by path, so its bytes do not matter to them.
     assert.equal(o['vm:build'], 'cached');

@@ -61,16 +61,16 @@ describe('interrupted steps', { timeout: 40 * 60_000 }, () => {
     });
     for (const m of ['vm', 'host']) {
       run(`${m}:config`);
-      run(`${m}:system`);
+      run(`${m}:initrd`);
       run(`${m}:boot-disk`);
-      reference[`${m}/system`] = hashes(out(m, 'system'));
+      reference[`${m}/initrd`] = hashes(out(m, 'initrd'));
       reference[`${m}/boot-disk`] = hashes(out(m, 'boot-disk'));
     }
   });
   after(() => ws.remove());
 
   const steps = [
-    { task: 'vm:system', dir: 'system', at: /collecting busybox/ },
+    { task: 'vm:initrd', dir: 'initrd', at: /collecting busybox/ },
     { task: 'vm:boot-disk', dir: 'boot-disk', at: /in a throwaway VM under OVMF/, settle: 4000 },
     { task: 'host:boot-disk', dir: 'boot-disk', at: /on the host/ },
   ];

@@ -11,7 +11,7 @@ describe('kernel configuration check', { timeout: 300_000 }, () => {
   let ws: TempWorkspace | undefined;
   after(() => ws?.remove());
 
-  it('fails the system target on a config without VIRTIO_BLK, naming it', () => {
+  it('fails the initrd target on a config without VIRTIO_BLK, naming it', () => {
     const kernel = newestKernel(
       readdirSync('/boot')
         .filter((f) => f.startsWith('vmlinuz-'))
@@ -29,9 +29,9 @@ describe('kernel configuration check', { timeout: 300_000 }, () => {
     );
     writeFileSync(join(ws.root, `config-${version}`), config);
     ws.writeConfig({ machines: { vm: { graphics: false, kernel: image } } });
-    const res = ws.nx(['run', 'vm:system']);
+    const res = ws.nx(['run', 'vm:initrd']);
     assert.notEqual(res.status, 0, res.output);
     assert.match(res.output, /VIRTIO_BLK/);
-    assert.ok(!existsSync(join(ws.root, 'dist/vm/vm/system/initrd.img')), 'no initrd is written');
+    assert.ok(!existsSync(join(ws.root, 'dist/vm/vm/initrd/initrd.img')), 'no initrd is written');
   });
 });

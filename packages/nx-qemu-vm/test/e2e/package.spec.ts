@@ -152,7 +152,7 @@ describe('the published package in a new workspace', { timeout: 40 * 60_000 }, (
     assert.doesNotMatch(exec.output, CLOUD_ADVICE);
     const show = ok(nx(ws, ['show', 'project', 'vm', '--json'], nodeDir), 'nx show project vm');
     const project = JSON.parse(show.slice(show.indexOf('{')));
-    for (const target of ['config', 'system', 'build', 'root-disk', 'start', 'serve', 'exec'])
+    for (const target of ['config', 'initrd', 'build', 'root-disk', 'start', 'serve', 'exec'])
       assert.ok(project.targets[target], `target ${target}`);
   };
 
@@ -314,7 +314,7 @@ describe('the published package in a new workspace', { timeout: 40 * 60_000 }, (
     const viaNx = plain(
       ok(nx(ws, ['run', 'checks:e2e', '--output-style=static'], nodeDir), 'nx run checks:e2e'),
     );
-    assert.match(viaNx, /nx run vm:system/, 'the machine is built first');
+    assert.match(viaNx, /nx run vm:initrd/, 'the machine is built first');
     assert.match(viaNx, /# pass 1\b/);
     assert.match(viaNx, /# fail 0\b/);
     const vitest = plain(

@@ -36,25 +36,25 @@ describe('nx-qemu-vm through Nx', () => {
       'config',
       'empty-disks',
       'exec',
+      'initrd',
       'prepare',
       'root-disk',
       'serve',
       'start',
-      'system',
     ]);
     for (const [name, target] of Object.entries<{ metadata: { description?: string } }>(
       web.targets,
     ))
       assert.ok((target.metadata.description ?? '').length > 20, `${name} has a description`);
     assert.deepEqual(web.metadata.targetGroups, {
-      'Build (cached)': ['config', 'system', 'build'],
+      'Build (cached)': ['config', 'initrd', 'build'],
       'State (never cached)': ['root-disk', 'empty-disks'],
       Run: ['prepare', 'start', 'serve', 'exec'],
     });
     const boot = showProject('boot');
     assert.deepEqual(boot.metadata.targetGroups['Build (cached)'], [
       'config',
-      'system',
+      'initrd',
       'build',
       'boot-disk',
     ]);
@@ -67,7 +67,7 @@ describe('nx-qemu-vm through Nx', () => {
 
   it('caches the pure steps and never the stateful ones, with dependsOn following the data', () => {
     const t = showProject('boot').targets;
-    for (const name of ['config', 'system', 'build', 'boot-disk'])
+    for (const name of ['config', 'initrd', 'build', 'boot-disk'])
       assert.equal(t[name].cache, true, name);
     for (const name of [
       'root-disk',
@@ -90,13 +90,13 @@ describe('nx-qemu-vm through Nx', () => {
       true,
       'an interactive console cannot be a continuous task in Nx 24',
     );
-    assert.deepEqual(t.system.dependsOn, ['config']);
+    assert.deepEqual(t.initrd.dependsOn, ['config']);
     assert.deepEqual(t.build.dependsOn, ['config']);
-    assert.deepEqual(t['boot-disk'].dependsOn, ['system']);
+    assert.deepEqual(t['boot-disk'].dependsOn, ['initrd']);
     assert.deepEqual(t['efi-vars'].dependsOn, ['boot-disk']);
     assert.deepEqual(
       [...t.exec.dependsOn].sort(),
-      ['boot-disk', 'build', 'efi-vars', 'root-disk', 'system'],
+      ['boot-disk', 'build', 'efi-vars', 'initrd', 'root-disk'],
       'no empty-disks task without empty disks',
     );
     assert.ok(showProject('data').targets.exec.dependsOn.includes('empty-disks'));
@@ -114,13 +114,13 @@ describe('nx-qemu-vm through Nx', () => {
     const fieldsOf = (name: string) =>
       t[name].inputs.find((i: { json?: string }) => i.json)?.fields;
     assert.deepEqual(fieldsOf('config'), ['machines.boot']);
-    for (const name of ['system', 'build', 'boot-disk'] as const)
+    for (const name of ['initrd', 'build', 'boot-disk'] as const)
       assert.deepEqual(
         fieldsOf(name),
         TARGET_FIELDS[name].map((f) => `machines.boot.${f}`),
         name,
       );
-    for (const name of ['config', 'system', 'build', 'boot-disk'])
+    for (const name of ['config', 'initrd', 'build', 'boot-disk'])
       assert.ok(
         t[name].inputs.some(
           (i: { fileset?: string }) => i.fileset === '{workspaceRoot}/packages/nx-qemu-vm/src/**/*',
@@ -129,7 +129,7 @@ describe('nx-qemu-vm through Nx', () => {
       );
     // Nx hashes options, not executor code: the cached steps carry the digest of our files.
     const digest = pluginDigest();
-    for (const name of ['config', 'system', 'build', 'boot-disk'])
+    for (const name of ['config', 'initrd', 'build', 'boot-disk'])
       assert.equal(t[name].options.pluginDigest, digest, name);
     for (const name of ['root-disk', 'efi-vars', 'start', 'serve', 'exec'])
       assert.equal(t[name].options.pluginDigest, undefined, name);
@@ -140,7 +140,7 @@ describe('nx-qemu-vm through Nx', () => {
       ),
     );
     assert.ok(
-      t.system.inputs.some((i: { runtime?: string }) =>
+      t.initrd.inputs.some((i: { runtime?: string }) =>
         i.runtime?.startsWith('sha256sum /boot/vmlinuz-*'),
       ),
     );

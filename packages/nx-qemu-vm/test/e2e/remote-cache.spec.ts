@@ -68,7 +68,7 @@ describe('shared remote cache (nginx)', { timeout: 1_800_000 }, () => {
     const out = plain(res.output);
     assert.doesNotMatch(out, /\[(local|remote) cache\]/, 'nothing was cached yet');
     tasks = [...new Set([...out.matchAll(/nx run (vm:[\w-]+)/g)].map((m) => m[1]))].sort();
-    for (const task of ['vm:system', 'vm:boot-disk', 'vm:build'])
+    for (const task of ['vm:initrd', 'vm:boot-disk', 'vm:build'])
       assert.ok(tasks.includes(task), `${task} ran:\n${out}`);
     assert.equal(
       server.entries().length,
@@ -110,7 +110,7 @@ describe('shared remote cache (nginx)', { timeout: 1_800_000 }, () => {
     assert.deepEqual(shimCalls(), [], 'no QEMU ran: the boot disk was not rebuilt in a builder VM');
     for (const file of [
       'boot-disk/disk.img',
-      'system/initrd.img',
+      'initrd/initrd.img',
       'bin/run-vm-vm',
       'bin/exec-vm-vm',
     ])

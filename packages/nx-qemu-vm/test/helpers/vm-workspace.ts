@@ -37,7 +37,7 @@ export function createVmWorkspace(machines: Record<string, object>): VmWorkspace
       'run-many',
       '-t',
       'build',
-      'system',
+      'initrd',
       '--projects',
       Object.keys(machines).join(','),
     ]);

@@ -26,7 +26,7 @@ export interface BootDiskResult {
 /**
  * Everything the boot disk takes from the machine's config; buildBootDisk
  * reads nothing else of it, so this is what the target's cache key must cover.
- * The initrd arrives as the system target's output.
+ * The initrd arrives as the initrd target's output.
  */
 export interface BootDiskSpec {
   name: string;
@@ -82,7 +82,7 @@ export async function buildBootDisk(
   const initrd = isAbsolute(spec.initrd) ? spec.initrd : join(m.workspaceRoot, spec.initrd);
   if (!existsSync(initrd))
     throw new Error(
-      `the initrd ${spec.initrd} is missing${isAbsolute(spec.initrd) ? '' : `; build it first: npx nx run ${spec.name}:system`}`,
+      `the initrd ${spec.initrd} is missing${isAbsolute(spec.initrd) ? '' : `; build it first: npx nx run ${spec.name}:initrd`}`,
     );
   const out = join(m.dist, 'boot-disk');
   let hasVars = false;

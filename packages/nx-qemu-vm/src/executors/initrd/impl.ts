@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { publishDirectory } from '../../util/atomic-write';
 import { withExtractedStore } from '../../image/extract-store';
 
-export default async function systemExecutor(
+export default async function initrdExecutor(
   options: SystemExecutorSchema,
   context: ExecutorContext,
 ) {
@@ -32,7 +32,7 @@ export default async function systemExecutor(
             buildInitrd(m.machine, { log, store }),
           )
         : await buildInitrd(m.machine, { log });
-    const dir = join(m.dist, 'system');
+    const dir = join(m.dist, 'initrd');
     await publishDirectory(dir, (scratch) => {
       writeFileSync(join(scratch, 'manifest.txt'), initrd.manifest);
       writeFileSync(join(scratch, 'initrd.img'), initrd.image);

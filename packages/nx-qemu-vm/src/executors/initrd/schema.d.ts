@@ -1,7 +1,7 @@
-/* Generated from packages/nx-qemu-vm/src/executors/system/schema.json by tools/generate-types.ts. Do not edit: run `npm run gen:types`. */
+/* Generated from packages/nx-qemu-vm/src/executors/initrd/schema.json by tools/generate-types.ts. Do not edit: run `npm run gen:types`. */
 
 /**
- * Builds the machine's stage-1 initrd (dist/vm/<machine>/system/initrd.img), after checking the kernel's configuration.
+ * Builds the machine's stage-1 initrd (dist/vm/<machine>/initrd/initrd.img), after checking the kernel's configuration.
  */
 export interface SystemExecutorSchema {
   /**
