@@ -113,4 +113,25 @@ describe('system', () => {
         JSON.stringify(bad),
       );
   });
+
+  it('boots the image\'s systemd with init "systemd", and adds the package', () => {
+    const r = resolve({ system: { from: 'debian', packages: ['nginx'] }, init: 'systemd' });
+    assert.equal(r.kernel.init, '/usr/lib/systemd/systemd');
+    assert.equal(r.kernel.systemd, true);
+    assert.ok(r.kernel.params.includes('init=/usr/lib/systemd/systemd'));
+    assert.ok(r.system.from === 'debian' && r.system.packages.includes('systemd'));
+    assert.equal(resolve({ system: { from: 'debian' } }).kernel.systemd, false);
+  });
+
+  it('refuses init "systemd" on the host\'s /usr, and other words as init', () => {
+    const issues = issuesOf({ init: 'systemd' });
+    assert.equal(issues[0].path, 'machines.web.init');
+    assert.match(issues[0].message, /set system\.from to "debian"/);
+    for (const init of ['sysvinit', 'systemd ', 'systemd quiet'])
+      assert.throws(
+        () => resolve({ system: { from: 'debian' }, init }),
+        (err: unknown) => err instanceof ConfigError && /machines\.web\.init/.test(err.message),
+        init,
+      );
+  });
 });

@@ -43,8 +43,13 @@ export type ResolvedSystem =
     };
 
 /** What stage 1, stage 2 and exec need in every Debian image besides the Essential packages. */
-export function basePackages(arch: GuestArch): string[] {
-  return [ARCH_PROFILES[arch].debianKernelPackage, 'busybox-static', 'e2fsprogs'];
+export function basePackages(arch: GuestArch, init: string): string[] {
+  return [
+    ARCH_PROFILES[arch].debianKernelPackage,
+    'busybox-static',
+    'e2fsprogs',
+    ...(init === 'systemd' ? ['systemd'] : []),
+  ];
 }
 
 export interface ResolvedMachine {
@@ -81,6 +86,8 @@ export interface ResolvedMachine {
     initrd: string;
     generatedInitrd: boolean;
     init: string;
+    /** init is the image's systemd, and stage 2 runs as its service. */
+    systemd: boolean;
     params: string[];
   };
   efi?: EfiFirmware;
@@ -125,11 +132,19 @@ export function resolveMachine(
     system = {
       from: 'debian',
       suite: suite ?? '',
-      packages: [...new Set([...m.system.packages, ...basePackages(m.arch)])].sort(),
+      packages: [...new Set([...m.system.packages, ...basePackages(m.arch, m.init)])].sort(),
       debianArch: profile.debianArch,
       image: { dir: imageDir(name), store: imageStore(name), kernel: imageKernel(name) },
     };
   }
+
+  // systemd and the /etc it is configured by come from a Debian image.
+  if (m.init === 'systemd' && system.from === 'host')
+    issue(
+      ['init'],
+      m.init,
+      'boots the systemd of a Debian image, with the /etc its packages set up; set system.from to "debian" (the package systemd is added), or init to the path of an init in the guest.',
+    );
 
   // The host's /usr holds x86_64 programs: an aarch64 guest could not run them.
   if (system.from === 'host' && m.arch === 'aarch64-linux' && m.store.source === '/usr')
@@ -214,8 +229,15 @@ export function resolveMachine(
   const bootPartition = m.useBootLoader ? `${lookupDrive(drives, 'boot').device}2` : undefined;
   const shares = resolveShares(m, system.from === 'host');
   const consoles = m.qemu.consoles ?? defaultConsoles(m.arch, m.graphics);
-  const init = m.init;
-  const params = [...m.kernelParams, `init=${init}`, ...consoles.map((c) => `console=${c}`)];
+  const systemd = m.init === 'systemd';
+  const init = systemd ? `${m.store.target}/lib/systemd/systemd` : m.init;
+  const params = [
+    ...m.kernelParams,
+    `init=${init}`,
+    // The image's udev would rename eth0 to enp0s3: stage 2 configures NICs by those names.
+    ...(systemd ? ['net.ifnames=0'] : []),
+    ...consoles.map((c) => `console=${c}`),
+  ];
 
   if (issues.length) throw new ConfigError('workspace-vm.json', issues);
   return {
@@ -258,6 +280,7 @@ export function resolveMachine(
       initrd: m.initrd ?? generatedInitrd(name),
       generatedInitrd: m.initrd === null,
       init,
+      systemd,
       params,
     },
     efi,

@@ -48,11 +48,11 @@ export function checkTexts(m: ValidMachine, add: Add): void {
         'contains a control character (a newline, a tab, ...); write it without one: it ends up in a script, on the kernel command line or in a QEMU option.',
       );
 
-  if (!INIT.test(m.init))
+  if (m.init !== 'systemd' && !INIT.test(m.init))
     add(
       ['init'],
       m.init,
-      'must be an absolute path without blanks, quotes or backslashes: it is passed as init= on the kernel command line, where those would split it or add parameters.',
+      'must be "systemd" or an absolute path without blanks, quotes or backslashes: it is passed as init= on the kernel command line, where those would split it or add parameters.',
     );
   m.qemu.consoles?.forEach((c, i) => {
     if (!CONSOLE.test(c))

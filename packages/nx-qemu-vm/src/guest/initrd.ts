@@ -14,6 +14,7 @@ import {
   INITRD_AGENT,
   INITRD_ALTERNATIVES,
   INITRD_STAGE2,
+  INITRD_STAGE2_UNIT,
   type Stage1Modules,
   renderStage1,
 } from './stage1';
@@ -21,6 +22,7 @@ import { renderStage2 } from './stage2';
 
 /** The test API's guest agent, shipped in the package beside this file. */
 const AGENT_SOURCE = join(__dirname, 'agent.pl');
+const STAGE2_UNIT_SOURCE = join(__dirname, 'nx-qemu-vm.service');
 
 /** A host tool the initrd copies, and the Debian package that provides it. */
 interface HostTool {
@@ -168,6 +170,8 @@ export interface InitrdSpec {
   alternativesFrom: string | null;
   stage1: (modules: Stage1Modules) => string;
   stage2: string;
+  /** Stage 2's systemd unit, with "init": "systemd". */
+  stage2Unit: string | null;
 }
 
 export function initrdSpec(r: ResolvedMachine): InitrdSpec {
@@ -189,6 +193,7 @@ export function initrdSpec(r: ResolvedMachine): InitrdSpec {
         : null,
     stage1: (modules) => renderStage1(r, modules),
     stage2: renderStage2(r),
+    stage2Unit: r.kernel.systemd ? readFileSync(STAGE2_UNIT_SOURCE, 'utf8') : null,
   };
 }
 
@@ -262,6 +267,7 @@ export async function buildInitrd(
   file('/init', Buffer.from(spec.stage1({ load: plan.load })));
   file(INITRD_STAGE2, Buffer.from(spec.stage2));
   file(INITRD_AGENT, readFileSync(AGENT_SOURCE), 0o644);
+  if (spec.stage2Unit !== null) file(INITRD_STAGE2_UNIT, Buffer.from(spec.stage2Unit), 0o644);
 
   log(`packing ${entries.length} entries`);
   const mtime = opts.mtime ?? Number(process.env.SOURCE_DATE_EPOCH ?? 0);

@@ -11,6 +11,7 @@
 #   merged_usr    1 when the store is /usr (the root gets /bin -> usr/bin, ...)
 #   factory       a Debian image's /etc and /var as installed, copied to a new root; or empty
 #   init          the default init; an init= kernel parameter overrides it
+#   stage2_unit   with "init": "systemd", stage 2's unit in the initrd; or empty
 #   run_dir, stage2, agent, alternatives, failed_marker, fw_cfg_mode: fixed names
 # and the function mount_early, which mounts the file systems under the root.
 # shellcheck disable=SC2154
@@ -193,6 +194,18 @@ cp /bin/busybox "/mnt-root$run_dir/busybox"
 cp "$stage2" "/mnt-root$run_dir/init"
 chmod 0755 "/mnt-root$run_dir/init"
 cp "$agent" "/mnt-root$run_dir/agent"
+# With "init": "systemd", stage 2 is a service of the image's systemd, put in
+# the fresh /run where systemd reads runtime units. The login prompts and the
+# first-boot questions are masked: stage 2 owns the consoles, as it does as PID 1.
+if [ -n "$stage2_unit" ]; then
+  units=/mnt-root/run/systemd/system
+  mkdir -p "$units/multi-user.target.wants"
+  cp "$stage2_unit" "$units/nx-qemu-vm.service"
+  ln -s ../nx-qemu-vm.service "$units/multi-user.target.wants/nx-qemu-vm.service"
+  for unit in getty.target getty@.service serial-getty@.service console-getty.service systemd-firstboot.service; do
+    ln -s /dev/null "$units/$unit"
+  done
+fi
 
 read -r cmdline </proc/cmdline
 set -f

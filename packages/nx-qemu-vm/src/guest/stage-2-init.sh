@@ -2,7 +2,8 @@
 # Stage 2 of an nx-qemu-vm guest, its default init: a minimal system on top of
 # the store. It runs as PID 1 from the run directory, with busybox as its
 # toolbox, and ends in a root shell or, for `exec`, in one command and a
-# power-off.
+# power-off. With "init": "systemd" it runs as a service of the image's
+# systemd instead (guest/nx-qemu-vm.service), which owns mounts and power.
 #
 # stage2.ts puts a header of quoted values before this file:
 #   run_dir          where stage 1 put this script and busybox
@@ -16,6 +17,7 @@
 #   fw_cfg_mode      QEMU's fw_cfg item that marks an exec boot
 #   control_port     the virtio port on which the host asks for a power-off
 #   agent_port       the virtio port of the test API's agent (run_dir/agent)
+#   under_systemd    1 when systemd is PID 1 and this script its service
 # and the function mount_late, which mounts the file systems stage 1 left.
 # shellcheck disable=SC2154
 
@@ -23,10 +25,18 @@ bb=$run_dir/busybox
 $bb mkdir -p "$run_dir/bin" "$run_dir/sbin"
 # Busybox fills in, last on PATH, what the store lacks.
 $bb --install -s "$run_dir/bin"
-# PID 1 is this script, not a real init: power-off and reboot act directly.
+# As PID 1, this script is not a real init: power-off and reboot act directly.
 # Like an init, they first stop every other process, then write everything out
 # and leave the root read-only, so the next boot finds a clean file system.
-for cmd in poweroff reboot halt; do
+# Under systemd they are systemd's.
+power() {
+  if [ "$under_systemd" = 1 ]; then
+    systemctl --no-block "$1"
+    exit 0
+  fi
+  exec "$run_dir/sbin/$1"
+}
+[ "$under_systemd" = 1 ] || for cmd in poweroff reboot halt; do
   flag=$cmd
   [ $cmd = halt ] && flag=poweroff
   {
@@ -42,9 +52,11 @@ export PATH="$run_dir/sbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 export HOME=/root TERM="${TERM:-linux}"
 umask 022
 cd /root || cd /
-$bb mkdir -p /dev/pts /dev/shm
-$bb mount -t devpts -o gid=5,mode=0620,ptmxmode=0666 devpts /dev/pts
-$bb mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
+if [ "$under_systemd" != 1 ]; then
+  $bb mkdir -p /dev/pts /dev/shm
+  $bb mount -t devpts -o gid=5,mode=0620,ptmxmode=0666 devpts /dev/pts
+  $bb mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
+fi
 mount_fs() {
   $bb mkdir -p "$2" && $bb mount -t "$3" -o "$4" "$1" "$2" || echo "stage 2: warning: cannot mount $1 on $2"
 }
@@ -69,14 +81,15 @@ for nic in $vlan_nics; do
     echo "stage 2: warning: $dev (vlan $vlan) setup failed"
 done
 
-# /etc is seeded on first boot only; afterwards it belongs to the guest.
+# /etc is seeded on first boot only; afterwards it belongs to the guest. (A
+# Debian image's /etc has users, but no name or resolver: they are this machine's.)
 if [ ! -e /etc/passwd ]; then
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >/etc/passwd
   printf 'root:x:0:\nnogroup:x:65534:\n' >/etc/group
-  printf '%s\n' "$host_name" >/etc/hostname
-  printf '127.0.0.1 localhost\n::1 localhost\n%s %s\n' "$primary_ip" "$host_name" >/etc/hosts
-  [ -e /etc/resolv.conf ] || printf 'nameserver %s\n' "$dns" >/etc/resolv.conf
 fi
+[ -e /etc/hostname ] || printf '%s\n' "$host_name" >/etc/hostname
+[ -e /etc/hosts ] || printf '127.0.0.1 localhost\n::1 localhost\n%s %s\n' "$primary_ip" "$host_name" >/etc/hosts
+[ -e /etc/resolv.conf ] || printf 'nameserver %s\n' "$dns" >/etc/resolv.conf
 
 # Name the virtio ports as udev would, for the guest agent and for users.
 $bb mkdir -p /dev/virtio-ports
@@ -93,8 +106,7 @@ if [ -e "/dev/virtio-ports/$control_port" ]; then
   (
     while read -r request; do
       case $request in
-        poweroff) exec "$run_dir/sbin/poweroff" ;;
-        reboot) exec "$run_dir/sbin/reboot" ;;
+        poweroff | reboot) power "$request" ;;
       esac
     done <"/dev/virtio-ports/$control_port"
   ) &
@@ -125,4 +137,4 @@ else
   [ -x /bin/bash ] && shell=/bin/bash
   $bb setsid "$bb" cttyhack "$shell" -l
 fi
-exec "$run_dir/sbin/poweroff"
+power poweroff

@@ -9,6 +9,8 @@ import { shellFile } from '../util/shell-file';
 export const INITRD_STAGE2 = '/nx-qemu-vm/stage-2-init';
 /** The test API's guest agent (guest/agent.pl); stage 1 copies it to <run dir>/agent. */
 export const INITRD_AGENT = '/nx-qemu-vm/agent.pl';
+/** Stage 2 as a systemd service (guest/nx-qemu-vm.service), with "init": "systemd". */
+export const INITRD_STAGE2_UNIT = '/nx-qemu-vm/nx-qemu-vm.service';
 export const INITRD_ALTERNATIVES = '/nx-qemu-vm/etc-alternatives';
 export const RUN_DIR = '/run/nx-qemu-vm';
 export const STAGE1_FAILED = 'nx-qemu-vm: stage 1 failed';
@@ -67,6 +69,7 @@ export function renderStage1(
     run_dir: RUN_DIR,
     stage2: INITRD_STAGE2,
     agent: INITRD_AGENT,
+    stage2_unit: r.kernel.systemd ? INITRD_STAGE2_UNIT : '',
     alternatives: INITRD_ALTERNATIVES,
     failed_marker: STAGE1_FAILED,
     fw_cfg_mode: FW_CFG_MODE,

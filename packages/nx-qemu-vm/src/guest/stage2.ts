@@ -32,6 +32,7 @@ export function renderStage2(r: ResolvedMachine): string {
     root_shell_banner: ROOT_SHELL_BANNER,
     exec_dir: EXEC_DIR,
     fw_cfg_mode: FW_CFG_MODE,
+    under_systemd: r.kernel.systemd,
   });
   const late = r.fileSystems.filter((f) => !f.neededForBoot);
   return [

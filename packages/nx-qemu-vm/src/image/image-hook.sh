@@ -61,7 +61,9 @@ cp -a "$root/etc" "$root/var" "$factory/"
 for d in var/log var/cache var/lib/apt/lists; do
   if [ -d "$factory/$d" ]; then find "$factory/$d" -type f -delete; fi
 done
-rm -f "$factory"/var/lib/dpkg/*-old "$factory"/etc/*- "$factory/etc/machine-id"
+# mmdebstrap copies the build host's name and resolver: the guest gets its own from stage 2.
+rm -f "$factory"/var/lib/dpkg/*-old "$factory"/etc/*- "$factory/etc/machine-id" \
+  "$factory/etc/hostname" "$factory/etc/resolv.conf"
 : >"$factory/etc/machine-id"
 
 mkfs.erofs --quiet -zlz4hc -T"$SOURCE_DATE_EPOCH" -U"$IMAGE_UUID" "$out/store.erofs" "$root/usr"

@@ -1,7 +1,8 @@
 // A team's shared remote cache: tools/remote-cache/serve.sh (nginx + WebDAV)
 // speaking Nx's self-hosted cache protocol. One clone builds a machine with a
-// boot disk made in a throwaway builder VM and uploads it; a second, fresh
-// clone downloads everything, runs no builder VM, and boots the result. With
+// boot disk made in a throwaway builder VM, and another with a Debian image,
+// and uploads them; a second, fresh clone downloads everything, runs no
+// builder VM and no mmdebstrap, and boots the results. With
 // a wrong token the build still succeeds, locally, with the plugin's warning,
 // and the server stores nothing.
 import { describe, it, before, after } from 'node:test';
@@ -21,10 +22,11 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 describe('shared remote cache (nginx)', { timeout: 1_800_000 }, () => {
   const machines = {
     vm: { graphics: false, useBootLoader: true, bootDiskBuilder: 'vm', memorySize: 512 },
+    deb: { graphics: false, system: { from: 'debian', packages: ['hello'] } },
   };
   // The tasks clone A ran (build, boot-disk and what they depend on), read from its output.
   let tasks: string[] = [];
-  const runMany = ['run-many', '-t', 'build', 'boot-disk', '--projects', 'vm'];
+  const runMany = ['run-many', '-t', 'build', 'initrd', 'boot-disk', '--projects', 'vm,deb'];
   let server: RemoteCacheServer;
   let a: VmWorkspace;
   let b: VmWorkspace;
@@ -40,14 +42,17 @@ describe('shared remote cache (nginx)', { timeout: 1_800_000 }, () => {
     // differ while someone edits the plugin, and so hash differently.
     a = createVmWorkspace(machines);
     b = createVmWorkspace(machines);
-    // A qemu-system-x86_64 first in PATH that logs each call, then runs the real one.
+    // A qemu-system-x86_64 and an mmdebstrap first in PATH that log each
+    // call, then run the real one.
     shimDir = mkdtempSync(join(tmpdir(), 'nx-qemu-vm-shim-'));
     shimLog = join(shimDir, 'calls.log');
-    writeFileSync(
-      join(shimDir, 'qemu-system-x86_64'),
-      `#!/bin/sh\nprintf '%s\\n' "$*" >> '${shimLog}'\nexec /usr/bin/qemu-system-x86_64 "$@"\n`,
-    );
-    chmodSync(join(shimDir, 'qemu-system-x86_64'), 0o755);
+    for (const tool of ['qemu-system-x86_64', 'mmdebstrap']) {
+      writeFileSync(
+        join(shimDir, tool),
+        `#!/bin/sh\nprintf '%s %s\\n' ${tool} "$*" >> '${shimLog}'\nexec /usr/bin/${tool} "$@"\n`,
+      );
+      chmodSync(join(shimDir, tool), 0o755);
+    }
     shimEnv = { PATH: `${shimDir}:${process.env.PATH}` };
   });
   after(() => {
@@ -67,8 +72,8 @@ describe('shared remote cache (nginx)', { timeout: 1_800_000 }, () => {
     assert.equal(res.status, 0, res.output);
     const out = plain(res.output);
     assert.doesNotMatch(out, /\[(local|remote) cache\]/, 'nothing was cached yet');
-    tasks = [...new Set([...out.matchAll(/nx run (vm:[\w-]+)/g)].map((m) => m[1]))].sort();
-    for (const task of ['vm:initrd', 'vm:boot-disk', 'vm:build'])
+    tasks = [...new Set([...out.matchAll(/nx run ((?:vm|deb):[\w-]+)/g)].map((m) => m[1]))].sort();
+    for (const task of ['vm:initrd', 'vm:boot-disk', 'vm:build', 'deb:image', 'deb:initrd'])
       assert.ok(tasks.includes(task), `${task} ran:\n${out}`);
     assert.equal(
       server.entries().length,
@@ -107,16 +112,23 @@ describe('shared remote cache (nginx)', { timeout: 1_800_000 }, () => {
         `Nx read the output from the cache instead of running the command for ${tasks.length} out of ${tasks.length} tasks`,
       ),
     );
-    assert.deepEqual(shimCalls(), [], 'no QEMU ran: the boot disk was not rebuilt in a builder VM');
+    assert.deepEqual(
+      shimCalls(),
+      [],
+      'no QEMU and no mmdebstrap ran: no boot disk rebuilt in a builder VM, no image rebuilt',
+    );
     for (const file of [
-      'boot-disk/disk.img',
-      'initrd/initrd.img',
-      'bin/run-vm-vm',
-      'bin/exec-vm-vm',
+      'vm/boot-disk/disk.img',
+      'vm/initrd/initrd.img',
+      'vm/bin/run-vm-vm',
+      'vm/bin/exec-vm-vm',
+      'deb/image/store.erofs',
+      'deb/image/vmlinuz',
+      'deb/initrd/initrd.img',
     ])
       assert.equal(
-        sha256(join(b.root, 'dist/vm/vm', file)),
-        sha256(join(a.root, 'dist/vm/vm', file)),
+        sha256(join(b.root, 'dist/vm', file)),
+        sha256(join(a.root, 'dist/vm', file)),
         `${file} is byte-identical to clone A's`,
       );
     assert.equal(server.entries().length, tasks.length, 'nothing new was uploaded');
@@ -128,6 +140,17 @@ describe('shared remote cache (nginx)', { timeout: 1_800_000 }, () => {
     assert.match(plain(res.stdout), /booted-from-remote/);
     const calls = shimCalls();
     assert.equal(calls.length, 1, `exactly one QEMU run, the machine's own:\n${calls.join('\n')}`);
+  });
+
+  it("clone B boots the downloaded Debian image and runs the image's program", () => {
+    const res = b.exec('deb', 'hello', shimEnv);
+    assert.equal(res.status, 0, `${res.stdout}\n${res.stderr}\n${b.consoleLog('deb')}`);
+    assert.match(plain(res.stdout), /Hello, world!/);
+    assert.deepEqual(
+      shimCalls().map((c) => c.split(' ')[0]),
+      ['qemu-system-x86_64', 'qemu-system-x86_64'],
+      'the two machines booted, and mmdebstrap never ran',
+    );
   });
 
   it('with a wrong token, builds locally with a warning and the server stores nothing', (t) => {

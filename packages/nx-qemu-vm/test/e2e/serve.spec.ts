@@ -3,12 +3,13 @@
 // our ready signal, runs the task against a forwarded port, and stops it.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createTempWorkspace, type TempWorkspace } from '../helpers/temp-workspace';
 import { findImageUsers } from '../../src/disk/in-use';
 import { freePort } from '../helpers/free-port';
+import { addProbeProject } from '../helpers/probe-project';
 
 describe('serve: the machine as a continuous dependency', () => {
   let ws: TempWorkspace;
@@ -28,20 +29,7 @@ describe('serve: the machine as a continuous dependency', () => {
       },
       'nx-qemu-vm-serve-',
     );
-    // A project that needs the machine up, as an integration test would.
-    mkdirSync(join(ws.root, 'client'));
-    writeFileSync(
-      join(ws.root, 'client/project.json'),
-      JSON.stringify({
-        name: 'client',
-        targets: {
-          probe: {
-            command: `nc -w 5 127.0.0.1 ${port} </dev/null`,
-            dependsOn: [{ projects: ['web'], target: 'serve', waitFor: 'ready' }],
-          },
-        },
-      }),
-    );
+    addProbeProject(ws.root, 'web', `nc -w 5 127.0.0.1 ${port} </dev/null`);
   });
   after(() => ws.remove());
 

@@ -1,0 +1,56 @@
+// "init": "systemd": the image's systemd boots as PID 1, the services the
+// packages enabled start as in production (nginx here), and stage 2 runs as
+// its service: exec, postBootCommands and serve's ready line work as with the
+// default init (real TCG boots).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
+import { freePort } from '../helpers/free-port';
+import { addProbeProject } from '../helpers/probe-project';
+
+describe('init "systemd" on a Debian image', () => {
+  let ws: VmWorkspace;
+  let port: number;
+
+  before(async () => {
+    port = await freePort();
+    ws = createVmWorkspace({
+      web: {
+        graphics: false,
+        init: 'systemd',
+        system: { from: 'debian', packages: ['nginx'] },
+        forwardPorts: [{ host: { port }, guest: { port: 80 } }],
+        postBootCommands: 'echo post-boot-$((40+2)) > /run/post-boot',
+      },
+    });
+    const fetchPage = `fetch('http://127.0.0.1:${port}/').then((r) => r.text()).then((t) => console.log(t))`;
+    addProbeProject(ws.root, 'web', `node -e "${fetchPage}"`);
+  });
+  after(() => ws?.remove());
+
+  it('boots systemd as PID 1, with the enabled services running, and runs the exec command', () => {
+    const built = ws.nx(['run', 'web:prepare']);
+    assert.equal(built.status, 0, built.output);
+    const run = ws.exec(
+      'web',
+      'cat /proc/1/comm; systemctl is-active nginx; cat /run/post-boot; systemctl is-system-running || true',
+    );
+    assert.equal(run.status, 0, run.stderr + ws.consoleLog('web').slice(-4000));
+    const [pid1, nginx, postBoot, state] = run.stdout.replace(/\r/g, '').trim().split('\n');
+    assert.equal(pid1, 'systemd');
+    assert.equal(nginx, 'active');
+    assert.equal(postBoot, 'post-boot-42');
+    assert.match(state, /^(running|degraded)$/, 'systemd finished booting');
+    // The exec command's status comes back, and the guest powers off through systemd.
+    const failing = ws.exec('web', 'exit 7');
+    assert.equal(failing.status, 7, failing.stderr);
+    assert.match(ws.consoleLog('web'), /reboot: Power down/);
+  });
+
+  it('serves a page from nginx through a forwarded port once serve reports ready', () => {
+    const res = ws.nx(['run', 'client:probe', '--output-style=static'], { VM_ACCEL: 'tcg' });
+    assert.equal(res.status, 0, res.output);
+    assert.match(res.output, /"web" is up; forwards: hostfwd=tcp:127\.0\.0\.1:\d+-:80/);
+    assert.match(res.output, /Welcome to nginx!/);
+  });
+});
