@@ -196,8 +196,26 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
     );
   if (m.arch === 'aarch64-linux' && m.bios !== null)
     add(['bios'], m.bios, 'is for x86 machines; aarch64 boots with UEFI (useEFIBoot) or directly.');
+  // An aarch64 boot disk is an EFI disk with the image's GRUB (arm64-efi), booted by AAVMF.
+  if (m.arch === 'aarch64-linux' && m.useBootLoader && !m.useEFIBoot)
+    add(
+      ['useEFIBoot'],
+      m.useEFIBoot,
+      'an aarch64 boot disk boots through UEFI (AAVMF) only; set useEFIBoot to true, or useBootLoader to false (direct kernel boot).',
+    );
+  if (m.arch === 'aarch64-linux' && m.useBootLoader && m.system.from !== 'debian')
+    add(
+      ['useBootLoader'],
+      true,
+      'an aarch64 boot disk takes GRUB (arm64-efi) from the machine\'s Debian image; set system.from to "debian", or useBootLoader to false.',
+    );
   // The throwaway builder VM runs our stage 1 in builder mode, which only the generated initrd has.
-  if (m.useBootLoader && m.bootDiskBuilder === 'vm' && typeof m.initrd === 'string')
+  if (
+    m.useBootLoader &&
+    m.bootDiskBuilder === 'vm' &&
+    typeof m.initrd === 'string' &&
+    m.arch === 'x86_64-linux'
+  )
     add(
       ['initrd'],
       m.initrd,

@@ -43,12 +43,14 @@ export type ResolvedSystem =
     };
 
 /** What stage 1, stage 2 and exec need in every Debian image besides the Essential packages. */
-export function basePackages(arch: GuestArch, init: string): string[] {
+export function basePackages(m: Pick<ValidMachine, 'arch' | 'init' | 'useBootLoader'>): string[] {
   return [
-    ARCH_PROFILES[arch].debianKernelPackage,
+    ARCH_PROFILES[m.arch].debianKernelPackage,
     'busybox-static',
     'e2fsprogs',
-    ...(init === 'systemd' ? ['systemd'] : []),
+    ...(m.init === 'systemd' ? ['systemd'] : []),
+    // An aarch64 boot disk's GRUB comes from the image (the host's is x86).
+    ...(m.arch === 'aarch64-linux' && m.useBootLoader ? ['grub-efi-arm64-bin'] : []),
   ];
 }
 
@@ -132,7 +134,7 @@ export function resolveMachine(
     system = {
       from: 'debian',
       suite: suite ?? '',
-      packages: [...new Set([...m.system.packages, ...basePackages(m.arch, m.init)])].sort(),
+      packages: [...new Set([...m.system.packages, ...basePackages(m)])].sort(),
       debianArch: profile.debianArch,
       image: { dir: imageDir(name), store: imageStore(name), kernel: imageKernel(name) },
     };

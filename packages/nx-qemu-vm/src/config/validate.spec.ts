@@ -326,4 +326,17 @@ describe('validateConfig', () => {
       machine({ useBootLoader: true, bootDiskBuilder: 'host', initrd: '/boot/initrd.img-6.1' }),
     );
   });
+
+  it('boots an aarch64 boot disk through UEFI only, with GRUB from a Debian image', () => {
+    const arm = { arch: 'aarch64-linux', useBootLoader: true };
+    const noEfi = onlyIssue(machine({ ...arm, system: { from: 'debian' } }));
+    assert.equal(noEfi.path, 'machines.vm.useEFIBoot');
+    assert.match(noEfi.message, /set useEFIBoot to true/);
+    const noImage = onlyIssue(
+      machine({ ...arm, useEFIBoot: true, store: { source: '/srv/arm64/usr', target: '/usr' } }),
+    );
+    assert.equal(noImage.path, 'machines.vm.useBootLoader');
+    assert.match(noImage.message, /set system\.from to "debian"/);
+    validateConfig(machine({ ...arm, useEFIBoot: true, system: { from: 'debian' } }));
+  });
 });

@@ -178,7 +178,7 @@ export interface MachineOptions {
    */
   useEFIBoot?: boolean;
   /**
-   * How the `boot-disk` target builds the disk. `vm` runs the partitioning and boot-loader tools in a throwaway VM, as NixOS does, and registers the EFI boot entry in the vars. `host` runs the same tools directly on the image file: faster, no VM, but no boot entry in the vars (OVMF then boots the removable-media path).
+   * How the `boot-disk` target builds the disk. `vm` runs the partitioning and boot-loader tools in a throwaway VM, as NixOS does, and registers the EFI boot entry in the vars. `host` runs the same tools directly on the image file: faster, no VM, but no boot entry in the vars (OVMF then boots the removable-media path). An aarch64 disk is always built on the host.
    */
   bootDiskBuilder?: 'vm' | 'host';
   /**

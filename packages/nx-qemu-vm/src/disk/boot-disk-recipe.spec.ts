@@ -136,6 +136,31 @@ describe('renderBootDiskScript', () => {
     assert.match(gfx, /terminal_output gfxterm/);
   });
 
+  it('renders an aarch64 disk: UEFI only, GRUB arm64-efi from the given directory, on the host', () => {
+    const s = renderBootDiskScript(
+      recipe({ efi: false, arm64GrubDir: '/x/usr/lib/grub/arm64-efi' }),
+    );
+    assert.match(s, /^bios=0$/m);
+    assert.match(s, /^efi=1$/m);
+    assert.match(s, /^grub_efi_format=arm64-efi$/m);
+    assert.match(s, /^grub_efi_dir=\/x\/usr\/lib\/grub\/arm64-efi$/m);
+    assert.match(s, /^efi_boot_file=BOOTAA64\.EFI$/m);
+    assert.match(renderBootDiskScript(recipe({})), /^bios=1$/m);
+    assert.throws(
+      () => renderBootDiskScript(recipe({ mode: 'vm', target: '/dev/vda', arm64GrubDir: '/g' })),
+      /an arm64 boot disk is built on the host/,
+    );
+    const cfg = renderGrubCfg({
+      kernelParams: ['console=ttyAMA0'],
+      resolution: { x: 800, y: 600 },
+      serialConsole: true,
+      arm64: true,
+    });
+    assert.match(cfg, /^insmod gzio$/m);
+    assert.match(cfg, /^terminal_output console$/m);
+    assert.doesNotMatch(cfg, /^serial /m, 'no PC serial port on aarch64');
+  });
+
   it('refuses what it cannot render faithfully, listing every problem', () => {
     assert.throws(
       () =>

@@ -23,6 +23,12 @@ export interface BootDiskRecipe {
   resolution: { x: number; y: number };
   /** Also install GRUB x86_64-efi at \EFI\BOOT\BOOTX64.EFI. */
   efi: boolean;
+  /**
+   * aarch64: UEFI only, GRUB arm64-efi at \EFI\BOOT\BOOTAA64.EFI, its
+   * modules from this directory (the image's /usr/lib/grub/arm64-efi); no
+   * BIOS GRUB. Host mode only.
+   */
+  arm64GrubDir?: string;
   /** Register a boot entry with efibootmgr when booted under UEFI (the builder VM under OVMF). */
   efiBootEntry?: boolean;
   /** GRUB menu on the serial port too (machines with graphics: false). */
@@ -83,6 +89,8 @@ function check(r: BootDiskRecipe): void {
       problems.push(`${key} ${JSON.stringify(v)} contains a control character`);
   }
   // mtools reads "file@@offset"; a second "@@" would move the ESP.
+  if (r.arm64GrubDir !== undefined && r.mode !== 'host')
+    problems.push('an arm64 boot disk is built on the host (mode "host")');
   if (r.target?.includes('@@'))
     problems.push(
       `target ${JSON.stringify(r.target)} contains "@@", which mtools reads as an offset`,
@@ -115,13 +123,15 @@ export function renderBootDiskScript(r: BootDiskRecipe): string {
     initrd: r.initrd,
     work: r.workDir,
     SOURCE_DATE_EPOCH: Math.max(r.sourceDateEpoch, FAT_EPOCH_MIN),
-    efi: r.efi,
+    efi: r.efi || r.arm64GrubDir !== undefined,
+    bios: r.arm64GrubDir === undefined,
     efi_boot_entry: r.efiBootEntry ?? false,
     serial_console: r.serialConsole,
     grub_cfg: renderGrubCfg({
       kernelParams: r.kernelParams,
       resolution: r.resolution,
       serialConsole: r.serialConsole,
+      arm64: r.arm64GrubDir !== undefined,
     }),
     size_mib: BOOT_DISK_SIZE_MIB,
     disk_guid: L.diskGuid,
@@ -139,7 +149,11 @@ export function renderBootDiskScript(r: BootDiskRecipe): string {
     fat_serial: L.fatSerial,
     fat_label: L.fatLabel,
     grub_pc_dir: GRUB_PC_DIR,
-    grub_efi_dir: GRUB_EFI_DIR,
+    grub_efi_dir: r.arm64GrubDir ?? GRUB_EFI_DIR,
+    grub_efi_format: r.arm64GrubDir === undefined ? 'x86_64-efi' : 'arm64-efi',
+    grub_efi_package:
+      r.arm64GrubDir === undefined ? 'grub-efi-amd64-bin' : 'grub-efi-arm64-bin (in the image)',
+    efi_boot_file: r.arm64GrubDir === undefined ? 'BOOTX64.EFI' : 'BOOTAA64.EFI',
     grub_font: GRUB_FONT,
     grub_prefix: GRUB_PREFIX,
     esp_kernel: ESP_KERNEL,

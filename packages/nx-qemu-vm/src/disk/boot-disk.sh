@@ -12,7 +12,9 @@
 #   mode              vm (disk is a block device) or host (disk is an image file)
 #   disk, kernel, initrd, work    paths; work is a scratch directory
 #   SOURCE_DATE_EPOCH the time stamped on every FAT entry
-#   efi               1: also GRUB for UEFI, at \EFI\BOOT\BOOTX64.EFI
+#   bios              1: GRUB for BIOS (x86); 0 for an aarch64 disk
+#   efi               1: GRUB for UEFI, at \EFI\BOOT\$efi_boot_file
+#   grub_efi_dir, grub_efi_format, grub_efi_package: UEFI GRUB's modules, platform and package
 #   efi_boot_entry    1: register a boot entry with efibootmgr (vm mode under OVMF)
 #   serial_console    1: no graphical terminal, so no GRUB font
 #   grub_cfg          the text of grub.cfg
@@ -51,11 +53,13 @@ need sgdisk gdisk
 need mkfs.fat dosfstools
 for t in mmd mcopy mdir; do need "$t" mtools; done
 need grub-mkimage grub-common
-need_file "$grub_pc_dir/boot.img" grub-pc-bin
-bios_setup=$grub_pc_dir/grub-bios-setup
-[ -x "$bios_setup" ] || bios_setup=$(command -v grub-bios-setup) ||
-  fail "grub-bios-setup not found; install the Debian package grub-pc-bin"
-if [ "$efi" = 1 ]; then need_file "$grub_efi_dir/moddep.lst" grub-efi-amd64-bin; fi
+if [ "$bios" = 1 ]; then
+  need_file "$grub_pc_dir/boot.img" grub-pc-bin
+  bios_setup=$grub_pc_dir/grub-bios-setup
+  [ -x "$bios_setup" ] || bios_setup=$(command -v grub-bios-setup) ||
+    fail "grub-bios-setup not found; install the Debian package grub-pc-bin"
+fi
+if [ "$efi" = 1 ]; then need_file "$grub_efi_dir/moddep.lst" "$grub_efi_package"; fi
 if [ "$serial_console" != 1 ]; then need_file "$grub_font" grub-common; fi
 if [ "$efi_boot_entry" = 1 ]; then need efibootmgr efibootmgr; fi
 [ -r "$kernel" ] || fail "cannot read the kernel $kernel"
@@ -104,45 +108,48 @@ run "formatting (mkfs.fat)" mkfs.fat -I -F 16 -n "$fat_label" --invariant -i "$f
 fat="$disk@@$((esp_first * 512))"
 
 phase "copying the kernel and initrd"
-dirs="::/kernels ::/grub ::/grub/i386-pc"
-if [ "$efi" = 1 ]; then dirs="$dirs ::/grub/x86_64-efi ::/EFI ::/EFI/BOOT"; fi
+dirs="::/kernels ::/grub"
+if [ "$bios" = 1 ]; then dirs="$dirs ::/grub/i386-pc"; fi
+if [ "$efi" = 1 ]; then dirs="$dirs ::/grub/$grub_efi_format ::/EFI ::/EFI/BOOT"; fi
 if [ "$serial_console" != 1 ]; then dirs="$dirs ::/grub/fonts"; fi
 # shellcheck disable=SC2086 # a list of words without blanks of their own
 run "creating directories (mmd)" mmd -i "$fat" $dirs
 run "copying the kernel (mcopy)" mcopy -i "$fat" "$kernel" "::$esp_kernel"
 run "copying the initrd (mcopy)" mcopy -i "$fat" "$initrd" "::$esp_initrd"
 
-phase "installing GRUB (BIOS)"
-run "building the BIOS core image (grub-mkimage)" grub-mkimage -O i386-pc -d "$grub_pc_dir" -o "$work/core.img" \
-  -p "$grub_prefix" biosdisk part_gpt fat
-run "copying the BIOS GRUB modules (mcopy)" mcopy -i "$fat" "$grub_pc_dir"/*.mod "$grub_pc_dir"/*.lst ::/grub/i386-pc/
-# grub-bios-setup writes boot.img into the MBR and core.img into the BIOS
-# boot partition, but first insists on opening the disk that holds its -d
-# directory (the "root device", unused when it embeds). For a file on the host
-# that is the host's disk, which a user cannot open; in the throwaway VM it is
-# a 9p or tmpfs share with no disk at all. GRUB takes that device from the
-# mount's source in /proc/self/mountinfo and resolves it relative to the
-# current directory. So: -d /proc, whose source is a plain word ("proc"), run
-# from a directory where that word is a symlink to our disk; the images are
-# named as /proc/../<path>. The device map names the same symlink (GRUB
-# resolves it, and its parser would split a path with blanks), so the root
-# device is the target itself: (hd0).
-proc_src=$(sed -n 's|^[^ ]* [^ ]* [^ ]* [^ ]* /proc .* - [^ ]* \([^ ]*\) .*$|\1|p' /proc/self/mountinfo | tail -n 1)
-case $proc_src in
-  "" | */* | *\\* | . | ..) fail "cannot use the source of /proc (\"$proc_src\") for grub-bios-setup; is /proc mounted?" ;;
-esac
-rm -rf "$work/grub-setup" && mkdir "$work/grub-setup" && ln -s "$disk" "$work/grub-setup/$proc_src"
-printf '(hd0) %s\n' "$proc_src" >"$work/grub-setup/device.map"
-(cd "$work/grub-setup" && run "writing GRUB to the MBR and the BIOS boot partition (grub-bios-setup)" \
-  "$bios_setup" -d /proc -b "..$grub_pc_dir/boot.img" -c "..$work/core.img" -m device.map '(hd0)')
+if [ "$bios" = 1 ]; then
+  phase "installing GRUB (BIOS)"
+  run "building the BIOS core image (grub-mkimage)" grub-mkimage -O i386-pc -d "$grub_pc_dir" -o "$work/core.img" \
+    -p "$grub_prefix" biosdisk part_gpt fat
+  run "copying the BIOS GRUB modules (mcopy)" mcopy -i "$fat" "$grub_pc_dir"/*.mod "$grub_pc_dir"/*.lst ::/grub/i386-pc/
+  # grub-bios-setup writes boot.img into the MBR and core.img into the BIOS
+  # boot partition, but first insists on opening the disk that holds its -d
+  # directory (the "root device", unused when it embeds). For a file on the host
+  # that is the host's disk, which a user cannot open; in the throwaway VM it is
+  # a 9p or tmpfs share with no disk at all. GRUB takes that device from the
+  # mount's source in /proc/self/mountinfo and resolves it relative to the
+  # current directory. So: -d /proc, whose source is a plain word ("proc"), run
+  # from a directory where that word is a symlink to our disk; the images are
+  # named as /proc/../<path>. The device map names the same symlink (GRUB
+  # resolves it, and its parser would split a path with blanks), so the root
+  # device is the target itself: (hd0).
+  proc_src=$(sed -n 's|^[^ ]* [^ ]* [^ ]* [^ ]* /proc .* - [^ ]* \([^ ]*\) .*$|\1|p' /proc/self/mountinfo | tail -n 1)
+  case $proc_src in
+    "" | */* | *\\* | . | ..) fail "cannot use the source of /proc (\"$proc_src\") for grub-bios-setup; is /proc mounted?" ;;
+  esac
+  rm -rf "$work/grub-setup" && mkdir "$work/grub-setup" && ln -s "$disk" "$work/grub-setup/$proc_src"
+  printf '(hd0) %s\n' "$proc_src" >"$work/grub-setup/device.map"
+  (cd "$work/grub-setup" && run "writing GRUB to the MBR and the BIOS boot partition (grub-bios-setup)" \
+    "$bios_setup" -d /proc -b "..$grub_pc_dir/boot.img" -c "..$work/core.img" -m device.map '(hd0)')
+fi
 
 if [ "$efi" = 1 ]; then
   phase "installing GRUB (UEFI)"
-  run "building the UEFI image (grub-mkimage)" grub-mkimage -O x86_64-efi -d "$grub_efi_dir" -o "$work/BOOTX64.EFI" \
-    -p "$grub_prefix" part_gpt fat
-  # The removable-media path: OVMF boots it without any NVRAM entry.
-  run "copying BOOTX64.EFI (mcopy)" mcopy -i "$fat" "$work/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
-  run "copying the UEFI GRUB modules (mcopy)" mcopy -i "$fat" "$grub_efi_dir"/*.mod "$grub_efi_dir"/*.lst ::/grub/x86_64-efi/
+  run "building the UEFI image (grub-mkimage)" grub-mkimage -O "$grub_efi_format" -d "$grub_efi_dir" \
+    -o "$work/$efi_boot_file" -p "$grub_prefix" part_gpt fat
+  # The removable-media path: the firmware boots it without any NVRAM entry.
+  run "copying $efi_boot_file (mcopy)" mcopy -i "$fat" "$work/$efi_boot_file" "::/EFI/BOOT/$efi_boot_file"
+  run "copying the UEFI GRUB modules (mcopy)" mcopy -i "$fat" "$grub_efi_dir"/*.mod "$grub_efi_dir"/*.lst "::/grub/$grub_efi_format/"
 fi
 
 phase "writing grub.cfg"
@@ -155,7 +162,7 @@ fi
 phase "checking"
 sgdisk -v "$disk" 2>&1 | grep -q "No problems found" || fail "sgdisk -v finds problems in the GPT of $disk"
 checked="::$esp_kernel ::$esp_initrd ::/grub/grub.cfg"
-if [ "$efi" = 1 ]; then checked="$checked ::/EFI/BOOT/BOOTX64.EFI"; fi
+if [ "$efi" = 1 ]; then checked="$checked ::/EFI/BOOT/$efi_boot_file"; fi
 # shellcheck disable=SC2086 # a list of words without blanks of their own
 run "reading back the ESP (mdir)" mdir -i "$fat" $checked
 
@@ -163,7 +170,7 @@ run "reading back the ESP (mdir)" mdir -i "$fat" $checked
 if [ "$efi_boot_entry" = 1 ] && [ -d /sys/firmware/efi/efivars ]; then
   phase "registering the EFI boot entry"
   run "registering the EFI boot entry (efibootmgr)" efibootmgr --quiet --create --disk "$disk" --part 2 \
-    --label nx-qemu-vm --loader '\EFI\BOOT\BOOTX64.EFI'
+    --label nx-qemu-vm --loader "\\EFI\\BOOT\\$efi_boot_file"
 fi
 if [ "$mode" = host ]; then
   trap - EXIT

@@ -1,6 +1,7 @@
 // The grub.cfg on the boot disk's ESP. One file serves both GRUB platforms
-// (i386-pc and x86_64-efi): both core images use (,gpt2)/grub as prefix, so
-// both read /grub/grub.cfg and take the same kernel, initrd and parameters.
+// of an x86 disk (i386-pc and x86_64-efi): both core images use (,gpt2)/grub
+// as prefix, so both read /grub/grub.cfg and take the same kernel, initrd and
+// parameters. An aarch64 disk has one platform, arm64-efi.
 
 /** Where the recipe puts the kernel and initrd on the ESP (GRUB paths). */
 export const ESP_KERNEL = '/kernels/bzImage';
@@ -12,6 +13,8 @@ export interface GrubCfgOptions {
   kernelParams: readonly string[];
   resolution: { x: number; y: number };
   serialConsole: boolean;
+  /** aarch64: arm64-efi GRUB, whose console is the firmware's (AAVMF's serial port). */
+  arm64?: boolean;
 }
 
 /** GRUB script single quotes: like sh, nothing inside is expanded (no $var). */
@@ -33,7 +36,12 @@ export function renderGrubCfg(o: GrubCfgOptions): string {
     'insmod fat',
     `set gfxmode=${x}x${y}`,
   ];
-  if (o.serialConsole) {
+  // Debian's arm64 kernel is a gzip-compressed Image: GRUB unpacks it through gzio.
+  if (o.arm64) lines.push('insmod gzio');
+  if (o.serialConsole && o.arm64) {
+    // No PC serial port: the UEFI console is AAVMF's PL011.
+    lines.push('terminal_input console', 'terminal_output console');
+  } else if (o.serialConsole) {
     // The machine runs without a display: GRUB's own messages (errors
     // included) must reach the serial log too, not only the VGA screen.
     lines.push(

@@ -127,13 +127,20 @@ export function machineProject(
     targets[t('boot-disk')] = cachedStep(
       'boot-disk',
       'boot-disk',
-      `Build ${dist}/boot-disk/disk.img: a GPT disk with GRUB for BIOS and UEFI, the kernel and the initrd${m.useEFIBoot ? ', and its EFI variables' : ''}.`,
+      `Build ${dist}/boot-disk/disk.img: a GPT disk with GRUB for ${m.arch === 'aarch64-linux' ? 'UEFI (arm64, from the image)' : 'BIOS and UEFI'}, the kernel and the initrd${m.useEFIBoot ? ', and its EFI variables' : ''}.`,
       {
         dependsOn: [t('initrd')],
         inputs: [
           { dependentTasksOutputFiles: '**/initrd.img' },
           ...(fromImage
-            ? [{ dependentTasksOutputFiles: '**/image/vmlinuz', transitive: true }]
+            ? [
+                {
+                  // The kernel; an aarch64 disk also takes GRUB out of the store.
+                  dependentTasksOutputFiles:
+                    m.arch === 'aarch64-linux' ? '**/image/*' : '**/image/vmlinuz',
+                  transitive: true,
+                },
+              ]
             : []),
         ],
         options: built,

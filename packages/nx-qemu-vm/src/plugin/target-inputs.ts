@@ -13,7 +13,7 @@ export type CachedTarget = 'config' | 'image' | 'initrd' | 'boot-disk' | 'build'
 /** Option fields, as paths under `machines.<name>`, that change each cached target's output. */
 export const TARGET_FIELDS: Record<Exclude<CachedTarget, 'config'>, readonly string[]> = {
   // The Debian packages of the store.
-  image: ['arch', 'system', 'init'],
+  image: ['arch', 'system', 'init', 'useBootLoader'],
   // The stage-1/2 scripts and the module list.
   initrd: [
     'arch',

@@ -25,8 +25,6 @@ export function targetProduct(target: Exclude<CachedTarget, 'config'>, r: Resolv
       return JSON.stringify({ ...rest, stage1: stage1(SAMPLE_MODULES) });
     }
     case 'boot-disk':
-      return r.config.useBootLoader && r.arch === 'x86_64-linux'
-        ? JSON.stringify(bootDiskSpec(r))
-        : 'no boot disk';
+      return r.config.useBootLoader ? JSON.stringify(bootDiskSpec(r)) : 'no boot disk';
   }
 }

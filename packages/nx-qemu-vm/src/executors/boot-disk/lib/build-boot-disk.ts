@@ -15,6 +15,7 @@ import type { EfiFirmware } from '../../../qemu/firmware';
 import { runTool } from '../../../host/run-tool';
 import { throwIfInterrupted } from '../../../host/interruption';
 import { publishDirectory } from '../../../util/atomic-write';
+import { withExtractedStore } from '../../../image/extract-store';
 
 export const BUILDER_LOCK = 'dist/vm/.builder.lock';
 
@@ -41,6 +42,8 @@ export interface BootDiskSpec {
     serialConsole: boolean;
   };
   efi?: EfiFirmware;
+  /** aarch64: the image whose /usr/lib/grub/arm64-efi provides GRUB. */
+  grubFromImage?: string;
   /** The throwaway VM that builds it, or none when the host builds it. */
   builder: BuilderMachine | 'host';
   stateDir: string;
@@ -60,7 +63,11 @@ export function bootDiskSpec(r: ResolvedMachine): BootDiskSpec {
       serialConsole: !r.config.graphics,
     },
     efi: r.efi,
-    builder: r.config.bootDiskBuilder === 'host' ? 'host' : builderMachine(r),
+    grubFromImage:
+      r.arch === 'aarch64-linux' && r.system.from === 'debian' ? r.system.image.store : undefined,
+    // No arm64 builder VM: an aarch64 disk is always made on the host (no root needed either).
+    builder:
+      r.config.bootDiskBuilder === 'host' || r.arch !== 'x86_64-linux' ? 'host' : builderMachine(r),
     stateDir: r.paths.stateDir,
   };
 }
@@ -75,9 +82,9 @@ export async function buildBootDisk(
     throw new Error(
       `machine "${spec.name}" does not use a boot loader (useBootLoader is false); it needs no boot disk`,
     );
-  if (spec.arch !== 'x86_64-linux')
+  if (spec.arch !== 'x86_64-linux' && spec.grubFromImage === undefined)
     throw new Error(
-      `boot disks are built for x86_64 guests only; machine "${spec.name}" is ${spec.arch}`,
+      `machine "${spec.name}" (${spec.arch}) takes GRUB from its Debian image; set system.from to "debian"`,
     );
   const initrd = isAbsolute(spec.initrd) ? spec.initrd : join(m.workspaceRoot, spec.initrd);
   if (!existsSync(initrd))
@@ -101,21 +108,29 @@ export async function buildBootDisk(
     const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? FAT_EPOCH_MIN);
     const common = { ...spec.grub, sourceDateEpoch: epoch };
     if (spec.builder === 'host') {
-      log('partitioning, formatting and installing GRUB on the host (bootDiskBuilder: host)');
-      const script = renderBootDiskScript({
-        ...common,
-        mode: 'host',
-        target: raw,
-        kernel: spec.kernelImage,
-        initrd,
-        workDir: join(work, 'scratch'),
-      });
-      mkdirSync(join(work, 'scratch'));
-      const res = await runTool('sh', ['-c', script], { allowFailure: true, attached: true });
-      log(res.stdout.trimEnd());
-      if (res.exitCode !== 0)
-        throw new Error(
-          `the boot-disk script failed (status ${res.exitCode}):\n${res.stderr.trim()}`,
+      const onHost = async (arm64GrubDir?: string) => {
+        log('partitioning, formatting and installing GRUB on the host');
+        const script = renderBootDiskScript({
+          ...common,
+          mode: 'host',
+          target: raw,
+          kernel: spec.kernelImage,
+          initrd,
+          workDir: join(work, 'scratch'),
+          arm64GrubDir,
+        });
+        mkdirSync(join(work, 'scratch'));
+        const res = await runTool('sh', ['-c', script], { allowFailure: true, attached: true });
+        log(res.stdout.trimEnd());
+        if (res.exitCode !== 0)
+          throw new Error(
+            `the boot-disk script failed (status ${res.exitCode}):\n${res.stderr.trim()}`,
+          );
+      };
+      if (spec.grubFromImage === undefined) await onHost();
+      else
+        await withExtractedStore(join(m.workspaceRoot, spec.grubFromImage), log, (store) =>
+          onHost(join(store, 'lib/grub/arm64-efi')),
         );
     } else {
       log(
