@@ -196,6 +196,12 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
     );
   if (m.arch === 'aarch64-linux' && m.bios !== null)
     add(['bios'], m.bios, 'is for x86 machines; aarch64 boots with UEFI (useEFIBoot) or directly.');
+  if (m.arch === 'i686-linux' && m.useBootLoader)
+    add(
+      ['useBootLoader'],
+      true,
+      'boot disks are built for x86_64 and aarch64 guests; an i686 machine boots its kernel directly: set useBootLoader to false.',
+    );
   // An aarch64 boot disk is an EFI disk with the image's GRUB (arm64-efi), booted by AAVMF.
   if (m.arch === 'aarch64-linux' && m.useBootLoader && !m.useEFIBoot)
     add(

@@ -127,6 +127,12 @@ describe('system', () => {
     const issues = issuesOf({ init: 'systemd' });
     assert.equal(issues[0].path, 'machines.web.init');
     assert.match(issues[0].message, /set system\.from to "debian"/);
+    const target = issuesOf({
+      system: { from: 'debian' },
+      init: 'systemd',
+      store: { source: '/usr', target: '/x rdinit=/bin/sh /usr' },
+    });
+    assert.ok(target.some((i) => i.path === 'machines.web.store.target'));
     for (const init of ['sysvinit', 'systemd ', 'systemd quiet'])
       assert.throws(
         () => resolve({ system: { from: 'debian' }, init }),

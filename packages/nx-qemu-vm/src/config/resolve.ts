@@ -147,6 +147,12 @@ export function resolveMachine(
       m.init,
       'boots the systemd of a Debian image, with the /etc its packages set up; set system.from to "debian" (the package systemd is added), or init to the path of an init in the guest.',
     );
+  else if (m.init === 'systemd' && m.store.target !== '/usr')
+    issue(
+      ['store', 'target'],
+      m.store.target,
+      'with init "systemd" the image must be the guest\'s /usr, where systemd and its units live; set store.target to "/usr".',
+    );
 
   // The host's /usr holds x86_64 programs: an aarch64 guest could not run them.
   if (system.from === 'host' && m.arch === 'aarch64-linux' && m.store.source === '/usr')
@@ -232,7 +238,7 @@ export function resolveMachine(
   const shares = resolveShares(m, system.from === 'host');
   const consoles = m.qemu.consoles ?? defaultConsoles(m.arch, m.graphics);
   const systemd = m.init === 'systemd';
-  const init = systemd ? `${m.store.target}/lib/systemd/systemd` : m.init;
+  const init = systemd ? '/usr/lib/systemd/systemd' : m.init;
   const params = [
     ...m.kernelParams,
     `init=${init}`,

@@ -88,9 +88,9 @@ function check(r: BootDiskRecipe): void {
     else if (/[\x00-\x1f]/.test(v))
       problems.push(`${key} ${JSON.stringify(v)} contains a control character`);
   }
-  // mtools reads "file@@offset"; a second "@@" would move the ESP.
   if (r.arm64GrubDir !== undefined && r.mode !== 'host')
     problems.push('an arm64 boot disk is built on the host (mode "host")');
+  // mtools reads "file@@offset"; a second "@@" would move the ESP.
   if (r.target?.includes('@@'))
     problems.push(
       `target ${JSON.stringify(r.target)} contains "@@", which mtools reads as an offset`,
@@ -151,8 +151,10 @@ export function renderBootDiskScript(r: BootDiskRecipe): string {
     grub_pc_dir: GRUB_PC_DIR,
     grub_efi_dir: r.arm64GrubDir ?? GRUB_EFI_DIR,
     grub_efi_format: r.arm64GrubDir === undefined ? 'x86_64-efi' : 'arm64-efi',
-    grub_efi_package:
-      r.arm64GrubDir === undefined ? 'grub-efi-amd64-bin' : 'grub-efi-arm64-bin (in the image)',
+    grub_efi_missing:
+      r.arm64GrubDir === undefined
+        ? `${GRUB_EFI_DIR}/moddep.lst not found; install the Debian package grub-efi-amd64-bin (apt-get install grub-efi-amd64-bin)`
+        : `the image has no GRUB for arm64-efi (${r.arm64GrubDir}); rebuild it: nx run <machine>:image --skip-nx-cache (its package list includes grub-efi-arm64-bin)`,
     efi_boot_file: r.arm64GrubDir === undefined ? 'BOOTX64.EFI' : 'BOOTAA64.EFI',
     grub_font: GRUB_FONT,
     grub_prefix: GRUB_PREFIX,

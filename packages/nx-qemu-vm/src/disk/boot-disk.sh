@@ -14,7 +14,7 @@
 #   SOURCE_DATE_EPOCH the time stamped on every FAT entry
 #   bios              1: GRUB for BIOS (x86); 0 for an aarch64 disk
 #   efi               1: GRUB for UEFI, at \EFI\BOOT\$efi_boot_file
-#   grub_efi_dir, grub_efi_format, grub_efi_package: UEFI GRUB's modules, platform and package
+#   grub_efi_dir, grub_efi_format: UEFI GRUB's modules and platform; grub_efi_missing: what to do without them
 #   efi_boot_entry    1: register a boot entry with efibootmgr (vm mode under OVMF)
 #   serial_console    1: no graphical terminal, so no GRUB font
 #   grub_cfg          the text of grub.cfg
@@ -59,7 +59,7 @@ if [ "$bios" = 1 ]; then
   [ -x "$bios_setup" ] || bios_setup=$(command -v grub-bios-setup) ||
     fail "grub-bios-setup not found; install the Debian package grub-pc-bin"
 fi
-if [ "$efi" = 1 ]; then need_file "$grub_efi_dir/moddep.lst" "$grub_efi_package"; fi
+if [ "$efi" = 1 ] && [ ! -e "$grub_efi_dir/moddep.lst" ]; then fail "$grub_efi_missing"; fi
 if [ "$serial_console" != 1 ]; then need_file "$grub_font" grub-common; fi
 if [ "$efi_boot_entry" = 1 ]; then need efibootmgr efibootmgr; fi
 [ -r "$kernel" ] || fail "cannot read the kernel $kernel"

@@ -25,8 +25,8 @@ function grubQuote(s: string): string {
 export function renderGrubCfg(o: GrubCfgOptions): string {
   const { x, y } = o.resolution;
   const lines = [
-    '# Written by the nx-qemu-vm boot-disk recipe. GRUB for BIOS and for UEFI',
-    '# both read it from (,gpt2)/grub, so the two boot paths cannot drift apart.',
+    '# Written by the nx-qemu-vm boot-disk recipe. GRUB reads it from (,gpt2)/grub,',
+    '# on an x86 disk both GRUBs (BIOS and UEFI): the two boot paths cannot drift apart.',
     'set default=0',
     // Boot at once: the VM is started by scripts and tests. (Not
     // timeout_style=hidden: with a serial terminal_input, GRUB then spends

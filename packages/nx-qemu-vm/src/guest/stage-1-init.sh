@@ -202,7 +202,7 @@ if [ -n "$stage2_unit" ]; then
   mkdir -p "$units/multi-user.target.wants"
   cp "$stage2_unit" "$units/nx-qemu-vm.service"
   ln -s ../nx-qemu-vm.service "$units/multi-user.target.wants/nx-qemu-vm.service"
-  for unit in getty.target getty@.service serial-getty@.service console-getty.service systemd-firstboot.service; do
+  for unit in getty.target getty@.service autovt@.service serial-getty@.service console-getty.service systemd-firstboot.service; do
     ln -s /dev/null "$units/$unit"
   done
 fi

@@ -6,10 +6,6 @@
 # helpers of run-vm-lib.sh and the functions run_qemu and check_disks.
 # shellcheck disable=SC2154
 
-# A closed stdout or stderr (the terminal or Nx gone) must not end this script
-# before it has stopped the machine: writes there fail instead.
-trap '' PIPE
-
 # One writer per root disk: an exclusive lock on the image (a shared one with
 # -snapshot, whose writes go to a throwaway overlay), taken before QEMU starts
 # and held by it for as long as it runs, so a second run is refused with the
@@ -46,11 +42,13 @@ trap cleanup EXIT
 stop_machine() {
   stop_asked=$(date +%s)
   trap second_signal INT TERM HUP
-  if alive "$qemu_pid"; then
+  # A signal between starting QEMU and noting its pid: the last child is QEMU.
+  if [ -z "$qemu_pid" ] && [ -n "$sentinel" ] && [ "${!:-}" != "$sentinel" ]; then qemu_pid=${!:-}; fi
+  if [ -n "$qemu_pid" ] && alive "$qemu_pid"; then
     printf 'poweroff\n' >&7 2>/dev/null || :
     wait_for_exit "$qemu_pid" "${VM_STOP_TIMEOUT:-10}" || kill -KILL "$qemu_pid" 2>/dev/null || :
   fi
-  wait "$qemu_pid" 2>/dev/null || :
+  if [ -n "$qemu_pid" ]; then wait "$qemu_pid" 2>/dev/null || :; fi
   exit "$1"
 }
 # One interruption often arrives twice at once: a terminal's Ctrl-C reaches
@@ -69,22 +67,28 @@ second_signal() {
 # A sentinel, for those who stop a process tree from its leaves, as Nx does
 # on Ctrl-C or SIGTERM: QEMU ignores their signal (see run_qemu), this leaf
 # dies of it, and the machine is stopped cleanly. It reads a FIFO whose only
-# writer is QEMU, so it also ends, with status 0, when QEMU does.
+# writer is QEMU, so it also ends, with status 0, when QEMU does. Every end of
+# the FIFO is opened here first (5 to read, 9 to write, 6 both ways so that
+# neither open blocks), so no child ever waits in an open.
+qemu_pid=
+sentinel=
+trap 'stop_machine 129' HUP
+trap 'stop_machine 130' INT
+trap 'stop_machine 143' TERM
 mkfifo -m 0600 -- "$control_dir/running"
-setpriv --pdeathsig KILL -- cat -- "$control_dir/running" &
+# shellcheck disable=SC2094 # the FIFO's ends, on purpose
+exec 6<>"$control_dir/running" 9>"$control_dir/running" 5<"$control_dir/running"
+setpriv --pdeathsig KILL -- cat 0<&5 5<&- 6<&- 7<&- 8<&- 9>&- &
 sentinel=$!
 exec 3<&0
 (
   umask 0177
   # QEMU_OPTS is split into words on purpose; globbing stays off.
   set -f
-  run_qemu "$@" 0<&3 3<&- 9>"$control_dir/running"
+  run_qemu "$@" 0<&3 3<&- 5<&- 6<&-
 ) &
 qemu_pid=$!
-exec 3<&-
-trap 'stop_machine 129' HUP
-trap 'stop_machine 130' INT
-trap 'stop_machine 143' TERM
+exec 3<&- 5<&- 6<&- 9>&-
 sentinel_status=0
 # (2>/dev/null: the shell would print the signal that ended it.)
 wait "$sentinel" 2>/dev/null || sentinel_status=$?

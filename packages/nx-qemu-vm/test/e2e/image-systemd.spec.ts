@@ -4,9 +4,11 @@
 // default init (real TCG boots).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
 import { freePort } from '../helpers/free-port';
 import { addProbeProject } from '../helpers/probe-project';
+import { startCommand, waitForNoProcesses } from '../helpers/processes';
 
 describe('init "systemd" on a Debian image', () => {
   let ws: VmWorkspace;
@@ -52,5 +54,21 @@ describe('init "systemd" on a Debian image', () => {
     assert.equal(res.status, 0, res.output);
     assert.match(res.output, /"web" is up; forwards: hostfwd=tcp:127\.0\.0\.1:\d+-:80/);
     assert.match(res.output, /Welcome to nginx!/);
+  });
+
+  it('powers off cleanly through systemd when the run script is stopped, root shell and all', async () => {
+    const cmd = startCommand(
+      join(ws.root, 'dist/vm/web/bin/run-web-vm'),
+      ['-display', 'none', '-serial', 'stdio', '-monitor', 'none'],
+      { cwd: ws.root, env: { ...process.env, VM_ACCEL: 'tcg', VM_STOP_TIMEOUT: '60' } },
+    );
+    await cmd.waitFor(/Root shell on web/, 300);
+    const stoppedAt = Date.now();
+    cmd.signal('SIGTERM');
+    await cmd.exited;
+    const seconds = (Date.now() - stoppedAt) / 1000;
+    await waitForNoProcesses(ws.root, 20);
+    assert.match(cmd.output(), /reboot: Power down/, cmd.output().slice(-3000));
+    assert.ok(seconds < 30, `powered off within 30 s (took ${seconds.toFixed(1)} s)`);
   });
 });

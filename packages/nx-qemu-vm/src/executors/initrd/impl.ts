@@ -2,7 +2,7 @@
 import '../../require-node';
 import { join, relative } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
-import type { SystemExecutorSchema } from './schema';
+import type { InitrdExecutorSchema } from './schema';
 import { machineContext } from '../../util/machine';
 import { reportFailure } from '../../util/report';
 import { warnIfRemoteCacheRefusesToken } from '../../util/remote-cache-check';
@@ -12,7 +12,7 @@ import { publishDirectory } from '../../util/atomic-write';
 import { withExtractedStore } from '../../image/extract-store';
 
 export default async function initrdExecutor(
-  options: SystemExecutorSchema,
+  options: InitrdExecutorSchema,
   context: ExecutorContext,
 ) {
   try {

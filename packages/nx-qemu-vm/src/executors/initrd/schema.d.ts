@@ -3,7 +3,7 @@
 /**
  * Builds the machine's stage-1 initrd (dist/vm/<machine>/initrd/initrd.img), after checking the kernel's configuration.
  */
-export interface SystemExecutorSchema {
+export interface InitrdExecutorSchema {
   /**
    * Machine name in workspace-vm.json. Defaults to the project name.
    */
