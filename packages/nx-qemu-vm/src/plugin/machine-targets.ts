@@ -1,6 +1,7 @@
 // One machine's targets: the graph Nx runs, and what each step hashes. Data
 // flows config -> initrd -> boot-disk, config -> build (scripts);
-// the stateful disks sit beside them, and start/exec need all of it.
+// the stateful disks sit beside them. prepare builds all of it; start, serve
+// and exec only the cached steps, for the run script makes what is missing.
 import { relative } from 'node:path';
 import type { ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import { distDir } from '../config/defaults';
@@ -169,6 +170,11 @@ export function machineProject(
     ...(m.useBootLoader ? [t('boot-disk')] : []),
     ...needed,
   ];
+  // What start, serve and exec wait for: the cached steps, no never-cached task
+  // (each costs Nx a process on every run). The run script creates a missing
+  // root disk, data disk or vars file itself, checks an existing root disk,
+  // and refuses a disk in use, as the stateful targets do.
+  const boot = everything.filter((target) => !state.includes(target));
   // What a test of this machine depends on: `dependsOn` it builds everything a
   // boot needs, and `dependentTasksOutputFiles` inputs see every change to the
   // machine (nx affected included). nx-qemu-vm/testing runs it too.
@@ -190,7 +196,7 @@ export function machineProject(
     // command (both seen in tmux). The executor runs `prepare` through a nested Nx.
     // Never cached; without explicit inputs Nx would hash the (file-less) project root.
     inputs: [],
-    options: { ...options, prepare: everything },
+    options: { ...options, prepare: boot },
     metadata: meta(
       `Start ${name} with its console in this terminal ('poweroff' in the guest or Ctrl-A X ends it), after building what it needs.`,
     ),
@@ -202,7 +208,7 @@ export function machineProject(
     continuous: true,
     readyWhen: { signal: true },
     inputs: [],
-    dependsOn: everything,
+    dependsOn: boot,
     options,
     metadata: meta(
       `Run ${name} in the background while other tasks need it; ready once its network and postBootCommands are up. Console log in .vm/${name}/logs.`,
@@ -212,7 +218,7 @@ export function machineProject(
     executor: 'nx-qemu-vm:exec',
     cache: false,
     inputs: [],
-    dependsOn: everything,
+    dependsOn: boot,
     options,
     metadata: meta(
       `Boot ${name}, run --command='...' as root, print its output, power off, and fail when the command fails.`,

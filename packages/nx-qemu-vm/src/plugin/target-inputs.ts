@@ -170,8 +170,23 @@ const IMAGE_TOOLS = ['mmdebstrap', 'erofs-utils', 'dpkg'];
 
 type Input = NonNullable<TargetConfiguration['inputs']>[number];
 
-/** Files outside the workspace and host tools that each cached target depends on. */
+/**
+ * Files outside the workspace and host tools that each cached target depends
+ * on. Nx starts a shell for every runtime input of every task it hashes, so a
+ * target's commands are joined into one (each in a subshell of its own).
+ */
 export function hostInputs(target: CachedTarget, m: ValidMachine): Input[] {
+  const inputs = separateHostInputs(target, m);
+  const commands = inputs.flatMap((i) =>
+    typeof i === 'object' && 'runtime' in i ? [i.runtime] : [],
+  );
+  const others = inputs.filter((i) => !(typeof i === 'object' && 'runtime' in i));
+  return commands.length === 0
+    ? others
+    : [{ runtime: commands.map((c) => `(${c})`).join('; ') }, ...others];
+}
+
+function separateHostInputs(target: CachedTarget, m: ValidMachine): Input[] {
   const runtime = (command: string): Input => ({ runtime: command });
   switch (target) {
     case 'config':

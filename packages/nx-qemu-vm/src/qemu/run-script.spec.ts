@@ -94,7 +94,10 @@ describe('run script', () => {
     const { ws, run } = workspace({});
     mkdirSync(join(ws, '.vm/vm'), { recursive: true });
     writeFileSync(join(ws, '.vm/vm/vm.qcow2'), 'precious user data');
-    assert.equal(run().status, 0);
+    // Not a qcow2 image: refused before QEMU starts, and left as it was.
+    const res = run();
+    assert.equal(res.status, 1);
+    assert.match(res.stderr, /root disk \.vm\/vm\/vm\.qcow2 is not a qcow2 image/);
     assert.equal(readFileSync(join(ws, '.vm/vm/vm.qcow2'), 'utf8'), 'precious user data');
   });
 

@@ -107,9 +107,9 @@ export function renderRunScript(r: ResolvedMachine): string {
           '[ -e "$disk_image" ] || die "root disk $disk_image does not exist, and diskSize is null so it is not created"',
         ]
       : [
-          `[ -e "$disk_image" ] || create_disk "$disk_image" ${m.diskSize} ${shQuote(renderLayoutStamp(rootDiskLayout(r)!))}`,
+          `[ -e "$disk_image" ] || create_disk "$disk_image" ${m.diskSize} ${shQuote(renderLayoutStamp(rootDiskLayout(r)!))} 'root disk'`,
         ]),
-    '[ -f "$disk_image" ] || die "root disk $disk_image is not a file. Move it away (a new disk is made) or point diskImage at a qcow2 image."',
+    '[ -f "$disk_image" ] || die "root disk $(shown "$disk_image") is not a file. Move it away (a new disk is made) or point diskImage at a qcow2 image."',
     ...(m.useBootLoader ? [] : readableChecks(r)),
     '',
     "# The run's scratch directory (xchg, the control channel, overlays): a new",
@@ -170,7 +170,7 @@ export function renderRunScript(r: ResolvedMachine): string {
       lines.push('', '# Empty data disks are created once and kept, like the root disk.');
     lines.push(`empty${i}=${shWord(hostPath(path, false))}`);
     lines.push(
-      `[ -e "$empty${i}" ] || create_disk "$empty${i}" ${empties[i].sizeMiB} ${shQuote(renderLayoutStamp(empties[i]))}`,
+      `[ -e "$empty${i}" ] || create_disk "$empty${i}" ${empties[i].sizeMiB} ${shQuote(renderLayoutStamp(empties[i]))} 'empty disk'`,
     );
   });
   if (r.network.vlans.length)

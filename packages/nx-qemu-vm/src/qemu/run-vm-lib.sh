@@ -36,13 +36,33 @@ publish_new() {
   [ -e "$2" ] || die "cannot create $2"
   return 1
 }
-# create_disk IMAGE SIZE_MIB STAMP: a new disk gets a stamp of the options it
-# was made for (see the root-disk target); a run that lost the race to create
-# it leaves the winner's stamp.
+# shown PATH: as messages name it, from the workspace root when it is inside.
+shown() { case $1 in "$ws"/*) printf '%s\n' "${1#"$ws"/}" ;; *) printf '%s\n' "$1" ;; esac; }
+# create_disk IMAGE SIZE_MIB STAMP LABEL: a new disk gets a stamp of the
+# options it was made for (see the root-disk target); a run that lost the
+# race to create it leaves the winner's stamp.
 create_disk() {
   mkdir -p -- "$(dirname -- "$1")"
   qemu-img create -q -f qcow2 -- "$1.tmp-$$" "$2M" || die "qemu-img could not create $1"
-  if publish_new "$1.tmp-$$" "$1"; then printf '%s\n' "$3" >"$1.layout.json"; fi
+  if publish_new "$1.tmp-$$" "$1"; then
+    printf '%s\n' "$3" >"$1.layout.json"
+    printf '%s: created %s %s (%s MiB qcow2)\n' "$prog" "$4" "$(shown "$1")" "$2" >&2
+  fi
+}
+# check_qcow2 IMAGE LABEL: refuses an image that is not qcow2, or damaged,
+# naming the repair (qemu-img check reads it, and never writes).
+check_qcow2() {
+  magic=$(od -An -N4 -tx1 "$1" 2>/dev/null | tr -d ' \n')
+  [ "$magic" = 514649fb ] ||
+    die "$2 $(shown "$1") is not a qcow2 image (its first bytes say otherwise); it was left as it is. Move it away to start afresh, or convert it: qemu-img convert -O qcow2 $1 <new image>."
+  check_status=0
+  check_log=$(qemu-img check -f qcow2 "$1" 2>&1) || check_status=$?
+  case $check_status in
+    # 3: leaked clusters only, which waste space and harm nothing.
+    0 | 3) ;;
+    2) die "$2 $(shown "$1") is damaged: qemu-img check finds corruptions (truncated, or written by something other than QEMU). It was left as it is. Keep a copy, then repair it with: qemu-img check -r all $1; or move it away to start afresh." ;;
+    *) die "$2 $(shown "$1") cannot be read as a qcow2 image: $(printf '%s\n' "$check_log" | head -n 1)" ;;
+  esac
 }
 # The processes that have a file open, this script and its children aside,
 # for messages: "pid N (program); ...", a script named rather than its shell.

@@ -18,6 +18,9 @@ exec 8<"$disk_image" || die "cannot open the root disk $disk_image"
 if ! flock -n "$lock_mode" 8; then
   die "root disk $disk_image is in use: $(holders "$disk_image")stop that machine first (poweroff in its guest, or Ctrl-A X on its console)."
 fi
+# Read before QEMU opens it: a damaged or foreign image is named, with its
+# repair, instead of failing inside QEMU.
+check_qcow2 "$disk_image" 'root disk'
 
 # The control channel: QEMU reads control.in and hands each line to the
 # guest's stage 2 (poweroff), which reads it from its control port. This

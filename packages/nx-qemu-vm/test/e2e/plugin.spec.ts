@@ -94,19 +94,23 @@ describe('nx-qemu-vm through Nx', () => {
     assert.deepEqual(t.build.dependsOn, ['config']);
     assert.deepEqual(t['boot-disk'].dependsOn, ['initrd']);
     assert.deepEqual(t['efi-vars'].dependsOn, ['boot-disk']);
+    // A boot waits for the cached steps only: the run script makes the disks
+    // and vars it lacks, so no never-cached task (a process each) runs per boot.
+    assert.deepEqual([...t.exec.dependsOn].sort(), ['boot-disk', 'build', 'initrd']);
     assert.deepEqual(
-      [...t.exec.dependsOn].sort(),
+      [...t.prepare.dependsOn].sort(),
       ['boot-disk', 'build', 'efi-vars', 'initrd', 'root-disk'],
-      'no empty-disks task without empty disks',
+      'prepare also makes the disks; no empty-disks task without empty disks',
     );
-    assert.ok(showProject('data').targets.exec.dependsOn.includes('empty-disks'));
+    assert.ok(showProject('data').targets.prepare.dependsOn.includes('empty-disks'));
     // start prepares the same targets through a nested Nx, so that it is the only task of its command.
     assert.deepEqual(t.start.options.prepare, t.exec.dependsOn);
     assert.equal(t.start.dependsOn, undefined);
     assert.equal(t.serve.continuous, true);
     assert.deepEqual(t.serve.readyWhen, { signal: true });
     assert.deepEqual(t.serve.dependsOn, t.exec.dependsOn);
-    assert.deepEqual(t.prepare.dependsOn, t.exec.dependsOn, 'prepare builds what a boot needs');
+    for (const target of t.exec.dependsOn)
+      assert.ok(t.prepare.dependsOn.includes(target), `prepare builds ${target}, as a boot needs`);
   });
 
   it('hashes exactly the fields each step reads, our own source and the host files it copies', () => {
@@ -141,7 +145,7 @@ describe('nx-qemu-vm through Nx', () => {
     );
     assert.ok(
       t.initrd.inputs.some((i: { runtime?: string }) =>
-        i.runtime?.startsWith('sha256sum /boot/vmlinuz-*'),
+        i.runtime?.includes('(sha256sum /boot/vmlinuz-*'),
       ),
     );
     assert.deepEqual(t.start.inputs, []);

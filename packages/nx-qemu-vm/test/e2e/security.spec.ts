@@ -32,7 +32,7 @@ describe('security defaults', { timeout: 20 * 60_000 }, () => {
     });
     const control = join(scratch, 'control');
     for (let i = 0; i < 600 && !readdirSync(scratch).includes('control'); i++) await sleep(100);
-    for (let i = 0; i < 100 && readdirSync(control).length < 3; i++) await sleep(100);
+    for (let i = 0; i < 100 && readdirSync(control).length < 4; i++) await sleep(100);
     const modes = Object.fromEntries(
       readdirSync(control).map((f) => [f, (statSync(join(control, f)).mode & 0o777).toString(8)]),
     );
@@ -41,7 +41,13 @@ describe('security defaults', { timeout: 20 * 60_000 }, () => {
     const result = await run;
     assert.equal(result.status, 0, result.stderr);
     assert.equal(dirMode, '700');
-    assert.deepEqual(modes, { 'control.in': '600', 'control.out': '600', 'qga.sock': '600' });
+    assert.deepEqual(modes, {
+      'control.in': '600',
+      'control.out': '600',
+      'qga.sock': '600',
+      // The sentinel's FIFO (see run-vm-main.sh).
+      running: '600',
+    });
   });
 
   it('keeps a guest inside a readOnly share: no writes, and symlinks and ".." resolve in the guest', () => {
