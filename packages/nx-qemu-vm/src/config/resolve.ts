@@ -14,13 +14,13 @@ import {
   defaultEfiVars,
   emptyDiskImage,
   generatedInitrd,
+  IMAGE_UUID,
   imageDir,
   imageKernel,
   imageStore,
   stateDir,
 } from './defaults';
 import { type ResolvedDrive, lookupDrive, resolveDrives } from './drives';
-import { IMAGE_UUID } from './defaults';
 import { type ResolvedNetwork, primaryIPAddress, resolveNetwork } from './network';
 import {
   type ResolvedFileSystem,

@@ -339,4 +339,10 @@ describe('validateConfig', () => {
     assert.match(noImage.message, /set system\.from to "debian"/);
     validateConfig(machine({ ...arm, useEFIBoot: true, system: { from: 'debian' } }));
   });
+
+  it('refuses a boot disk for an i686 guest, with the fix', () => {
+    const issue = onlyIssue(machine({ arch: 'i686-linux', useBootLoader: true }));
+    assert.equal(issue.path, 'machines.vm.useBootLoader');
+    assert.match(issue.message, /set useBootLoader to false/);
+  });
 });

@@ -116,6 +116,7 @@ function check(r: BootDiskRecipe): void {
 export function renderBootDiskScript(r: BootDiskRecipe): string {
   check(r);
   const L = BOOT_DISK_LAYOUT;
+  const arm64 = r.arm64GrubDir !== undefined;
   const header = shAssignments({
     mode: r.mode,
     disk: r.target,
@@ -123,15 +124,15 @@ export function renderBootDiskScript(r: BootDiskRecipe): string {
     initrd: r.initrd,
     work: r.workDir,
     SOURCE_DATE_EPOCH: Math.max(r.sourceDateEpoch, FAT_EPOCH_MIN),
-    efi: r.efi || r.arm64GrubDir !== undefined,
-    bios: r.arm64GrubDir === undefined,
+    efi: r.efi || arm64,
+    bios: !arm64,
     efi_boot_entry: r.efiBootEntry ?? false,
     serial_console: r.serialConsole,
     grub_cfg: renderGrubCfg({
       kernelParams: r.kernelParams,
       resolution: r.resolution,
       serialConsole: r.serialConsole,
-      arm64: r.arm64GrubDir !== undefined,
+      arm64,
     }),
     size_mib: BOOT_DISK_SIZE_MIB,
     disk_guid: L.diskGuid,
@@ -150,12 +151,11 @@ export function renderBootDiskScript(r: BootDiskRecipe): string {
     fat_label: L.fatLabel,
     grub_pc_dir: GRUB_PC_DIR,
     grub_efi_dir: r.arm64GrubDir ?? GRUB_EFI_DIR,
-    grub_efi_format: r.arm64GrubDir === undefined ? 'x86_64-efi' : 'arm64-efi',
-    grub_efi_missing:
-      r.arm64GrubDir === undefined
-        ? `${GRUB_EFI_DIR}/moddep.lst not found; install the Debian package grub-efi-amd64-bin (apt-get install grub-efi-amd64-bin)`
-        : `the image has no GRUB for arm64-efi (${r.arm64GrubDir}); rebuild it: nx run <machine>:image --skip-nx-cache (its package list includes grub-efi-arm64-bin)`,
-    efi_boot_file: r.arm64GrubDir === undefined ? 'BOOTX64.EFI' : 'BOOTAA64.EFI',
+    grub_efi_format: arm64 ? 'arm64-efi' : 'x86_64-efi',
+    grub_efi_missing: arm64
+      ? `the image has no GRUB for arm64-efi (${r.arm64GrubDir}); rebuild it: nx run <machine>:image --skip-nx-cache (its package list includes grub-efi-arm64-bin)`
+      : `${GRUB_EFI_DIR}/moddep.lst not found; install the Debian package grub-efi-amd64-bin (apt-get install grub-efi-amd64-bin)`,
+    efi_boot_file: arm64 ? 'BOOTAA64.EFI' : 'BOOTX64.EFI',
     grub_font: GRUB_FONT,
     grub_prefix: GRUB_PREFIX,
     esp_kernel: ESP_KERNEL,

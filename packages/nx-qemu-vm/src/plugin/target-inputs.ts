@@ -176,11 +176,11 @@ type Input = NonNullable<TargetConfiguration['inputs']>[number];
  * target's commands are joined into one (each in a subshell of its own).
  */
 export function hostInputs(target: CachedTarget, m: ValidMachine): Input[] {
-  const inputs = separateHostInputs(target, m);
-  const commands = inputs.flatMap((i) =>
-    typeof i === 'object' && 'runtime' in i ? [i.runtime] : [],
-  );
-  const others = inputs.filter((i) => !(typeof i === 'object' && 'runtime' in i));
+  const commands: string[] = [];
+  const others: Input[] = [];
+  for (const i of separateHostInputs(target, m))
+    if (typeof i === 'object' && 'runtime' in i) commands.push(i.runtime);
+    else others.push(i);
   return commands.length === 0
     ? others
     : [{ runtime: commands.map((c) => `(${c})`).join('; ') }, ...others];
