@@ -188,6 +188,26 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
       'the aarch64 "virt" machine has no IDE bus; use "virtio" or "scsi".',
     );
 
+  // A warm state is saved inside stage 1 of the generated initrd, and only a
+  // direct x86 boot without firmware state (EFI variables) restores the same way every time.
+  if (m.warmStart) {
+    const why =
+      m.arch !== 'x86_64-linux'
+        ? `the machine is ${m.arch}`
+        : m.useBootLoader
+          ? 'useBootLoader is true'
+          : m.useEFIBoot
+            ? 'useEFIBoot is true'
+            : m.initrd !== null
+              ? 'initrd is set (warm starts need the generated initrd)'
+              : undefined;
+    if (why)
+      add(
+        ['warmStart'],
+        true,
+        `warm starts are for x86_64 machines that boot their kernel directly with the generated initrd, and ${why}. Set warmStart to false, or boot that way.`,
+      );
+  }
   if (m.useEFIBoot && m.bios !== null)
     add(
       ['bios'],

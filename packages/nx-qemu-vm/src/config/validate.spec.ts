@@ -259,6 +259,22 @@ describe('validateConfig', () => {
     assert.equal(issue.path, 'machines.vm.bios');
   });
 
+  it('takes warmStart for a direct x86_64 boot with the generated initrd, and refuses it otherwise', () => {
+    assert.equal(validateConfig(machine({ warmStart: true })).machines.vm.warmStart, true);
+    assert.equal(validateConfig(machine({})).machines.vm.warmStart, false);
+    for (const [extra, why] of [
+      [{ useBootLoader: true }, /useBootLoader is true/],
+      [{ useEFIBoot: true }, /useEFIBoot is true/],
+      [{ initrd: '/boot/initrd.img' }, /initrd is set/],
+      [{ arch: 'i686-linux' }, /the machine is i686-linux/],
+    ] as const) {
+      const issue = onlyIssue(machine({ warmStart: true, ...extra }));
+      assert.equal(issue.path, 'machines.vm.warmStart');
+      assert.match(issue.message, why);
+      assert.match(issue.message, /Set warmStart to false/);
+    }
+  });
+
   it('reports every problem of every machine at once', () => {
     const issues = issuesOf({
       machines: { a: { memorySize: 0 }, b: { cores: 'two', typo: 1 } },

@@ -43,7 +43,12 @@ power() {
     printf '#!%s sh\n' "$bb"
     # The shell's own kill: kill -1 spares its caller, and the caller must be this script.
     printf 'trap "" HUP TERM\n'
-    printf 'kill -TERM -1 2>/dev/null; %s sleep 0.2; kill -KILL -1 2>/dev/null\n' "$bb"
+    # Processes get up to 0.2 s to end after TERM, but no longer than they take:
+    # a user process has an exe link, a kernel thread or a zombie has none.
+    # shellcheck disable=SC2016 # expanded by the power-off script
+    printf 'others() { for p in /proc/[0-9]*; do p=${p#/proc/}; [ "$p" = 1 ] || [ "$p" = $$ ] || [ ! -e "/proc/$p/exe" ] || return 0; done; return 1; }\n'
+    # shellcheck disable=SC2016 # expanded by the power-off script
+    printf 'kill -TERM -1 2>/dev/null; n=0; while [ $n -lt 20 ] && others; do %s sleep 0.01; n=$((n + 1)); done; kill -KILL -1 2>/dev/null\n' "$bb"
     printf 'sync\n%s mount -o remount,ro / 2>/dev/null\nexec %s %s -f\n' "$bb" "$bb" "$flag"
   } >"$run_dir/sbin/$cmd"
   $bb chmod 0755 "$run_dir/sbin/$cmd"
@@ -96,9 +101,20 @@ $bb mkdir -p /dev/virtio-ports
 for port in /sys/class/virtio-ports/*; do
   [ -e "$port/name" ] && $bb ln -sf "../$($bb basename "$port")" "/dev/virtio-ports/$($bb cat "$port/name")"
 done
-if [ "$guest_agent" = 1 ] && [ -x /usr/sbin/qemu-ga ] && [ -e "/dev/virtio-ports/$guest_agent_port" ]; then
-  /usr/sbin/qemu-ga --daemonize --pidfile=/run/qemu-ga.pid --statedir=/run -m virtio-serial -p "/dev/virtio-ports/$guest_agent_port" ||
-    echo "stage 2: warning: qemu-ga did not start"
+# An exec boot runs one command and powers off. Its mode says whether anyone
+# can reach the guest agent: exec+agent when the caller keeps the run's
+# directory (USE_TMPDIR), where the agent's socket is.
+mode=$($bb cat "/sys/firmware/qemu_fw_cfg/by_name/$fw_cfg_mode/raw" 2>/dev/null)
+exec_boot=0
+if $bb grep -qw nxvm.exec /proc/cmdline || [ "${mode%+agent}" = exec ]; then
+  exec_boot=1
+fi
+# qemu-ga starts beside the boot, not before it goes on: waiting for it to
+# daemonize cost half a second under TCG (M9). An exec boot whose agent no one
+# can reach does not start it: on one vCPU it would take that half second from
+# the command. It reports its own failures.
+if [ "$guest_agent" = 1 ] && { [ "$exec_boot" = 0 ] || [ "$mode" = exec+agent ]; } && [ -x /usr/sbin/qemu-ga ] && [ -e "/dev/virtio-ports/$guest_agent_port" ]; then
+  /usr/sbin/qemu-ga --pidfile=/run/qemu-ga.pid --statedir=/run -m virtio-serial -p "/dev/virtio-ports/$guest_agent_port" </dev/null &
 fi
 # The host's requests arrive one line each on the control port: the run script
 # asks for a clean power-off when it is interrupted.
@@ -125,8 +141,7 @@ if [ -e "/dev/virtio-ports/$agent_port" ]; then
 fi
 echo "$stage2_reached"
 
-if $bb grep -qw nxvm.exec /proc/cmdline ||
-  [ "$($bb cat "/sys/firmware/qemu_fw_cfg/by_name/$fw_cfg_mode/raw" 2>/dev/null)" = exec ]; then
+if [ "$exec_boot" = 1 ]; then
   # One command, output on the first virtio console, status through xchg.
   /bin/sh "$exec_dir/command" </dev/null >/dev/hvc0 2>&1
   status=$?

@@ -16,6 +16,13 @@ export const RUN_DIR = '/run/nx-qemu-vm';
 export const STAGE1_FAILED = 'nx-qemu-vm: stage 1 failed';
 /** QEMU's fw_cfg item that marks an exec boot; see exec-script.ts. */
 export const FW_CFG_MODE = 'opt/nx-qemu-vm/mode';
+/**
+ * Warm starts (M9): fw_cfg's item that is 0 while the host saves a machine
+ * and 1 in every copy restored from that state, and the console line at which
+ * stage 1 waits to be saved.
+ */
+export const FW_CFG_WARM = 'opt/nx-qemu-vm/warm';
+export const WARM_POINT = 'nx-qemu-vm: warm point';
 /** Where a Debian image keeps its /etc and /var as the packages left them, relative to the store. */
 export const STORE_FACTORY = 'share/nx-qemu-vm/factory';
 
@@ -73,6 +80,8 @@ export function renderStage1(
     alternatives: INITRD_ALTERNATIVES,
     failed_marker: STAGE1_FAILED,
     fw_cfg_mode: FW_CFG_MODE,
+    warm_item: FW_CFG_WARM,
+    warm_point: WARM_POINT,
   });
   return [
     '#!/bin/busybox sh\n',

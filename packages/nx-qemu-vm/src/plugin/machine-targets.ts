@@ -4,9 +4,15 @@
 // and exec only the cached steps, for the run script makes what is missing.
 import { relative } from 'node:path';
 import type { ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
-import { distDir } from '../config/defaults';
+import { ARCH_PROFILES, distDir } from '../config/defaults';
 import type { ValidMachine } from '../config/machine';
-import { type CachedTarget, TARGET_FIELDS, hostInputs, machineFieldsInput } from './target-inputs';
+import {
+  type CachedTarget,
+  TARGET_FIELDS,
+  hostInputs,
+  machineFieldsInput,
+  warmHostInputs,
+} from './target-inputs';
 import { PLUGIN_ROOT, pluginDigest } from './plugin-digest';
 
 export interface TargetNaming {
@@ -123,6 +129,29 @@ export function machineProject(
     );
     cached.splice(1, 0, t('image'));
   }
+  if (m.warmStart) {
+    // Any change to the machine, its scripts, initrd, kernel or QEMU makes a
+    // state that no longer restores (the run script checks it too, by key).
+    targets[t('warm')] = {
+      executor: 'nx-qemu-vm:warm',
+      cache: true,
+      dependsOn: [t('build'), t('initrd')],
+      inputs: [
+        machineFieldsInput(name, 'all'),
+        ...source,
+        ...warmHostInputs(m, m.qemu.binary ?? ARCH_PROFILES[m.arch].binary),
+        { dependentTasksOutputFiles: '**/bin/*' },
+        { dependentTasksOutputFiles: '**/initrd/initrd.img' },
+        ...(fromImage ? [{ dependentTasksOutputFiles: '**/image/*', transitive: true }] : []),
+      ],
+      outputs: [`{workspaceRoot}/${dist}/warm`],
+      options: positioned,
+      metadata: meta(
+        `Boot ${name} once to the end of its driver loading and save QEMU's state to ${dist}/warm/state; exec restores it instead of booting (warmStart).`,
+      ),
+    };
+    cached.push(t('warm'));
+  }
   const state = [t('root-disk'), t('empty-disks')];
   if (m.useBootLoader) {
     targets[t('boot-disk')] = cachedStep(
@@ -218,7 +247,8 @@ export function machineProject(
     executor: 'nx-qemu-vm:exec',
     cache: false,
     inputs: [],
-    dependsOn: boot,
+    // Only exec restores a warm state (serve, start and the test API boot cold).
+    dependsOn: m.warmStart ? [...boot, t('warm')] : boot,
     options,
     metadata: meta(
       `Boot ${name}, run --command='...' as root, print its output, power off, and fail when the command fails.`,

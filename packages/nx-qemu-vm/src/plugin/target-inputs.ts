@@ -90,6 +90,7 @@ export const TARGET_FIELDS: Record<Exclude<CachedTarget, 'config'>, readonly str
     'qemu.drives',
     'qemu.diskInterface',
     'qemu.guestAgent',
+    'warmStart',
   ],
 };
 
@@ -176,9 +177,24 @@ type Input = NonNullable<TargetConfiguration['inputs']>[number];
  * target's commands are joined into one (each in a subshell of its own).
  */
 export function hostInputs(target: CachedTarget, m: ValidMachine): Input[] {
+  return joinRuntimeInputs(separateHostInputs(target, m));
+}
+
+/**
+ * The warm target's (warmStart): what the initrd takes from the host (the
+ * kernel above all), and QEMU's version, which decides the state's format.
+ */
+export function warmHostInputs(m: ValidMachine, qemuBinary: string): Input[] {
+  return joinRuntimeInputs([
+    ...separateHostInputs('initrd', m),
+    { runtime: `${shQuote(qemuBinary)} --version 2>&1 || true` },
+  ]);
+}
+
+function joinRuntimeInputs(inputs: Input[]): Input[] {
   const commands: string[] = [];
   const others: Input[] = [];
-  for (const i of separateHostInputs(target, m))
+  for (const i of inputs)
     if (typeof i === 'object' && 'runtime' in i) commands.push(i.runtime);
     else others.push(i);
   return commands.length === 0

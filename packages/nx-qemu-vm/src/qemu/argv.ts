@@ -135,6 +135,10 @@ export function buildQemuArgv(r: ResolvedMachine): ArgvItem[] {
     arg(accel),
     ...args('-cpu', r.qemu.cpu, '-m', String(r.config.memorySize), '-smp', String(r.config.cores)),
     ...args('-device', 'virtio-rng-pci'),
+    // warmStart: a restored kernel reseeds its random generator when the
+    // generation ID changes (a new one each QEMU start). In cold boots too, so
+    // that both modes give the guest the same devices and memory.
+    ...(r.config.warmStart ? args('-device', 'vmgenid') : []),
     ...networkArgs(r),
     ...shareArgs(r),
     ...driveArgs(r),

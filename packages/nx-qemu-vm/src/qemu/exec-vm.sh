@@ -12,6 +12,7 @@
 #   fw_cfg_mode          QEMU's fw_cfg item that tells stage 2 to run the command
 #   serial_bus           the machine's virtio-serial bus, for the command's console
 #   timeout_status, boot_failure_status: this script's own exit statuses
+#   warm_available       1 when the machine has warmStart (a warm target)
 # shellcheck disable=SC2154
 set -eu
 if [ $# -eq 0 ]; then
@@ -26,8 +27,11 @@ timeout_s=${VM_EXEC_TIMEOUT:-600}
 # A fresh scratch directory per run, removed afterwards; with USE_TMPDIR the
 # caller's $TMPDIR is used and kept, so xchg can be inspected.
 own_work=0
+boot_mode='exec'
 if [ -n "${TMPDIR:-}" ] && [ -n "${USE_TMPDIR:-}" ]; then
   work=$TMPDIR
+  # The caller can reach the guest agent's socket in $TMPDIR/control.
+  boot_mode='exec+agent'
 else
   work=$(mktemp -d "${TMPDIR:-/tmp}/nx-qemu-vm-exec.XXXXXXXXXX")
   own_work=1
@@ -65,19 +69,54 @@ rm -f -- "$work/xchg/.nx-qemu-vm/status"
 printf '%s\n' "$*" >"$work/xchg/.nx-qemu-vm/command"
 log_q=$(printf '%s\n' "$log" | sed 's/,/,,/g')
 
+# Warm starts (warmStart): the state the warm target saved, restored instead
+# of a cold boot unless VM_WARM_START=0. VM_WARM_SAVE=FILE (the warm target)
+# boots to the point where stage 1 waits to be saved, for the target to save.
+warm_state=$script_dir/../warm/state
+warm=
+if [ -n "${VM_WARM_SAVE:-}" ]; then
+  warm=save
+  warm_file=$VM_WARM_SAVE
+  # As a plain exec boots, so that its runs match the state.
+  boot_mode='exec'
+elif [ "$warm_available" = 1 ] && [ "${VM_WARM_START:-1}" != 0 ] && [ -f "$warm_state" ]; then
+  warm=restore
+  warm_file=$warm_state
+fi
+
 # timeout stops the run script (which powers the guest off) after
 # VM_EXEC_TIMEOUT seconds, and kills it if that takes more than a minute;
 # setpriv makes it stop the machine too if this script or timeout dies.
-TMPDIR=$work USE_TMPDIR=1 QEMU_KERNEL_PARAMS="${QEMU_KERNEL_PARAMS:-} console=$serial_console nxvm.exec panic=-1" \
-  setpriv --pdeathsig TERM -- timeout --kill-after=60 "$timeout_s" \
-  setpriv --pdeathsig TERM -- "$script_dir/$run_script" \
-  -no-reboot -display none -monitor none -serial "file:$log_q" -fw_cfg "name=$fw_cfg_mode,string=exec" \
-  -chardev stdio,id=nxexec,signal=off -device "virtconsole,chardev=nxexec,bus=$serial_bus.0" </dev/null &
-child=$!
-qemu_status=0
-wait "$child" || qemu_status=$?
-child=
+run_machine() {
+  : >"$log"
+  TMPDIR=$work USE_TMPDIR=1 QEMU_KERNEL_PARAMS="${QEMU_KERNEL_PARAMS:-} console=$serial_console nxvm.exec panic=-1" \
+    VM_WARM=$warm VM_WARM_FILE=${warm_file:-} \
+    setpriv --pdeathsig TERM -- timeout --kill-after=60 "$timeout_s" \
+    setpriv --pdeathsig TERM -- "$script_dir/$run_script" \
+    -no-reboot -display none -monitor none -serial "file:$log_q" -fw_cfg "name=$fw_cfg_mode,string=$boot_mode" \
+    -chardev stdio,id=nxexec,signal=off -device "virtconsole,chardev=nxexec,bus=$serial_bus.0" </dev/null &
+  child=$!
+  qemu_status=0
+  wait "$child" || qemu_status=$?
+  child=
+}
+run_machine
+# A state that did not restore: QEMU stopped before the guest printed anything,
+# so nothing of this run was touched. Once more, cold.
+if [ "$warm" = restore ] && [ "$qemu_status" -ne 0 ] && [ "$qemu_status" -ne 124 ] && [ ! -s "$log" ]; then
+  printf '%s: the warm state %s did not restore (QEMU exit status %s); booting cold.\n' "$prog" "$warm_state" "$qemu_status" >&2
+  warm=
+  run_machine
+fi
 keep_log
+if [ "$warm" = save ]; then
+  # The warm target saved the machine and told QEMU to quit.
+  [ -s "$warm_file" ] && exit 0
+  printf '%s: no warm state was saved (QEMU exit status %s).\n' "$prog" "$qemu_status" >&2
+  printf 'Last console lines (full log: %s):\n' "$state_dir/last-exec-console.log" >&2
+  tail -n 25 "$log" 2>/dev/null | sed 's/^/  | /' >&2 || true
+  exit "$boot_failure_status"
+fi
 
 status_file=$work/xchg/.nx-qemu-vm/status
 # A command that timed out was stopped with the machine: 124 says so, whatever it returned.

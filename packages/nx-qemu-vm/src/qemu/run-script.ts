@@ -5,7 +5,8 @@
 import type { ResolvedMachine } from '../config/resolve';
 import { buildQemuArgv } from './argv';
 import { escapedVar, escapedVarsUsed, shArgvLines, shWord } from './argv-sh';
-import { shQuote } from '../quote/shell';
+import { shAssignments, shQuote } from '../quote/shell';
+import { FW_CFG_WARM } from '../guest/stage1';
 import { hostPath } from './words';
 import { shellFile } from '../util/shell-file';
 import { ARCH_PROFILES } from '../config/defaults';
@@ -191,6 +192,16 @@ export function renderRunScript(r: ResolvedMachine): string {
       '  set -- -nographic "$@"',
       `  QEMU_KERNEL_PARAMS="\${QEMU_KERNEL_PARAMS:-} console=${serialConsole(r)}"`,
       'fi',
+    );
+  if (m.warmStart)
+    lines.push(
+      '',
+      shAssignments({
+        machine: r.name,
+        qemu_binary: r.qemu.binary,
+        fw_cfg_warm: FW_CFG_WARM,
+      }).trimEnd(),
+      shellFile('qemu/run-vm-warm.sh').trimEnd(),
     );
   const escaped = escapedVarsUsed(argv);
   lines.push(

@@ -24,7 +24,26 @@ export interface VmWorkspace extends TempWorkspace {
 // TCG everywhere: our machines' KVM is broken, and the probe is tested elsewhere.
 const BOOT_ENV = { VM_ACCEL: 'tcg', VM_EXEC_TIMEOUT: '240' };
 
-export function createVmWorkspace(machines: Record<string, object>): VmWorkspace {
+/**
+ * NXQV_WARM=1 runs the suites warm: every machine that can (warmStart's rule)
+ * gets warmStart, and buildAll saves its state, so that exec restores it.
+ */
+const WARM = process.env.NXQV_WARM === '1';
+const canStartWarm = (m: Record<string, unknown>) =>
+  (m.arch ?? 'x86_64-linux') === 'x86_64-linux' &&
+  !m.useBootLoader &&
+  !m.useEFIBoot &&
+  (m.initrd ?? null) === null;
+
+export function createVmWorkspace(given: Record<string, object>): VmWorkspace {
+  const machines = WARM
+    ? Object.fromEntries(
+        Object.entries(given).map(([name, m]) => [
+          name,
+          canStartWarm(m as Record<string, unknown>) ? { warmStart: true, ...m } : m,
+        ]),
+      )
+    : given;
   const ws = createTempWorkspace({ machines }, 'nx-qemu-vm-e2e-') as VmWorkspace;
   const env = (extra: Record<string, string>) => ({
     ...process.env,
@@ -38,6 +57,7 @@ export function createVmWorkspace(machines: Record<string, object>): VmWorkspace
       '-t',
       'build',
       'initrd',
+      ...(WARM ? ['warm'] : []),
       '--projects',
       Object.keys(machines).join(','),
     ]);

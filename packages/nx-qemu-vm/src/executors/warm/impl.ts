@@ -1,0 +1,35 @@
+// First: refuses a Node.js that cannot load our dependencies, with a clear message.
+import '../../require-node';
+import { join, relative } from 'node:path';
+import type { ExecutorContext } from '@nx/devkit';
+import type { WarmExecutorSchema } from './schema';
+import { machineContext } from '../../util/machine';
+import { reportFailure } from '../../util/report';
+import { publishDirectory } from '../../util/atomic-write';
+import { saveWarmState } from '../../qemu/warm-state';
+
+export default async function warmExecutor(options: WarmExecutorSchema, context: ExecutorContext) {
+  try {
+    const m = machineContext(options, context);
+    if (!m.machine.config.warmStart) {
+      console.log(`machine "${m.machine.name}" does not use warm starts; nothing to build`);
+      return { success: true };
+    }
+    const dir = join(m.dist, 'warm');
+    console.log(`booting ${m.machine.name} to its warm point and saving its state`);
+    await publishDirectory(dir, async (scratch) => {
+      const saved = await saveWarmState(
+        m.execScript,
+        join(scratch, 'state'),
+        (options.timeout ?? 600) * 1000,
+      );
+      console.log(
+        `wrote ${relative(context.root, join(dir, 'state'))} (${(saved.bytes / 1024 / 1024).toFixed(1)} MiB): booted in ${saved.bootSeconds.toFixed(1)} s, saved in ${saved.saveSeconds.toFixed(1)} s`,
+      );
+    });
+    return { success: true };
+  } catch (err) {
+    reportFailure(err);
+    return { success: false };
+  }
+}

@@ -1,0 +1,43 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { validateConfig } from '../config/validate';
+import { machineProject } from './machine-targets';
+
+const project = (m: object) =>
+  machineProject(
+    'vm',
+    1,
+    validateConfig({ machines: { vm: m } }).machines.vm,
+    '/nonexistent-workspace',
+    { prefix: '' },
+  );
+
+describe('machineProject: warm starts', () => {
+  it('has no warm target without warmStart', () => {
+    const targets = project({}).targets ?? {};
+    assert.equal(targets.warm, undefined);
+    assert.ok(!(targets.exec.dependsOn ?? []).includes('warm'));
+  });
+
+  it('makes exec, and only exec, wait for a cached warm target keyed on the whole machine', () => {
+    const targets = project({ warmStart: true }).targets ?? {};
+    const warm = targets.warm;
+    assert.equal(warm.cache, true);
+    assert.deepEqual(warm.dependsOn, ['build', 'initrd']);
+    assert.deepEqual(warm.outputs, ['{workspaceRoot}/dist/vm/vm/warm']);
+    const inputs = JSON.stringify(warm.inputs);
+    assert.match(inputs, /"fields":\["machines\.vm"\]/, 'every field of the machine');
+    assert.match(inputs, /qemu-system-x86_64 --version/, "QEMU's version");
+    assert.equal(
+      (warm.inputs ?? []).filter((i) => typeof i === 'object' && 'runtime' in i).length,
+      1,
+      'one shell for the runtime inputs',
+    );
+    assert.match(inputs, /\*\*\/initrd\/initrd\.img/);
+    assert.match(inputs, /\*\*\/bin\/\*/);
+    assert.ok((targets.exec.dependsOn ?? []).includes('warm'));
+    for (const other of ['serve', 'prepare'])
+      assert.ok(!(targets[other].dependsOn ?? []).includes('warm'), other);
+    assert.ok(!JSON.stringify(targets.start.options).includes('warm'));
+  });
+});

@@ -1,0 +1,46 @@
+# Warm starts (M9), for machines with warmStart: the exec script asks for them
+# with VM_WARM=save or VM_WARM=restore and VM_WARM_FILE, the state file.
+# run-script.ts sets before this: prog, machine, qemu_binary, kernel_file,
+# initrd_file, fw_cfg_warm and TMPDIR; the arguments are the exec script's.
+# shellcheck disable=SC2154
+
+# What a saved state depends on beyond its file: this script (the whole QEMU
+# command line), the kernel and initrd, QEMU's version, the extra kernel
+# parameters and options, and the caller's arguments with this run's scratch
+# directory taken out (it differs every run and only names host files).
+warm_key() {
+  {
+    cat -- "$0" "$kernel_file" "$initrd_file"
+    "$qemu_binary" --version
+    printf '%s\n' "${QEMU_KERNEL_PARAMS:-}" "${QEMU_OPTS:-}"
+    printf '%s\n' "$@" | scratch="$TMPDIR" awk '{
+      while ((i = index($0, ENVIRON["scratch"])) > 0)
+        $0 = substr($0, 1, i - 1) "<scratch>" substr($0, i + length(ENVIRON["scratch"]))
+      print
+    }'
+  } | cksum
+}
+
+case ${VM_WARM:-} in
+  save | restore)
+    warm_key=$(warm_key "$@")
+    if [ "$VM_WARM" = restore ] && [ "$(cat -- "$VM_WARM_FILE.key" 2>/dev/null || :)" != "$warm_key" ]; then
+      # Not an error: the run is the same, only slower.
+      printf '%s: cold boot: the warm state was saved for another kernel, initrd, QEMU, script, QEMU_KERNEL_PARAMS or QEMU_OPTS; rebuild it with: npx nx run %s:warm\n' "$prog" "$machine" >&2
+    else
+      # The same kernel parameters on both sides of the save (the machine has vmgenid).
+      QEMU_KERNEL_PARAMS="${QEMU_KERNEL_PARAMS:-} nxvm.warm"
+      if [ "$VM_WARM" = save ]; then
+        printf '%s\n' "$warm_key" >"$VM_WARM_FILE.key"
+        set -- "$@" -fw_cfg "name=$fw_cfg_warm,string=0" \
+          -qmp "unix:$(qemu_escape "$TMPDIR/warm-qmp.sock"),server=on,wait=off"
+      else
+        # QEMU reads the state from an inherited descriptor: no path reaches a shell.
+        exec 4<"$VM_WARM_FILE" || die "cannot read the warm state $VM_WARM_FILE"
+        set -- "$@" -fw_cfg "name=$fw_cfg_warm,string=1" -incoming fd:4
+      fi
+    fi
+    ;;
+  '') ;;
+  *) die "VM_WARM must be save or restore, not $VM_WARM" ;;
+esac

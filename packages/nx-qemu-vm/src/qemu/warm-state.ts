@@ -1,0 +1,122 @@
+// Saves a machine's warm state (warmStart, M9): the exec script boots it with
+// VM_WARM_SAVE to the point where stage 1 waits, after its drivers and before
+// any disk or share; QEMU then writes its state to a file over QMP and quits.
+// Every later exec restores that file instead of booting (exec-vm.sh).
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runAttached } from '../host/attached';
+import { WARM_POINT } from '../guest/stage1';
+import { QmpClient } from '../testing/qmp';
+import { shQuote } from '../quote/shell';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface WarmSaveResult {
+  /** Bytes of the saved state. */
+  bytes: number;
+  /** Seconds from the start of QEMU to the warm point, and of the save itself. */
+  bootSeconds: number;
+  saveSeconds: number;
+}
+
+/**
+ * Boots the machine through `execScript` and saves its state to `stateFile`
+ * (and the key of what it was saved for to `stateFile.key`, written by the run
+ * script). Rejects, with the console's last lines, when no state was saved.
+ */
+export async function saveWarmState(
+  execScript: string,
+  stateFile: string,
+  timeoutMs: number,
+): Promise<WarmSaveResult> {
+  const scratch = mkdtempSync(join(tmpdir(), 'nx-qemu-vm-warm.'));
+  const log = join(scratch, 'console.log');
+  const started = Date.now();
+  try {
+    let exited = false;
+    // On any failure the machine is stopped (SIGTERM: the script powers it off) before we return.
+    const stop = new AbortController();
+    // The scripts' messages (the scratch disk they create) only matter on failure.
+    const messages = join(scratch, 'messages.txt');
+    const run = runAttached(execScript, ['true'], {
+      stdin: 'ignore',
+      stdout: 'ignore',
+      stderr: { file: messages },
+      cancelSignal: stop.signal,
+      env: {
+        VM_WARM_SAVE: stateFile,
+        TMPDIR: scratch,
+        USE_TMPDIR: '1',
+        // The save never touches a root disk; a scratch one keeps the user's free to use.
+        VM_DISK_IMAGE: join(scratch, 'root.qcow2'),
+        // The state holds the kernel command line; a plain exec must match it.
+        QEMU_KERNEL_PARAMS: '',
+        QEMU_OPTS: '',
+      },
+    }).finally(() => (exited = true));
+    const consoleTail = () =>
+      [
+        existsSync(messages) ? readFileSync(messages, 'utf8').trimEnd() : '',
+        'Last console lines:',
+        existsSync(log)
+          ? readFileSync(log, 'utf8').trimEnd().split('\n').slice(-25).join('\n')
+          : '(no console output)',
+      ]
+        .filter(Boolean)
+        .join('\n');
+    let booted = 0;
+    let saved = 0;
+    try {
+      while (!(existsSync(log) && readFileSync(log, 'utf8').includes(WARM_POINT))) {
+        if (exited) {
+          await run;
+          throw new Error(`the machine stopped before its warm point.\n${consoleTail()}`);
+        }
+        if (Date.now() - started > timeoutMs)
+          throw new Error(`no warm point within ${timeoutMs / 1000} s.\n${consoleTail()}`);
+        await sleep(50);
+      }
+      booted = Date.now();
+      const qmp = await QmpClient.connect(join(scratch, 'warm-qmp.sock'), 10_000);
+      try {
+        // QEMU runs this through /bin/sh: the path is quoted.
+        await qmp.execute('migrate', { uri: `exec:cat > ${shQuote(stateFile)}` }, 10_000);
+        for (;;) {
+          const status = (await qmp.execute('query-migrate', undefined, 10_000)) as {
+            status?: string;
+            'error-desc'?: string;
+          };
+          if (status.status === 'completed') break;
+          if (status.status !== 'setup' && status.status !== 'active')
+            throw new Error(
+              `QEMU could not save the machine (${status.status}${status['error-desc'] ? `: ${status['error-desc']}` : ''})`,
+            );
+          if (Date.now() - started > timeoutMs)
+            throw new Error(`saving the machine took more than ${timeoutMs / 1000} s`);
+          await sleep(50);
+        }
+        await qmp.quit(10_000);
+      } finally {
+        qmp.close();
+      }
+      saved = Date.now();
+      const result = await run;
+      if (result.exitCode !== 0)
+        throw new Error(
+          `the exec script ended with ${result.interrupted ?? result.signal ?? `status ${result.exitCode}`} after the save.\n${consoleTail()}`,
+        );
+    } catch (err) {
+      stop.abort();
+      await run;
+      throw err;
+    }
+    return {
+      bytes: statSync(stateFile).size,
+      bootSeconds: (booted - started) / 1000,
+      saveSeconds: (saved - booted) / 1000,
+    };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
