@@ -78,6 +78,7 @@ export function wantedModules(r: ResolvedMachine): string[] {
     'virtio_rng',
     'virtio_console',
     'virtio_net',
+    // Disk drivers: each is one of stage 1's BLOCK_DRIVERS (loaded after a warm restore).
     'virtio_blk',
     ...(iface === 'scsi' ? ['sym53c8xx', 'sd_mod'] : []),
     ...(iface === 'ide' ? ['ahci', 'ata_piix', 'sd_mod'] : []),

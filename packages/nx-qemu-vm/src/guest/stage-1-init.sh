@@ -13,7 +13,7 @@
 #   init          the default init; an init= kernel parameter overrides it
 #   stage2_unit   with "init": "systemd", stage 2's unit in the initrd; or empty
 #   run_dir, stage2, agent, alternatives, failed_marker, fw_cfg_mode,
-#   warm_item, warm_point: fixed names
+#   warm_item, warm_point, block_drivers: fixed names
 # and the function mount_early, which mounts the file systems under the root.
 # shellcheck disable=SC2154
 
@@ -107,8 +107,8 @@ if grep -qw nxvm.warm /proc/cmdline; then
   set -- $modules
   early='' late=''
   for module in "$@"; do
-    case ${module%:optional} in
-      virtio_blk | virtio_scsi | sd_mod | nvme | ahci) late="$late $module" ;;
+    case " $block_drivers " in
+      *" ${module%:optional} "*) late="$late $module" ;;
       *) early="$early $module" ;;
     esac
   done

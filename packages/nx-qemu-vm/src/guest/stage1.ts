@@ -23,6 +23,11 @@ export const FW_CFG_MODE = 'opt/nx-qemu-vm/mode';
  */
 export const FW_CFG_WARM = 'opt/nx-qemu-vm/warm';
 export const WARM_POINT = 'nx-qemu-vm: warm point';
+/**
+ * The disk drivers wantedModules may list. A warm state is saved before any
+ * of them loads, so that the saved kernel has read nothing of any disk.
+ */
+export const BLOCK_DRIVERS = ['virtio_blk', 'sym53c8xx', 'sd_mod', 'ahci', 'ata_piix'] as const;
 /** Where a Debian image keeps its /etc and /var as the packages left them, relative to the store. */
 export const STORE_FACTORY = 'share/nx-qemu-vm/factory';
 
@@ -82,6 +87,7 @@ export function renderStage1(
     fw_cfg_mode: FW_CFG_MODE,
     warm_item: FW_CFG_WARM,
     warm_point: WARM_POINT,
+    block_drivers: BLOCK_DRIVERS.join(' '),
   });
   return [
     '#!/bin/busybox sh\n',

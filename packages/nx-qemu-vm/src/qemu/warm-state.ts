@@ -55,16 +55,18 @@ export async function saveWarmState(
         QEMU_OPTS: '',
       },
     }).finally(() => (exited = true));
-    const consoleTail = () =>
-      [
-        existsSync(messages) ? readFileSync(messages, 'utf8').trimEnd() : '',
-        'Last console lines:',
-        existsSync(log)
-          ? readFileSync(log, 'utf8').trimEnd().split('\n').slice(-25).join('\n')
-          : '(no console output)',
+    // The exec script's messages, and the console's last lines unless they name them already.
+    const consoleTail = () => {
+      const said = existsSync(messages) ? readFileSync(messages, 'utf8').trimEnd() : '';
+      if (said.includes('Last console lines')) return said;
+      const lines = existsSync(log) ? readFileSync(log, 'utf8').trimEnd() : '';
+      return [
+        said,
+        `Last console lines:\n${lines ? lines.split('\n').slice(-25).join('\n') : '(none)'}`,
       ]
         .filter(Boolean)
         .join('\n');
+    };
     let booted = 0;
     let saved = 0;
     try {
