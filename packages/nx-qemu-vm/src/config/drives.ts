@@ -1,7 +1,6 @@
 // The drive list, in the order that gives guests their device names:
 // root first, then the boot disk, the empty disks and the user's drives.
 import type { ValidMachine } from './machine';
-import { emptyDiskImage } from './defaults';
 import { type Part, hostPath } from '../qemu/words';
 
 export type DiskInterface = ValidMachine['qemu']['diskInterface'];
@@ -46,9 +45,11 @@ export function resolveDrives(name: string, m: ValidMachine, imageStore?: string
       driveExtraOpts: { media: 'disk' },
       deviceExtraOpts: { bootindex: '1' },
     });
+  // The run script names each one (empty0, ...): it creates it when missing,
+  // and a warm-state save points it at a scratch disk.
   m.emptyDiskImages.forEach((_, i) =>
     list.push({
-      file: hostPath(emptyDiskImage(name, i), true),
+      file: [{ var: `empty${i}`, qemu: true }],
       format: 'qcow2',
       driveExtraOpts: { werror: 'report' },
       deviceExtraOpts: {},

@@ -170,6 +170,9 @@ export function renderRunScript(r: ResolvedMachine): string {
     if (i === 0)
       lines.push('', '# Empty data disks are created once and kept, like the root disk.');
     lines.push(`empty${i}=${shWord(hostPath(path, false))}`);
+    // Saving a warm state touches none of the user's disks (see run-vm-warm.sh).
+    if (m.warmStart)
+      lines.push(`if [ "\${VM_WARM:-}" = save ]; then empty${i}=$TMPDIR/warm-empty${i}.qcow2; fi`);
     lines.push(
       `[ -e "$empty${i}" ] || create_disk "$empty${i}" ${empties[i].sizeMiB} ${shQuote(renderLayoutStamp(empties[i]))} 'empty disk'`,
     );

@@ -32,7 +32,9 @@ case ${VM_WARM:-} in
       QEMU_KERNEL_PARAMS="${QEMU_KERNEL_PARAMS:-} nxvm.warm"
       if [ "$VM_WARM" = save ]; then
         printf '%s\n' "$warm_key" >"$VM_WARM_FILE.key"
-        set -- "$@" -fw_cfg "name=$fw_cfg_warm,string=0" \
+        # The guest reads no disk before the save; -snapshot makes sure no
+        # drive is written either (the root and empty disks are scratch ones).
+        set -- "$@" -snapshot -fw_cfg "name=$fw_cfg_warm,string=0" \
           -qmp "unix:$(qemu_escape "$TMPDIR/warm-qmp.sock"),server=on,wait=off"
       else
         # QEMU reads the state from an inherited descriptor: no path reaches a shell.

@@ -35,7 +35,9 @@ describe('warm starts', { timeout: 900_000 }, () => {
   };
 
   before(() => {
-    ws = createVmWorkspace({ vm: { graphics: false, memorySize: 512, warmStart: true } });
+    ws = createVmWorkspace({
+      vm: { graphics: false, memorySize: 512, emptyDiskImages: [16], warmStart: true },
+    });
     state = join(ws.root, 'dist/vm/vm/warm/state');
   });
   after(() => ws.remove());
@@ -45,6 +47,9 @@ describe('warm starts', { timeout: 900_000 }, () => {
     assert.equal(res.status, 0, res.output);
     assert.match(res.output, /wrote dist\/vm\/vm\/warm\/state \([\d.]+ MiB\)/);
     assert.match(res.output, /warm-ok/);
+    // The save used scratch disks: the user's are made by the run that needs them.
+    assert.match(res.output, /created root disk \.vm\/vm\/vm\.qcow2/);
+    assert.match(res.output, /created empty disk \.vm\/vm\/empty0\.qcow2/);
     assert.match(ws.consoleLog('vm'), new RegExp(RESUMED));
     res = ws.nx(['run', 'vm:exec', '--command=echo again'], { VM_ACCEL: 'tcg' });
     assert.equal(res.status, 0, res.output);

@@ -22,7 +22,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import fc from 'fast-check';
 import { ConfigError } from '../../src/config/errors';
 import { validateConfig } from '../../src/config/validate';
@@ -367,6 +367,9 @@ describe(
           control_dir: join(scratch, 'control'),
           shared_dir: join(scratch, 'xchg'),
           disk_image: env.VM_DISK_IMAGE,
+          ...Object.fromEntries(
+            r.paths.emptyDisks.map((p, i) => [`empty${i}`, isAbsolute(p) ? p : join(ws, p)]),
+          ),
           efi_vars: env.VM_EFI_VARS,
           accel: 'tcg',
           vlan_net: vlanNet(ws),

@@ -35,8 +35,8 @@ const canStartWarm = (m: Record<string, unknown>) =>
   !m.useEFIBoot &&
   (m.initrd ?? null) === null;
 
-export function createVmWorkspace(given: Record<string, object>): VmWorkspace {
-  const machines = WARM
+const warmed = (given: Record<string, object>): Record<string, object> =>
+  WARM
     ? Object.fromEntries(
         Object.entries(given).map(([name, m]) => [
           name,
@@ -44,7 +44,16 @@ export function createVmWorkspace(given: Record<string, object>): VmWorkspace {
         ]),
       )
     : given;
+
+export function createVmWorkspace(given: Record<string, object>): VmWorkspace {
+  const machines = warmed(given);
   const ws = createTempWorkspace({ machines }, 'nx-qemu-vm-e2e-') as VmWorkspace;
+  // A test that rewrites the config keeps its machines warm too.
+  const writeConfig = ws.writeConfig.bind(ws);
+  ws.writeConfig = (config) => {
+    const c = config as { machines?: Record<string, object> };
+    writeConfig(c.machines ? { ...c, machines: warmed(c.machines) } : config);
+  };
   const env = (extra: Record<string, string>) => ({
     ...process.env,
     ...BOOT_ENV,
