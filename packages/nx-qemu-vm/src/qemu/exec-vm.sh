@@ -89,6 +89,7 @@ fi
 # setpriv makes it stop the machine too if this script or timeout dies.
 run_machine() {
   : >"$log"
+  rm -f -- "$work/warm-skipped"
   TMPDIR=$work USE_TMPDIR=1 QEMU_KERNEL_PARAMS="${QEMU_KERNEL_PARAMS:-} console=$serial_console nxvm.exec panic=-1" \
     VM_WARM=$warm VM_WARM_FILE=${warm_file:-} \
     setpriv --pdeathsig TERM -- timeout --kill-after=60 "$timeout_s" \
@@ -102,8 +103,10 @@ run_machine() {
 }
 run_machine
 # A state that did not restore: QEMU stopped before the guest printed anything,
-# so nothing of this run was touched. Once more, cold.
-if [ "$warm" = restore ] && [ "$qemu_status" -ne 0 ] && [ "$qemu_status" -ne 124 ] && [ ! -s "$log" ]; then
+# so nothing of this run was touched. Once more, cold (unless the run script
+# found the state stale and booted cold already).
+if [ "$warm" = restore ] && [ "$qemu_status" -ne 0 ] && [ "$qemu_status" -ne 124 ] &&
+  [ ! -s "$log" ] && [ ! -e "$work/warm-skipped" ]; then
   printf '%s: the warm state %s did not restore (QEMU exit status %s); booting cold.\n' "$prog" "$warm_state" "$qemu_status" >&2
   warm=
   run_machine

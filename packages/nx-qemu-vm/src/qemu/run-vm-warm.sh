@@ -25,7 +25,9 @@ case ${VM_WARM:-} in
   save | restore)
     warm_key=$(warm_key "$@")
     if [ "$VM_WARM" = restore ] && [ "$(cat -- "$VM_WARM_FILE.key" 2>/dev/null || :)" != "$warm_key" ]; then
-      # Not an error: the run is the same, only slower.
+      # Not an error: the run is the same, only slower. The marker tells the
+      # exec script that this boot was cold already.
+      : >"$TMPDIR/warm-skipped"
       printf '%s: cold boot: the warm state was saved for another kernel, initrd, QEMU, script, QEMU_KERNEL_PARAMS or QEMU_OPTS; rebuild it with: npx nx run %s:warm\n' "$prog" "$machine" >&2
     else
       # The same kernel parameters on both sides of the save (the machine has vmgenid).

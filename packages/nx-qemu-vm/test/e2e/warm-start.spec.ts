@@ -120,6 +120,14 @@ describe('warm starts', { timeout: 900_000 }, () => {
     assert.equal(res.stderr.trim().split('\n').length, 1, res.stderr);
   });
 
+  it('starts QEMU once when the cold boot of a stale state fails', () => {
+    const res = run('true', { QEMU_OPTS: '-device no-such-device' });
+    assert.equal(res.status, 125, res.stderr);
+    assert.match(res.stderr, /cold boot: the warm state was saved for another/);
+    assert.doesNotMatch(res.stderr, /did not restore/);
+    assert.equal(res.stderr.match(/'no-such-device' is not a valid device model name/g)?.length, 1);
+  });
+
   it('boots cold, saying why, when the state does not restore', () => {
     const saved = `${state}.saved`;
     copyFileSync(state, saved);
