@@ -102,7 +102,9 @@ load_modules() {
 # differs per run is touched: no block driver is loaded, so the kernel has
 # read nothing of a disk, and no share is mounted. A restored copy finds
 # warm_item set to 1, takes the time from the clock chip and goes on.
-if grep -qw nxvm.warm /proc/cmdline; then
+read -r cmdline_now </proc/cmdline
+case " $cmdline_now " in *" nxvm.warm "*) warm_boot=1 ;; *) warm_boot=0 ;; esac
+if [ "$warm_boot" = 1 ]; then
   # shellcheck disable=SC2086 # word lists
   set -- $modules
   early='' late=''
@@ -114,8 +116,21 @@ if grep -qw nxvm.warm /proc/cmdline; then
   done
   # shellcheck disable=SC2086
   load_modules $early
+  # What the save relies on, checked rather than assumed: a kernel with a
+  # disk driver built in has read the disks already, and one without the
+  # vmgenid driver would resume every copy with the same random state.
+  for disk in /sys/class/block/vd* /sys/class/block/sd* /sys/class/block/hd* /sys/class/block/nvme*; do
+    [ -e "$disk" ] && fail "no warm state: the kernel found the disk ${disk##*/} before the save (a disk driver built into the kernel); set warmStart to false for this kernel"
+  done
+  [ -e /sys/bus/acpi/drivers/vmgenid ] ||
+    fail "no warm state: the kernel has no vmgenid driver (CONFIG_VMGENID=y), which reseeds its random generator after a restore; set warmStart to false for this kernel"
   echo "$warm_point"
+  # The host saves the machine in this loop; nothing else sets the item, so
+  # a boot that is never saved gives up after ten minutes.
+  tries=0
   while [ "$(cat "/sys/firmware/qemu_fw_cfg/by_name/$warm_item/raw" 2>/dev/null)" != 1 ]; do
+    tries=$((tries + 1))
+    [ $tries -le 30000 ] || fail "no warm state was saved or restored within ten minutes"
     sleep 0.02
   done
   say "resumed from a warm state"

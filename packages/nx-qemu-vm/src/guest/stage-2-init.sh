@@ -102,18 +102,18 @@ for port in /sys/class/virtio-ports/*; do
   [ -e "$port/name" ] && $bb ln -sf "../$($bb basename "$port")" "/dev/virtio-ports/$($bb cat "$port/name")"
 done
 # An exec boot runs one command and powers off. Its mode says whether anyone
-# can reach the guest agent: exec+agent when the caller keeps the run's
-# directory (USE_TMPDIR), where the agent's socket is.
+# can reach the guest agent: exec1 when the caller keeps the run's directory
+# (USE_TMPDIR), where the agent's socket is, exec0 otherwise.
 mode=$($bb cat "/sys/firmware/qemu_fw_cfg/by_name/$fw_cfg_mode/raw" 2>/dev/null)
 exec_boot=0
-if $bb grep -qw nxvm.exec /proc/cmdline || [ "${mode%+agent}" = exec ]; then
+if $bb grep -qw nxvm.exec /proc/cmdline || [ "${mode%[01]}" = exec ]; then
   exec_boot=1
 fi
 # qemu-ga starts beside the boot, not before it goes on: waiting for it to
 # daemonize cost half a second under TCG (M9). An exec boot whose agent no one
 # can reach does not start it: on one vCPU it would take that half second from
 # the command. It reports its own failures.
-if [ "$guest_agent" = 1 ] && { [ "$exec_boot" = 0 ] || [ "$mode" = exec+agent ]; } && [ -x /usr/sbin/qemu-ga ] && [ -e "/dev/virtio-ports/$guest_agent_port" ]; then
+if [ "$guest_agent" = 1 ] && { [ "$exec_boot" = 0 ] || [ "$mode" = exec1 ]; } && [ -x /usr/sbin/qemu-ga ] && [ -e "/dev/virtio-ports/$guest_agent_port" ]; then
   /usr/sbin/qemu-ga --pidfile=/run/qemu-ga.pid --statedir=/run -m virtio-serial -p "/dev/virtio-ports/$guest_agent_port" </dev/null &
 fi
 # The host's requests arrive one line each on the control port: the run script

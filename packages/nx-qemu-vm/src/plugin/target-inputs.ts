@@ -182,12 +182,17 @@ export function hostInputs(target: CachedTarget, m: ValidMachine): Input[] {
 
 /**
  * The warm target's (warmStart): what the initrd takes from the host (the
- * kernel above all), and QEMU's version, which decides the state's format.
+ * kernel above all); QEMU's version, which decides the state's format; the
+ * firmware and option ROMs, whose sizes are in the state; and the host CPU's
+ * features, which a KVM guest with -cpu max sees (a state from a remote cache
+ * must not resume on another CPU).
  */
 export function warmHostInputs(m: ValidMachine, qemuBinary: string): Input[] {
   return joinRuntimeInputs([
     ...separateHostInputs('initrd', m),
     { runtime: `${shQuote(qemuBinary)} --version 2>&1 || true` },
+    { runtime: dpkgVersions(['seabios', 'ipxe-qemu', 'qemu-system-data']) },
+    { runtime: "grep -m1 '^flags' /proc/cpuinfo || true" },
   ]);
 }
 

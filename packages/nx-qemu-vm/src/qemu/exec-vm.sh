@@ -27,11 +27,11 @@ timeout_s=${VM_EXEC_TIMEOUT:-600}
 # A fresh scratch directory per run, removed afterwards; with USE_TMPDIR the
 # caller's $TMPDIR is used and kept, so xchg can be inspected.
 own_work=0
-boot_mode='exec'
+boot_mode='exec0'
 if [ -n "${TMPDIR:-}" ] && [ -n "${USE_TMPDIR:-}" ]; then
   work=$TMPDIR
   # The caller can reach the guest agent's socket in $TMPDIR/control.
-  boot_mode='exec+agent'
+  boot_mode='exec1'
 else
   work=$(mktemp -d "${TMPDIR:-/tmp}/nx-qemu-vm-exec.XXXXXXXXXX")
   own_work=1
@@ -77,8 +77,8 @@ warm=
 if [ -n "${VM_WARM_SAVE:-}" ]; then
   warm=save
   warm_file=$VM_WARM_SAVE
-  # As a plain exec boots, so that its runs match the state.
-  boot_mode='exec'
+  # The guest reads its mode after a restore; the value's size must not change.
+  boot_mode='exec0'
 elif [ "$warm_available" = 1 ] && [ "${VM_WARM_START:-1}" != 0 ] && [ -f "$warm_state" ]; then
   warm=restore
   warm_file=$warm_state
@@ -89,7 +89,7 @@ fi
 # setpriv makes it stop the machine too if this script or timeout dies.
 run_machine() {
   : >"$log"
-  rm -f -- "$work/warm-skipped"
+  rm -f -- "$work/warm-restoring"
   TMPDIR=$work USE_TMPDIR=1 QEMU_KERNEL_PARAMS="${QEMU_KERNEL_PARAMS:-} console=$serial_console nxvm.exec panic=-1" \
     VM_WARM=$warm VM_WARM_FILE=${warm_file:-} \
     setpriv --pdeathsig TERM -- timeout --kill-after=60 "$timeout_s" \
@@ -102,19 +102,22 @@ run_machine() {
   child=
 }
 run_machine
-# A state that did not restore: QEMU stopped before the guest printed anything,
-# so nothing of this run was touched. Once more, cold (unless the run script
-# found the state stale and booted cold already).
-if [ "$warm" = restore ] && [ "$qemu_status" -ne 0 ] && [ "$qemu_status" -ne 124 ] &&
-  [ ! -s "$log" ] && [ ! -e "$work/warm-skipped" ]; then
+# A state that did not restore: QEMU started restoring (the run script's
+# marker; a stale state boots cold at once, and a refusal of the run script
+# comes before) and stopped before the guest printed anything, so nothing of
+# this run was touched. Once more, cold.
+if [ "$warm" = restore ] && [ -e "$work/warm-restoring" ] && [ "$qemu_status" -ne 0 ] &&
+  [ "$qemu_status" -ne 124 ] && [ ! -s "$log" ]; then
+  rm -f -- "$work/warm-restoring"
   printf '%s: the warm state %s did not restore (QEMU exit status %s); booting cold.\n' "$prog" "$warm_state" "$qemu_status" >&2
   warm=
   run_machine
 fi
+rm -f -- "$work/warm-restoring"
 keep_log
 if [ "$warm" = save ]; then
-  # The warm target saved the machine and told QEMU to quit.
-  [ -s "$warm_file" ] && exit 0
+  # The warm target saved the machine and told QEMU to quit; it checks the file.
+  [ "$qemu_status" -eq 0 ] && exit 0
   printf '%s: no warm state was saved (QEMU exit status %s).\n' "$prog" "$qemu_status" >&2
   printf 'Last console lines (full log: %s):\n' "$state_dir/last-exec-console.log" >&2
   tail -n 25 "$log" 2>/dev/null | sed 's/^/  | /' >&2 || true

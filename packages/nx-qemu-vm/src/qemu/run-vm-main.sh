@@ -84,6 +84,9 @@ exec 6<>"$control_dir/running" 9>"$control_dir/running" 5<"$control_dir/running"
 setpriv --pdeathsig KILL -- cat 0<&5 5<&- 6<&- 7<&- 8<&- 9>&- &
 sentinel=$!
 exec 3<&0
+# A warm restore (run-vm-warm.sh): from here on a failure is QEMU's, so the
+# exec script may boot cold instead; before, the run script itself refused.
+if [ "${warm_restoring:-0}" = 1 ]; then : >"$TMPDIR/warm-restoring"; fi
 (
   umask 0177
   # QEMU_OPTS is split into words on purpose; globbing stays off.

@@ -5,17 +5,22 @@
 # shellcheck disable=SC2154
 
 # What a saved state depends on beyond its file: this script (the whole QEMU
-# command line), the kernel and initrd, QEMU's version, the extra kernel
-# parameters and options, and the caller's arguments with this run's scratch
-# directory taken out (it differs every run and only names host files).
+# command line), the kernel and initrd, QEMU's version, the accelerator (and
+# under KVM the host CPU's features, which -cpu max passes on), the extra
+# kernel parameters and options, and the caller's arguments. Two things in
+# those arguments are left out, as the guest reads them only after a restore:
+# this run's scratch directory (host paths) and whether the guest agent is
+# wanted (the exec mode's last character, exec0 or exec1).
 warm_key() {
   {
     cat -- "$0" "$kernel_file" "$initrd_file"
     "$qemu_binary" --version
-    printf '%s\n' "${QEMU_KERNEL_PARAMS:-}" "${QEMU_OPTS:-}"
+    printf '%s\n' "${accel:-}" "${QEMU_KERNEL_PARAMS:-}" "${QEMU_OPTS:-}"
+    case ${accel:-} in kvm*) grep -m1 '^flags' /proc/cpuinfo ;; esac
     printf '%s\n' "$@" | scratch="$TMPDIR" awk '{
       while ((i = index($0, ENVIRON["scratch"])) > 0)
         $0 = substr($0, 1, i - 1) "<scratch>" substr($0, i + length(ENVIRON["scratch"]))
+      sub(/,string=exec[01]$/, ",string=exec?")
       print
     }'
   } | cksum
@@ -25,9 +30,7 @@ case ${VM_WARM:-} in
   save | restore)
     warm_key=$(warm_key "$@")
     if [ "$VM_WARM" = restore ] && [ "$(cat -- "$VM_WARM_FILE.key" 2>/dev/null || :)" != "$warm_key" ]; then
-      # Not an error: the run is the same, only slower. The marker tells the
-      # exec script that this boot was cold already.
-      : >"$TMPDIR/warm-skipped"
+      # Not an error: the run is the same, only slower.
       printf '%s: cold boot: the warm state was saved for another kernel, initrd, QEMU, script, QEMU_KERNEL_PARAMS or QEMU_OPTS; rebuild it with: npx nx run %s:warm\n' "$prog" "$machine" >&2
     else
       # The same kernel parameters on both sides of the save (the machine has vmgenid).
@@ -40,8 +43,12 @@ case ${VM_WARM:-} in
           -qmp "unix:$(qemu_escape "$TMPDIR/warm-qmp.sock"),server=on,wait=off"
       else
         # QEMU reads the state from an inherited descriptor: no path reaches a shell.
-        exec 4<"$VM_WARM_FILE" || die "cannot read the warm state $VM_WARM_FILE"
+        [ -r "$VM_WARM_FILE" ] || die "cannot read the warm state $VM_WARM_FILE"
+        exec 4<"$VM_WARM_FILE"
         set -- "$@" -fw_cfg "name=$fw_cfg_warm,string=1" -incoming fd:4
+        # run-vm-main.sh marks the moment QEMU starts restoring, for the exec script.
+        # shellcheck disable=SC2034 # read by run-vm-main.sh
+        warm_restoring=1
       fi
     fi
     ;;

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAttached } from '../host/attached';
+import { runTool } from '../host/run-tool';
 import { WARM_POINT } from '../guest/stage1';
 import { QmpClient } from '../testing/qmp';
 import { shQuote } from '../quote/shell';
@@ -39,6 +40,10 @@ export async function saveWarmState(
     const stop = new AbortController();
     // The scripts' messages (the scratch disk they create) only matter on failure.
     const messages = join(scratch, 'messages.txt');
+    // A scratch root disk of any size: the guest never reads it before the save.
+    await runTool('qemu-img', ['create', '-q', '-f', 'qcow2', join(scratch, 'root.qcow2'), '64M'], {
+      debianPackage: 'qemu-utils',
+    });
     const run = runAttached(execScript, ['true'], {
       stdin: 'ignore',
       stdout: 'ignore',
@@ -82,8 +87,15 @@ export async function saveWarmState(
       booted = Date.now();
       const qmp = await QmpClient.connect(join(scratch, 'warm-qmp.sock'), 10_000);
       try {
-        // QEMU runs this through /bin/sh: the path is quoted.
-        await qmp.execute('migrate', { uri: `exec:cat > ${shQuote(stateFile)}` }, 10_000);
+        // QEMU runs this through /bin/sh: the paths are quoted. cat may still
+        // be writing when QEMU says "completed"; the file gets its name only
+        // once cat is done.
+        const part = `${stateFile}.part`;
+        await qmp.execute(
+          'migrate',
+          { uri: `exec:cat > ${shQuote(part)} && mv -- ${shQuote(part)} ${shQuote(stateFile)}` },
+          10_000,
+        );
         for (;;) {
           const status = (await qmp.execute('query-migrate', undefined, 10_000)) as {
             status?: string;
@@ -108,6 +120,10 @@ export async function saveWarmState(
         throw new Error(
           `the exec script ended with ${result.interrupted ?? result.signal ?? `status ${result.exitCode}`} after the save.\n${consoleTail()}`,
         );
+      for (let waited = 0; !existsSync(stateFile); waited += 50) {
+        if (waited > 30_000) throw new Error('QEMU said the state was saved, but no file appeared');
+        await sleep(50);
+      }
     } catch (err) {
       stop.abort();
       await run;
