@@ -114,12 +114,13 @@ if [ "$warm" = restore ] && [ -e "$work/warm-restoring" ] && [ "$qemu_status" -n
   run_machine
 fi
 rm -f -- "$work/warm-restoring"
-keep_log
+# A save is a build step: it leaves the machine's state directory alone.
+[ "$warm" = save ] || keep_log
 if [ "$warm" = save ]; then
   # The warm target saved the machine and told QEMU to quit; it checks the file.
   [ "$qemu_status" -eq 0 ] && exit 0
   printf '%s: no warm state was saved (QEMU exit status %s).\n' "$prog" "$qemu_status" >&2
-  printf 'Last console lines (full log: %s):\n' "$state_dir/last-exec-console.log" >&2
+  printf 'Last console lines:\n' >&2
   tail -n 25 "$log" 2>/dev/null | sed 's/^/  | /' >&2 || true
   exit "$boot_failure_status"
 fi
