@@ -26,7 +26,7 @@ describe('validateConfig', () => {
   it('fills every default of an empty machine', () => {
     const m = validateConfig(machine({})).machines.vm;
     assert.equal(m.memorySize, 384);
-    assert.equal(m.msize, 16384);
+    assert.equal(m.msize, 131072);
     assert.equal(m.diskSize, 512);
     assert.equal(m.cores, 1);
     assert.equal(m.graphics, true);

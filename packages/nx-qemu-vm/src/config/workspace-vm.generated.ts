@@ -35,7 +35,7 @@ export interface MachineOptions {
    */
   memorySize?: number;
   /**
-   * Largest 9p message in bytes, used by every 9p share. Larger values make shared directories faster and cost guest memory.
+   * Largest 9p message in bytes, used by every 9p share. The default, 128 KiB, was chosen by `npm run bench:ninep` (BENCHMARKS.md): against the seed's 16 KiB it reads a large file 2 to 3 times faster, and on the read-only store (cache=loose) it also walks trees and reads small files faster; 512 KiB reads large files faster still but walks trees slower. Larger values cost guest memory.
    */
   msize?: number;
   /**
