@@ -1,6 +1,7 @@
 // Boot benchmark (M2, M9): raw QEMU with a trivial initramfs vs. our exec
 // script booting cold and starting warm (warmStart: the repository's vm has
-// it) vs. `nx run vm:exec`, same kernel, same accelerator, side by side in one run.
+// it) vs. `nx run vm:exec` vs. the test API's startMachines, cold and warm,
+// same kernel, same accelerator, side by side in one run.
 // Usage: npm run bench:boot [-- runs]   (default 5 runs each; prints medians and ratios)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,8 @@ import { join } from 'node:path';
 import { writeCpio, gzipDeterministic } from '../packages/nx-qemu-vm/src/guest/cpio';
 import { newestKernel } from '../packages/nx-qemu-vm/src/config/resolve';
 import { readHostFacts } from '../packages/nx-qemu-vm/src/host/host-facts';
+import { startMachines } from '../packages/nx-qemu-vm/src/testing';
+import { runMain } from './run-main';
 
 const runs = Number(process.argv[2] ?? 5);
 const root = join(__dirname, '..');
@@ -20,8 +23,12 @@ const env = {
   NX_NO_CLOUD: 'true',
   NX_TUI: 'false',
 };
-const kernel = newestKernel(readHostFacts().kernels);
-if (!kernel) throw new Error('no kernel in /boot: apt-get install linux-image-amd64');
+function hostKernel(): string {
+  const found = newestKernel(readHostFacts().kernels);
+  if (!found) throw new Error('no kernel in /boot: apt-get install linux-image-amd64');
+  return found;
+}
+const kernel = hostKernel();
 
 function time(argv: string[], extraEnv: Record<string, string> = {}): number {
   const start = process.hrtime.bigint();
@@ -38,144 +45,170 @@ function time(argv: string[], extraEnv: Record<string, string> = {}): number {
   return seconds;
 }
 
+/** The test API as a test uses it: start the machine, run one command, stop it. */
+async function timeStartMachines(warmStart: '0' | '1'): Promise<number> {
+  process.env.VM_WARM_START = warmStart;
+  const start = process.hrtime.bigint();
+  const vms = await startMachines(['vm'], { workspaceRoot: root, build: false });
+  await vms.machines.vm.succeed('true');
+  await vms.shutdown();
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const scratch = mkdtempSync(join(tmpdir(), 'nx-qemu-vm-bench-'));
-try {
-  // The baseline: the same kernel and console, an initramfs of busybox and a
-  // three-line /init that prints and powers off. No disks, no shares, no modules.
-  const busybox = readFileSync('/bin/busybox');
-  const init =
-    '#!/bin/busybox sh\n/bin/busybox mount -t devtmpfs devtmpfs /dev\necho hello > /dev/console\n/bin/busybox poweroff -f\n';
-  const trivial = join(scratch, 'trivial.img');
-  writeFileSync(
-    trivial,
-    gzipDeterministic(
-      writeCpio([
-        { path: 'bin/busybox', type: 'file', mode: 0o755, data: busybox },
-        { path: 'init', type: 'file', mode: 0o755, data: Buffer.from(init) },
-        { path: 'dev', type: 'dir' },
-      ]),
-    ),
-  );
-  const raw = [
-    'qemu-system-x86_64',
-    '-machine',
-    'q35',
-    '-accel',
-    accel,
-    '-cpu',
-    'max',
-    '-m',
-    '384',
-    '-nographic',
-    '-no-reboot',
-    '-serial',
-    `file:${join(scratch, 'raw.log')}`,
-    '-monitor',
-    'none',
-    '-kernel',
-    kernel,
-    '-initrd',
-    trivial,
-    '-append',
-    'console=ttyS0,115200n8 panic=-1',
-  ];
+async function main() {
+  const scratch = mkdtempSync(join(tmpdir(), 'nx-qemu-vm-bench-'));
+  try {
+    // The baseline: the same kernel and console, an initramfs of busybox and a
+    // three-line /init that prints and powers off. No disks, no shares, no modules.
+    const busybox = readFileSync('/bin/busybox');
+    const init =
+      '#!/bin/busybox sh\n/bin/busybox mount -t devtmpfs devtmpfs /dev\necho hello > /dev/console\n/bin/busybox poweroff -f\n';
+    const trivial = join(scratch, 'trivial.img');
+    writeFileSync(
+      trivial,
+      gzipDeterministic(
+        writeCpio([
+          { path: 'bin/busybox', type: 'file', mode: 0o755, data: busybox },
+          { path: 'init', type: 'file', mode: 0o755, data: Buffer.from(init) },
+          { path: 'dev', type: 'dir' },
+        ]),
+      ),
+    );
+    const raw = [
+      'qemu-system-x86_64',
+      '-machine',
+      'q35',
+      '-accel',
+      accel,
+      '-cpu',
+      'max',
+      '-m',
+      '384',
+      '-nographic',
+      '-no-reboot',
+      '-serial',
+      `file:${join(scratch, 'raw.log')}`,
+      '-monitor',
+      'none',
+      '-kernel',
+      kernel,
+      '-initrd',
+      trivial,
+      '-append',
+      'console=ttyS0,115200n8 panic=-1',
+    ];
 
-  // Make sure the scripts and initrd exist and are current (cache hits after the first time).
-  execFileSync(
-    process.execPath,
-    [
+    // Make sure the scripts and initrd exist and are current (cache hits after the first time).
+    execFileSync(
+      process.execPath,
+      [
+        join(root, 'node_modules/nx/dist/bin/nx.js'),
+        'run-many',
+        '-t',
+        'build',
+        'initrd',
+        'prepare',
+        '-p',
+        'vm',
+      ],
+      { cwd: root, env, stdio: 'ignore' },
+    );
+    const execScript = join(root, 'dist/vm/vm/bin/exec-vm-vm');
+    const nx = [
+      process.execPath,
       join(root, 'node_modules/nx/dist/bin/nx.js'),
-      'run-many',
-      '-t',
-      'build',
-      'initrd',
-      'warm',
-      '-p',
-      'vm',
-    ],
-    { cwd: root, env, stdio: 'ignore' },
-  );
-  const execScript = join(root, 'dist/vm/vm/bin/exec-vm-vm');
-  const nx = [
-    process.execPath,
-    join(root, 'node_modules/nx/dist/bin/nx.js'),
-    'run',
-    'vm:exec',
-    '--command=true',
-  ];
+      'run',
+      'vm:exec',
+      '--command=true',
+    ];
 
-  // Nx with its daemon, as on a developer's machine (CI runs without it).
-  execFileSync(
-    process.execPath,
-    [join(root, 'node_modules/nx/dist/bin/nx.js'), 'daemon', '--start'],
-    { cwd: root, env: { ...env, NX_DAEMON: 'true' }, stdio: 'ignore' },
-  );
-  // Cold boots, as before M9's warm starts; the Nx rows measure Nx's own cost over them.
-  const cold = { VM_WARM_START: '0' };
-  const results: Record<string, number[]> = {
-    raw: [],
-    script: [],
-    warm: [],
-    nxWarm: [],
-    nx: [],
-    nxNoIsolation: [],
-    nxDaemon: [],
-  };
-  time(execScript.split(' ').concat('true')); // first boot formats the root disk; not measured
-  for (let i = 0; i < runs; i++) {
-    // Interleaved, so drift in the machine's load hits all three alike.
-    results.raw.push(time(raw));
-    results.script.push(time([execScript, 'true'], cold));
-    results.warm.push(time([execScript, 'true']));
-    results.nx.push(time(nx, cold));
-    // Nx's plugin isolation starts a worker process per plugin for the project graph.
-    results.nxNoIsolation.push(time(nx, { ...cold, NX_ISOLATE_PLUGINS: 'false' }));
-    results.nxDaemon.push(time(nx, { ...cold, NX_DAEMON: 'true' }));
-    results.nxWarm.push(time(nx));
+    // Nx with its daemon, as on a developer's machine (CI runs without it).
+    execFileSync(
+      process.execPath,
+      [join(root, 'node_modules/nx/dist/bin/nx.js'), 'daemon', '--start'],
+      { cwd: root, env: { ...env, NX_DAEMON: 'true' }, stdio: 'ignore' },
+    );
+    // Cold boots, as before M9's warm starts; the Nx rows measure Nx's own cost over them.
+    const cold = { VM_WARM_START: '0' };
+    const results: Record<string, number[]> = {
+      raw: [],
+      script: [],
+      warm: [],
+      nxWarm: [],
+      nx: [],
+      nxNoIsolation: [],
+      nxDaemon: [],
+      apiCold: [],
+      apiWarm: [],
+    };
+    time(execScript.split(' ').concat('true')); // first boot formats the root disk; not measured
+    for (let i = 0; i < runs; i++) {
+      // Interleaved, so drift in the machine's load hits all three alike.
+      results.raw.push(time(raw));
+      results.script.push(time([execScript, 'true'], cold));
+      results.warm.push(time([execScript, 'true']));
+      results.nx.push(time(nx, cold));
+      // Nx's plugin isolation starts a worker process per plugin for the project graph.
+      results.nxNoIsolation.push(time(nx, { ...cold, NX_ISOLATE_PLUGINS: 'false' }));
+      results.nxDaemon.push(time(nx, { ...cold, NX_DAEMON: 'true' }));
+      results.nxWarm.push(time(nx));
+      results.apiCold.push(await timeStartMachines('0'));
+      results.apiWarm.push(await timeStartMachines('1'));
+    }
+    execFileSync(
+      process.execPath,
+      [join(root, 'node_modules/nx/dist/bin/nx.js'), 'daemon', '--stop'],
+      { cwd: root, env, stdio: 'ignore' },
+    );
+    const m = {
+      raw: median(results.raw),
+      script: median(results.script),
+      warm: median(results.warm),
+      nxWarm: median(results.nxWarm),
+      nx: median(results.nx),
+      nxNoIsolation: median(results.nxNoIsolation),
+      nxDaemon: median(results.nxDaemon),
+      apiCold: median(results.apiCold),
+      apiWarm: median(results.apiWarm),
+    };
+    console.log(
+      `boot benchmark: ${runs} runs each, accel=${accel}, kernel ${kernel}, ${cpus().length} x ${cpus()[0]?.model}`,
+    );
+    console.log(
+      `  raw qemu, trivial initramfs   median ${m.raw.toFixed(2)} s   [${results.raw.map((x) => x.toFixed(2)).join(' ')}]`,
+    );
+    const verdict = (met: boolean) => (met ? 'met' : 'missed');
+    const row = (label: string, xs: number[], med: number) =>
+      `  ${label.padEnd(36)} median ${med.toFixed(2)} s   [${xs.map((x) => x.toFixed(2)).join(' ')}]`;
+    console.log(
+      `${row("exec-vm-vm 'true', warm start", results.warm, m.warm)}   ${(m.warm / m.raw).toFixed(2)}x raw (M9 goal <= 0.35x: ${verdict(m.warm <= 0.35 * m.raw)})`,
+    );
+    console.log(
+      `${row('nx run vm:exec, warm start', results.nxWarm, m.nxWarm)}   ${(m.nxWarm / m.raw).toFixed(2)}x raw, warm script + ${(m.nxWarm - m.warm).toFixed(2)} s`,
+    );
+    console.log(
+      `  exec-vm-vm 'true', cold boot  median ${m.script.toFixed(2)} s   [${results.script.map((x) => x.toFixed(2)).join(' ')}]   ${(m.script / m.raw).toFixed(2)}x raw (M9 goal <= 1.10x: ${verdict(m.script <= 1.1 * m.raw)})`,
+    );
+    console.log(
+      `  nx run vm:exec --command=true median ${m.nx.toFixed(2)} s   [${results.nx.map((x) => x.toFixed(2)).join(' ')}]   ${(m.nx / m.raw).toFixed(2)}x raw, script + ${(m.nx - m.script).toFixed(2)} s (M9 goal <= script + 1.5 s: ${verdict(m.nx - m.script <= 1.5)})`,
+    );
+    console.log(
+      `  the same, NX_ISOLATE_PLUGINS=false median ${m.nxNoIsolation.toFixed(2)} s   [${results.nxNoIsolation.map((x) => x.toFixed(2)).join(' ')}]   ${(m.nxNoIsolation / m.raw).toFixed(2)}x raw, script + ${(m.nxNoIsolation - m.script).toFixed(2)} s (${verdict(m.nxNoIsolation - m.script <= 1.5)})`,
+    );
+    console.log(
+      `  the same with the Nx daemon    median ${m.nxDaemon.toFixed(2)} s   [${results.nxDaemon.map((x) => x.toFixed(2)).join(' ')}]   ${(m.nxDaemon / m.raw).toFixed(2)}x raw, script + ${(m.nxDaemon - m.script).toFixed(2)} s`,
+    );
+    console.log(
+      `${row("startMachines + succeed('true'), warm", results.apiWarm, m.apiWarm)}   ${(m.apiWarm / m.raw).toFixed(2)}x raw, ${(m.apiWarm / m.apiCold).toFixed(2)}x cold (M9 goal <= 0.35x raw: ${verdict(m.apiWarm <= 0.35 * m.raw)})`,
+    );
+    console.log(
+      `${row("startMachines + succeed('true'), cold", results.apiCold, m.apiCold)}   ${(m.apiCold / m.raw).toFixed(2)}x raw`,
+    );
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
-  execFileSync(
-    process.execPath,
-    [join(root, 'node_modules/nx/dist/bin/nx.js'), 'daemon', '--stop'],
-    { cwd: root, env, stdio: 'ignore' },
-  );
-  const m = {
-    raw: median(results.raw),
-    script: median(results.script),
-    warm: median(results.warm),
-    nxWarm: median(results.nxWarm),
-    nx: median(results.nx),
-    nxNoIsolation: median(results.nxNoIsolation),
-    nxDaemon: median(results.nxDaemon),
-  };
-  console.log(
-    `boot benchmark: ${runs} runs each, accel=${accel}, kernel ${kernel}, ${cpus().length} x ${cpus()[0]?.model}`,
-  );
-  console.log(
-    `  raw qemu, trivial initramfs   median ${m.raw.toFixed(2)} s   [${results.raw.map((x) => x.toFixed(2)).join(' ')}]`,
-  );
-  const verdict = (met: boolean) => (met ? 'met' : 'missed');
-  const row = (label: string, xs: number[], med: number) =>
-    `  ${label.padEnd(36)} median ${med.toFixed(2)} s   [${xs.map((x) => x.toFixed(2)).join(' ')}]`;
-  console.log(
-    `${row("exec-vm-vm 'true', warm start", results.warm, m.warm)}   ${(m.warm / m.raw).toFixed(2)}x raw (M9 goal <= 0.35x: ${verdict(m.warm <= 0.35 * m.raw)})`,
-  );
-  console.log(
-    `${row('nx run vm:exec, warm start', results.nxWarm, m.nxWarm)}   ${(m.nxWarm / m.raw).toFixed(2)}x raw, warm script + ${(m.nxWarm - m.warm).toFixed(2)} s`,
-  );
-  console.log(
-    `  exec-vm-vm 'true', cold boot  median ${m.script.toFixed(2)} s   [${results.script.map((x) => x.toFixed(2)).join(' ')}]   ${(m.script / m.raw).toFixed(2)}x raw (M9 goal <= 1.10x: ${verdict(m.script <= 1.1 * m.raw)})`,
-  );
-  console.log(
-    `  nx run vm:exec --command=true median ${m.nx.toFixed(2)} s   [${results.nx.map((x) => x.toFixed(2)).join(' ')}]   ${(m.nx / m.raw).toFixed(2)}x raw, script + ${(m.nx - m.script).toFixed(2)} s (M9 goal <= script + 1.5 s: ${verdict(m.nx - m.script <= 1.5)})`,
-  );
-  console.log(
-    `  the same, NX_ISOLATE_PLUGINS=false median ${m.nxNoIsolation.toFixed(2)} s   [${results.nxNoIsolation.map((x) => x.toFixed(2)).join(' ')}]   ${(m.nxNoIsolation / m.raw).toFixed(2)}x raw, script + ${(m.nxNoIsolation - m.script).toFixed(2)} s (${verdict(m.nxNoIsolation - m.script <= 1.5)})`,
-  );
-  console.log(
-    `  the same with the Nx daemon    median ${m.nxDaemon.toFixed(2)} s   [${results.nxDaemon.map((x) => x.toFixed(2)).join(' ')}]   ${(m.nxDaemon / m.raw).toFixed(2)}x raw, script + ${(m.nxDaemon - m.script).toFixed(2)} s`,
-  );
-} finally {
-  rmSync(scratch, { recursive: true, force: true });
 }
+
+runMain(main);

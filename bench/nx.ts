@@ -10,6 +10,7 @@ import {
   type TempWorkspace,
 } from '../packages/nx-qemu-vm/test/helpers/temp-workspace';
 import { startRemoteCacheServer } from '../packages/nx-qemu-vm/test/helpers/remote-cache-server';
+import { runMain } from './run-main';
 
 const runs = Number(process.argv[2] ?? 5);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -104,7 +105,4 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runMain(main);

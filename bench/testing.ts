@@ -11,6 +11,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMachines } from '../packages/nx-qemu-vm/src/testing';
 import { createTempWorkspace } from '../packages/nx-qemu-vm/test/helpers/temp-workspace';
+import { runMain } from './run-main';
 
 const runs = Number(process.argv[2] ?? 5);
 process.env.VM_ACCEL ??= 'tcg';
@@ -186,10 +187,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -54,8 +54,6 @@ export interface BuilderRun {
   results?: Record<string, string>;
   /** Disks in order: the first is /dev/vda. */
   disks: BuilderDisk[];
-  /** UEFI firmware and a writable vars file: the builder then boots under OVMF. */
-  efi?: { code: string; vars: string; format: string };
   timeoutSeconds: number;
   /** Where the console log is kept. */
   consoleLog: string;
@@ -114,13 +112,6 @@ export function builderArgv(run: BuilderRun, xchg: string): string[] {
     );
     argv.push('-device', `virtio-blk-pci,drive=disk${i}`);
   });
-  if (run.efi) {
-    argv.push(
-      '-drive',
-      `if=pflash,format=${run.efi.format},unit=0,readonly=on,file=${qemuEscape(run.efi.code)}`,
-    );
-    argv.push('-drive', `if=pflash,format=raw,unit=1,file=${qemuEscape(run.efi.vars)}`);
-  }
   argv.push(
     '-kernel',
     run.kernel,

@@ -178,11 +178,11 @@ export interface MachineOptions {
    */
   useEFIBoot?: boolean;
   /**
-   * Start `exec` runs from a saved state instead of a cold boot. The `warm` target (cached) boots the machine once to the end of its driver loading, before any disk is read or share mounted, and saves QEMU's state; each later `exec` restores it, then mounts the run's disks and shares, sets the clock from the host, and has the kernel reseed its random generator (vmgenid). A state that does not match the run (other kernel parameters, QEMU_OPTS, kernel, initrd, QEMU or scripts) or fails to restore gives a cold boot, with one line saying why. For x86_64 machines that boot their kernel directly (no boot loader, no UEFI) with the generated initrd.
+   * Start `exec` runs and the test API's machines (startMachines) from a saved state instead of a cold boot. The `warm` target (cached; `prepare` and `exec` depend on it) boots the machine to the end of its driver loading, before any disk is read or share mounted, once as `exec` starts it and once as the test API does, and saves QEMU's states; each later start restores its state, then mounts the run's disks and shares, sets the clock from the host, and has the kernel reseed its random generator (vmgenid). A state that does not match the run (other kernel parameters, QEMU_OPTS, kernel, initrd, QEMU or scripts) or fails to restore gives a cold boot, with one line saying why. For x86_64 machines that boot their kernel directly (no boot loader, no UEFI) with the generated initrd.
    */
   warmStart?: boolean;
   /**
-   * How the `boot-disk` target builds the disk. `vm` runs the partitioning and boot-loader tools in a throwaway VM, as NixOS does, and registers the EFI boot entry in the vars. `host` runs the same tools directly on the image file: faster, no VM, but no boot entry in the vars (OVMF then boots the removable-media path). An aarch64 disk is always built on the host.
+   * How the `boot-disk` target builds the disk. `vm` runs the partitioning and boot-loader tools in a throwaway VM, as NixOS does. `host` runs the same tools directly on the image file: faster, no VM. Either way, an x86_64 UEFI disk's vars get the EFI boot entry, written on the host. An aarch64 disk is always built on the host, and its vars have no boot entry (the firmware boots the removable-media path).
    */
   bootDiskBuilder?: 'vm' | 'host';
   /**

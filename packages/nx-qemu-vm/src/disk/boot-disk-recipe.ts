@@ -29,8 +29,6 @@ export interface BootDiskRecipe {
    * BIOS GRUB. Host mode only.
    */
   arm64GrubDir?: string;
-  /** Register a boot entry with efibootmgr when booted under UEFI (the builder VM under OVMF). */
-  efiBootEntry?: boolean;
   /** GRUB menu on the serial port too (machines with graphics: false). */
   serialConsole: boolean;
   sourceDateEpoch: number;
@@ -126,7 +124,6 @@ export function renderBootDiskScript(r: BootDiskRecipe): string {
     SOURCE_DATE_EPOCH: Math.max(r.sourceDateEpoch, FAT_EPOCH_MIN),
     efi: r.efi || arm64,
     bios: !arm64,
-    efi_boot_entry: r.efiBootEntry ?? false,
     serial_console: r.serialConsole,
     grub_cfg: renderGrubCfg({
       kernelParams: r.kernelParams,

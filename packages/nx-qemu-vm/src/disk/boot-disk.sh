@@ -15,7 +15,6 @@
 #   bios              1: GRUB for BIOS (x86); 0 for an aarch64 disk
 #   efi               1: GRUB for UEFI, at \EFI\BOOT\$efi_boot_file
 #   grub_efi_dir, grub_efi_format: UEFI GRUB's modules and platform; grub_efi_missing: what to do without them
-#   efi_boot_entry    1: register a boot entry with efibootmgr (vm mode under OVMF)
 #   serial_console    1: no graphical terminal, so no GRUB font
 #   grub_cfg          the text of grub.cfg
 #   size_mib, the GPT layout (disk_guid, bios_* and esp_* fields), fat_serial,
@@ -61,7 +60,6 @@ if [ "$bios" = 1 ]; then
 fi
 if [ "$efi" = 1 ] && [ ! -e "$grub_efi_dir/moddep.lst" ]; then fail "$grub_efi_missing"; fi
 if [ "$serial_console" != 1 ]; then need_file "$grub_font" grub-common; fi
-if [ "$efi_boot_entry" = 1 ]; then need efibootmgr efibootmgr; fi
 [ -r "$kernel" ] || fail "cannot read the kernel $kernel"
 [ -r "$initrd" ] || fail "cannot read the initrd $initrd"
 # Absolute paths: grub-bios-setup runs in another directory (see below).
@@ -166,12 +164,6 @@ if [ "$efi" = 1 ]; then checked="$checked ::/EFI/BOOT/$efi_boot_file"; fi
 # shellcheck disable=SC2086 # a list of words without blanks of their own
 run "reading back the ESP (mdir)" mdir -i "$fat" $checked
 
-# Under OVMF the builder also registers the boot entry in the vars, as an installer would.
-if [ "$efi_boot_entry" = 1 ] && [ -d /sys/firmware/efi/efivars ]; then
-  phase "registering the EFI boot entry"
-  run "registering the EFI boot entry (efibootmgr)" efibootmgr --quiet --create --disk "$disk" --part 2 \
-    --label nx-qemu-vm --loader "\\EFI\\BOOT\\$efi_boot_file"
-fi
 if [ "$mode" = host ]; then
   trap - EXIT
 else

@@ -91,8 +91,6 @@ export function wantedModules(r: ResolvedMachine): string[] {
     ...(r.fileSystems.some((f) => f.fsType === 'vfat')
       ? ['vfat', 'nls_cp437', 'nls_iso8859-1', 'nls_ascii']
       : []),
-    // The boot-disk builder registers its boot entry through efivarfs.
-    ...(r.config.useBootLoader && r.config.useEFIBoot ? ['efivarfs'] : []),
   ];
 }
 

@@ -25,11 +25,15 @@ mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
+# The kernel command line, read once: a restored warm state has the saved one.
+read -r cmdline </proc/cmdline
+# has_param WORD: true when the command line has WORD as a whole parameter.
+has_param() { case " $cmdline " in *" $1 "*) ;; *) false ;; esac; }
 
 say() { echo "stage 1: $*"; }
 # An exec boot: the kernel parameter (direct boot) or QEMU's fw_cfg (any boot).
 is_exec() {
-  grep -qw nxvm.exec /proc/cmdline ||
+  has_param nxvm.exec ||
     case $(cat "/sys/firmware/qemu_fw_cfg/by_name/$fw_cfg_mode/raw" 2>/dev/null) in exec*) ;; *) false ;; esac
 }
 fail() {
@@ -38,7 +42,8 @@ fail() {
   # The kernel log reaches every console, not only /dev/console: a machine
   # with a display shows the failure on its serial port too.
   printf '<3>stage 1: error: %s\n<3>%s\n' "$*" "$failed_marker" >/dev/kmsg 2>/dev/null
-  if ! is_exec; then
+  # Nobody waits at an exec's or a builder's console: they power off at once.
+  if ! is_exec && ! has_param nxvm.builder; then
     echo "Starting an emergency shell; leaving it powers the machine off."
     setsid cttyhack sh
   fi
@@ -102,9 +107,7 @@ load_modules() {
 # differs per run is touched: no block driver is loaded, so the kernel has
 # read nothing of a disk, and no share is mounted. A restored copy finds
 # warm_item set to 1, takes the time from the clock chip and goes on.
-read -r cmdline_now </proc/cmdline
-case " $cmdline_now " in *" nxvm.warm "*) warm_boot=1 ;; *) warm_boot=0 ;; esac
-if [ "$warm_boot" = 1 ]; then
+if has_param nxvm.warm; then
   # shellcheck disable=SC2086 # word lists
   set -- $modules
   early='' late=''
@@ -124,7 +127,9 @@ if [ "$warm_boot" = 1 ]; then
   done
   [ -e /sys/bus/acpi/drivers/vmgenid ] ||
     fail "no warm state: the kernel has no vmgenid driver (CONFIG_VMGENID=y), which reseeds its random generator after a restore; set warmStart to false for this kernel"
-  echo "$warm_point"
+  # Through the kernel log, which reaches every console: the host watches the
+  # serial port, which is not /dev/console on a machine with a display.
+  printf '<3>%s\n' "$warm_point" >/dev/kmsg 2>/dev/null || echo "$warm_point"
   # The host saves the machine in this loop; nothing else sets the item, so
   # a boot that is never saved gives up after ten minutes.
   tries=0
@@ -133,7 +138,7 @@ if [ "$warm_boot" = 1 ]; then
     [ $tries -le 30000 ] || fail "no warm state was saved or restored within ten minutes"
     sleep 0.02
   done
-  say "resumed from a warm state"
+  printf '<3>stage 1: %s\n' 'resumed from a warm state' >/dev/kmsg 2>/dev/null || say 'resumed from a warm state'
   hwclock -s -u 2>/dev/null || say "warning: cannot read the clock chip; the clock is the saved one"
   # shellcheck disable=SC2086
   load_modules $late
@@ -145,7 +150,7 @@ fi
 # Builder mode, NixOS's runInLinuxVM: no root disk is touched. The host's
 # store becomes the whole system, and a script from xchg works on the
 # attached disks; its output and status go back through xchg.
-if grep -qw nxvm.builder /proc/cmdline; then
+if has_param nxvm.builder; then
   b=/builder
   mount_fs tmpfs $b tmpfs mode=0755
   mount_fs store "$b$store_target" 9p "$ninep,cache=loose,ro"
@@ -158,10 +163,6 @@ if grep -qw nxvm.builder /proc/cmdline; then
     fail "cannot prepare the builder root"
   fi
   cp -a "$alternatives" $b/etc/alternatives
-  if [ -d /sys/firmware/efi/efivars ]; then
-    load_module efivarfs optional
-    mount -t efivarfs efivarfs $b/sys/firmware/efi/efivars 2>/dev/null
-  fi
   say "builder: running the build script"
   # shellcheck disable=SC2016 # expanded by the builder's shell
   chroot $b /bin/sh -c 'cd /tmp && PATH=/usr/sbin:/usr/bin:/sbin:/bin /bin/sh /xchg/builder.sh; echo $? > /xchg/status' 2>&1 |
@@ -188,7 +189,7 @@ fi
 check_root() {
   case $fstype in ext2 | ext3 | ext4) ;; *) return 0 ;; esac
   mkdir -p /etc && ln -sf /proc/mounts /etc/mtab
-  if grep -qw nxvm.fsck=check /proc/cmdline; then
+  if has_param nxvm.fsck=check; then
     if /sbin/e2fsck -fn "$root" >/tmp/fsck.log 2>&1; then
       say "e2fsck -fn $root: clean"
       return 0
@@ -259,7 +260,6 @@ if [ -n "$stage2_unit" ]; then
   done
 fi
 
-read -r cmdline </proc/cmdline
 set -f
 for arg in $cmdline; do
   case $arg in init=*) init=${arg#init=} ;; esac

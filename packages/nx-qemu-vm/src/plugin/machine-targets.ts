@@ -147,7 +147,7 @@ export function machineProject(
       outputs: [`{workspaceRoot}/${dist}/warm`],
       options: positioned,
       metadata: meta(
-        `Boot ${name} once to the end of its driver loading and save QEMU's state to ${dist}/warm/state; exec restores it instead of booting (warmStart).`,
+        `Boot ${name} to the end of its driver loading, as exec and as the test API start it, and save QEMU's states to ${dist}/warm; they restore them instead of booting (warmStart).`,
       ),
     };
     cached.push(t('warm'));
@@ -211,7 +211,8 @@ export function machineProject(
     executor: 'nx:noop',
     cache: false,
     inputs: [],
-    dependsOn: everything,
+    // The test API restores the warm state (warmStart) it builds.
+    dependsOn: m.warmStart ? [...everything, t('warm')] : everything,
     metadata: meta(
       `Build everything a boot of ${name} needs (the cached steps and the disks), and nothing else. Tests that boot it depend on this target.`,
     ),
@@ -247,7 +248,7 @@ export function machineProject(
     executor: 'nx-qemu-vm:exec',
     cache: false,
     inputs: [],
-    // Only exec restores a warm state (serve, start and the test API boot cold).
+    // exec and the test API restore a warm state; serve and start boot cold.
     dependsOn: m.warmStart ? [...boot, t('warm')] : boot,
     options,
     metadata: meta(

@@ -35,7 +35,6 @@ export const TARGET_FIELDS: Record<Exclude<CachedTarget, 'config'>, readonly str
     'postBootCommands',
     'fileSystems',
     'useBootLoader',
-    'useEFIBoot',
     'qemu.diskInterface',
     'qemu.guestAgent',
   ],
@@ -149,7 +148,6 @@ const BOOT_DISK_PACKAGES = [
   'grub-efi-amd64-bin',
   'ovmf',
   'qemu-utils',
-  'efibootmgr',
   'busybox-static',
   'util-linux',
 ];

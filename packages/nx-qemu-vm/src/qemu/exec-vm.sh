@@ -108,15 +108,13 @@ run_machine
 # this run was touched. Once more, cold.
 if [ "$warm" = restore ] && [ -e "$work/warm-restoring" ] && [ "$qemu_status" -ne 0 ] &&
   [ "$qemu_status" -ne 124 ] && [ ! -s "$log" ]; then
-  rm -f -- "$work/warm-restoring"
   printf '%s: the warm state %s did not restore (QEMU exit status %s); booting cold.\n' "$prog" "$warm_state" "$qemu_status" >&2
   warm=
   run_machine
 fi
 rm -f -- "$work/warm-restoring"
-# A save is a build step: it leaves the machine's state directory alone.
-[ "$warm" = save ] || keep_log
 if [ "$warm" = save ]; then
+  # A save is a build step: it leaves the machine's state directory alone.
   # The warm target saved the machine and told QEMU to quit; it checks the file.
   [ "$qemu_status" -eq 0 ] && exit 0
   printf '%s: no warm state was saved (QEMU exit status %s).\n' "$prog" "$qemu_status" >&2
@@ -124,6 +122,7 @@ if [ "$warm" = save ]; then
   tail -n 25 "$log" 2>/dev/null | sed 's/^/  | /' >&2 || true
   exit "$boot_failure_status"
 fi
+keep_log
 
 status_file=$work/xchg/.nx-qemu-vm/status
 # A command that timed out was stopped with the machine: 124 says so, whatever it returned.

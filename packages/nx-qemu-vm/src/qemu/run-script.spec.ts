@@ -235,3 +235,49 @@ describe('run script', () => {
     assert.match(own.stdout, /virtio-blk-pci/, 'the script arguments reached QEMU');
   });
 });
+
+describe('run script: the key of a warm state', () => {
+  // A save writes the key of what it was saved for beside the state; QEMU
+  // (asked for -version) then exits at once.
+  const { run } = workspace({ warmStart: true });
+  const keyOf = (args: string[], scratch = join(root, 'warm-a')) => {
+    mkdirSync(scratch, { recursive: true });
+    const state = join(scratch, 'state');
+    const res = run(
+      { VM_WARM: 'save', VM_WARM_FILE: state, TMPDIR: scratch, USE_TMPDIR: '1' },
+      root,
+      args,
+    );
+    assert.equal(res.status, 0, res.stderr);
+    return readFileSync(`${state}.key`, 'utf8');
+  };
+  const testApiArgs = (scratch: string, log: string) => [
+    '-chardev',
+    `socket,id=nxvm-agent,path=${scratch}/api/agent.sock,server=on,wait=off`,
+    '-chardev',
+    `stdio,id=nxvm-console,signal=off,logfile=${log},logappend=on`,
+  ];
+
+  it('leaves out what a restore does not depend on: scratch paths, the log file, -snapshot, the agent flag', () => {
+    const a = join(root, 'warm-a');
+    const b = join(root, 'warm-b');
+    const key = keyOf(testApiArgs(a, '/logs/test-1.log'), a);
+    assert.equal(keyOf(testApiArgs(b, '/logs/test-2,,x.log'), b), key);
+    assert.equal(keyOf([...testApiArgs(b, '/logs/3.log'), '-snapshot'], b), key);
+    assert.equal(
+      keyOf(['-fw_cfg', 'name=opt/m,string=exec0']),
+      keyOf(['-fw_cfg', 'name=opt/m,string=exec1']),
+    );
+  });
+
+  it('changes with the devices and anything else in the arguments', () => {
+    const a = join(root, 'warm-a');
+    const key = keyOf(testApiArgs(a, '/logs/1.log'), a);
+    assert.notEqual(keyOf([...testApiArgs(a, '/logs/1.log'), '-device', 'virtio-rng-pci'], a), key);
+    assert.notEqual(keyOf(testApiArgs(a, '/logs/1.log').slice(0, 2), a), key);
+    assert.notEqual(
+      keyOf(['-fw_cfg', 'name=opt/m,string=exec0']),
+      keyOf(['-fw_cfg', 'name=opt/m,string=boot0']),
+    );
+  });
+});

@@ -7,10 +7,12 @@
 # What a saved state depends on beyond its file: this script (the whole QEMU
 # command line), the kernel and initrd, QEMU's version, the accelerator (and
 # under KVM the host CPU's features, which -cpu max passes on), the extra
-# kernel parameters and options, and the caller's arguments. Two things in
-# those arguments are left out, as the guest reads them only after a restore:
-# this run's scratch directory (host paths) and whether the guest agent is
-# wanted (the exec mode's last character, exec0 or exec1).
+# kernel parameters and options, and the caller's arguments. Some things in
+# those arguments are left out, as the guest reads them only after a restore,
+# or they are not part of QEMU's state: this run's scratch directory (host
+# paths), whether the guest agent is wanted (the exec mode's last character,
+# exec0 or exec1), the console's log file (the test API's, one per boot), and
+# -snapshot (a save always has it, and no disk is read before the save).
 warm_key() {
   {
     cat -- "$0" "$kernel_file" "$initrd_file"
@@ -20,7 +22,9 @@ warm_key() {
     printf '%s\n' "$@" | scratch="$TMPDIR" awk '{
       while ((i = index($0, ENVIRON["scratch"])) > 0)
         $0 = substr($0, 1, i - 1) "<scratch>" substr($0, i + length(ENVIRON["scratch"]))
+      if ($0 == "-snapshot") next
       sub(/,string=exec[01]$/, ",string=exec?")
+      sub(/,logfile=([^,]|,,)*/, ",logfile=<log>")
       print
     }'
   } | cksum

@@ -1,14 +1,26 @@
-// Saves a machine's warm state (warmStart, M9): the exec script boots it with
-// VM_WARM_SAVE to the point where stage 1 waits, after its drivers and before
-// any disk or share; QEMU then writes its state to a file over QMP and quits.
-// Every later exec restores that file instead of booting (exec-vm.sh).
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+// Saves a machine's warm state (warmStart, M9): the machine boots, with
+// VM_WARM=save, to the point where stage 1 waits, after its drivers and
+// before any disk or share; QEMU then writes its state to a file over QMP and
+// quits. There is one state per way of starting the machine, as each has its
+// own devices: exec's (the exec script, restored by exec-vm.sh) and the test
+// API's (the run script with launch.ts's arguments, restored by launch.ts).
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { randomInt } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAttached } from '../host/attached';
 import { runTool } from '../host/run-tool';
 import { WARM_POINT } from '../guest/stage1';
 import { QmpClient } from '../testing/qmp';
+import { apiSockets, qemuArgs, warmConsoleFile } from '../testing/launch';
 import { shQuote } from '../quote/shell';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -21,13 +33,49 @@ export interface WarmSaveResult {
   saveSeconds: number;
 }
 
+/** How the saved machine is started: as `exec` starts it, or as the test API does. */
+export type WarmStarter =
+  { kind: 'exec'; execScript: string } | { kind: 'test'; runScript: string; graphics: boolean };
+
+/** The environment every save runs with, whatever starts the machine. */
+function saveEnv(scratch: string): Record<string, string> {
+  return {
+    TMPDIR: scratch,
+    USE_TMPDIR: '1',
+    // The save never touches a root disk; a scratch one keeps the user's free to use.
+    VM_DISK_IMAGE: join(scratch, 'root.qcow2'),
+    // The state holds the kernel command line; a plain run must match it.
+    QEMU_KERNEL_PARAMS: '',
+    QEMU_OPTS: '',
+    // No other machine's vlan traffic reaches the saved one.
+    VM_VLAN_NET: `239.${randomInt(256)}.${randomInt(256)}`,
+  };
+}
+
+function startToSave(starter: WarmStarter, scratch: string, stateFile: string, log: string) {
+  const env = saveEnv(scratch);
+  if (starter.kind === 'exec')
+    return { script: starter.execScript, args: ['true'], env: { ...env, VM_WARM_SAVE: stateFile } };
+  mkdirSync(join(scratch, 'api'), { mode: 0o700 });
+  const { agentSocket, qmpSocket } = apiSockets(scratch);
+  return {
+    script: starter.runScript,
+    args: qemuArgs(
+      { graphics: starter.graphics, persistent: false, consoleLog: log },
+      agentSocket,
+      qmpSocket,
+    ),
+    env: { ...env, VM_WARM: 'save', VM_WARM_FILE: stateFile, VM_STOP_TIMEOUT: '0' },
+  };
+}
+
 /**
- * Boots the machine through `execScript` and saves its state to `stateFile`
+ * Boots the machine as `starter` starts it and saves its state to `stateFile`
  * (and the key of what it was saved for to `stateFile.key`, written by the run
  * script). Rejects, with the console's last lines, when no state was saved.
  */
 export async function saveWarmState(
-  execScript: string,
+  starter: WarmStarter,
   stateFile: string,
   timeoutMs: number,
 ): Promise<WarmSaveResult> {
@@ -44,21 +92,13 @@ export async function saveWarmState(
     await runTool('qemu-img', ['create', '-q', '-f', 'qcow2', join(scratch, 'root.qcow2'), '64M'], {
       debianPackage: 'qemu-utils',
     });
-    const run = runAttached(execScript, ['true'], {
+    const start = startToSave(starter, scratch, stateFile, log);
+    const run = runAttached(start.script, start.args, {
       stdin: 'ignore',
       stdout: 'ignore',
       stderr: { file: messages },
       cancelSignal: stop.signal,
-      env: {
-        VM_WARM_SAVE: stateFile,
-        TMPDIR: scratch,
-        USE_TMPDIR: '1',
-        // The save never touches a root disk; a scratch one keeps the user's free to use.
-        VM_DISK_IMAGE: join(scratch, 'root.qcow2'),
-        // The state holds the kernel command line; a plain exec must match it.
-        QEMU_KERNEL_PARAMS: '',
-        QEMU_OPTS: '',
-      },
+      env: start.env,
     }).finally(() => (exited = true));
     // The exec script's messages, and the console's last lines unless they name them already.
     const consoleTail = () => {
@@ -118,12 +158,13 @@ export async function saveWarmState(
       const result = await run;
       if (result.exitCode !== 0)
         throw new Error(
-          `the exec script ended with ${result.interrupted ?? result.signal ?? `status ${result.exitCode}`} after the save.\n${consoleTail()}`,
+          `the ${starter.kind === 'exec' ? 'exec' : 'run'} script ended with ${result.interrupted ?? result.signal ?? `status ${result.exitCode}`} after the save.\n${consoleTail()}`,
         );
       for (let waited = 0; !existsSync(stateFile); waited += 50) {
         if (waited > 30_000) throw new Error('QEMU said the state was saved, but no file appeared');
         await sleep(50);
       }
+      if (starter.kind === 'test') copyFileSync(log, warmConsoleFile(stateFile));
     } catch (err) {
       stop.abort();
       await run;

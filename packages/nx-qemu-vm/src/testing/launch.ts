@@ -6,6 +6,8 @@
 // with a log file, -display none for graphics machines and -snapshot unless
 // the test asks for persistent disks. setpriv hands the script SIGTERM when
 // this process dies, however it dies, and the script then stops QEMU.
+// With a warm state (warmStart), the script restores it instead of booting:
+// the same arguments, VM_WARM=restore, and the state saved for the test API.
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -23,6 +25,8 @@ export interface LaunchOptions {
   consoleLog: string;
   /** The first three numbers of the vlans' multicast group: machines of one start share it. */
   vlanNet: string;
+  /** The warm state to restore (dist/vm/<m>/warm/test-state), or undefined to boot cold. */
+  warmState?: string;
 }
 
 export interface Launched {
@@ -41,7 +45,19 @@ function scratchParent(): string {
   return base.length <= 60 ? base : '/tmp';
 }
 
-export function qemuArgs(o: LaunchOptions, agentSocket: string, qmpSocket: string): string[] {
+/** The saved boot's console beside a warm state: a restored boot's console starts with it. */
+export const warmConsoleFile = (stateFile: string) => `${stateFile}.console`;
+
+/** The API's sockets in a run's scratch directory; a warm state's key sees them only as <scratch>/api/... */
+export function apiSockets(dir: string): { agentSocket: string; qmpSocket: string } {
+  return { agentSocket: join(dir, 'api', 'agent.sock'), qmpSocket: join(dir, 'api', 'qmp.sock') };
+}
+
+export function qemuArgs(
+  o: Pick<LaunchOptions, 'graphics' | 'persistent' | 'consoleLog'>,
+  agentSocket: string,
+  qmpSocket: string,
+): string[] {
   return [
     '-chardev',
     `socket,id=nxvm-agent,path=${qemuEscape(agentSocket)},server=on,wait=off`,
@@ -50,7 +66,8 @@ export function qemuArgs(o: LaunchOptions, agentSocket: string, qmpSocket: strin
     '-qmp',
     `unix:${qemuEscape(qmpSocket)},server=on,wait=off`,
     '-chardev',
-    `stdio,id=nxvm-console,signal=off,logfile=${qemuEscape(o.consoleLog)}`,
+    // Appended to: a warm start writes the saved boot's console there first.
+    `stdio,id=nxvm-console,signal=off,logfile=${qemuEscape(o.consoleLog)},logappend=on`,
     '-serial',
     'chardev:nxvm-console',
     ...(o.graphics ? ['-display', 'none'] : []),
@@ -60,10 +77,8 @@ export function qemuArgs(o: LaunchOptions, agentSocket: string, qmpSocket: strin
 
 export function launch(o: LaunchOptions): Launched {
   const dir = mkdtempSync(join(scratchParent(), 'nx-qemu-vm-test-'));
-  const api = join(dir, 'api');
-  mkdirSync(api, { mode: 0o700 });
-  const agentSocket = join(api, 'agent.sock');
-  const qmpSocket = join(api, 'qmp.sock');
+  mkdirSync(join(dir, 'api'), { mode: 0o700 });
+  const { agentSocket, qmpSocket } = apiSockets(dir);
   const child = spawn(
     'setpriv',
     ['--pdeathsig', 'TERM', '--', o.runScript, ...qemuArgs(o, agentSocket, qmpSocket)],
@@ -76,6 +91,7 @@ export function launch(o: LaunchOptions): Launched {
         VM_VLAN_NET: o.vlanNet,
         // A throwaway overlay needs no clean power-off: a signal stops QEMU at once.
         VM_STOP_TIMEOUT: o.persistent ? (process.env.VM_STOP_TIMEOUT ?? '10') : '0',
+        ...(o.warmState ? { VM_WARM: 'restore', VM_WARM_FILE: o.warmState } : { VM_WARM: '' }),
       },
     },
   );

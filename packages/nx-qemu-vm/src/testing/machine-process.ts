@@ -2,43 +2,85 @@
 // the run script (launch.ts) with QEMU behind it, the agent's channel, QMP
 // and the serial console. It knows whether the machine runs, and stops it
 // three ways: a clean power-off, a crash, or at once through the run script.
-import { constants, closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  constants,
+  existsSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { STAGE1_FAILED } from '../guest/stage1';
 import { AgentChannel } from './agent-channel';
 import { ConsoleText } from './console-text';
 import { MachineError, MachineNotRunningError, TimeoutError } from './errors';
 import { keepAlive } from './keep-alive';
-import { type LaunchOptions, type Launched, connectWhenReady, launch } from './launch';
+import {
+  type LaunchOptions,
+  type Launched,
+  connectWhenReady,
+  launch,
+  warmConsoleFile,
+} from './launch';
 import { QmpClient } from './qmp';
 
 export class MachineProcess {
-  readonly console = new ConsoleText();
-  private readonly launched: Launched;
+  /** This boot's serial console; a cold boot after a failed restore starts a new one. */
+  console = new ConsoleText();
+  private launched!: Launched;
   private runScriptOutput = '';
   private agent: AgentChannel | undefined;
   private qmpClient: QmpClient | undefined;
-  private readonly exited: Promise<void>;
+  private exited!: Promise<void>;
+  /** Set when a warm state did not restore: QEMU stopped while loading it, before the guest said anything. */
+  private restoreFailed = false;
   /** Why the machine is not running, once it is not. */
   stoppedBecause: string | undefined;
 
   constructor(
     readonly name: string,
     readonly consoleLog: string,
-    options: LaunchOptions,
+    private readonly options: LaunchOptions,
   ) {
+    this.start(options);
+  }
+
+  private start(options: LaunchOptions): void {
+    const { warmState } = options;
+    // The saved boot's console, up to the moment it was saved: the console of a
+    // restored boot reads as a cold boot's does, then says it was resumed.
+    if (warmState && existsSync(warmConsoleFile(warmState))) {
+      const saved = readFileSync(warmConsoleFile(warmState));
+      appendFileSync(this.consoleLog, saved);
+      this.console.push(saved);
+    }
     this.launched = launch(options);
-    const { child } = this.launched;
-    child.stdout.on('data', (chunk: Buffer) => this.console.push(chunk));
+    const { child, dir } = this.launched;
+    let guestSpoke = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      guestSpoke = true;
+      this.console.push(chunk);
+    });
     child.stderr.on('data', (chunk: Buffer) => {
       this.runScriptOutput = (this.runScriptOutput + chunk.toString()).slice(-65536);
     });
     this.exited = new Promise((resolveExit) => {
       child.once('close', (code, signal) => {
+        // The run script marks when QEMU started restoring (run-vm-main.sh);
+        // a machine we were not asked to stop, that ended there, never ran.
+        this.restoreFailed =
+          !!warmState &&
+          !this.stoppedBecause &&
+          code !== 0 &&
+          !guestSpoke &&
+          existsSync(join(dir, 'warm-restoring'));
         this.stoppedBecause ??= `QEMU stopped (its run script exited with ${signal ? `signal ${signal}` : `status ${code}`})`;
-        this.agent?.end(new MachineError(name, this.stoppedBecause, consoleLog));
+        this.agent?.end(new MachineError(this.name, this.stoppedBecause, this.consoleLog));
         this.qmpClient?.close();
-        rmSync(this.launched.dir, { recursive: true, force: true });
+        rmSync(dir, { recursive: true, force: true });
         resolveExit();
       });
     });
@@ -49,6 +91,9 @@ export class MachineProcess {
     try {
       await keepAlive(() => this.withTimeout(this.connect(), timeoutSeconds, 'booting'));
     } catch (err) {
+      // QEMU's end may reach the sockets first (a reset agent connection).
+      if (this.options.warmState && (await this.waitForExit(5)) && this.restoreFailed)
+        return this.bootColdInstead(timeoutSeconds);
       await this.stopNow();
       const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
       throw new MachineError(
@@ -61,6 +106,22 @@ export class MachineProcess {
         this.consoleLog,
       );
     }
+  }
+
+  /** Once, as exec-vm.sh does: nothing of this run was touched, so a cold boot may follow. */
+  private async bootColdInstead(timeoutSeconds: number): Promise<void> {
+    const qemuSaid = this.runScriptOutput.trim().split('\n').pop() ?? '';
+    const line = `nx-qemu-vm: machine "${this.name}": the warm state ${this.options.warmState} did not restore (${qemuSaid || this.stoppedBecause}); booting cold.\n`;
+    process.stderr.write(line);
+    appendFileSync(this.consoleLog, line);
+    this.console = new ConsoleText();
+    this.runScriptOutput = '';
+    this.restoreFailed = false;
+    this.stoppedBecause = undefined;
+    this.agent = undefined;
+    this.qmpClient = undefined;
+    this.start({ ...this.options, warmState: undefined });
+    return this.boot(timeoutSeconds);
   }
 
   private async connect(): Promise<void> {

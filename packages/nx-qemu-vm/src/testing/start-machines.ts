@@ -138,7 +138,16 @@ function machineSpec(root: string, r: ResolvedMachine, persistent: boolean, vlan
     vlanNetdevs: r.network.vlans.map((v) => `vlan${v.vlan}`),
     userNetdev: r.network.user.default ? 'user.0' : undefined,
     guestAgent: r.config.qemu.guestAgent.enable,
+    warmState: warmState(dist, r),
   };
+}
+
+/** The state the warm target saved for the test API (warmStart), unless VM_WARM_START=0 or there is none. */
+function warmState(dist: string, r: ResolvedMachine): string | undefined {
+  const state = join(dist, 'warm', 'test-state');
+  return r.config.warmStart && process.env.VM_WARM_START !== '0' && existsSync(state)
+    ? state
+    : undefined;
 }
 
 function machineSet<Name extends string>(

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
+import { readVariables } from '../../src/disk/efi-vars';
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const out = (s: string) => s.replace(/\r/g, '');
@@ -92,6 +93,15 @@ describe('boot disk', { timeout: 1_800_000 }, () => {
     assert.equal(again.status, 0, again.output);
     assert.match(again.output, /exists; left as it is/);
     assert.equal(statSync(vars).mtimeMs, stamp);
+    // The boot entry is written on the host whichever way the disk was built.
+    const [entry] = readVariables(readFileSync(vars)).variables;
+    assert.equal(entry.name, 'Boot0000');
+    assert.match(entry.data.toString('utf16le'), /nx-qemu-vm/);
+    assert.equal(
+      sha256(vars),
+      sha256(join(ws.root, 'dist/vm/efi/boot-disk/efi-vars.fd')),
+      'the same vars as the disk built in a VM',
+    );
     bootedThroughGrub('hostefi', /BdsDxe|UEFI|EFI stub/);
   });
 

@@ -30,6 +30,7 @@ import {
   type MachineSet,
 } from '../../src/testing';
 import { createTempWorkspace } from '../helpers/temp-workspace';
+import { warmed } from '../helpers/vm-workspace';
 import { processesMentioning, waitForNoProcesses } from '../helpers/processes';
 
 // TCG everywhere: our machines' KVM is broken, and the probe is tested elsewhere.
@@ -43,12 +44,13 @@ const SERVER =
 
 const ws = createTempWorkspace(
   {
-    machines: {
+    // NXQV_WARM=1: the machines start warm (see vm-workspace.ts).
+    machines: warmed({
       server: { vlans: [1], graphics: true },
       client: { vlans: [1], graphics: false },
       // With a display, so stage 1 reports on the serial port through the kernel log.
       broken: { init: '/no/such/init', graphics: true },
-    },
+    }),
   },
   'nxvm-testing-',
 );

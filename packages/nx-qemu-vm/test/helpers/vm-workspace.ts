@@ -35,7 +35,7 @@ const canStartWarm = (m: Record<string, unknown>) =>
   !m.useEFIBoot &&
   (m.initrd ?? null) === null;
 
-const warmed = (given: Record<string, object>): Record<string, object> =>
+export const warmed = (given: Record<string, object>): Record<string, object> =>
   WARM
     ? Object.fromEntries(
         Object.entries(given).map(([name, m]) => [

@@ -6,8 +6,12 @@ import type { WarmExecutorSchema } from './schema';
 import { machineContext } from '../../util/machine';
 import { reportFailure } from '../../util/report';
 import { publishDirectory } from '../../util/atomic-write';
-import { mkdirSync, rmSync } from 'node:fs';
-import { saveWarmState } from '../../qemu/warm-state';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { type WarmStarter, saveWarmState } from '../../qemu/warm-state';
+
+/** The states, by file name under dist/vm/<m>/warm: exec's and the test API's. */
+const WARM_FILES = ['state', 'test-state'] as const;
+type WarmFile = (typeof WARM_FILES)[number];
 
 export default async function warmExecutor(options: WarmExecutorSchema, context: ExecutorContext) {
   try {
@@ -17,25 +21,50 @@ export default async function warmExecutor(options: WarmExecutorSchema, context:
       return { success: true };
     }
     const dir = join(m.dist, 'warm');
-    console.log(`booting ${m.machine.name} to its warm point and saving its state`);
+    const starters: Record<WarmFile, WarmStarter> = {
+      state: { kind: 'exec', execScript: m.execScript },
+      'test-state': { kind: 'test', runScript: m.runScript, graphics: m.machine.config.graphics },
+    };
+    console.log(
+      `booting ${m.machine.name} twice to its warm point (as exec and as the test API start it) and saving its states`,
+    );
     try {
       await publishDirectory(dir, async (scratch) => {
-        const saved = await saveWarmState(
-          m.execScript,
-          join(scratch, 'state'),
-          (options.timeout ?? 600) * 1000,
+        // Both at once: each is one QEMU, mostly waiting for its guest.
+        const saves = await Promise.allSettled(
+          WARM_FILES.map((file) =>
+            saveWarmState(starters[file], join(scratch, file), (options.timeout ?? 600) * 1000),
+          ),
         );
-        console.log(
-          `wrote ${relative(context.root, join(dir, 'state'))} (${(saved.bytes / 1024 / 1024).toFixed(1)} MiB): booted in ${saved.bootSeconds.toFixed(1)} s, saved in ${saved.saveSeconds.toFixed(1)} s`,
-        );
+        const failed: string[] = [];
+        saves.forEach((saved, i) => {
+          const file = WARM_FILES[i];
+          if (saved.status === 'fulfilled') {
+            console.log(
+              `wrote ${relative(context.root, join(dir, file))} (${(saved.value.bytes / 1024 / 1024).toFixed(1)} MiB): booted in ${saved.value.bootSeconds.toFixed(1)} s, saved in ${saved.value.saveSeconds.toFixed(1)} s`,
+            );
+            return;
+          }
+          // Only whole states are published: a key without its state would be stale.
+          for (const left of readdirSync(scratch).filter((f) => f.startsWith(`${file}.`)))
+            rmSync(join(scratch, left), { force: true });
+          failed.push(
+            `${file === 'state' ? 'exec' : 'the test API'}: ${saved.reason instanceof Error ? saved.reason.message : String(saved.reason)}`,
+          );
+        });
+        if (failed.length === WARM_FILES.length) throw new Error(failed.join('\n\n'));
+        for (const why of failed)
+          console.warn(
+            `warning: no warm state for ${why.split(':')[0]}; it boots ${m.machine.name} cold:\n${why}`,
+          );
       });
     } catch (err) {
-      // A warm start only makes exec faster: without a state, exec boots cold.
+      // A warm start only makes a boot faster: without a state, it is cold.
       // The empty output is cached like a state, until the machine changes.
       publishEmpty(dir);
       reportFailure(err);
       console.warn(
-        `warning: machine "${m.machine.name}" has no warm state; exec boots it cold until the cause above is fixed`,
+        `warning: machine "${m.machine.name}" has no warm state; exec and the test API boot it cold until the cause above is fixed`,
       );
     }
     return { success: true };

@@ -1,7 +1,7 @@
 /* Generated from packages/nx-qemu-vm/src/executors/warm/schema.json by tools/generate-types.ts. Do not edit: run `npm run gen:types`. */
 
 /**
- * Saves the machine's warm state (dist/vm/<machine>/warm/state) for warmStart: boots it to the end of stage 1's driver loading and saves QEMU's state there.
+ * Saves the machine's warm states for warmStart (dist/vm/<machine>/warm/state for exec, warm/test-state for the test API): boots it to the end of stage 1's driver loading, once as each starts it, and saves QEMU's state there.
  */
 export interface WarmExecutorSchema {
   /**

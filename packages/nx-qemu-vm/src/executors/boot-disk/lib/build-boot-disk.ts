@@ -1,10 +1,27 @@
 // The boot-disk step: partition, format and install GRUB on a raw image (in a
 // throwaway VM, or on the host), then publish a compact qcow2. Nothing is
 // published unless every step succeeded, and scratch files never survive.
-import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { MachineContext } from '../../../util/machine';
 import {
+  type BootEntry,
+  bootEntryVariables,
+  gptPartition,
+  withVariables,
+} from '../../../disk/efi-vars';
+import {
+  BOOT_DISK_LAYOUT,
   BOOT_DISK_SIZE_MIB,
   FAT_EPOCH_MIN,
   renderBootDiskScript,
@@ -72,6 +89,22 @@ export function bootDiskSpec(r: ResolvedMachine): BootDiskSpec {
   };
 }
 
+/** The boot entry of the disk just built: its ESP, as the GPT says, and GRUB's removable-media path. */
+function espEntry(raw: string): BootEntry {
+  const head = Buffer.alloc(34 * 512);
+  const fd = openSync(raw, 'r');
+  try {
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return {
+    label: 'nx-qemu-vm',
+    partition: gptPartition(head, BOOT_DISK_LAYOUT.esp.number),
+    loader: '\\EFI\\BOOT\\BOOTX64.EFI',
+  };
+}
+
 export async function buildBootDisk(
   m: MachineContext,
   timeoutSeconds: number,
@@ -131,9 +164,7 @@ export async function buildBootDisk(
           onHost(join(store, 'lib/grub/arm64-efi')),
         );
     } else {
-      log(
-        `partitioning, formatting and installing GRUB in a throwaway VM${spec.efi ? ' under OVMF' : ''}`,
-      );
+      log('partitioning, formatting and installing GRUB in a throwaway VM');
       const script = renderBootDiskScript({
         ...common,
         mode: 'vm',
@@ -141,8 +172,6 @@ export async function buildBootDisk(
         kernel: '/xchg/kernel',
         initrd: '/xchg/initrd',
         workDir: '/tmp/boot-disk',
-        // Under OVMF the builder also registers the boot entry in the vars, as an installer would.
-        efiBootEntry: Boolean(spec.efi),
       });
       const { builderLog } = await runInBuilderVm({
         machine: spec.builder,
@@ -152,13 +181,17 @@ export async function buildBootDisk(
         script,
         inputs: { kernel: spec.kernelImage, initrd },
         disks: [{ file: raw, format: 'raw' }],
-        efi: spec.efi && vars ? { code: spec.efi.code, vars, format: spec.efi.format } : undefined,
         timeoutSeconds,
         consoleLog: join(m.workspaceRoot, spec.stateDir, 'logs', 'boot-disk-builder.log'),
         lockFile: join(m.workspaceRoot, BUILDER_LOCK),
         sourceDateEpoch: epoch,
       });
       log(builderLog.trimEnd());
+    }
+    if (vars && spec.arch === 'x86_64-linux') {
+      // The boot entry an installer registers, written on the host (efi-vars.ts).
+      log('writing the EFI boot entry into the vars');
+      writeFileSync(vars, withVariables(readFileSync(vars), bootEntryVariables(espEntry(raw))));
     }
     log('compacting into qcow2');
     // qemu-img convert writes clusters in order: the same raw bytes give the same qcow2 bytes.
