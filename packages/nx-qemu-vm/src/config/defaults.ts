@@ -16,6 +16,8 @@ export const defaultDiskImage = (name: string) => `${stateDir(name)}/${name}.qco
 export const emptyDiskImage = (name: string, i: number) => `${stateDir(name)}/empty${i}.qcow2`;
 export const defaultEfiVars = (name: string) => `${stateDir(name)}/${name}-efi-vars.fd`;
 export const generatedInitrd = (name: string) => `${distDir(name)}/initrd/initrd.img`;
+/** The initrd target's unpacked kernel, booted through PVH when it is there (guest/pvh-kernel.ts). */
+export const pvhKernel = (name: string) => `${distDir(name)}/initrd/vmlinux`;
 /** The erofs UUID of every store image: fixed, so builds are reproducible and stage 1 finds the store. */
 export const IMAGE_UUID = '6e782d71-656d-752d-766d-73746f726500';
 /** The image target's outputs: the erofs store, the kernel beside it, and what went in. */

@@ -14,6 +14,7 @@ import {
   defaultEfiVars,
   emptyDiskImage,
   generatedInitrd,
+  pvhKernel,
   IMAGE_UUID,
   imageDir,
   imageKernel,
@@ -87,6 +88,8 @@ export interface ResolvedMachine {
     image: string;
     initrd: string;
     generatedInitrd: boolean;
+    /** x86_64 with the generated initrd: the unpacked kernel the initrd target writes, if it can. */
+    pvh: string | undefined;
     init: string;
     /** init is the image's systemd, and stage 2 runs as its service. */
     systemd: boolean;
@@ -287,6 +290,7 @@ export function resolveMachine(
       image: kernel as string,
       initrd: m.initrd ?? generatedInitrd(name),
       generatedInitrd: m.initrd === null,
+      pvh: m.initrd === null && m.arch === 'x86_64-linux' ? pvhKernel(name) : undefined,
       init,
       systemd,
       params,

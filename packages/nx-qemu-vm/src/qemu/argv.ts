@@ -109,7 +109,8 @@ function bootArgs(r: ResolvedMachine): ArgvItem[] {
   if (!r.config.useBootLoader)
     out.push(
       arg('-kernel'),
-      arg(...hostPath(r.kernel.image, false)),
+      // The run script picks the unpacked kernel or the image (run-script.ts).
+      arg({ var: 'boot_kernel' }),
       arg('-initrd'),
       arg(...hostPath(r.kernel.initrd, false)),
       arg('-append'),

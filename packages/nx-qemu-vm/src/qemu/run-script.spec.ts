@@ -281,3 +281,30 @@ describe('run script: the key of a warm state', () => {
     );
   });
 });
+
+describe('run script: the kernel QEMU boots', () => {
+  // A stand-in QEMU first on PATH prints the kernel it was given.
+  const fakeQemu = (dir: string) => {
+    mkdirSync(dir, { recursive: true });
+    const qemu = join(dir, 'qemu-system-x86_64');
+    writeFileSync(
+      qemu,
+      '#!/bin/sh\nwhile [ $# -gt 0 ]; do [ "$1" = -kernel ] && echo "kernel: $2"; shift; done\n',
+    );
+    chmodSync(qemu, 0o755);
+    return dir;
+  };
+
+  it('is the unpacked kernel when the initrd target wrote one (PVH), and the image otherwise', () => {
+    const { ws, run } = workspace({});
+    const bin = fakeQemu(join(ws, 'fake-bin'));
+    const env = { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, QEMU_OPTS: '' };
+    let res = run(env);
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(res.stdout, `kernel: ${hostKernel()}\n`);
+    writeFileSync(join(ws, 'dist/vm/vm/initrd/vmlinux'), 'ELF');
+    res = run(env);
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(res.stdout, `kernel: ${join(ws, 'dist/vm/vm/initrd/vmlinux')}\n`);
+  });
+});

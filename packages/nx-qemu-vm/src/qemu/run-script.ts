@@ -31,6 +31,14 @@ function readableChecks(r: ResolvedMachine): string[] {
   return [
     `kernel_file=${shWord(hostPath(r.kernel.image, false))}`,
     `[ -r "$kernel_file" ] || die "cannot read the kernel $kernel_file; ${kernelFix}"`,
+    ...(r.kernel.pvh
+      ? [
+          '# The initrd target unpacks the kernel when it can: QEMU then enters it',
+          '# through PVH, and the guest is spared its own decompression.',
+          `boot_kernel=${shWord(hostPath(r.kernel.pvh, false))}`,
+          '[ -r "$boot_kernel" ] || boot_kernel=$kernel_file',
+        ]
+      : ['boot_kernel=$kernel_file']),
     ...(r.system.from === 'debian'
       ? [
           `[ -r ${shWord(hostPath(r.system.image.store, false))} ] || die ${shQuote('cannot read the store image ')}${shWord(hostPath(r.system.image.store, false))}${shQuote(`; build it: npx nx run ${r.name}:image`)}`,

@@ -1,6 +1,6 @@
 # Warm starts (M9), for machines with warmStart: the exec script asks for them
 # with VM_WARM=save or VM_WARM=restore and VM_WARM_FILE, the state file.
-# run-script.ts sets before this: prog, machine, qemu_binary, kernel_file,
+# run-script.ts sets before this: prog, machine, qemu_binary, kernel_file, boot_kernel,
 # initrd_file, fw_cfg_warm and TMPDIR; the arguments are the exec script's.
 # shellcheck disable=SC2154
 
@@ -16,6 +16,8 @@
 warm_key() {
   {
     cat -- "$0" "$kernel_file" "$initrd_file"
+    # The unpacked kernel is the image's own: only whether it boots matters.
+    if [ "$boot_kernel" = "$kernel_file" ]; then echo image; else echo pvh; fi
     "$qemu_binary" --version
     printf '%s\n' "${accel:-}" "${QEMU_KERNEL_PARAMS:-}" "${QEMU_OPTS:-}"
     case ${accel:-} in kvm*) grep -m1 '^flags' /proc/cpuinfo ;; esac

@@ -1,12 +1,13 @@
 // First: refuses a Node.js that cannot load our dependencies, with a clear message.
 import '../../require-node';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
 import type { InitrdExecutorSchema } from './schema';
 import { machineContext } from '../../util/machine';
 import { reportFailure } from '../../util/report';
 import { warnIfRemoteCacheRefusesToken } from '../../util/remote-cache-check';
 import { buildInitrd } from '../../guest/initrd';
+import { unpackPvhKernel } from '../../guest/pvh-extract';
 import { writeFileSync } from 'node:fs';
 import { publishDirectory } from '../../util/atomic-write';
 import { withExtractedStore } from '../../image/extract-store';
@@ -32,11 +33,20 @@ export default async function initrdExecutor(
             buildInitrd(m.machine, { log, store }),
           )
         : await buildInitrd(m.machine, { log });
+    const pvh = m.machine.kernel.pvh
+      ? await unpackPvhKernel(resolve(context.root, m.machine.kernel.image))
+      : undefined;
+    if (pvh && 'why' in pvh) log(`booting the kernel as it is, not through PVH: ${pvh.why}`);
     const dir = join(m.dist, 'initrd');
     await publishDirectory(dir, (scratch) => {
       writeFileSync(join(scratch, 'manifest.txt'), initrd.manifest);
       writeFileSync(join(scratch, 'initrd.img'), initrd.image);
+      if (pvh && 'elf' in pvh) writeFileSync(join(scratch, 'vmlinux'), pvh.elf);
     });
+    if (pvh && 'elf' in pvh)
+      log(
+        `unpacked the kernel for PVH boot: ${relative(context.root, join(dir, 'vmlinux'))} (${(pvh.elf.length / 1024 / 1024).toFixed(1)} MiB); QEMU boots it without the guest decompressing itself`,
+      );
     console.log(
       `wrote ${relative(context.root, join(dir, 'initrd.img'))} (${(initrd.image.length / 1024 / 1024).toFixed(1)} MiB, kernel ${initrd.kernelVersion})`,
     );

@@ -173,10 +173,12 @@ export async function buildBootDisk(
         initrd: '/xchg/initrd',
         workDir: '/tmp/boot-disk',
       });
+      // The unpacked kernel boots the builder faster (PVH); it changes no byte of the disk.
+      const pvh = m.machine.kernel.pvh && join(m.workspaceRoot, m.machine.kernel.pvh);
       const { builderLog } = await runInBuilderVm({
         machine: spec.builder,
         accel: m.machine.qemu.accel,
-        kernel: spec.kernelImage,
+        kernel: pvh && existsSync(pvh) ? pvh : spec.kernelImage,
         initrd,
         script,
         inputs: { kernel: spec.kernelImage, initrd },
