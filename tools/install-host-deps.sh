@@ -8,7 +8,7 @@ list=$(sed 's/#.*//' <<'PACKAGES' | tr -s ' \n' ' '
 qemu-system-x86     # the emulator for x86_64 and i686 guests
 qemu-system-arm     # the emulator for aarch64 guests
 qemu-utils          # qemu-img: root, empty and boot-disk images
-efibootmgr          # the boot-disk builder registers the EFI boot entry
+efibootmgr          # tests read the boot entry in an EFI guest (the host writes it)
 qemu-efi-aarch64    # UEFI firmware for aarch64 guests
 ovmf                # UEFI firmware for x86_64 guests
 linux-image-amd64   # the default guest kernel (/boot/vmlinuz-*) and its modules
@@ -16,7 +16,7 @@ busybox-static      # the guest's stage-1 tools
 e2fsprogs           # mke2fs and blkid for the guest's root disk
 kmod                # module dependency data for the initrd
 cpio                # initrd archives (tests extract them)
-xz-utils            # kernels with .ko.xz modules
+xz-utils            # XZ kernels unpacked for PVH boot, and .ko.xz modules
 zstd                # kernels with .ko.zst modules
 iproute2            # ss: tests check which address a forward listens on
 tmux                # tests drive `nx run vm:start` in a real terminal
