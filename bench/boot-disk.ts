@@ -88,7 +88,7 @@ try {
   ];
   const gfEnv = { LIBGUESTFS_BACKEND: 'direct', LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' };
   time(guestfish, scratch, gfEnv); // the first run builds libguestfs's appliance; not measured
-  const results: Record<string, number[]> = { guestfish: [], vm: [], host: [], hit: [] };
+  const results: Record<string, number[]> = { guestfish: [], vm: [], vmAll: [], host: [], hit: [] };
   for (let i = 0; i < runs; i++) {
     rmSync(gfImage, { force: true });
     results.guestfish.push(time(guestfish, scratch, gfEnv));
@@ -97,6 +97,8 @@ try {
     const step = (machine: string) =>
       nx('run', `${machine}:boot-disk`, '--skip-nx-cache', '--exclude-task-dependencies');
     results.vm.push(time(step('vm'), ws.root, nxEnv));
+    // As M3 measured it: the config and initrd rebuilt too (the initrd now also unpacks the kernel).
+    results.vmAll.push(time(nx('run', 'vm:boot-disk', '--skip-nx-cache'), ws.root, nxEnv));
     results.host.push(time(step('host'), ws.root, nxEnv));
     results.hit.push(time(nx('run', 'vm:boot-disk'), ws.root, nxEnv));
   }
@@ -114,6 +116,7 @@ try {
     'vm',
     ` (M9 goal <= 0.80x: ${m.vm <= 0.8 * m.guestfish ? 'met' : 'missed'})`,
   );
+  row('the same, config and initrd rebuilt too', 'vmAll');
   row('nx boot-disk, cold, host-only path (EFI)', 'host');
   row('nx boot-disk, cache hit', 'hit');
 } finally {

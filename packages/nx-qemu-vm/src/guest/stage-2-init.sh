@@ -112,10 +112,14 @@ fi
 # qemu-ga starts beside the boot, not before it goes on: waiting for it to
 # daemonize cost half a second under TCG (M9). An exec boot whose agent no one
 # can reach does not start it: on one vCPU it would take that half second from
-# the command. It reports its own failures.
-if [ "$guest_agent" = 1 ] && { [ "$exec_boot" = 0 ] || [ "$mode" = exec1 ]; } && [ -x /usr/sbin/qemu-ga ] && [ -e "/dev/virtio-ports/$guest_agent_port" ]; then
-  /usr/sbin/qemu-ga --pidfile=/run/qemu-ga.pid --statedir=/run -m virtio-serial -p "/dev/virtio-ports/$guest_agent_port" </dev/null &
-fi
+# the command. It reports its own failures. Under the test API it starts
+# after the test agent, which the host waits for.
+start_qemu_ga() {
+  if [ "$guest_agent" = 1 ] && { [ "$exec_boot" = 0 ] || [ "$mode" = exec1 ]; } && [ -x /usr/sbin/qemu-ga ] && [ -e "/dev/virtio-ports/$guest_agent_port" ]; then
+    /usr/sbin/qemu-ga --pidfile=/run/qemu-ga.pid --statedir=/run -m virtio-serial -p "/dev/virtio-ports/$guest_agent_port" </dev/null &
+  fi
+}
+[ -e "/dev/virtio-ports/$agent_port" ] || start_qemu_ga
 # The host's requests arrive one line each on the control port: the run script
 # asks for a clean power-off when it is interrupted.
 if [ -e "/dev/virtio-ports/$control_port" ]; then
@@ -134,10 +138,18 @@ fi
 # machine is ready for tests once postBootCommands are done.
 if [ -e "/dev/virtio-ports/$agent_port" ]; then
   if [ -x /usr/bin/perl ]; then
-    /usr/bin/perl "$run_dir/agent" "/dev/virtio-ports/$agent_port" </dev/null &
+    NXVM_AGENT_READY=$run_dir/agent-ready /usr/bin/perl "$run_dir/agent" "/dev/virtio-ports/$agent_port" </dev/null &
+    # The host waits for the agent: qemu-ga and the login shell start once it
+    # is up (or after 5 s), as under TCG they took its CPU for most of a second.
+    tries=0
+    while [ ! -e "$run_dir/agent-ready" ] && [ $tries -lt 250 ]; do
+      $bb sleep 0.02
+      tries=$((tries + 1))
+    done
   else
     echo "stage 2: warning: no /usr/bin/perl, which the test agent needs (Debian package perl-base)"
   fi
+  start_qemu_ga
 fi
 echo "$stage2_reached"
 
