@@ -1,31 +1,75 @@
 // createNodes: workspace-vm.json -> one Nx project per machine, rooted at its
 // state directory (.vm/<name>). The targets are in plugin/machine-targets.ts.
+// Nothing in here throws for a user's mistake: that would break the project
+// graph, and so every Nx command of the workspace (plugin/machine-entries.ts).
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CreateNodes, CreateNodesResult } from '@nx/devkit';
-import { CONFIG_FILE, loadConfig } from './config/load';
+import { ConfigError } from './config/errors';
+import { CONFIG_FILE, parseConfigText } from './config/load';
 import { stateDir } from './config/defaults';
+import { warnIfAffectedLegacy } from './plugin/affected-legacy';
+import { brokenMachineProject } from './plugin/broken-machine';
+import { type MachineEntries, machineEntries } from './plugin/machine-entries';
 import { machineProject } from './plugin/machine-targets';
+import { warnOnce } from './plugin/warn-once';
+import { workspaceHosts } from './config/network';
+
+export { createDependencies } from './plugin/install-edges';
 
 export interface NxQemuVmPluginOptions {
   /** Prefix for the inferred target names, e.g. `vm-` gives `vm-build`. */
   targetPrefix?: string;
 }
 
+function readEntries(workspaceRoot: string, file: string): MachineEntries {
+  let text: string;
+  try {
+    text = readFileSync(join(workspaceRoot, file), 'utf8');
+  } catch (err) {
+    return { entries: [], warning: `nx-qemu-vm: cannot read ${file}: ${(err as Error).message}` };
+  }
+  try {
+    return machineEntries(parseConfigText(text, file), file);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return {
+      entries: [],
+      warning: `nx-qemu-vm: ${err.message}\nNo machine becomes a project until that is fixed.`,
+    };
+  }
+}
+
 export const createNodes: CreateNodes<NxQemuVmPluginOptions> = [
   CONFIG_FILE,
-  (configFiles, options, context) =>
-    configFiles.map((file) => {
-      const config = loadConfig(join(context.workspaceRoot, file));
+  (configFiles, options, context) => {
+    warnIfAffectedLegacy(context.workspaceRoot, context.nxJsonConfiguration);
+    const naming = { prefix: options?.targetPrefix ?? '' };
+    return configFiles.map((file) => {
+      const { entries, warning } = readEntries(context.workspaceRoot, file);
+      if (warning) warnOnce(warning);
       const projects: CreateNodesResult['projects'] = {};
-      Object.entries(config.machines).forEach(([name, machine], i) => {
+      // Each machine's /etc/hosts names the machines it shares a vlan with.
+      const vlans = Object.fromEntries(
+        entries.map((e) => [e.name, { vlans: 'machine' in e ? e.machine.vlans : [] }]),
+      );
+      for (const entry of entries) {
         // The pattern matches the workspace root's file only, so projects are rooted at .vm/<name>.
-        projects[stateDir(name)] = {
-          root: stateDir(name),
-          ...machineProject(name, i + 1, machine, context.workspaceRoot, {
-            prefix: options?.targetPrefix ?? '',
-          }),
+        projects[stateDir(entry.name)] = {
+          root: stateDir(entry.name),
+          ...('error' in entry
+            ? brokenMachineProject(entry.name, entry.raw, entry.error, naming)
+            : machineProject(
+                entry.name,
+                entry.position,
+                entry.machine,
+                context.workspaceRoot,
+                naming,
+                workspaceHosts(vlans, entry.name),
+              )),
         };
-      });
+      }
       return [file, { projects }] as const;
-    }),
+    });
+  },
 ];

@@ -22,6 +22,12 @@ export const pvhKernel = (name: string) => `${distDir(name)}/initrd/vmlinux`;
 export const IMAGE_UUID = '6e782d71-656d-752d-766d-73746f726500';
 /** The image target's outputs: the erofs store, the kernel beside it, and what went in. */
 export const imageDir = (name: string) => `${distDir(name)}/image`;
+/** The install target's output: one erofs image per entry of `install`. */
+export const installDir = (name: string) => `${distDir(name)}/install`;
+export const installImage = (name: string, i: number) => `${installDir(name)}/${i}.erofs`;
+/** Each install image's file system UUID ("nx-qemu-vm-inst" and its number): stage 1 finds it by that. */
+export const installUuid = (i: number) =>
+  `6e782d71-656d-752d-766d-696e7374${i.toString(16).padStart(4, '0')}`;
 export const imageStore = (name: string) => `${imageDir(name)}/store.erofs`;
 export const imageKernel = (name: string) => `${imageDir(name)}/vmlinuz`;
 export const bootDiskImage = (name: string) => `${distDir(name)}/boot-disk/disk.img`;

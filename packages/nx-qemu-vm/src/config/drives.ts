@@ -27,7 +27,15 @@ export function driveDeviceName(iface: DiskInterface, index: number): string {
 /** The drive that carries a Debian image's store (last, so the others keep their names). */
 export const STORE_DRIVE = 'store';
 
-export function resolveDrives(name: string, m: ValidMachine, imageStore?: string): ResolvedDrive[] {
+/** The run script's variable that names install image N (a warm-state save points it at a scratch file). */
+export const installVar = (i: number) => `install${i}`;
+
+export function resolveDrives(
+  name: string,
+  m: ValidMachine,
+  imageStore?: string,
+  installs = 0,
+): ResolvedDrive[] {
   const list: Omit<ResolvedDrive, 'device'>[] = [
     {
       name: 'root',
@@ -69,6 +77,15 @@ export function resolveDrives(name: string, m: ValidMachine, imageStore?: string
       file: hostPath(imageStore, true),
       format: 'raw',
       // Read-only for QEMU too: a cached output must never change under Nx.
+      driveExtraOpts: { readonly: 'on' },
+      deviceExtraOpts: {},
+    });
+  // The workspace's files (install), after everything else for the same reason.
+  for (let i = 0; i < installs; i++)
+    list.push({
+      name: installVar(i),
+      file: [{ var: installVar(i), qemu: true }],
+      format: 'raw',
       driveExtraOpts: { readonly: 'on' },
       deviceExtraOpts: {},
     });

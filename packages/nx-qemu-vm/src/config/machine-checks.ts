@@ -6,6 +6,7 @@ import type { ValidMachine } from './machine';
 import { ARCH_PROFILES, RESERVED_DRIVE_NAMES, managedMountPoints } from './defaults';
 import { ideSlots } from './drives';
 import { checkTexts } from './text-checks';
+import { checkWorkload } from './workload-checks';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
@@ -20,7 +21,12 @@ const FREE_PCI_SLOTS: Record<string, number> = { q35: 28, pc: 29, virt: 31 };
 function pciDevices(m: ValidMachine) {
   const shares = new Set(['store', 'xchg', 'shared', ...Object.keys(m.sharedDirectories)]).size;
   const nics = (m.qemu.networkingOptions === undefined ? 1 : 0) + m.vlans.length;
-  const drives = 1 + (m.useBootLoader ? 1 : 0) + m.emptyDiskImages.length + m.qemu.drives.length;
+  const drives =
+    1 +
+    (m.useBootLoader ? 1 : 0) +
+    m.emptyDiskImages.length +
+    m.qemu.drives.length +
+    m.install.length;
   const disks =
     m.qemu.diskInterface === 'virtio' ? drives : m.qemu.diskInterface === 'scsi' ? 1 : 0;
   const display = m.arch === 'aarch64-linux' ? 2 : 0; // virtio-gpu-pci and usb-ehci
@@ -48,6 +54,7 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
     issues.push({ machine: name, path: jsonPath(['machines', name, ...path]), value, message });
 
   checkTexts(m, add);
+  checkWorkload(m, add);
 
   const hostPorts = new Map<string, number>();
   const guestTargets = new Map<string, number>();

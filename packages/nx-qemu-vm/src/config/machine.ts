@@ -6,7 +6,9 @@ import type {
   Drive,
   FileSystem,
   ForwardPort,
+  Install,
   MachineOptions,
+  Service,
   SharedDirectory,
 } from './workspace-vm.generated';
 
@@ -21,10 +23,20 @@ export type ValidForwardPort = {
 export type ValidSharedDirectory = Required<SharedDirectory>;
 export type ValidDrive = WithDefaults<Drive, 'name'>;
 export type ValidFileSystem = Required<FileSystem>;
+export type ValidInstall = Install;
+export type ValidService = WithDefaults<Service, 'ready'>;
 
 type QemuOptions = NonNullable<MachineOptions['qemu']>;
 
-type Nested = 'sharedDirectories' | 'forwardPorts' | 'fileSystems' | 'store' | 'system' | 'qemu';
+type Nested =
+  | 'sharedDirectories'
+  | 'forwardPorts'
+  | 'fileSystems'
+  | 'store'
+  | 'system'
+  | 'qemu'
+  | 'install'
+  | 'services';
 
 export type ValidMachine = WithDefaults<
   Omit<MachineOptions, Nested>,
@@ -33,6 +45,8 @@ export type ValidMachine = WithDefaults<
   sharedDirectories: Record<string, ValidSharedDirectory>;
   forwardPorts: ValidForwardPort[];
   fileSystems: Record<string, ValidFileSystem>;
+  install: ValidInstall[];
+  services: Record<string, ValidService>;
   store: { source: string; target: string };
   system: { from: 'host' | 'debian'; suite?: string; packages: string[] };
   qemu: WithDefaults<QemuOptions, 'binary' | 'machine' | 'consoles' | 'networkingOptions'> & {

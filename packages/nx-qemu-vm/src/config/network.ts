@@ -31,6 +31,9 @@ export function forwardRule(rule: ValidForwardPort): string {
   return `guestfwd=${rule.proto}:${rule.guest.address}:${rule.guest.port}-cmd:nc ${hostAddress} ${rule.host.port}`;
 }
 
+/** A machine's address on vlan N: 192.168.N.<its 1-based position in workspace-vm.json>. */
+export const vlanAddress = (vlan: number, index: number) => `192.168.${vlan}.${index}`;
+
 const hex2 = (n: number) => n.toString(16).padStart(2, '0');
 
 /** `index` is the machine's 1-based position in workspace-vm.json. */
@@ -43,7 +46,7 @@ export function resolveNetwork(m: ValidMachine, index: number): ResolvedNetwork 
       `.${vlan}:${VLAN_MCAST_BASE_PORT + vlan},localaddr=127.0.0.1`,
     ],
     device: `virtio-net-pci,netdev=vlan${vlan},mac=52:54:00:12:${hex2(vlan)}:${hex2(index)}`,
-    address: `192.168.${vlan}.${index}`,
+    address: vlanAddress(vlan, index),
   }));
   if (m.qemu.networkingOptions !== undefined)
     return { user: { default: false, words: m.qemu.networkingOptions }, needsNetcat: false, vlans };
@@ -63,5 +66,30 @@ export function resolveNetwork(m: ValidMachine, index: number): ResolvedNetwork 
 
 export function primaryIPAddress(m: ValidMachine, index: number): string {
   if (m.primaryIPAddress) return m.primaryIPAddress;
-  return m.vlans.length ? `192.168.${m.vlans[0]}.${index}` : GUEST_IP;
+  return m.vlans.length ? vlanAddress(m.vlans[0], index) : GUEST_IP;
+}
+
+export interface HostEntry {
+  address: string;
+  name: string;
+}
+
+/**
+ * The names a machine's /etc/hosts gives the other machines of the workspace:
+ * one line for each vlan they share, in the order of this machine's vlans.
+ * Vlan addresses follow each machine's position in the file.
+ */
+export function workspaceHosts(
+  machines: Record<string, Pick<ValidMachine, 'vlans'>>,
+  name: string,
+): HostEntry[] {
+  const entries = Object.entries(machines);
+  const own = machines[name]?.vlans ?? [];
+  return own.flatMap((vlan) =>
+    entries.flatMap(([other, m], i) =>
+      other !== name && m.vlans.includes(vlan)
+        ? [{ address: vlanAddress(vlan, i + 1), name: other }]
+        : [],
+    ),
+  );
 }

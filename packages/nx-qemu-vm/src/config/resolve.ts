@@ -19,10 +19,20 @@ import {
   imageDir,
   imageKernel,
   imageStore,
+  installImage,
+  installUuid,
   stateDir,
 } from './defaults';
 import { type ResolvedDrive, lookupDrive, resolveDrives } from './drives';
-import { type ResolvedNetwork, primaryIPAddress, resolveNetwork } from './network';
+import {
+  type HostEntry,
+  type ResolvedNetwork,
+  primaryIPAddress,
+  resolveNetwork,
+  workspaceHosts,
+} from './network';
+import type { ValidService } from './machine';
+import { startOrder } from './workload-checks';
 import {
   type ResolvedFileSystem,
   type ResolvedShare,
@@ -55,6 +65,27 @@ export function basePackages(m: Pick<ValidMachine, 'arch' | 'init' | 'useBootLoa
   ];
 }
 
+/** One entry of `install`: an Nx target's files, as an erofs image mounted at `to`. */
+export interface ResolvedInstall {
+  /** The target as written, `project:target`. */
+  target: string;
+  project: string;
+  targetName: string;
+  /** The directory to pack, relative to the workspace; undefined: the target's one output. */
+  from: string | undefined;
+  to: string;
+  /** The image the install target writes, relative to the workspace. */
+  image: string;
+  /** Its file system UUID, by which stage 1 finds the drive. */
+  uuid: string;
+}
+
+/** A declared service, with its unit name under systemd. */
+export interface ResolvedService extends ValidService {
+  name: string;
+  unit: string;
+}
+
 export interface ResolvedMachine {
   name: string;
   /** 1-based position in workspace-vm.json. */
@@ -84,6 +115,11 @@ export interface ResolvedMachine {
   primaryIPAddress: string;
   shares: ResolvedShare[];
   fileSystems: ResolvedFileSystem[];
+  installs: ResolvedInstall[];
+  /** In start order: each after the services it waits for. */
+  services: ResolvedService[];
+  /** The other machines of the workspace that share a vlan with this one. */
+  hosts: HostEntry[];
   kernel: {
     image: string;
     initrd: string;
@@ -113,6 +149,7 @@ export function resolveMachine(
   index: number,
   m: ValidMachine,
   host: HostFacts,
+  hosts: HostEntry[] = [],
 ): ResolvedMachine {
   const issues: ConfigIssue[] = [];
   const issue = (path: (string | number)[], value: unknown, message: string) =>
@@ -235,7 +272,13 @@ export function resolveMachine(
       issue(['bios'], m.bios, 'firmware file not found (a file, or a directory holding bios.bin).');
   }
 
-  const drives = resolveDrives(name, m, system.from === 'debian' ? system.image.store : undefined);
+  const installs = resolveInstalls(name, m);
+  const drives = resolveDrives(
+    name,
+    m,
+    system.from === 'debian' ? system.image.store : undefined,
+    installs.length,
+  );
   const bootDevice = m.bootDevice ?? drives[0].device;
   const bootPartition = m.useBootLoader ? `${lookupDrive(drives, 'boot').device}2` : undefined;
   const shares = resolveShares(m, system.from === 'host');
@@ -285,7 +328,15 @@ export function resolveMachine(
       bootPartition,
       // By its file system's UUID: the drive's name depends on the drives before it.
       system.from === 'debian' ? `UUID=${IMAGE_UUID}` : undefined,
+      installs,
     ),
+    installs,
+    services: startOrder(m.services).map((service) => ({
+      ...m.services[service],
+      name: service,
+      unit: `${service}.service`,
+    })),
+    hosts,
     kernel: {
       image: kernel as string,
       initrd: m.initrd ?? generatedInitrd(name),
@@ -309,7 +360,7 @@ export function resolveConfig(
   const issues: ConfigIssue[] = [];
   Object.entries(config.machines).forEach(([name, m], i) => {
     try {
-      out[name] = resolveMachine(name, i + 1, m, host);
+      out[name] = resolveMachine(name, i + 1, m, host, workspaceHosts(config.machines, name));
     } catch (err) {
       if (err instanceof ConfigError) issues.push(...err.issues);
       else throw err;
@@ -317,4 +368,19 @@ export function resolveConfig(
   });
   if (issues.length) throw new ConfigError('workspace-vm.json', issues);
   return out;
+}
+
+function resolveInstalls(name: string, m: ValidMachine): ResolvedInstall[] {
+  return m.install.map((entry, i) => {
+    const [project, targetName] = entry.target.split(':');
+    return {
+      target: entry.target,
+      project,
+      targetName,
+      from: entry.from?.replace(/\/+$/, ''),
+      to: entry.to,
+      image: installImage(name, i),
+      uuid: installUuid(i),
+    };
+  });
 }

@@ -82,6 +82,7 @@ export function resolveFileSystems(
   bootPartition: string | undefined,
   /** The guest device of a Debian image's store, which replaces the store share. */
   storeDevice?: string,
+  installs: readonly { to: string; uuid: string }[] = [],
 ): ResolvedFileSystem[] {
   const ninep = (tag: string) => [
     'trans=virtio',
@@ -147,6 +148,16 @@ export function resolveFileSystems(
       device: bootPartition,
       fsType: 'vfat',
       options: ['defaults'],
+      neededForBoot: true,
+    });
+  // Mounted by stage 1 after a warm state is restored, like the root: a new
+  // build of the files does not make a saved state stale.
+  for (const install of installs)
+    fs.push({
+      mountPoint: install.to,
+      device: `UUID=${install.uuid}`,
+      fsType: 'erofs',
+      options: ['ro'],
       neededForBoot: true,
     });
   for (const [mountPoint, f] of Object.entries(m.fileSystems))

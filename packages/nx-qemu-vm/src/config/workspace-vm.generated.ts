@@ -164,6 +164,16 @@ export interface MachineOptions {
    */
   postBootCommands?: string;
   /**
+   * The workspace's own software in the guest: each entry puts the files of an Nx target's output into the guest at `to`, read-only. The machine's project depends on the target's project in Nx's graph, its steps run the target first, and a change to the files reruns exactly the steps that carry them. The files travel as an erofs image built by the machine's cached `install` target (owned by root, modes and symlinks kept), mounted before the init starts.
+   */
+  install?: Install[];
+  /**
+   * Long-running programs the guest starts at boot, in the order `after` gives, each waited for until `ready`. With `init: "systemd"` each is a unit of the same name (`<name>.service`) wanted by multi-user.target, logging to the journal; with the default stage 2, a supervisor starts them and logs to `/var/log/<name>.log`. `serve` is ready, `exec` runs its command and `startMachines` returns only once every service is ready; a service that exits before it is ready fails the boot at once with its log.
+   */
+  services?: {
+    [k: string]: Service;
+  };
+  /**
    * Extra guest filesystems, keyed by mount point, mounted in stage 1. The ones nx-qemu-vm manages (/, the shares, /tmp, the store overlay and /boot) cannot be set here.
    */
   fileSystems?: {
@@ -288,6 +298,73 @@ export interface ForwardPort {
      */
     port: number;
   };
+}
+/**
+ * This interface was referenced by `WorkspaceVmFile`'s JSON-Schema
+ * via the `definition` "install".
+ */
+export interface Install {
+  /**
+   * The Nx target that builds the files, as `project:target`, e.g. `api:build`. It runs before the machine's steps whenever its output is missing or stale.
+   */
+  target: string;
+  /**
+   * The directory to install, relative to the workspace root, inside one of the target's outputs. Default: the target's output, when it declares exactly one.
+   */
+  from?: string;
+  /**
+   * Where the files appear in the guest: an absolute path, mounted read-only.
+   */
+  to: string;
+}
+/**
+ * This interface was referenced by `WorkspaceVmFile`'s JSON-Schema
+ * via the `definition` "service".
+ */
+export interface Service {
+  /**
+   * The service's command line, run by `/bin/sh -c` in its directory, environment and account. Begin it with `exec` to make the program itself the service's process.
+   */
+  command: string;
+  /**
+   * Environment variables of the service, on top of PATH, HOME and LANG=C.UTF-8.
+   */
+  environment?: {
+    [k: string]: string;
+  };
+  /**
+   * The directory the command starts in.
+   */
+  workingDirectory?: string;
+  /**
+   * The account the service runs as; it must exist in the guest's /etc/passwd (root and nobody always do).
+   */
+  user?: string;
+  /**
+   * Services (of this machine) that must be ready before this one starts.
+   */
+  after?: string[];
+  /**
+   * When the service counts as ready: a TCP port that listens, a file that exists, or a command that succeeds (run by /bin/sh as the service's user, tried every 0.2 s). Default: as soon as it has started.
+   */
+  ready?:
+    | {
+        port: number;
+      }
+    | {
+        file: string;
+      }
+    | {
+        command: string;
+      };
+  /**
+   * Seconds the service has to become ready before the boot reports it failed.
+   */
+  readyTimeout?: number;
+  /**
+   * What happens when the service exits after it was ready: started again when it failed (non-zero status or a signal), always, or never. An exit before it is ready is a failed boot, never restarted.
+   */
+  restart?: 'on-failure' | 'always' | 'no';
 }
 /**
  * This interface was referenced by `WorkspaceVmFile`'s JSON-Schema

@@ -15,10 +15,13 @@ import {
   INITRD_ALTERNATIVES,
   INITRD_STAGE2,
   INITRD_STAGE2_UNIT,
+  INITRD_SERVICES,
+  INITRD_UNITS,
   type Stage1Modules,
   renderStage1,
 } from './stage1';
 import { renderStage2 } from './stage2';
+import { renderServiceUnits, renderServicesProgram } from './services';
 
 /** The test API's guest agent, shipped in the package beside this file. */
 const AGENT_SOURCE = join(__dirname, 'agent.pl');
@@ -85,7 +88,8 @@ export function wantedModules(r: ResolvedMachine): string[] {
     '9pnet_virtio',
     '9p',
     'ext4',
-    ...(r.system.from === 'debian' ? ['erofs'] : []),
+    // A Debian image's store and the workspace's install images.
+    ...(r.fileSystems.some((f) => f.fsType === 'erofs') ? ['erofs'] : []),
     ...(r.config.writableStore ? ['overlay'] : []),
     // FAT (the boot disk's /boot, or a user's file system) with its code pages.
     ...(r.fileSystems.some((f) => f.fsType === 'vfat')
@@ -171,6 +175,10 @@ export interface InitrdSpec {
   stage2: string;
   /** Stage 2's systemd unit, with "init": "systemd". */
   stage2Unit: string | null;
+  /** The declared services' program, or null without services. */
+  services: string | null;
+  /** With "init": "systemd", one unit per service, by file name. */
+  serviceUnits: Record<string, string>;
 }
 
 export function initrdSpec(r: ResolvedMachine): InitrdSpec {
@@ -179,7 +187,7 @@ export function initrdSpec(r: ResolvedMachine): InitrdSpec {
     multiarch: r.system.from === 'debian' ? MULTIARCH[r.arch] : null,
     kernelCheck: {
       arch: r.arch,
-      erofsStore: r.system.from === 'debian',
+      erofsStore: r.fileSystems.some((f) => f.fsType === 'erofs'),
       graphics: r.config.graphics,
       writableStore: r.config.writableStore,
       diskInterface: r.config.qemu.diskInterface,
@@ -193,6 +201,8 @@ export function initrdSpec(r: ResolvedMachine): InitrdSpec {
     stage1: (modules) => renderStage1(r, modules),
     stage2: renderStage2(r),
     stage2Unit: r.kernel.systemd ? readFileSync(STAGE2_UNIT_SOURCE, 'utf8') : null,
+    services: renderServicesProgram(r),
+    serviceUnits: renderServiceUnits(r),
   };
 }
 
@@ -267,6 +277,10 @@ export async function buildInitrd(
   file(INITRD_STAGE2, Buffer.from(spec.stage2));
   file(INITRD_AGENT, readFileSync(AGENT_SOURCE), 0o644);
   if (spec.stage2Unit !== null) file(INITRD_STAGE2_UNIT, Buffer.from(spec.stage2Unit), 0o644);
+  if (spec.services !== null) file(INITRD_SERVICES, Buffer.from(spec.services));
+  const units = Object.entries(spec.serviceUnits);
+  if (units.length) entries.push({ path: INITRD_UNITS, type: 'dir', mode: 0o755 });
+  for (const [unit, text] of units) file(`${INITRD_UNITS}/${unit}`, Buffer.from(text), 0o644);
 
   log(`packing ${entries.length} entries`);
   const mtime = opts.mtime ?? Number(process.env.SOURCE_DATE_EPOCH ?? 0);

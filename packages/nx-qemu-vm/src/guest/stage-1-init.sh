@@ -12,6 +12,9 @@
 #   factory       a Debian image's /etc and /var as installed, copied to a new root; or empty
 #   init          the default init; an init= kernel parameter overrides it
 #   stage2_unit   with "init": "systemd", stage 2's unit in the initrd; or empty
+#   services_program  the declared services' program in the initrd; or empty
+#   units_dir     with "init": "systemd", the services' units in the initrd; or empty
+#   hosts_block   the lines of /etc/hosts that name this machine and its vlan peers
 #   run_dir, stage2, agent, alternatives, failed_marker, fw_cfg_mode,
 #   warm_item, warm_point, block_drivers: fixed names
 # and the function mount_early, which mounts the file systems under the root.
@@ -231,6 +234,23 @@ fi
 # First boot: the host's /etc/alternatives links, which the shared /usr relies on.
 [ -e /mnt-root/etc/alternatives ] || cp -a "$alternatives" /mnt-root/etc/alternatives
 chmod 1777 /mnt-root/tmp
+# What programs and tests take for granted: a writable /var with its log and
+# scratch directories (on the root disk, so they persist as /etc does).
+mkdir -p /mnt-root/var/log /mnt-root/var/tmp /mnt-root/var/lib
+chmod 1777 /mnt-root/var/tmp
+# The host's /usr carries Debian's os-release; /etc/os-release points to it.
+if [ ! -e /mnt-root/etc/os-release ] && [ ! -L /mnt-root/etc/os-release ] && [ -e "/mnt-root$store_target/lib/os-release" ]; then
+  ln -s "..$store_target/lib/os-release" /mnt-root/etc/os-release
+fi
+# /etc/hosts belongs to the guest, except for the block between our markers,
+# which names this machine and every machine it shares a vlan with, anew at
+# each boot (the file's own lines are kept).
+hosts=/mnt-root/etc/hosts
+[ -e $hosts ] || printf '127.0.0.1 localhost\n::1 localhost\n' >$hosts
+{
+  sed '/^# nx-qemu-vm: begin/,/^# nx-qemu-vm: end/d' $hosts
+  printf '# nx-qemu-vm: begin (rewritten at each boot)\n%s# nx-qemu-vm: end\n' "$hosts_block"
+} >/tmp/hosts && cat /tmp/hosts >$hosts
 if [ "$merged_usr" = 1 ]; then
   # The store is /usr: give the root the merged-/usr links that Debian programs expect.
   for d in bin sbin lib lib32 lib64 libx32; do
@@ -247,6 +267,10 @@ cp /bin/busybox "/mnt-root$run_dir/busybox"
 cp "$stage2" "/mnt-root$run_dir/init"
 chmod 0755 "/mnt-root$run_dir/init"
 cp "$agent" "/mnt-root$run_dir/agent"
+if [ -n "$services_program" ]; then
+  cp "$services_program" "/mnt-root$run_dir/services"
+  chmod 0755 "/mnt-root$run_dir/services"
+fi
 # With "init": "systemd", stage 2 is a service of the image's systemd, put in
 # the fresh /run where systemd reads runtime units. The login prompts and the
 # first-boot questions are masked: stage 2 owns the consoles, as it does as PID 1.
@@ -258,6 +282,13 @@ if [ -n "$stage2_unit" ]; then
   for unit in getty.target getty@.service autovt@.service serial-getty@.service console-getty.service systemd-firstboot.service; do
     ln -s /dev/null "$units/$unit"
   done
+  # The declared services, wanted by multi-user.target as enabled units are.
+  if [ -n "$units_dir" ]; then
+    for unit in "$units_dir"/*; do
+      cp "$unit" "$units/"
+      ln -s "../${unit##*/}" "$units/multi-user.target.wants/${unit##*/}"
+    done
+  fi
 fi
 
 set -f

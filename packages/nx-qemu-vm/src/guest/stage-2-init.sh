@@ -7,7 +7,7 @@
 #
 # stage2.ts puts a header of quoted values before this file:
 #   run_dir          where stage 1 put this script and busybox
-#   host_name, primary_ip
+#   host_name (stage 1 writes /etc/hosts)
 #   guest_ip, gateway, dns: the user network's addresses
 #   vlan_nics        one dev:address:vlan word per vlan NIC, e.g. eth1:192.168.1.3:1
 #   guest_agent      1 to start qemu-ga on the port named guest_agent_port
@@ -18,6 +18,7 @@
 #   control_port     the virtio port on which the host asks for a power-off
 #   agent_port       the virtio port of the test API's agent (run_dir/agent)
 #   under_systemd    1 when systemd is PID 1 and this script its service
+#   service_failed_status  an exec's status when a service failed to start
 # and the function mount_late, which mounts the file systems stage 1 left.
 # shellcheck disable=SC2154
 
@@ -93,7 +94,6 @@ if [ ! -e /etc/passwd ]; then
   printf 'root:x:0:\nnogroup:x:65534:\n' >/etc/group
 fi
 [ -e /etc/hostname ] || printf '%s\n' "$host_name" >/etc/hostname
-[ -e /etc/hosts ] || printf '127.0.0.1 localhost\n::1 localhost\n%s %s\n' "$primary_ip" "$host_name" >/etc/hosts
 [ -e /etc/resolv.conf ] || printf 'nameserver %s\n' "$dns" >/etc/resolv.conf
 
 # Name the virtio ports as udev would, for the guest agent and for users.
@@ -134,9 +134,17 @@ fi
 if [ -n "$post_boot_commands" ]; then
   /bin/sh -c "$post_boot_commands" || echo "stage 2: warning: postBootCommands exited with status $?"
 fi
+# The declared services, in order, each waited for until it is ready. One
+# that fails prints a report (the host watches for it) and the boot goes on
+# without it: an exec boot does not run its command but returns the report.
+services_failed=0
+if [ -x "$run_dir/services" ]; then
+  "$run_dir/services" start-all || services_failed=1
+fi
 # The command channel of nx-qemu-vm/testing, when the host added its port: the
 # machine is ready for tests once postBootCommands are done.
-if [ -e "/dev/virtio-ports/$agent_port" ]; then
+# A failed service leaves the agent off: the host reads stage 2's report instead.
+if [ -e "/dev/virtio-ports/$agent_port" ] && [ "$services_failed" = 0 ]; then
   if [ -x /usr/bin/perl ]; then
     NXVM_AGENT_READY=$run_dir/agent-ready /usr/bin/perl "$run_dir/agent" "/dev/virtio-ports/$agent_port" </dev/null &
     # The host waits for the agent: qemu-ga and the login shell start once it
@@ -153,7 +161,10 @@ if [ -e "/dev/virtio-ports/$agent_port" ]; then
 fi
 echo "$stage2_reached"
 
-if [ "$exec_boot" = 1 ]; then
+if [ "$exec_boot" = 1 ] && [ "$services_failed" = 1 ]; then
+  $bb cp "$run_dir/report.txt" "$exec_dir/service-failure"
+  echo "$service_failed_status" >"$exec_dir/status.tmp" && $bb mv "$exec_dir/status.tmp" "$exec_dir/status"
+elif [ "$exec_boot" = 1 ]; then
   # One command, output on the first virtio console, status through xchg.
   /bin/sh "$exec_dir/command" </dev/null >/dev/hvc0 2>&1
   status=$?

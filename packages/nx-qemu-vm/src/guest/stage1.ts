@@ -12,6 +12,10 @@ export const INITRD_AGENT = '/nx-qemu-vm/agent.pl';
 /** Stage 2 as a systemd service (guest/nx-qemu-vm.service), with "init": "systemd". */
 export const INITRD_STAGE2_UNIT = '/nx-qemu-vm/nx-qemu-vm.service';
 export const INITRD_ALTERNATIVES = '/nx-qemu-vm/etc-alternatives';
+/** The declared services' program (guest/services.ts); stage 1 copies it to <run dir>/services. */
+export const INITRD_SERVICES = '/nx-qemu-vm/services';
+/** With "init": "systemd", the services' units; stage 1 installs them in /run/systemd/system. */
+export const INITRD_UNITS = '/nx-qemu-vm/units';
 export const RUN_DIR = '/run/nx-qemu-vm';
 export const STAGE1_FAILED = 'nx-qemu-vm: stage 1 failed';
 /** QEMU's fw_cfg item that marks an exec boot; see exec-script.ts. */
@@ -56,6 +60,15 @@ export function renderMounts(fileSystems: readonly ResolvedFileSystem[], prefix:
 }
 
 /**
+ * The lines stage 1 keeps in the guest's /etc/hosts, between its markers:
+ * the machine's own name, and every machine it shares a vlan with.
+ */
+export function renderHostsBlock(r: ResolvedMachine): string {
+  const own = `${r.primaryIPAddress} ${r.name}`;
+  return [own, ...r.hosts.map((h) => `${h.address} ${h.name}`)].map((l) => `${l}\n`).join('');
+}
+
+/**
  * /init of the generated initrd: a header of this machine's values, then the
  * static program guest/stage-1-init.sh.
  */
@@ -88,6 +101,9 @@ export function renderStage1(
     warm_item: FW_CFG_WARM,
     warm_point: WARM_POINT,
     block_drivers: BLOCK_DRIVERS.join(' '),
+    services_program: r.services.length ? INITRD_SERVICES : '',
+    units_dir: r.kernel.systemd && r.services.length ? INITRD_UNITS : '',
+    hosts_block: renderHostsBlock(r),
   });
   return [
     '#!/bin/busybox sh\n',

@@ -3,6 +3,7 @@
 import type { ResolvedMachine } from '../config/resolve';
 import { GUEST_IP } from '../config/network';
 import { CONTROL_PORT, GUEST_AGENT_PORT } from '../qemu/argv';
+import { EXEC_BOOT_FAILURE_STATUS } from '../qemu/exec-script';
 import { shAssignments, shFunction } from '../quote/shell';
 import { AGENT_PORT } from '../testing/agent-protocol';
 import { shellFile } from '../util/shell-file';
@@ -18,7 +19,6 @@ export function renderStage2(r: ResolvedMachine): string {
   const header = shAssignments({
     run_dir: RUN_DIR,
     host_name: r.name,
-    primary_ip: r.primaryIPAddress,
     guest_ip: GUEST_IP,
     gateway: '10.0.2.2',
     dns: '10.0.2.3',
@@ -33,6 +33,7 @@ export function renderStage2(r: ResolvedMachine): string {
     exec_dir: EXEC_DIR,
     fw_cfg_mode: FW_CFG_MODE,
     under_systemd: r.kernel.systemd,
+    service_failed_status: EXEC_BOOT_FAILURE_STATUS,
   });
   const late = r.fileSystems.filter((f) => !f.neededForBoot);
   return [

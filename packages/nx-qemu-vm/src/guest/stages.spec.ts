@@ -10,6 +10,7 @@ import { fakeHost } from '../../test/helpers/fake-host';
 import { listGoldenCases, resolveCase } from '../../test/helpers/golden-cases';
 import { BLOCK_DRIVERS, renderStage1 } from './stage1';
 import { renderStage2 } from './stage2';
+import { renderServicesProgram } from './services';
 import { wantedModules } from './initrd';
 
 const machine = (m: object, name = 'vm'): ResolvedMachine =>
@@ -76,7 +77,6 @@ describe('stage 2', () => {
   it('carries the host name, the addresses and the vlan NICs in its header', () => {
     assert.match(text, /^#!\/run\/nx-qemu-vm\/busybox sh\n/);
     assert.match(text, /^host_name=web$/m);
-    assert.match(text, /^primary_ip=192\.168\.1\.1$/m);
     assert.match(text, /^vlan_nics='eth1:192\.168\.1\.1:1 eth2:192\.168\.2\.1:2'$/m);
   });
 
@@ -100,6 +100,7 @@ describe('stage scripts of every golden machine', () => {
           for (const [stage, text] of [
             ['1', renderStage1(r, modules)],
             ['2', renderStage2(r)],
+            ...(r.services.length ? [['services', renderServicesProgram(r) ?? '']] : []),
           ]) {
             const file = join(dir, `${c.name}-${r.name}-stage${stage}.sh`);
             writeFileSync(file, text);

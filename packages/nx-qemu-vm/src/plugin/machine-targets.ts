@@ -14,6 +14,7 @@ import {
   warmHostInputs,
 } from './target-inputs';
 import { PLUGIN_ROOT, pluginDigest } from './plugin-digest';
+import type { HostEntry } from '../config/network';
 
 export interface TargetNaming {
   prefix: string;
@@ -42,6 +43,8 @@ export function machineProject(
   m: ValidMachine,
   workspaceRoot: string,
   naming: TargetNaming,
+  /** The machines this one shares a vlan with: their names go into its /etc/hosts. */
+  hosts: readonly HostEntry[] = [],
 ): Omit<ProjectConfiguration, 'root'> {
   const t = (target: string) => `${naming.prefix}${target}`;
   const dist = distDir(name);
@@ -94,13 +97,20 @@ export function machineProject(
       'initrd',
       'initrd',
       `Build ${dist}/initrd/initrd.img, the stage-1 initrd that formats the root disk, mounts the store and starts the guest.`,
-      fromImage
-        ? {
-            dependsOn: [t('config'), t('image')],
-            // The kernel, its modules and the tools come out of the image.
-            inputs: [{ dependentTasksOutputFiles: '**/image/*' }],
-          }
-        : { dependsOn: [t('config')] },
+      {
+        ...(fromImage
+          ? {
+              dependsOn: [t('config'), t('image')],
+              // The kernel, its modules and the tools come out of the image.
+              inputs: [{ dependentTasksOutputFiles: '**/image/*' }],
+            }
+          : { dependsOn: [t('config')] }),
+        // Its /etc/hosts names the other machines on its vlans: their names
+        // and positions are in the key through this option.
+        ...(hosts.length
+          ? { options: { ...positioned, hosts: hosts.map((h) => `${h.address} ${h.name}`) } }
+          : {}),
+      },
     ),
     [t('build')]: cachedStep(
       'build',
@@ -128,6 +138,24 @@ export function machineProject(
       { options: built },
     );
     cached.splice(1, 0, t('image'));
+  }
+  if (m.install.length) {
+    // Runs each installed target first; hashes their outputs (the files it
+    // packs), so a change to them reruns this step and what depends on it.
+    targets[t('install')] = cachedStep(
+      'install',
+      'install',
+      `Pack the workspace files this machine installs (${m.install.map((e) => `${e.target} at ${e.to}`).join(', ')}) into read-only erofs images in ${dist}/install.`,
+      {
+        dependsOn: m.install.map((e) => {
+          const [project, target] = e.target.split(':');
+          return { projects: [project], target };
+        }),
+        inputs: [{ dependentTasksOutputFiles: '**/*' }],
+        options: built,
+      },
+    );
+    cached.push(t('install'));
   }
   if (m.warmStart) {
     // Any change to the machine, its scripts, initrd, kernel or QEMU makes a
@@ -195,6 +223,7 @@ export function machineProject(
   const everything = [
     t('build'),
     ...(fromImage ? [t('image')] : []),
+    ...(m.install.length ? [t('install')] : []),
     t('initrd'),
     ...(m.useBootLoader ? [t('boot-disk')] : []),
     ...needed,

@@ -8,12 +8,14 @@ import { CONFIG_FILE } from '../config/load';
 import type { ValidMachine } from '../config/machine';
 import { shQuote } from '../quote/shell';
 
-export type CachedTarget = 'config' | 'image' | 'initrd' | 'boot-disk' | 'build';
+export type CachedTarget = 'config' | 'image' | 'install' | 'initrd' | 'boot-disk' | 'build';
 
 /** Option fields, as paths under `machines.<name>`, that change each cached target's output. */
 export const TARGET_FIELDS: Record<Exclude<CachedTarget, 'config'>, readonly string[]> = {
   // The Debian packages of the store.
   image: ['arch', 'system', 'init', 'useBootLoader'],
+  // What each image packs (the files themselves are the target's dependencies' outputs).
+  install: ['install'],
   // The stage-1/2 scripts and the module list.
   initrd: [
     'arch',
@@ -33,6 +35,8 @@ export const TARGET_FIELDS: Record<Exclude<CachedTarget, 'config'>, readonly str
     'tmpOnTmpfsSize',
     'store',
     'postBootCommands',
+    'install',
+    'services',
     'fileSystems',
     'useBootLoader',
     'qemu.diskInterface',
@@ -89,6 +93,7 @@ export const TARGET_FIELDS: Record<Exclude<CachedTarget, 'config'>, readonly str
     'qemu.drives',
     'qemu.diskInterface',
     'qemu.guestAgent',
+    'install',
     'warmStart',
   ],
 };
@@ -217,6 +222,8 @@ function separateHostInputs(target: CachedTarget, m: ValidMachine): Input[] {
         ...(m.kernel === undefined ? [runtime(KERNEL_NAMES)] : []),
         ...(m.useEFIBoot ? [runtime(FIRMWARE_FILES)] : []),
       ];
+    case 'install':
+      return [runtime(dpkgVersions(['erofs-utils'])), { env: 'SOURCE_DATE_EPOCH' }];
     case 'image':
       return [
         runtime(aptIndex(m.system.suite)),

@@ -17,6 +17,8 @@ export function targetProduct(target: Exclude<CachedTarget, 'config'>, r: Resolv
   switch (target) {
     case 'image':
       return r.system.from === 'debian' ? JSON.stringify(imagePlan(r, '/out')) : 'no image';
+    case 'install':
+      return JSON.stringify(r.installs.map(({ target, from, uuid }) => ({ target, from, uuid })));
     case 'build':
       return renderRunScript(r) + renderExecScript(r);
     case 'initrd': {

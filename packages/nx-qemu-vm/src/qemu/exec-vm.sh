@@ -127,6 +127,11 @@ keep_log
 status_file=$work/xchg/.nx-qemu-vm/status
 # A command that timed out was stopped with the machine: 124 says so, whatever it returned.
 if [ "$qemu_status" -ne 124 ] && [ -s "$status_file" ]; then
+  # A declared service failed to start: the command never ran; stage 2 says why.
+  if [ -s "$work/xchg/.nx-qemu-vm/service-failure" ]; then
+    printf '%s: the command did not run: a service of the machine failed to start.\n' "$prog" >&2
+    cat "$work/xchg/.nx-qemu-vm/service-failure" >&2
+  fi
   exit "$(cat "$status_file")"
 fi
 if [ "$qemu_status" -eq 124 ]; then

@@ -11,6 +11,7 @@ import { hostPath } from './words';
 import { shellFile } from '../util/shell-file';
 import { ARCH_PROFILES } from '../config/defaults';
 import { VLAN_NET_VAR } from '../config/network';
+import { installVar } from '../config/drives';
 import { emptyDiskLayouts, renderLayoutStamp, rootDiskLayout } from '../disk/layout';
 
 /** `accel=...`: VM_ACCEL, or the probe's answer for this machine's QEMU and kernel. */
@@ -183,6 +184,23 @@ export function renderRunScript(r: ResolvedMachine): string {
       lines.push(`if [ "\${VM_WARM:-}" = save ]; then empty${i}=$TMPDIR/warm-empty${i}.qcow2; fi`);
     lines.push(
       `[ -e "$empty${i}" ] || create_disk "$empty${i}" ${empties[i].sizeMiB} ${shQuote(renderLayoutStamp(empties[i]))} 'empty disk'`,
+    );
+  });
+  r.installs.forEach((install, i) => {
+    const v = installVar(i);
+    if (i === 0)
+      lines.push(
+        '',
+        "# The workspace's files (install): read-only images the install target builds.",
+      );
+    lines.push(`${v}=${shWord(hostPath(install.image, false))}`);
+    // A warm state is saved before any disk is read: it holds none of these files.
+    if (m.warmStart)
+      lines.push(
+        `if [ "\${VM_WARM:-}" = save ]; then ${v}=$TMPDIR/warm-${v}.erofs; : >"$${v}"; fi`,
+      );
+    lines.push(
+      `[ -r "$${v}" ] || die ${shQuote(`the files of ${install.target} for ${install.to} (`)}"$${v}"${shQuote(`) are missing. Build them: npx nx run ${r.name}:install`)}`,
     );
   });
   if (r.network.vlans.length)

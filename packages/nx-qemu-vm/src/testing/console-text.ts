@@ -4,6 +4,7 @@
 // match, as NixOS's test driver does: waiting twice for the same text waits
 // for it to appear twice.
 import { StringDecoder } from 'node:string_decoder';
+import { reportBetween } from '../guest/services';
 
 /** Text kept for matching; older text is dropped (the log file keeps all of it). */
 const KEEP = 8 * 1024 * 1024;
@@ -32,6 +33,11 @@ export class ConsoleText {
   /** Whether the text kept so far contains `text`, consumed or not. */
   includes(text: string): boolean {
     return this.text.includes(text);
+  }
+
+  /** The guest's report between two marker lines, once complete (see reportBetween). */
+  block(start: string, end: string): string | undefined {
+    return reportBetween(this.text.replace(/\r/g, ''), start, end);
   }
 
   /** The first match of `pattern` in the text not yet consumed; consumes up to its end. */

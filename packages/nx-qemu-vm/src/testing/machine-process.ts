@@ -14,6 +14,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { STAGE1_FAILED } from '../guest/stage1';
+import { SERVICE_FAILED, SERVICE_REPORT_END } from '../guest/services';
 import { AgentChannel } from './agent-channel';
 import { ConsoleText } from './console-text';
 import { MachineError, MachineNotRunningError, TimeoutError } from './errors';
@@ -95,7 +96,13 @@ export class MachineProcess {
       if (this.options.warmState && (await this.waitForExit(5)) && this.restoreFailed)
         return this.bootColdInstead(timeoutSeconds);
       await this.stopNow();
-      const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      // The whole report of a failed service; the first line of anything else.
+      const why =
+        err instanceof Error
+          ? err.message.includes(SERVICE_FAILED)
+            ? err.message.split('\nconsole log:')[0]
+            : err.message.split('\n')[0]
+          : String(err);
       throw new MachineError(
         this.name,
         `did not come up: ${why.replace(`machine "${this.name}": `, '')}` +
@@ -133,12 +140,18 @@ export class MachineProcess {
     const qmpSocket = await connectWhenReady(this.launched.qmpSocket, gaveUp);
     qmpSocket.unref();
     this.qmpClient = await QmpClient.over(qmpSocket, 30_000);
-    // Stage 1 failing ends in an emergency shell: say so at once rather than at the timeout.
+    // Stage 1 failing ends in an emergency shell, and a service that fails to
+    // start in stage 2's report: say so at once rather than at the timeout.
     let stopWatching = () => undefined as unknown;
     const stage1Failed = new Promise<never>((_, reject) => {
       stopWatching = this.console.onText(() => {
         if (this.console.includes(STAGE1_FAILED))
           reject(new MachineError(this.name, 'stage 1 failed (see the console below)'));
+        const report = this.console.block(SERVICE_FAILED, SERVICE_REPORT_END);
+        if (report)
+          reject(
+            new MachineError(this.name, `a service failed to start:\n${report}`, this.consoleLog),
+          );
       });
     });
     try {

@@ -15,7 +15,15 @@ import {
   TimeoutError,
   outputSections,
 } from './errors';
-import { fileExistsCommand, portOpenCommand } from './guest-commands';
+import {
+  fileExistsCommand,
+  portOpenCommand,
+  serviceLogCommand,
+  serviceStatusCommand,
+  systemctlCommand,
+  unitReportCommand,
+  unitStateCommand,
+} from './guest-commands';
 import { keepAlive } from './keep-alive';
 import { keyForChar } from './keys';
 import type { LaunchOptions } from './launch';
@@ -32,9 +40,23 @@ export interface MachineSpec extends LaunchOptions {
   userNetdev: string | undefined;
   /** qemu.guestAgent.enable: QEMU has a socket to qemu-ga in the guest. */
   guestAgent: boolean;
+  /** The declared services, in start order. */
+  services: string[];
+  /** The machine's address on each of its vlans, in the order of its config. */
+  addresses: { vlan: number; address: string }[];
+  /** "init": "systemd": systemd is PID 1. */
+  systemd: boolean;
 }
 
+/** Seconds a command may run: as long as NixOS's driver allows (an apt-get install may take minutes). */
 const DEFAULT_TIMEOUT = 900;
+/**
+ * Seconds a wait tries before it fails: long enough for a service to start
+ * under TCG (a Node.js server takes 2 to 10 s there), short enough that the
+ * wait's own message (the last try, the console) comes before a test
+ * runner's limit would (see the package README, "Timeouts").
+ */
+const DEFAULT_WAIT_TIMEOUT = 120;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const stamp = () => new Date().toISOString().replace(/[:.]/g, '-');
 
@@ -183,7 +205,7 @@ export class Machine {
     what: string,
     options: WaitOptions,
   ) {
-    const seconds = options.timeout ?? DEFAULT_TIMEOUT;
+    const seconds = options.timeout ?? DEFAULT_WAIT_TIMEOUT;
     const deadline = Date.now() + seconds * 1000;
     return keepAlive(async () => {
       let last = undefined as ExecuteResult<string> | undefined;
@@ -246,7 +268,7 @@ export class Machine {
   }
 
   waitForConsoleText(pattern: RegExp, options: WaitOptions = {}): Promise<RegExpExecArray> {
-    const seconds = options.timeout ?? DEFAULT_TIMEOUT;
+    const seconds = options.timeout ?? DEFAULT_WAIT_TIMEOUT;
     const what = `waitForConsoleText(${String(pattern)})`;
     return keepAlive(async () => {
       const text = this.proc.console;
@@ -268,6 +290,141 @@ export class Machine {
         return this.failed(err);
       } finally {
         stop();
+      }
+    });
+  }
+
+  /**
+   * The machine's address on a vlan (by default its first), the one its
+   * peers' /etc/hosts give its name.
+   */
+  address(vlan?: number): string {
+    const all = this.spec.addresses;
+    const found = vlan === undefined ? all[0] : all.find((a) => a.vlan === vlan);
+    if (!found)
+      throw new MachineError(
+        this.name,
+        all.length
+          ? `address(${vlan}): the machine is not on vlan ${vlan}; its vlans: ${all.map((a) => a.vlan).join(', ')}`
+          : 'address(): the machine is on no vlan (add "vlans": [1] to its config)',
+      );
+    return found.address;
+  }
+
+  /**
+   * Waits until a declared service is ready (its \`ready\` check passed);
+   * rejects at once, with its log, when it failed or exited.
+   */
+  waitForService(name: string, options: WaitOptions = {}): Promise<void> {
+    const what = `waitForService(${JSON.stringify(name)})`;
+    if (!this.spec.services.includes(name))
+      return this.failed(
+        new MachineError(
+          this.name,
+          `${what}: no such service; its services: ${this.spec.services.join(', ') || 'none (declare them under "services")'}`,
+          this.consoleLog,
+        ),
+      );
+    return this.pollGuest(
+      what,
+      options,
+      serviceStatusCommand(name),
+      async (out) => {
+        const word = out.trim();
+        if (word === 'ready') return true;
+        if (word !== 'failed' && word !== 'exited') return false;
+        const log = (await this.run(serviceLogCommand(name), {
+          timeout: 60,
+        })) as ExecuteResult<string>;
+        throw new MachineError(
+          this.name,
+          `${what}: the service ${word === 'failed' ? 'failed' : 'has exited'}${outputSections(log.stdout, '').replace('stdout', 'its log (last lines)')}`,
+          this.consoleLog,
+        );
+      },
+      () => serviceLogCommand(name),
+    );
+  }
+
+  /** systemctl in the guest ("init": "systemd"): its status and output. */
+  async systemctl(
+    args: string | readonly string[],
+    options: WaitOptions & { user?: string } = {},
+  ): Promise<{ status: number; stdout: string }> {
+    this.requireSystemd('systemctl');
+    const words = typeof args === 'string' ? args.split(/\s+/).filter(Boolean) : args;
+    const r = await this.execute(systemctlCommand(words, options.user), options);
+    return { status: r.status, stdout: r.stdout };
+  }
+
+  /**
+   * Waits until a unit is active, as NixOS's wait_for_unit: rejects with the
+   * unit's status and journal when it failed, or is inactive with no job pending.
+   */
+  waitForUnit(unit: string, options: WaitOptions = {}): Promise<void> {
+    const what = `waitForUnit(${JSON.stringify(unit)})`;
+    this.requireSystemd('waitForUnit');
+    return this.pollGuest(
+      what,
+      options,
+      unitStateCommand(unit),
+      async (out) => {
+        const state = Object.fromEntries(
+          out.split('\n').flatMap((l) => (l.includes('=') ? [l.split(/=(.*)/s, 2)] : [])),
+        );
+        if (state.ActiveState === 'active') return true;
+        const stuck = state.ActiveState === 'inactive' && state.Jobs === '0';
+        if (state.ActiveState !== 'failed' && state.LoadState !== 'not-found' && !stuck)
+          return false;
+        const report = (await this.run(unitReportCommand(unit), {
+          timeout: 60,
+        })) as ExecuteResult<string>;
+        throw new MachineError(
+          this.name,
+          `${what}: the unit is ${state.LoadState === 'not-found' ? 'not found' : state.ActiveState}${stuck ? ' and no job for it is pending' : ''}${outputSections(report.stdout, '').replace('stdout', 'systemctl status and journal')}`,
+          this.consoleLog,
+        );
+      },
+      () => unitReportCommand(unit),
+    );
+  }
+
+  private requireSystemd(method: string): void {
+    if (!this.spec.systemd)
+      throw new MachineError(
+        this.name,
+        `${method}: the machine does not run systemd (set "init": "systemd" with a Debian image); for declared services use waitForService`,
+      );
+  }
+
+  /** Runs a guest command every half second until \`done\` says so; a timeout shows \`report\`'s output. */
+  private pollGuest(
+    what: string,
+    options: WaitOptions,
+    command: string,
+    done: (stdout: string) => Promise<boolean>,
+    report: () => string,
+  ): Promise<void> {
+    const seconds = options.timeout ?? DEFAULT_WAIT_TIMEOUT;
+    const deadline = Date.now() + seconds * 1000;
+    return keepAlive(async () => {
+      try {
+        while (Date.now() < deadline) {
+          const left = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
+          const r = (await this.run(command, { timeout: left })) as ExecuteResult<string>;
+          if (await done(r.stdout)) return;
+          await sleep(Math.min(500, Math.max(0, deadline - Date.now())));
+        }
+        const last = (await this.run(report(), { timeout: 60 })) as ExecuteResult<string>;
+        throw new TimeoutError(
+          this.name,
+          what,
+          seconds,
+          outputSections(last.stdout, last.stderr),
+          this.consoleLog,
+        );
+      } catch (err) {
+        return this.failed(err);
       }
     });
   }

@@ -138,6 +138,9 @@ function machineSpec(root: string, r: ResolvedMachine, persistent: boolean, vlan
     vlanNetdevs: r.network.vlans.map((v) => `vlan${v.vlan}`),
     userNetdev: r.network.user.default ? 'user.0' : undefined,
     guestAgent: r.config.qemu.guestAgent.enable,
+    services: r.services.map((s) => s.name),
+    addresses: r.network.vlans.map(({ vlan, address }) => ({ vlan, address })),
+    systemd: r.kernel.systemd,
     warmState: warmState(dist, r),
   };
 }

@@ -1,7 +1,7 @@
 // The option and result types of the test API's public methods.
 
 export interface WaitOptions {
-  /** Seconds; default 900, as in NixOS's test driver. */
+  /** Seconds; a command may run 900 s by default (as in NixOS's test driver), a wait tries for 120 s. */
   timeout?: number;
 }
 

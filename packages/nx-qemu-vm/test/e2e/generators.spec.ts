@@ -4,6 +4,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { createTempWorkspace, type TempWorkspace } from '../helpers/temp-workspace';
 import { PLUGIN_NAME, SCHEMA_REF } from '../../src/generators/init/setup';
 
@@ -55,5 +56,41 @@ describe('generators through Nx', () => {
     assert.notEqual(bad.status, 0);
     assert.match(bad.output, /machine "db": machines\.db\.cores = 0: must be >= 1/);
     assert.equal(read('workspace-vm.json'), config);
+  });
+
+  it('e2e wires a test project to the machines, Nx builds them first, and a second run changes nothing', () => {
+    // The machines of the tests above: vm and web.
+    const generate = ['g', 'nx-qemu-vm:e2e', 'api-e2e', '--machines=vm,web', '--runner=node'];
+    // Nx colours CREATE and UPDATE even without a terminal.
+    const first = stripVTControlCharacters(ok([...generate, '--directory=apps/api-e2e']));
+    assert.match(first, /CREATE apps\/api-e2e\/project\.json/);
+    assert.match(first, /CREATE apps\/api-e2e\/src\/machines\.e2e\.test\.mjs/);
+    const project = read('apps/api-e2e/project.json');
+    const test = read('apps/api-e2e/src/machines.e2e.test.mjs');
+    assert.deepEqual(JSON.parse(project).targets.e2e, {
+      executor: 'nx:run-commands',
+      options: { command: 'node --test', cwd: '{projectRoot}' },
+      dependsOn: [{ projects: ['vm', 'web'], target: 'prepare' }],
+      inputs: ['default', { dependentTasksOutputFiles: '**/*', transitive: true }],
+      outputs: [],
+      cache: true,
+    });
+    // Through the workspace's Prettier (defaults here: double quotes).
+    assert.match(test, /startMachines\(\[["']vm["'], ["']web["']\]\)/);
+
+    // Nx's task graph (printed, nothing run): both machines are prepared before the tests.
+    const graph = ok(['run', 'api-e2e:e2e', '--graph=stdout']);
+    const tasks = JSON.parse(graph.slice(graph.indexOf('{'))).tasks;
+    const before = tasks.dependencies['api-e2e:e2e'].map((d: { id: string }) => d.id).sort();
+    assert.deepEqual(before, ['vm:prepare', 'web:prepare']);
+
+    assert.doesNotMatch(ok(generate), /CREATE|UPDATE|DELETE/);
+    assert.equal(read('apps/api-e2e/project.json'), project);
+    assert.equal(read('apps/api-e2e/src/machines.e2e.test.mjs'), test);
+
+    const bad = ws.nx(['g', 'nx-qemu-vm:e2e', 'api-e2e', '--machines=vm,nope']);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.output, /"nope" is not a machine of workspace-vm\.json; it has: vm, web\./);
+    assert.equal(read('apps/api-e2e/project.json'), project);
   });
 });

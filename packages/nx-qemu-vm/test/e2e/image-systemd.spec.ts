@@ -1,9 +1,11 @@
 // "init": "systemd": the image's systemd boots as PID 1, the services the
 // packages enabled start as in production (nginx here), and stage 2 runs as
 // its service: exec, postBootCommands and serve's ready line work as with the
-// default init (real TCG boots).
+// default init; a declared service is a real unit that serves files the
+// workspace built and installed (real TCG boots).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
 import { freePort } from '../helpers/free-port';
@@ -23,8 +25,29 @@ describe('init "systemd" on a Debian image', () => {
         system: { from: 'debian', packages: ['nginx'] },
         forwardPorts: [{ host: { port }, guest: { port: 80 } }],
         postBootCommands: 'echo post-boot-$((40+2)) > /run/post-boot',
+        install: [{ target: 'site:build', to: '/opt/site' }],
+        services: {
+          site: {
+            command: 'exec busybox httpd -f -p 8081 -h /opt/site',
+            user: 'www-data',
+            ready: { port: 8081 },
+          },
+        },
       },
     });
+    mkdirSync(join(ws.root, 'apps/site'), { recursive: true });
+    writeFileSync(
+      join(ws.root, 'apps/site/project.json'),
+      JSON.stringify({
+        name: 'site',
+        targets: {
+          build: {
+            command: 'mkdir -p dist/site && echo "built by the workspace" > dist/site/index.html',
+            outputs: ['{workspaceRoot}/dist/site'],
+          },
+        },
+      }),
+    );
     const fetchPage = `fetch('http://127.0.0.1:${port}/').then((r) => r.text()).then((t) => console.log(t))`;
     addProbeProject(ws.root, 'web', `node -e "${fetchPage}"`);
   });
@@ -35,14 +58,22 @@ describe('init "systemd" on a Debian image', () => {
     assert.equal(built.status, 0, built.output);
     const run = ws.exec(
       'web',
-      'cat /proc/1/comm; systemctl is-active nginx; cat /run/post-boot; systemctl is-system-running || true',
+      'cat /proc/1/comm; systemctl is-active nginx; cat /run/post-boot; systemctl is-system-running || true; ' +
+        'systemctl is-active site.service; stat -c %U /proc/$(systemctl show -p MainPID --value site.service); busybox wget -qO- http://127.0.0.1:8081/',
     );
     assert.equal(run.status, 0, run.stderr + ws.consoleLog('web').slice(-4000));
-    const [pid1, nginx, postBoot, state] = run.stdout.replace(/\r/g, '').trim().split('\n');
+    const [pid1, nginx, postBoot, state, site, user, page] = run.stdout
+      .replace(/\r/g, '')
+      .trim()
+      .split('\n');
     assert.equal(pid1, 'systemd');
     assert.equal(nginx, 'active');
     assert.equal(postBoot, 'post-boot-42');
     assert.match(state, /^(running|degraded)$/, 'systemd finished booting');
+    // The declared service: a unit of its own, as its account, serving the installed files.
+    assert.equal(site, 'active');
+    assert.equal(user, 'www-data');
+    assert.equal(page, 'built by the workspace');
     // The exec command's status comes back, and the guest powers off through systemd.
     const failing = ws.exec('web', 'exit 7');
     assert.equal(failing.status, 7, failing.stderr);

@@ -1,7 +1,7 @@
 // End to end through the real Nx CLI, in a throwaway copy of the workspace.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTempWorkspace, type TempWorkspace } from '../helpers/temp-workspace';
 import { loadResolved } from '../../src/config/load';
@@ -181,6 +181,85 @@ describe('nx-qemu-vm through Nx', () => {
       assert.ok(!existsSync(join(ws.root, 'dist/vm/vm')), 'no output for a rejected config');
     } finally {
       ws.writeConfig({ machines: { vm: {} } });
+    }
+  });
+
+  it('keeps a broken workspace-vm.json from stopping unrelated work, and fails the broken machine with the problem', () => {
+    const api = join(ws.root, 'apps/api');
+    mkdirSync(api, { recursive: true });
+    writeFileSync(
+      join(api, 'project.json'),
+      JSON.stringify({ name: 'api', targets: { build: { command: 'echo building api' } } }),
+    );
+    const problem = /machine "vm": machines\.vm\.memorySize = 0: must be >= 1/;
+    ws.writeConfig({ machines: { vm: { memorySize: 0, useBootLoader: true }, ok: {} } });
+    try {
+      const projects = ws.nx(['show', 'projects']);
+      assert.equal(projects.status, 0, projects.output);
+      for (const name of ['api', 'vm', 'ok'])
+        assert.match(projects.output, new RegExp(`^${name}$`, 'm'));
+      assert.match(projects.output, problem, 'the graph still says what is wrong');
+      const build = ws.nx(['run', 'api:build']);
+      assert.equal(build.status, 0, build.output);
+      assert.match(build.output, /building api/);
+      // The broken machine keeps the targets it would have, each failing with the problem.
+      for (const target of ['config', 'exec', 'boot-disk']) {
+        const res = ws.nx([
+          'run',
+          `vm:${target}`,
+          ...(target === 'exec' ? ['--command=true'] : []),
+        ]);
+        assert.notEqual(res.status, 0, res.output);
+        assert.match(res.output, problem, target);
+        assert.doesNotMatch(res.output, /Cannot find/i, target);
+      }
+      // (Not parsed: the warning follows the JSON in the output.)
+      const ok = ws.nx(['show', 'project', 'ok', '--json']);
+      assert.equal(ok.status, 0, ok.output);
+      assert.match(
+        ok.output,
+        /"config":\{"executor":"nx-qemu-vm:config",/,
+        'a valid machine keeps its targets',
+      );
+      // Not JSON at all: no machine projects, a warning, and the rest of the graph.
+      writeFileSync(join(ws.root, 'workspace-vm.json'), '{ "machines": {');
+      const unparsed = ws.nx(['show', 'projects']);
+      assert.equal(unparsed.status, 0, unparsed.output);
+      assert.match(unparsed.output, /^api$/m);
+      assert.doesNotMatch(unparsed.output, /^(vm|ok)$/m);
+      assert.match(
+        unparsed.output,
+        /workspace-vm\.json has 1 problem:\n {2}- \(file\): is not valid JSON/,
+      );
+    } finally {
+      rmSync(join(ws.root, 'apps'), { recursive: true, force: true });
+      ws.writeConfig({ machines: { vm: {} } });
+    }
+  });
+
+  it('warns when nx.json turns legacy affected on, which hides machine changes from nx affected', () => {
+    const nxJson = join(ws.root, 'nx.json');
+    const original = readFileSync(nxJson, 'utf8');
+    const warning =
+      /nx\.json sets "affected": \{ "legacy": true \}[^]*remove "legacy" from "affected"/;
+    try {
+      writeFileSync(
+        nxJson,
+        JSON.stringify({ ...JSON.parse(original), affected: { legacy: true } }),
+      );
+      const on = ws.nx(['show', 'projects']);
+      assert.equal(on.status, 0, on.output);
+      assert.match(on.output, warning);
+      assert.equal(on.output.match(/"legacy": true/g)?.length, 1, 'once per process');
+      writeFileSync(
+        nxJson,
+        JSON.stringify({ ...JSON.parse(original), affected: { legacy: false } }),
+      );
+      const off = ws.nx(['show', 'projects']);
+      assert.equal(off.status, 0, off.output);
+      assert.doesNotMatch(off.output, /legacy/);
+    } finally {
+      writeFileSync(nxJson, original);
     }
   });
 });

@@ -20,4 +20,8 @@ export interface InitrdExecutorSchema {
    * Set by the plugin: a digest of the plugin's own files, so that a new version of the plugin misses the cache. Not for users to set.
    */
   pluginDigest?: string;
+  /**
+   * Set by the plugin: the /etc/hosts lines that name the machines on this machine's vlans, so that a change to them misses the cache. Not for users to set.
+   */
+  hosts?: string[];
 }

@@ -12,6 +12,7 @@ import { stopTimeoutUnderNx } from '../../host/nx-grace';
 import { qemuEscape } from '../../quote/qemu';
 import { serialConsole } from '../../qemu/run-script';
 import { ROOT_SHELL_BANNER, STAGE2_REACHED } from '../../guest/stage2';
+import { SERVICE_FAILED, SERVICE_REPORT_END, reportBetween } from '../../guest/services';
 import { forwardRule } from '../../config/network';
 import { attachedArgv } from '../../host/attached';
 import { whenInterrupted } from '../../host/interruption';
@@ -72,7 +73,17 @@ export default async function serveExecutor(
       const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
       if (!stage2 && text.includes(STAGE2_REACHED)) {
         stage2 = true;
-        console.log('the guest reached stage 2; waiting for its network and postBootCommands');
+        console.log(
+          'the guest reached stage 2; waiting for its network, postBootCommands and services',
+        );
+      }
+      const failed = reportBetween(text, SERVICE_FAILED, SERVICE_REPORT_END);
+      if (failed !== undefined) {
+        console.error(`serve: "${r.name}": a service failed to start:\n${failed}`);
+        stop();
+        await qemu;
+        stopListening();
+        return { success: false };
       }
       if (text.includes(`${ROOT_SHELL_BANNER} ${r.name}`)) {
         ready = true;

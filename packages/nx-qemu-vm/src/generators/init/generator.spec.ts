@@ -1,14 +1,15 @@
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readJson, readNxJson, updateNxJson, writeJson } from '@nx/devkit';
+import { logger, readJson, readNxJson, updateNxJson, writeJson } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { validateConfig } from '../../config/validate';
 import { REPO_ROOT } from '../../../test/helpers/temp-workspace';
 import { snapshot } from '../../../test/helpers/tree-snapshot';
 import { DEFAULT_MACHINES, initGenerator } from './generator';
 import { PLUGIN_NAME, SCHEMA_REF } from './setup';
+import { affectedLegacyWarning } from '../../plugin/affected-legacy';
 
 // 'none': assert exactly what the generator wrote, not what a formatter made of it.
 const emptyTree = () => createTreeWithEmptyWorkspace({ formatter: 'none' });
@@ -107,6 +108,31 @@ describe('init generator', () => {
     await initGenerator(tree, {});
     assert.equal(tree.read('workspace-vm.json', 'utf8'), before);
     assert.deepEqual(readNxJson(tree)!.plugins, [PLUGIN_NAME]);
+  });
+
+  it('warns about affected.legacy in nx.json, and leaves it as it is', async () => {
+    const warned = async (affected: object | undefined) => {
+      const tree = emptyTree();
+      if (affected) updateNxJson(tree, { ...readNxJson(tree), affected });
+      const warn = mock.method(logger, 'warn', () => undefined);
+      try {
+        await (
+          await initGenerator(tree, {})
+        )();
+        return {
+          said: warn.mock.calls.map((c) => String(c.arguments[0])),
+          nxJson: readNxJson(tree)!,
+        };
+      } finally {
+        warn.mock.restore();
+      }
+    };
+    const on = await warned({ legacy: true });
+    assert.deepEqual(on.said, [affectedLegacyWarning({ affected: { legacy: true } })]);
+    assert.match(on.said[0], /workspace-vm\.json/);
+    assert.deepEqual(on.nxJson.affected, { legacy: true }, "nx.json is the user's to change");
+    assert.deepEqual((await warned({ legacy: false })).said, []);
+    assert.deepEqual((await warned(undefined)).said, []);
   });
 
   it('creates nx.json when the workspace has none', async () => {

@@ -1,9 +1,10 @@
 // `nx add nx-qemu-vm` runs this (Nx looks for a generator named `init`).
 // First: refuses a Node.js that cannot load our dependencies, with a clear message.
 import '../../require-node';
-import { type GeneratorCallback, type Tree, formatFiles, logger } from '@nx/devkit';
+import { type GeneratorCallback, type Tree, formatFiles, logger, readNxJson } from '@nx/devkit';
 import type { InitGeneratorSchema } from './schema';
 import { CONFIG_FILE } from '../../config/load';
+import { affectedLegacyWarning } from '../../plugin/affected-legacy';
 import {
   ignoreMachineState,
   quietCloudAdvice,
@@ -25,7 +26,10 @@ export async function initGenerator(
   const quieted = !options.keepCloudAdvice && quietCloudAdvice(tree);
   // formatFiles only touches changed files, and does nothing in a workspace without a formatter.
   if (!options.skipFormat) await formatFiles(tree);
+  // Said, not fixed: nx.json's affected.legacy may be there on purpose.
+  const legacy = affectedLegacyWarning(readNxJson(tree));
   return () => {
+    if (legacy) logger.warn(legacy);
     if (!wrote) logger.info(`${CONFIG_FILE} exists; nothing in it was replaced.`);
     if (quieted)
       logger.info(

@@ -1,0 +1,179 @@
+// Checks on what the workspace puts in a machine (install, services) that
+// JSON Schema cannot express: where the files may go in the guest, where they
+// may come from in the workspace, and the order of the services.
+import { posix } from 'node:path';
+import type { ValidMachine } from './machine';
+import { managedMountPoints } from './defaults';
+
+type Add = (path: (string | number)[], value: unknown, message: string) => void;
+
+/**
+ * Guest directories an install may not be at or under: the kernel's and
+ * stage 1's own file systems, scratch space, and the store.
+ */
+const SYSTEM_TREES = ['/proc', '/sys', '/dev', '/run', '/tmp', '/nix', '/.nx-store'];
+/** Top-level directories the guest itself needs writable: an install may go below them, not on them. */
+const SYSTEM_DIRS = ['/etc', '/var', '/root', '/boot', '/bin', '/sbin', '/lib', '/lib64', '/usr'];
+
+const within = (path: string, dir: string) =>
+  path === dir || path.startsWith(dir === '/' ? '/' : `${dir}/`);
+const overlaps = (a: string, b: string) => within(a, b) || within(b, a);
+
+/** The accounts every guest has: stage 2 writes them on a host-/usr machine's first boot. */
+export const BUILT_IN_USERS = ['root', 'nobody'];
+
+/** Service names stage 1 and stage 2 use for themselves. */
+const RESERVED_SERVICE = /^(nx-qemu-vm|systemd-.*|dbus|getty.*|serial-getty.*)$/;
+
+export function checkWorkload(m: ValidMachine, add: Add): void {
+  checkInstall(m, add);
+  checkServices(m, add);
+}
+
+function checkInstall(m: ValidMachine, add: Add): void {
+  const managed = [...managedMountPoints(m)].filter(([p]) => p !== '/');
+  const fileSystems = Object.keys(m.fileSystems);
+  const seen = new Map<string, number>();
+  m.install.forEach((entry, i) => {
+    const to = entry.to;
+    if (posix.normalize(to) !== to || (to.endsWith('/') && to !== '/'))
+      add(
+        ['install', i, 'to'],
+        to,
+        `must be a plain absolute path (no "//", ".", ".." or trailing "/"), e.g. "${posix.normalize(to).replace(/\/$/, '') || '/opt/app'}".`,
+      );
+    else if (to === '/')
+      add(['install', i, 'to'], to, 'cannot be the root; choose a directory such as "/opt/app".');
+    else {
+      const tree =
+        SYSTEM_TREES.find((d) => within(to, d)) ?? managed.find(([p]) => overlaps(to, p));
+      const system = SYSTEM_DIRS.find((d) => d === to || within(d, to));
+      const fs = fileSystems.find((p) => p !== '/' && overlaps(to, p));
+      if (typeof tree === 'string')
+        add(
+          ['install', i, 'to'],
+          to,
+          `is inside ${tree}, which the guest's boot owns; choose a directory such as "/opt/app".`,
+        );
+      else if (tree)
+        add(
+          ['install', i, 'to'],
+          to,
+          `overlaps ${tree[0]}, the mount point of ${tree[1]}; choose a directory that is neither inside nor around it, such as "/opt/app".`,
+        );
+      else if (system)
+        add(
+          ['install', i, 'to'],
+          to,
+          `would hide ${system}, which the guest needs writable; choose a directory below it or elsewhere, such as "/opt/app".`,
+        );
+      else if (fs)
+        add(['install', i, 'to'], to, `overlaps fileSystems["${fs}"]; one path cannot carry both.`);
+      const first = [...seen].find(([p]) => overlaps(p, to));
+      if (first)
+        add(
+          ['install', i, 'to'],
+          to,
+          `overlaps install[${first[1]}].to (${first[0]}); each install needs a path of its own.`,
+        );
+      seen.set(to, i);
+    }
+    if (entry.from !== undefined) {
+      const from = entry.from;
+      const normal = posix.normalize(from);
+      if (posix.isAbsolute(from) || normal === '..' || normal.startsWith('../'))
+        add(
+          ['install', i, 'from'],
+          from,
+          'must be a directory inside the workspace, relative to its root, e.g. "dist/apps/api".',
+        );
+      else if (within(normal.replace(/\/$/, ''), 'dist/vm'))
+        add(
+          ['install', i, 'from'],
+          from,
+          "must not be under dist/vm/, which holds the machines' own build outputs.",
+        );
+    }
+  });
+}
+
+function checkServices(m: ValidMachine, add: Add): void {
+  const names = Object.keys(m.services);
+  for (const [name, s] of Object.entries(m.services)) {
+    if (RESERVED_SERVICE.test(name))
+      add(
+        ['services', name],
+        name,
+        'is the name of a unit the guest runs itself (nx-qemu-vm, systemd-*, dbus, getty); choose another name.',
+      );
+    s.after.forEach((dep, j) => {
+      if (dep === name)
+        add(['services', name, 'after', j], dep, 'a service cannot wait for itself.');
+      else if (!names.includes(dep))
+        add(
+          ['services', name, 'after', j],
+          dep,
+          `is not a service of this machine; known: ${names.filter((n) => n !== name).join(', ') || 'none'}.`,
+        );
+    });
+    if (m.system.from === 'host' && !BUILT_IN_USERS.includes(s.user))
+      add(
+        ['services', name, 'user'],
+        s.user,
+        `a machine on the host's /usr has only the accounts ${BUILT_IN_USERS.join(' and ')}; use one of them, or a Debian image (system.from "debian") whose packages create the account.`,
+      );
+    if (posix.normalize(s.workingDirectory) !== s.workingDirectory)
+      add(
+        ['services', name, 'workingDirectory'],
+        s.workingDirectory,
+        'must be a plain absolute path (no "//", "." or "..").',
+      );
+  }
+  const cycle = findCycle(m.services);
+  if (cycle)
+    add(
+      ['services', cycle[0], 'after'],
+      m.services[cycle[0]].after,
+      `the services wait for each other in a circle (${[...cycle, cycle[0]].join(' -> ')}); remove one of these "after" entries.`,
+    );
+}
+
+/** A circle of `after` edges, as the names along it, or undefined. */
+export function findCycle(
+  services: Record<string, { after: readonly string[] }>,
+): string[] | undefined {
+  const state = new Map<string, 'open' | 'done'>();
+  const path: string[] = [];
+  const visit = (name: string): string[] | undefined => {
+    if (state.get(name) === 'done' || !(name in services)) return undefined;
+    if (state.get(name) === 'open') return path.slice(path.indexOf(name));
+    state.set(name, 'open');
+    path.push(name);
+    for (const dep of services[name].after) {
+      const found = visit(dep);
+      if (found) return found;
+    }
+    path.pop();
+    state.set(name, 'done');
+    return undefined;
+  };
+  for (const name of Object.keys(services)) {
+    const found = visit(name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** The services in an order where each comes after everything it waits for (file order otherwise). */
+export function startOrder(services: Record<string, { after: readonly string[] }>): string[] {
+  const order: string[] = [];
+  const placed = new Set<string>();
+  const place = (name: string, depth: number) => {
+    if (placed.has(name) || !(name in services) || depth > 1000) return;
+    for (const dep of services[name].after) place(dep, depth + 1);
+    placed.add(name);
+    order.push(name);
+  };
+  for (const name of Object.keys(services)) place(name, 0);
+  return order;
+}

@@ -1,0 +1,94 @@
+// The services program and units, pure; their behaviour in a guest is proven
+// by test/e2e/workspace-software.spec.ts and image-systemd.spec.ts.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { validateConfig } from '../config/validate';
+import { resolveConfig } from '../config/resolve';
+import { workspaceHosts } from '../config/network';
+import { fakeHost } from '../../test/helpers/fake-host';
+import { renderServiceUnits, renderServicesProgram, reportBetween } from './services';
+import { renderHostsBlock } from './stage1';
+
+const resolve = (machines: Record<string, object>) =>
+  resolveConfig(validateConfig({ machines }), fakeHost());
+
+const api = {
+  command: `node main.js --name "it's" $HOME`,
+  environment: { PORT: '3000', QUOTE: `a'b"c$d` },
+  workingDirectory: '/opt/api',
+  ready: { port: 3000 },
+};
+
+describe('services program', () => {
+  it('carries every value quoted, and none without services', () => {
+    const r = resolve({
+      vm: { services: { api, db: { command: 'db', ready: { file: '/run/db' } } } },
+    }).vm;
+    const text = renderServicesProgram(r) ?? '';
+    // Each value survives the shell as it was written.
+    const probe = `${text.split('\nverb=')[0]}\nservice_vars api\nprintf '%s\\n' "$command" "$directory" "$ready_kind" "$ready_arg"\neval "$env_lines"; printf '%s\\n' "$QUOTE"`;
+    const out = spawnSync('sh', ['-c', probe], { encoding: 'utf8' });
+    assert.equal(out.stdout, `node main.js --name "it's" $HOME\n/opt/api\nport\n3000\na'b"c$d\n`);
+    assert.match(text, /^service_names='api db'$/m);
+    assert.equal(renderServicesProgram(resolve({ vm: {} }).vm), null);
+  });
+
+  it('gives a systemd machine one unit per service that is active once ready', () => {
+    const r = resolve({
+      vm: {
+        system: { from: 'debian', suite: 'bookworm' },
+        init: 'systemd',
+        services: {
+          db: { command: 'db' },
+          api: { ...api, after: ['db'], user: 'www-data', restart: 'no' },
+        },
+      },
+    }).vm;
+    const units = renderServiceUnits(r);
+    assert.deepEqual(Object.keys(units), ['db.service', 'api.service']);
+    const unit = units['api.service'];
+    assert.match(unit, /^After=network\.target db\.service$/m);
+    assert.match(unit, /^Requires=db\.service$/m);
+    assert.match(unit, /^ExecStart=\/run\/nx-qemu-vm\/services run api$/m);
+    assert.match(unit, /^ExecStartPost=\/run\/nx-qemu-vm\/services wait api$/m);
+    assert.match(unit, /^User=www-data$/m);
+    assert.match(unit, /^Restart=no$/m);
+    assert.match(unit, /^WantedBy=multi-user\.target$/m);
+    // No text of the config reaches systemd's own parser.
+    assert.doesNotMatch(unit, /main\.js|3000/);
+    assert.deepEqual(renderServiceUnits(resolve({ vm: { services: { api } } }).vm), {});
+  });
+
+  it('reads a report between its markers once it is complete', () => {
+    const text =
+      'boot\n[ 1.0] nx-qemu-vm: service failed: api: gone\n  | log\nnx-qemu-vm: end of service report\nmore';
+    assert.equal(
+      reportBetween(text, 'nx-qemu-vm: service failed:', 'nx-qemu-vm: end of service report'),
+      '[ 1.0] nx-qemu-vm: service failed: api: gone\n  | log',
+    );
+    assert.equal(
+      reportBetween('x nx-qemu-vm: service failed: a\n', 'nx-qemu-vm: service failed:', 'end'),
+      undefined,
+    );
+  });
+});
+
+describe('/etc/hosts', () => {
+  it('names every machine once per vlan it shares, at its position in the file', () => {
+    const machines = {
+      a: { vlans: [1, 2] },
+      b: { vlans: [2] },
+      c: { vlans: [1, 2] },
+      d: { vlans: [] },
+    };
+    const all = resolve(machines);
+    assert.deepEqual(workspaceHosts(validateConfig({ machines }).machines, 'a'), [
+      { address: '192.168.1.3', name: 'c' },
+      { address: '192.168.2.2', name: 'b' },
+      { address: '192.168.2.3', name: 'c' },
+    ]);
+    assert.equal(renderHostsBlock(all.b), '192.168.2.2 b\n192.168.2.1 a\n192.168.2.3 c\n');
+    assert.equal(renderHostsBlock(all.d), '10.0.2.15 d\n');
+  });
+});

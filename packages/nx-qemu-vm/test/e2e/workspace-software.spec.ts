@@ -1,0 +1,138 @@
+// The workspace's own software in machines, booted for real (TCG): a Node.js
+// service `api`, built by Nx, installed into a machine on the host's /usr as
+// a read-only image, declared as a service and reached by name from another
+// machine; the graph edges and cache keys that carry a change to `api`; and
+// a service that dies at start, which fails the boot at once with its log.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
+import { startMachines, type MachineSet } from '../../src/testing';
+import { createTempWorkspace } from '../helpers/temp-workspace';
+
+process.env.VM_ACCEL = 'tcg';
+
+const API_MAIN = `const http = require('node:http');
+const os = require('node:os');
+const greeting = 'hello from api, version 1';
+http
+  .createServer((req, res) => res.end(\`\${greeting} on \${os.hostname()} (PORT=\${process.env.PORT})\\n\`))
+  .listen(Number(process.env.PORT), () => console.log('api listening'));
+`;
+
+const machines = {
+  server: {
+    vlans: [1],
+    install: [{ target: 'api:build', to: '/opt/api' }],
+    services: {
+      api: {
+        command: 'exec /usr/bin/node main.js',
+        environment: { PORT: '3000' },
+        workingDirectory: '/opt/api',
+        ready: { port: 3000 },
+      },
+    },
+  },
+  client: { vlans: [1] },
+  crashing: {
+    services: {
+      early: { command: "echo 'the config is missing' >&2; exit 3", ready: { port: 1 } },
+    },
+  },
+};
+
+const ws = createTempWorkspace({ machines }, 'nxvm-software-');
+
+function writeApi(main: string) {
+  mkdirSync(join(ws.root, 'apps/api/src'), { recursive: true });
+  writeFileSync(join(ws.root, 'apps/api/src/main.js'), main);
+}
+
+describe('workspace software in machines', { timeout: 1_200_000 }, () => {
+  let vms: MachineSet<'server' | 'client'>;
+
+  before(() => {
+    writeApi(API_MAIN);
+    writeFileSync(
+      join(ws.root, 'apps/api/project.json'),
+      JSON.stringify({
+        name: 'api',
+        root: 'apps/api',
+        targets: {
+          build: {
+            command: 'mkdir -p dist/apps/api && cp apps/api/src/main.js dist/apps/api/main.js',
+            cache: true,
+            inputs: ['{projectRoot}/src/**/*'],
+            outputs: ['{workspaceRoot}/dist/apps/api'],
+          },
+        },
+      }),
+    );
+  });
+  after(async () => {
+    await vms?.shutdown();
+    ws.remove();
+  });
+
+  it('puts an edge from the machine to the project it installs into the graph', () => {
+    const res = ws.nx(['graph', '--file=graph.json']);
+    assert.equal(res.status, 0, res.output);
+    const graph = JSON.parse(readFileSync(join(ws.root, 'graph.json'), 'utf8')).graph;
+    assert.deepEqual(
+      graph.dependencies.server.map((d: { target: string }) => d.target),
+      ['api'],
+    );
+    assert.deepEqual(graph.dependencies.client, []);
+  });
+
+  it('builds api first, then serves it in one machine and reaches it by name from another', async () => {
+    vms = await startMachines(['server', 'client'], { workspaceRoot: ws.root });
+    const { server, client } = vms.machines;
+    await server.waitForService('api');
+    assert.equal(server.address(), '192.168.1.1');
+    assert.equal(client.address(1), '192.168.1.2');
+    // The files are read-only and owned by root, whoever built them.
+    assert.equal((await server.succeed('stat -c %U:%a /opt/api/main.js')).trim(), 'root:644');
+    await server.fail('touch /opt/api/new-file');
+    assert.match(
+      await client.succeed(
+        `/usr/bin/node -e "fetch('http://server:3000/').then(r => r.text()).then(t => process.stdout.write(t))"`,
+      ),
+      /^hello from api, version 1 on server \(PORT=3000\)$/m,
+    );
+    // Guest basics: /var, os-release, both machines named once in /etc/hosts.
+    await server.succeed('test -d /var/log && test -d /var/tmp && touch /var/log/x');
+    assert.match(await server.succeed('. /etc/os-release && echo $ID'), /^debian$/m);
+    assert.match(await server.succeed('cat /var/log/api.log'), /api listening/);
+    const hosts = await client.succeed('cat /etc/hosts');
+    assert.match(hosts, /^192\.168\.1\.1 server$/m);
+    assert.match(hosts, /^192\.168\.1\.2 client$/m);
+    await vms.shutdown();
+  });
+
+  it('reruns exactly the steps that carry a change to api', () => {
+    writeApi(API_MAIN.replace('version 1', 'version 2'));
+    const res = ws.nx(['run', 'server:prepare', '--output-style=static']);
+    assert.equal(res.status, 0, res.output);
+    const output = stripVTControlCharacters(res.output);
+    const line = (task: string) =>
+      output.split('\n').find((l) => l.startsWith(`> nx run ${task}`)) ?? `(${task} did not run)`;
+    for (const task of ['api:build', 'server:install'])
+      assert.match(line(task), new RegExp(`^> nx run ${task}\\s*$`), output);
+    for (const task of ['server:config', 'server:initrd', 'server:build'])
+      assert.match(line(task), /\[(local cache|existing outputs match the cache)\]/, output);
+  });
+
+  it('fails the boot at once, with the log, when a service dies before it is ready', async () => {
+    const started = Date.now();
+    await assert.rejects(startMachines(['crashing'], { workspaceRoot: ws.root }), (err: Error) => {
+      assert.match(err.message, /a service failed to start/);
+      assert.match(err.message, /early: it exited with status 3 before it was ready/);
+      assert.match(err.message, /\| the config is missing/);
+      return true;
+    });
+    // Well before any wait's timeout: the boot itself plus the report.
+    assert.ok(Date.now() - started < 240_000, `took ${Date.now() - started} ms`);
+  });
+});
