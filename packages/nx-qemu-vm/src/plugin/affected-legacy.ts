@@ -22,7 +22,7 @@ export function affectedLegacyWarning(nxJson: unknown): string | undefined {
     `nx-qemu-vm: nx.json sets "affected": { "legacy": true } (the Nx 24 migration writes it).`,
     `In that mode \`nx affected\` picks projects by the files inside their roots, and ${CONFIG_FILE} is in none:`,
     `a change to a machine selects no machine and no task that depends on one, without any error`,
-    `(\`nx affected -t <target>\` and \`nx show projects --affected\` come back empty).`,
+    `(\`nx affected -t <target>\` and \`nx show projects --affected\` leave them out).`,
     `Fix: remove "legacy" from "affected" in nx.json, or set it to false; NX_LEGACY_AFFECTED=false does so for one command.`,
   ].join('\n');
 }

@@ -46,21 +46,22 @@ export function brokenMachineProject(
   naming: TargetNaming,
 ): Omit<ProjectConfiguration, 'root'> {
   const options: ConfigErrorExecutorSchema = { machine: name, message: error.message };
-  const target: TargetConfiguration = {
+  // A fresh object per target: Nx fills in defaults on the ones it is given.
+  const target = (): TargetConfiguration => ({
     executor: 'nx-qemu-vm:config-error',
     // Nothing to keep: the task only reports. But the file is its input, so
     // that `nx affected` selects the machine (and the tests that depend on it)
     // when an edit breaks it, and CI fails rather than skips.
     cache: false,
     inputs: [{ fileset: `{workspaceRoot}/${CONFIG_FILE}` }],
-    options,
+    options: { ...options },
     metadata: {
       description: `Fails: ${error.file} has a problem that stops machine "${name}" (run it to see which).`,
       technologies: ['qemu'],
     },
-  };
+  });
   const targets = Object.fromEntries(
-    brokenTargetNames(raw).map((t) => [`${naming.prefix}${t}`, target]),
+    brokenTargetNames(raw).map((t) => [`${naming.prefix}${t}`, target()]),
   );
   return {
     name,

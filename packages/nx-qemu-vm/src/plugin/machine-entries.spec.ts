@@ -1,7 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { ConfigError } from '../config/errors';
 import { validateConfig } from '../config/validate';
+import { brokenMachineProject } from './broken-machine';
 import { type MachineEntry, canNameProject, machineEntries } from './machine-entries';
 
 const FILE = 'workspace-vm.json';
@@ -56,6 +58,30 @@ describe('machine entries of a possibly broken workspace-vm.json', () => {
     for (const bad of ['', '.', '..', 'a/b', 'a\\b', 'a b', 'tab\there'])
       assert.equal(canNameProject(bad), false, bad);
     assert.equal(canNameProject('vm-1'), true);
+  });
+
+  it('never throws for what a user may write, and gives each usable key one entry', () => {
+    const machine = fc.oneof(
+      fc.jsonValue({ maxDepth: 3 }),
+      fc.record({ memorySize: fc.integer(), useBootLoader: fc.jsonValue({ maxDepth: 1 }) }),
+      fc.constant({}),
+    );
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ maxLength: 8 }), machine, { maxKeys: 4 }),
+        fc.option(fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 1 }))),
+        (machines, extra) => {
+          const { entries } = machineEntries({ ...extra, machines }, FILE);
+          assert.deepEqual(
+            entries.map((e) => e.name),
+            Object.keys(machines).filter(canNameProject),
+          );
+          for (const e of entries)
+            if ('error' in e) brokenMachineProject(e.name, e.raw, e.error, { prefix: '' });
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('gives no projects and a warning when there is no machines object', () => {

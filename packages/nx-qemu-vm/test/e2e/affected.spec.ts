@@ -43,7 +43,9 @@ describe('nx affected sees machine changes', { timeout: 10 * 60_000 }, () => {
   const affected = (target: string): string[] => {
     const res = ws.nx(['show', 'projects', '--affected', '--base=HEAD', '-t', target, '--json']);
     assert.equal(res.status, 0, res.output);
-    return (JSON.parse(res.output.slice(res.output.indexOf('['))) as string[]).sort();
+    // One line of JSON on stdout; the plugin's warnings (stderr) follow it in the output.
+    const json = res.output.split('\n').find((line) => line.startsWith('['));
+    return (JSON.parse(json ?? res.output) as string[]).sort();
   };
 
   before(() => {
@@ -106,4 +108,91 @@ describe('nx affected sees machine changes', { timeout: 10 * 60_000 }, () => {
     for (const target of ['config', 'initrd', 'build', 'test'])
       assert.deepEqual(affected(target), [], target);
   });
+
+  it('breaking a machine marks it and its tests, so that CI fails rather than skips them', () => {
+    git('commit', '-qam', 'no extra');
+    const c = config();
+    c.machines.vm.memorySize = 0;
+    ws.writeConfig(c);
+    // Its targets all fail with the problem; they take the whole file as their input.
+    assert.deepEqual(affected('build'), ['vm']);
+    assert.deepEqual(affected('test'), ['web']);
+  });
 });
+
+describe(
+  'nx affected sees a change to software a machine installs',
+  { timeout: 10 * 60_000 },
+  () => {
+    let ws: TempWorkspace;
+    const git = (...args: string[]) => {
+      const res = spawnSync(
+        'git',
+        ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args],
+        {
+          cwd: ws.root,
+          encoding: 'utf8',
+        },
+      );
+      assert.equal(res.status, 0, res.stderr);
+    };
+    const projects = (legacy: boolean, target?: string): string[] => {
+      const res = ws.nx(
+        [
+          'show',
+          'projects',
+          '--affected',
+          '--base=HEAD',
+          ...(target ? ['-t', target] : []),
+          '--json',
+        ],
+        { NX_LEGACY_AFFECTED: String(legacy) },
+      );
+      assert.equal(res.status, 0, res.output);
+      const json = res.output.split('\n').find((line) => line.startsWith('['));
+      return (JSON.parse(json ?? res.output) as string[]).sort();
+    };
+    const project = (name: string, config: object) => {
+      mkdirSync(join(ws.root, 'apps', name, 'src'), { recursive: true });
+      writeFileSync(
+        join(ws.root, 'apps', name, 'project.json'),
+        JSON.stringify({ name, ...config }),
+      );
+      writeFileSync(join(ws.root, 'apps', name, 'src/main.js'), `// ${name}\n`);
+    };
+
+    before(() => {
+      ws = createTempWorkspace({
+        machines: { server: { install: [{ target: 'lib:build', to: '/opt/lib' }] }, client: {} },
+      });
+      project('lib', {
+        targets: {
+          build: {
+            command: 'mkdir -p dist/lib && cp apps/lib/src/main.js dist/lib/',
+            inputs: ['{projectRoot}/**/*'],
+            outputs: ['{workspaceRoot}/dist/lib'],
+            cache: true,
+          },
+        },
+      });
+      // As `nx g nx-qemu-vm:e2e` writes it: the target, and the machines as implicit dependencies.
+      project('e2e', { ...testProject('e2e', 'server'), implicitDependencies: ['server'] });
+      project('web', { ...testProject('web', 'client'), implicitDependencies: ['client'] });
+      writeFileSync(join(ws.root, '.gitignore'), 'node_modules\ndist\n.nx\n.vm\n');
+      git('init', '-q');
+      git('add', '-A');
+      git('commit', '-qm', 'machines');
+      writeFileSync(join(ws.root, 'apps/lib/src/main.js'), '// lib, changed\n');
+    });
+    after(() => ws?.remove());
+
+    for (const legacy of [false, true])
+      it(`selects the machine that installs it and the tests that boot that machine (affected.legacy ${legacy})`, () => {
+        assert.deepEqual(projects(legacy), ['e2e', 'lib', 'server']);
+        assert.deepEqual(projects(legacy, 'test'), ['e2e']);
+        assert.deepEqual(projects(legacy, 'install'), ['server']);
+        // By inputs, the change reaches no other step of the machine; by project, all of them.
+        assert.deepEqual(projects(legacy, 'initrd'), legacy ? ['server'] : []);
+      });
+  },
+);

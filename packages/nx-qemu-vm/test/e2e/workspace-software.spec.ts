@@ -24,6 +24,8 @@ http
 const machines = {
   server: {
     vlans: [1],
+    // A new build of api must not make the saved state stale: the files are mounted after the restore.
+    warmStart: true,
     install: [{ target: 'api:build', to: '/opt/api' }],
     services: {
       api: {
@@ -50,7 +52,7 @@ function writeApi(main: string) {
 }
 
 describe('workspace software in machines', { timeout: 1_200_000 }, () => {
-  let vms: MachineSet<'server' | 'client'>;
+  let vms: MachineSet<'server' | 'client'> | MachineSet<'server'>;
 
   before(() => {
     writeApi(API_MAIN);
@@ -87,8 +89,9 @@ describe('workspace software in machines', { timeout: 1_200_000 }, () => {
   });
 
   it('builds api first, then serves it in one machine and reaches it by name from another', async () => {
-    vms = await startMachines(['server', 'client'], { workspaceRoot: ws.root });
-    const { server, client } = vms.machines;
+    const both = await startMachines(['server', 'client'], { workspaceRoot: ws.root });
+    vms = both;
+    const { server, client } = both.machines;
     await server.waitForService('api');
     assert.equal(server.address(), '192.168.1.1');
     assert.equal(client.address(1), '192.168.1.2');
@@ -120,8 +123,22 @@ describe('workspace software in machines', { timeout: 1_200_000 }, () => {
       output.split('\n').find((l) => l.startsWith(`> nx run ${task}`)) ?? `(${task} did not run)`;
     for (const task of ['api:build', 'server:install'])
       assert.match(line(task), new RegExp(`^> nx run ${task}\\s*$`), output);
-    for (const task of ['server:config', 'server:initrd', 'server:build'])
+    for (const task of ['server:config', 'server:initrd', 'server:build', 'server:warm'])
       assert.match(line(task), /\[(local cache|existing outputs match the cache)\]/, output);
+  });
+
+  it('serves the new build from the saved warm state', async () => {
+    vms = await startMachines(['server'], { workspaceRoot: ws.root, build: false });
+    const { server } = vms.machines;
+    await server.waitForService('api');
+    assert.match(await server.succeed('cat /proc/cmdline'), /nxvm\.warm/);
+    assert.match(
+      await server.succeed(
+        `/usr/bin/node -e "fetch('http://127.0.0.1:3000/').then(r => r.text()).then(t => process.stdout.write(t))"`,
+      ),
+      /version 2/,
+    );
+    await vms.shutdown();
   });
 
   it('fails the boot at once, with the log, when a service dies before it is ready', async () => {
@@ -134,5 +151,15 @@ describe('workspace software in machines', { timeout: 1_200_000 }, () => {
     });
     // Well before any wait's timeout: the boot itself plus the report.
     assert.ok(Date.now() - started < 240_000, `took ${Date.now() - started} ms`);
+  });
+
+  it('does not run an exec command when a service failed, and says why', () => {
+    const res = ws.nx(['run', 'crashing:exec', '--command=echo ran'], { VM_ACCEL: 'tcg' });
+    assert.notEqual(res.status, 0);
+    const output = stripVTControlCharacters(res.output);
+    assert.doesNotMatch(output, /^ran$/m);
+    assert.match(output, /the command did not run: a service of the machine failed to start/);
+    assert.match(output, /service failed: early: it exited with status 3 before it was ready/);
+    assert.match(output, /\| the config is missing/);
   });
 });

@@ -121,7 +121,7 @@ describe('e2e generator', () => {
     }
   });
 
-  it('in an existing project, writes only the target, and keeps a test the user changed', async () => {
+  it('in an existing project, writes only the target and the machines as implicit dependencies, and keeps a test the user changed', async () => {
     const tree = workspace();
     const mine = {
       name: 'api-e2e',
@@ -137,6 +137,8 @@ describe('e2e generator', () => {
       { ...after, targets: { ...after.targets, e2e: undefined } },
       {
         ...mine,
+        // Project-level affected (affected.legacy) follows graph edges only.
+        implicitDependencies: ['client'],
         targets: { ...mine.targets, e2e: undefined },
       },
     );

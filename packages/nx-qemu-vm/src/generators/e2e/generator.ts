@@ -135,26 +135,35 @@ function plan(tree: Tree, options: E2EGeneratorSchema): Plan {
 
 /** Sets one target in the file that holds the project, touching nothing else, and only on a difference. */
 function writeTarget(tree: Tree, p: Plan, next: TargetConfiguration): void {
+  const machines = p.machines.map((m) => m.name);
   if (!p.configFile) {
     addProjectConfiguration(tree, p.project, {
       root: p.root,
       projectType: 'application',
       sourceRoot: joinPathFragments(p.root, 'src'),
       tags: [],
+      // Project-level `nx affected` (without -t, or with affected.legacy)
+      // follows graph edges only: these make a change that reaches a machine
+      // (the software it installs) reach this project too.
+      implicitDependencies: machines,
       targets: { [p.target]: next },
     });
     return;
   }
   const file = joinPathFragments(p.root, p.configFile);
   // A package.json project keeps its Nx configuration under "nx".
-  type Holder = { targets?: Record<string, unknown> };
+  type Holder = { targets?: Record<string, unknown>; implicitDependencies?: string[] };
   const holder = (json: Holder & { nx?: Holder }): Holder =>
     p.configFile === 'package.json' ? (json.nx ??= {}) : json;
-  const current = holder(readJson(tree, file)).targets?.[p.target];
-  if (isDeepStrictEqual(current, next)) return;
+  const currentHolder = holder(readJson(tree, file));
+  const current = currentHolder.targets?.[p.target];
+  const implicit = currentHolder.implicitDependencies ?? [];
+  const missing = machines.filter((m) => !implicit.includes(m));
+  if (isDeepStrictEqual(current, next) && missing.length === 0) return;
   updateJson(tree, file, (json: Holder & { nx?: Holder }) => {
     const h = holder(json);
     h.targets = { ...h.targets, [p.target]: next };
+    if (missing.length) h.implicitDependencies = [...(h.implicitDependencies ?? []), ...missing];
     return json;
   });
 }
