@@ -12,8 +12,9 @@ describe('installEdges', () => {
           },
           client: {},
           ghost: { install: [{ target: 'api:build' }] },
+          broken: { install: [null, { target: 7 }, 'api:build'], memorySize: 0 },
         },
-        new Set(['server', 'client', 'api']),
+        new Set(['server', 'client', 'api', 'broken']),
       ),
       [{ source: 'server', target: 'api', type: 'implicit' }],
     );

@@ -8,18 +8,22 @@ import {
   DependencyType,
   type RawProjectGraphDependency,
 } from '@nx/devkit';
-import { CONFIG_FILE, loadConfig } from '../config/load';
+import { readFileSync } from 'node:fs';
+import { CONFIG_FILE } from '../config/load';
 
 /** Machine -> installed project edges; a project that does not exist gets none (the install step says why). */
 export function installEdges(
-  machines: Record<string, { install?: readonly { target: string }[] }>,
+  machines: Record<string, unknown>,
   projects: ReadonlySet<string>,
 ): RawProjectGraphDependency[] {
   const edges: RawProjectGraphDependency[] = [];
   for (const [machine, m] of Object.entries(machines)) {
-    if (!projects.has(machine)) continue;
+    const install = (m as { install?: unknown } | null)?.install;
+    if (!projects.has(machine) || !Array.isArray(install)) continue;
     const seen = new Set<string>();
-    for (const { target } of m.install ?? []) {
+    for (const entry of install as unknown[]) {
+      const target = (entry as { target?: unknown } | null)?.target;
+      if (typeof target !== 'string') continue;
       const project = target.split(':')[0];
       if (project === machine || seen.has(project) || !projects.has(project)) continue;
       seen.add(project);
@@ -30,14 +34,17 @@ export function installEdges(
 }
 
 export const createDependencies: CreateDependencies = (_options, context) => {
-  let machines;
+  // The file as written, not validated: a problem in one machine (which its
+  // own targets report) must not take the other machines' edges away.
+  let raw: unknown;
   try {
-    machines = loadConfig(join(context.workspaceRoot, CONFIG_FILE)).machines;
+    raw = JSON.parse(readFileSync(join(context.workspaceRoot, CONFIG_FILE), 'utf8'));
   } catch {
-    // A broken or missing file: the machines' own targets report it.
     return [];
   }
+  const machines = (raw as { machines?: unknown } | null)?.machines;
+  if (!machines || typeof machines !== 'object') return [];
   // Keyed by root in some Nx versions, by name in others: take both.
   const names = Object.entries(context.projects).flatMap(([key, p]) => [key, p.name ?? key]);
-  return installEdges(machines, new Set(names));
+  return installEdges(machines as Record<string, unknown>, new Set(names));
 };

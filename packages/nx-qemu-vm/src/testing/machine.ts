@@ -28,6 +28,7 @@ import { keepAlive } from './keep-alive';
 import { keyForChar } from './keys';
 import type { LaunchOptions } from './launch';
 import { MachineProcess } from './machine-process';
+import { type Verdict, serviceVerdict, unitVerdict } from './readiness';
 import { addForward, screendump, sendKeyCombination, setLinks } from './qmp-actions';
 import type { ExecuteBufferOptions, ExecuteResult, ExecuteTextOptions, WaitOptions } from './types';
 
@@ -325,25 +326,8 @@ export class Machine {
           this.consoleLog,
         ),
       );
-    return this.pollGuest(
-      what,
-      options,
-      serviceStatusCommand(name),
-      async (out) => {
-        const word = out.trim();
-        if (word === 'ready') return true;
-        if (word !== 'failed' && word !== 'exited') return false;
-        const log = (await this.run(serviceLogCommand(name), {
-          timeout: 60,
-        })) as ExecuteResult<string>;
-        throw new MachineError(
-          this.name,
-          `${what}: the service ${word === 'failed' ? 'failed' : 'has exited'}${outputSections(log.stdout, '').replace('stdout', 'its log (last lines)')}`,
-          this.consoleLog,
-        );
-      },
-      () => serviceLogCommand(name),
-    );
+    const report = { command: serviceLogCommand(name), title: 'its log (last lines)' };
+    return this.pollGuest(what, options, serviceStatusCommand(name), serviceVerdict, report);
   }
 
   /** systemctl in the guest ("init": "systemd"): its status and output. */
@@ -362,31 +346,10 @@ export class Machine {
    * unit's status and journal when it failed, or is inactive with no job pending.
    */
   waitForUnit(unit: string, options: WaitOptions = {}): Promise<void> {
-    const what = `waitForUnit(${JSON.stringify(unit)})`;
     this.requireSystemd('waitForUnit');
-    return this.pollGuest(
-      what,
-      options,
-      unitStateCommand(unit),
-      async (out) => {
-        const state = Object.fromEntries(
-          out.split('\n').flatMap((l) => (l.includes('=') ? [l.split(/=(.*)/s, 2)] : [])),
-        );
-        if (state.ActiveState === 'active') return true;
-        const stuck = state.ActiveState === 'inactive' && state.Jobs === '0';
-        if (state.ActiveState !== 'failed' && state.LoadState !== 'not-found' && !stuck)
-          return false;
-        const report = (await this.run(unitReportCommand(unit), {
-          timeout: 60,
-        })) as ExecuteResult<string>;
-        throw new MachineError(
-          this.name,
-          `${what}: the unit is ${state.LoadState === 'not-found' ? 'not found' : state.ActiveState}${stuck ? ' and no job for it is pending' : ''}${outputSections(report.stdout, '').replace('stdout', 'systemctl status and journal')}`,
-          this.consoleLog,
-        );
-      },
-      () => unitReportCommand(unit),
-    );
+    const report = { command: unitReportCommand(unit), title: 'systemctl status and journal' };
+    const what = `waitForUnit(${JSON.stringify(unit)})`;
+    return this.pollGuest(what, options, unitStateCommand(unit), unitVerdict, report);
   }
 
   private requireSystemd(method: string): void {
@@ -397,32 +360,39 @@ export class Machine {
       );
   }
 
-  /** Runs a guest command every half second until \`done\` says so; a timeout shows \`report\`'s output. */
+  /**
+   * Runs a guest command every half second until its verdict is done; a
+   * failure or a timeout shows the report command's output.
+   */
   private pollGuest(
     what: string,
     options: WaitOptions,
     command: string,
-    done: (stdout: string) => Promise<boolean>,
-    report: () => string,
+    verdict: (stdout: string) => Verdict,
+    report: { command: string; title: string },
   ): Promise<void> {
     const seconds = options.timeout ?? DEFAULT_WAIT_TIMEOUT;
     const deadline = Date.now() + seconds * 1000;
+    const reportText = async () => {
+      const r = (await this.run(report.command, { timeout: 60 })) as ExecuteResult<string>;
+      return outputSections(r.stdout, r.stderr).replace('--- stdout', `--- ${report.title}`);
+    };
     return keepAlive(async () => {
       try {
         while (Date.now() < deadline) {
           const left = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
           const r = (await this.run(command, { timeout: left })) as ExecuteResult<string>;
-          if (await done(r.stdout)) return;
+          const v = verdict(r.stdout);
+          if (v === 'done') return;
+          if (v !== 'wait')
+            throw new MachineError(
+              this.name,
+              `${what}: ${v.failed}${await reportText()}`,
+              this.consoleLog,
+            );
           await sleep(Math.min(500, Math.max(0, deadline - Date.now())));
         }
-        const last = (await this.run(report(), { timeout: 60 })) as ExecuteResult<string>;
-        throw new TimeoutError(
-          this.name,
-          what,
-          seconds,
-          outputSections(last.stdout, last.stderr),
-          this.consoleLog,
-        );
+        throw new TimeoutError(this.name, what, seconds, await reportText(), this.consoleLog);
       } catch (err) {
         return this.failed(err);
       }

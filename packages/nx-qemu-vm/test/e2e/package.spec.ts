@@ -330,4 +330,164 @@ describe('the published package in a new workspace', { timeout: 40 * 60_000 }, (
     assert.match(jest, /Tests:\s+1 passed/);
     for (const r of [viaNx, vitest, jest]) assert.match(r, /hi from vm/);
   });
+
+  it("carries the workspace's own service into machines: install, services, the e2e generator, graph and affected", () => {
+    const nodeDir = dirname(process.execPath);
+    assert.ok(node20Workspace, 'the Node 20 workspace exists');
+    const ws = node20Workspace;
+    const plain = stripVTControlCharacters;
+    // A plain node:http service, built by Nx into dist/apps/api.
+    const writeApi = (version: number) =>
+      writeFileSync(
+        join(ws, 'apps/api/src/main.js'),
+        `require('node:http').createServer((q, r) => r.end('hello from api ${version} on ' + require('node:os').hostname() + '\\n')).listen(Number(process.env.PORT));\n`,
+      );
+    mkdirSync(join(ws, 'apps/api/src'), { recursive: true });
+    writeApi(1);
+    writeFileSync(
+      join(ws, 'apps/api/project.json'),
+      JSON.stringify({
+        name: 'api',
+        targets: {
+          build: {
+            command: 'mkdir -p dist/apps/api && cp apps/api/src/main.js dist/apps/api/',
+            inputs: ['{projectRoot}/**/*'],
+            outputs: ['{workspaceRoot}/dist/apps/api'],
+            cache: true,
+          },
+        },
+      }),
+    );
+    const api = {
+      install: [{ target: 'api:build', to: '/opt/api' }],
+      services: {
+        api: {
+          command: 'exec /usr/bin/node main.js',
+          environment: { PORT: '3000' },
+          workingDirectory: '/opt/api',
+          user: 'nobody',
+          ready: { port: 3000 },
+        },
+      },
+    };
+    const machines = {
+      server: {
+        graphics: false,
+        system: { from: 'debian', packages: ['nodejs'] },
+        init: 'systemd',
+        ...api,
+      },
+      hostapi: { graphics: false, ...api },
+      client: { graphics: false },
+      crashing: {
+        graphics: false,
+        vlans: [],
+        services: { early: { command: 'echo no config >&2; exit 3', ready: { port: 9 } } },
+      },
+    };
+    const writeMachines = (m: object) =>
+      writeFileSync(
+        join(ws, 'workspace-vm.json'),
+        JSON.stringify(
+          { $schema: './node_modules/nx-qemu-vm/workspace-vm.schema.json', machines: m },
+          null,
+          2,
+        ),
+      );
+    writeMachines(machines);
+
+    ok(
+      nx(
+        ws,
+        ['g', 'nx-qemu-vm:e2e', 'api-e2e', '--machines=server,hostapi,client', '--runner=node'],
+        nodeDir,
+      ),
+      'nx g nx-qemu-vm:e2e',
+    );
+    // The team's own test, in the project the generator made, in place of its first test.
+    rmSync(join(ws, 'apps/api-e2e/src/machines.e2e.test.mjs'));
+    writeFileSync(
+      join(ws, 'apps/api-e2e/src/by-name.e2e.test.mjs'),
+      `import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startMachines } from 'nx-qemu-vm/testing';
+
+const get = (url) => \`/usr/bin/node -e "fetch('\${url}').then(r => r.text()).then(t => process.stdout.write(t))"\`;
+
+test('the client reaches the api on both machines by name', { timeout: 900_000 }, async () => {
+  const vms = await startMachines(['server', 'hostapi', 'client'], { build: false });
+  try {
+    const { server, hostapi, client } = vms.machines;
+    await server.waitForService('api');
+    await server.waitForUnit('api.service');
+    await hostapi.waitForService('api');
+    assert.match(await client.succeed(get('http://server:3000/')), /^hello from api 1 on server$/m);
+    assert.match(await client.succeed(get('http://hostapi:3000/')), /^hello from api 1 on hostapi$/m);
+    assert.equal((await server.systemctl('show -p User --value api.service')).stdout.trim(), 'nobody');
+  } finally {
+    await vms.shutdown();
+  }
+});
+`,
+    );
+    const e2e = plain(
+      ok(nx(ws, ['run', 'api-e2e:e2e', '--output-style=static'], nodeDir), 'nx run api-e2e:e2e'),
+    );
+    assert.match(e2e, /nx run api:build/, 'api is built first');
+    assert.match(e2e, /nx run server:install/);
+    assert.match(e2e, /# pass 1\b/);
+    assert.match(e2e, /# fail 0\b/);
+
+    ok(nx(ws, ['graph', '--file=graph.json'], nodeDir), 'nx graph');
+    const deps = JSON.parse(readFileSync(join(ws, 'graph.json'), 'utf8')).graph.dependencies;
+    for (const machine of ['server', 'hostapi'])
+      assert.ok(
+        deps[machine].some((d: { target: string }) => d.target === 'api'),
+        `${machine} -> api: ${JSON.stringify(deps[machine])}`,
+      );
+
+    // nx affected against a commit: a change to api's source, with affected.legacy off and on.
+    const git = (...args: string[]) =>
+      ok(
+        run(ws, ['git', '-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], nodeDir),
+        `git ${args[0]}`,
+      );
+    writeFileSync(join(ws, '.gitignore'), 'node_modules\ndist\n.nx\n.vm\ngraph.json\n');
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-qm', 'the trial');
+    const affected = (target: string, legacy = false): string[] => {
+      const out = ok(
+        nx(ws, ['show', 'projects', '--affected', '--base=HEAD', '-t', target, '--json'], nodeDir, {
+          NX_LEGACY_AFFECTED: String(legacy),
+        }),
+        `nx show projects --affected -t ${target}`,
+      );
+      const json = out.split('\n').find((line) => line.startsWith('['));
+      return (JSON.parse(json ?? out) as string[]).sort();
+    };
+    writeApi(2);
+    for (const legacy of [false, true]) {
+      assert.deepEqual(affected('e2e', legacy), ['api-e2e'], `legacy ${legacy}`);
+      assert.deepEqual(affected('install', legacy), ['hostapi', 'server'], `legacy ${legacy}`);
+    }
+    // By inputs (Nx 24's default), nothing else of the machines.
+    for (const target of ['initrd', 'build', 'image', 'warm'])
+      assert.deepEqual(affected(target), [], target);
+    git('commit', '-qam', 'api 2');
+    writeMachines({ ...machines, client: { ...machines.client, memorySize: 1536 } });
+    assert.deepEqual(affected('e2e'), ['api-e2e']);
+    assert.deepEqual(affected('build'), ['client']);
+    for (const target of ['install', 'initrd', 'image'])
+      assert.deepEqual(affected(target), [], target);
+
+    // A service that dies at start: the command never runs, and the log says why, at once.
+    const crash = run(ws, ['npx', 'nx', 'run', 'crashing:exec', '--command=echo ran'], nodeDir);
+    assert.notEqual(crash.status, 0);
+    assert.match(
+      crash.output,
+      /service failed: early: it exited with status 3 before it was ready/,
+    );
+    assert.match(crash.output, /\| no config/);
+  });
 });
