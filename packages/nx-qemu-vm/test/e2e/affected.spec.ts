@@ -18,6 +18,8 @@ import { type TempWorkspace, createTempWorkspace } from '../helpers/temp-workspa
 function testProject(name: string, machine: string) {
   return {
     name,
+    // As `nx g nx-qemu-vm:e2e` writes it: project-level affected follows graph edges.
+    implicitDependencies: [machine],
     targets: {
       test: {
         command: `echo testing with ${machine}`,
@@ -40,8 +42,10 @@ describe('nx affected sees machine changes', { timeout: 10 * 60_000 }, () => {
   };
   const config = () => JSON.parse(readFileSync(join(ws.root, 'workspace-vm.json'), 'utf8'));
   /** Projects with an affected `target` task, against the last commit. */
-  const affected = (target: string): string[] => {
-    const res = ws.nx(['show', 'projects', '--affected', '--base=HEAD', '-t', target, '--json']);
+  const affected = (target: string, legacy = false): string[] => {
+    const res = ws.nx(['show', 'projects', '--affected', '--base=HEAD', '-t', target, '--json'], {
+      NX_LEGACY_AFFECTED: String(legacy),
+    });
     assert.equal(res.status, 0, res.output);
     // One line of JSON on stdout; the plugin's warnings (stderr) follow it in the output.
     const json = res.output.split('\n').find((line) => line.startsWith('['));
@@ -78,6 +82,8 @@ describe('nx affected sees machine changes', { timeout: 10 * 60_000 }, () => {
     ws.writeConfig(c);
     assert.deepEqual(affected('build'), ['vm']);
     assert.deepEqual(affected('test'), ['web']);
+    // Project-level (affected.legacy) sees no machine in a change to workspace-vm.json (the plugin warns).
+    assert.deepEqual(affected('test', true), []);
     // memorySize reaches the scripts, not the initrd.
     assert.deepEqual(affected('initrd'), []);
     git('commit', '-qam', 'memory');
@@ -175,9 +181,8 @@ describe(
           },
         },
       });
-      // As `nx g nx-qemu-vm:e2e` writes it: the target, and the machines as implicit dependencies.
-      project('e2e', { ...testProject('e2e', 'server'), implicitDependencies: ['server'] });
-      project('web', { ...testProject('web', 'client'), implicitDependencies: ['client'] });
+      project('e2e', testProject('e2e', 'server'));
+      project('web', testProject('web', 'client'));
       writeFileSync(join(ws.root, '.gitignore'), 'node_modules\ndist\n.nx\n.vm\n');
       git('init', '-q');
       git('add', '-A');
