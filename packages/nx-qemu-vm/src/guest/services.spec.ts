@@ -7,7 +7,12 @@ import { validateConfig } from '../config/validate';
 import { resolveConfig } from '../config/resolve';
 import { workspaceHosts } from '../config/network';
 import { fakeHost } from '../../test/helpers/fake-host';
-import { renderServiceUnits, renderServicesProgram, reportBetween } from './services';
+import {
+  renderServiceUnits,
+  renderServicesProgram,
+  reportBetween,
+  unknownServiceUsers,
+} from './services';
 import { renderHostsBlock } from './stage1';
 
 const resolve = (machines: Record<string, object>) =>
@@ -58,6 +63,27 @@ describe('services program', () => {
     // No text of the config reaches systemd's own parser.
     assert.doesNotMatch(unit, /main\.js|3000/);
     assert.deepEqual(renderServiceUnits(resolve({ vm: { services: { api } } }).vm), {});
+  });
+
+  it("refuses an account the image's /etc/passwd does not have", () => {
+    const r = resolve({
+      vm: {
+        system: { from: 'debian', suite: 'bookworm' },
+        services: {
+          api: { command: 'x', user: 'www-data' },
+          db: { command: 'y', user: 'postgres' },
+        },
+      },
+    }).vm;
+    const issues = unknownServiceUsers(
+      r,
+      'root:x:0:0::/root:/bin/sh\nwww-data:x:33:33::/var/www:/usr/sbin/nologin\n',
+    );
+    assert.deepEqual(
+      issues.map((i) => [i.machine, i.path, i.value]),
+      [['vm', 'machines.vm.services.db.user', 'postgres']],
+    );
+    assert.match(issues[0].message, /add the package that creates it to system\.packages/);
   });
 
   it('reads a report between its markers once it is complete', () => {

@@ -2,6 +2,7 @@
 // this machine's services, then guest/services.sh) that stage 2 and the
 // systemd units both call, and with "init": "systemd" one unit per service.
 import type { ResolvedMachine, ResolvedService } from '../config/resolve';
+import { type ConfigIssue, jsonPath } from '../config/errors';
 import { shAssignments, shQuote } from '../quote/shell';
 import { shellFile } from '../util/shell-file';
 import { RUN_DIR } from './stage1';
@@ -127,4 +128,20 @@ export function renderServiceUnits(r: ResolvedMachine): Record<string, string> {
     ].join('\n');
   }
   return units;
+}
+
+/**
+ * Services whose account is not in the image's /etc/passwd (as its packages
+ * left it), with the machine, the JSON path, the value and the fix.
+ */
+export function unknownServiceUsers(r: ResolvedMachine, passwd: string): ConfigIssue[] {
+  const accounts = new Set(passwd.split('\n').map((line) => line.split(':')[0]));
+  return r.services
+    .filter((s) => !accounts.has(s.user))
+    .map((s) => ({
+      machine: r.name,
+      path: jsonPath(['machines', r.name, 'services', s.name, 'user']),
+      value: s.user,
+      message: `no such account in the image's /etc/passwd (${[...accounts].filter(Boolean).slice(0, 8).join(', ')}, ...); use one of its accounts, or add the package that creates it to system.packages.`,
+    }));
 }

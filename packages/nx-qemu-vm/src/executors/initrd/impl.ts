@@ -8,7 +8,10 @@ import { reportFailure } from '../../util/report';
 import { warnIfRemoteCacheRefusesToken } from '../../util/remote-cache-check';
 import { buildInitrd } from '../../guest/initrd';
 import { unpackPvhKernel } from '../../guest/pvh-extract';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { ConfigError } from '../../config/errors';
+import { unknownServiceUsers } from '../../guest/services';
+import { STORE_FACTORY } from '../../guest/stage1';
 import { publishDirectory } from '../../util/atomic-write';
 import { withExtractedStore } from '../../image/extract-store';
 
@@ -29,9 +32,16 @@ export default async function initrdExecutor(
     const log = (line: string) => console.log(`  ${line}`);
     const initrd =
       m.machine.system.from === 'debian'
-        ? await withExtractedStore(m.machine.system.image.store, log, (store) =>
-            buildInitrd(m.machine, { log, store }),
-          )
+        ? await withExtractedStore(m.machine.system.image.store, log, (store) => {
+            // The services' accounts, checked against the image before a boot finds them missing.
+            const passwd = join(store, STORE_FACTORY, 'etc/passwd');
+            const issues = unknownServiceUsers(
+              m.machine,
+              existsSync(passwd) ? readFileSync(passwd, 'utf8') : '',
+            );
+            if (issues.length) throw new ConfigError('workspace-vm.json', issues);
+            return buildInitrd(m.machine, { log, store });
+          })
         : await buildInitrd(m.machine, { log });
     const pvh = m.machine.kernel.pvh
       ? await unpackPvhKernel(resolve(context.root, m.machine.kernel.image))
