@@ -5,7 +5,8 @@
 // a service that dies at start, which fails the boot at once with its log.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { startMachines, type MachineSet } from '../../src/testing';
@@ -127,6 +128,16 @@ describe('workspace software in machines', { timeout: 1_200_000 }, () => {
       assert.match(line(task), /\[(local cache|existing outputs match the cache)\]/, output);
   });
 
+  it('packs the same files into the same bytes, whatever their times', () => {
+    const image = join(ws.root, 'dist/vm/server/install/0.erofs');
+    const sha = () => createHash('sha256').update(readFileSync(image)).digest('hex');
+    const before = sha();
+    utimesSync(join(ws.root, 'dist/apps/api/main.js'), new Date(2001, 0, 1), new Date(2001, 0, 1));
+    const res = ws.nx(['run', 'server:install', '--skip-nx-cache', '--exclude-task-dependencies']);
+    assert.equal(res.status, 0, res.output);
+    assert.equal(sha(), before);
+  });
+
   it('serves the new build from the saved warm state', async () => {
     vms = await startMachines(['server'], { workspaceRoot: ws.root, build: false });
     const { server } = vms.machines;
@@ -151,6 +162,14 @@ describe('workspace software in machines', { timeout: 1_200_000 }, () => {
     });
     // Well before any wait's timeout: the boot itself plus the report.
     assert.ok(Date.now() - started < 240_000, `took ${Date.now() - started} ms`);
+  });
+
+  it('serve fails, with the report, instead of reporting ready', () => {
+    const res = ws.nx(['run', 'crashing:serve'], { VM_ACCEL: 'tcg' });
+    assert.notEqual(res.status, 0);
+    const output = stripVTControlCharacters(res.output);
+    assert.match(output, /a service failed to start:\n.*early: it exited with status 3/);
+    assert.doesNotMatch(output, /"crashing" is up/);
   });
 
   it('does not run an exec command when a service failed, and says why', () => {
