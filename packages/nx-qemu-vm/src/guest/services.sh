@@ -55,7 +55,14 @@ as_user() {
     echo "services: the account $user is not in /etc/passwd" >&2
     return 126
   }
-  setpriv --reuid="$user" --regid="$gid" --init-groups -- "$@"
+  # util-linux's, by its path: this busybox runs its own applets first, and
+  # its setpriv cannot change users.
+  for setpriv in /usr/bin/setpriv /bin/setpriv ''; do [ -x "$setpriv" ] && break; done
+  [ -n "$setpriv" ] || {
+    echo "services: setpriv (Debian package util-linux) is missing; it runs a service as $user" >&2
+    return 126
+  }
+  "$setpriv" --reuid="$user" --regid="$gid" --init-groups -- "$@"
 }
 
 what_is_ready() {

@@ -33,6 +33,7 @@ const machines = {
         command: 'exec /usr/bin/node main.js',
         environment: { PORT: '3000' },
         workingDirectory: '/opt/api',
+        user: 'nobody',
         ready: { port: 3000 },
       },
     },
@@ -109,6 +110,8 @@ describe('workspace software in machines', { timeout: 1_200_000 }, () => {
     await server.succeed('test -d /var/log && test -d /var/tmp && touch /var/log/x');
     assert.match(await server.succeed('. /etc/os-release && echo $ID'), /^debian$/m);
     assert.match(await server.succeed('cat /var/log/api.log'), /api listening/);
+    // As its account: the supervisor switched users (util-linux's setpriv, not busybox's).
+    assert.equal((await server.succeed('ps -o user= -C node')).trim(), 'nobody');
     const hosts = await client.succeed('cat /etc/hosts');
     assert.match(hosts, /^192\.168\.1\.1 server$/m);
     assert.match(hosts, /^192\.168\.1\.2 client$/m);
