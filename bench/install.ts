@@ -6,11 +6,10 @@
 // edits the service's source first, so Nx rebuilds what the change reaches
 // and nothing else; the machines' other steps come from the cache.
 // Usage: npm run bench:install [-- runs]   (default 5 runs of each)
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
 import { startMachines } from '../packages/nx-qemu-vm/src/testing';
 import { createTempWorkspace } from '../packages/nx-qemu-vm/test/helpers/temp-workspace';
+import { writeApiProject } from '../packages/nx-qemu-vm/test/helpers/api-project';
 import { runMain } from './run-main';
 
 const runs = Number(process.argv[2] ?? 5);
@@ -43,23 +42,8 @@ type Name = keyof typeof MACHINES;
 
 async function main_() {
   const ws = createTempWorkspace({ machines: MACHINES }, 'nx-qemu-vm-bench-install-');
-  mkdirSync(join(ws.root, 'apps/api/src'), { recursive: true });
-  writeFileSync(
-    join(ws.root, 'apps/api/project.json'),
-    JSON.stringify({
-      name: 'api',
-      targets: {
-        build: {
-          command: 'mkdir -p dist/apps/api && cp apps/api/src/main.js dist/apps/api/',
-          cache: true,
-          inputs: ['{projectRoot}/src/**/*'],
-          outputs: ['{workspaceRoot}/dist/apps/api'],
-        },
-      },
-    }),
-  );
   let version = 0;
-  const edit = () => writeFileSync(join(ws.root, 'apps/api/src/main.js'), main(++version));
+  const edit = () => writeApiProject(ws.root, main(++version));
   try {
     edit();
     // Everything built once; the runs below rebuild only what the edit reaches.

@@ -5,20 +5,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateConfig } from './validate';
 import { resolveConfig } from './resolve';
-import { ConfigError, type ConfigIssue } from './errors';
+import type { ConfigIssue } from './errors';
+import { issuesOf, oneMachine } from '../../test/helpers/config-issues';
 import { FAKE_WORKSPACE, fakeHost } from '../../test/helpers/fake-host';
 
-const machine = (m: object, name = 'vm') => ({ machines: { [name]: m } });
+const machine = oneMachine;
 
-function issuesOf(raw: unknown): ConfigIssue[] {
-  try {
-    resolveConfig(validateConfig(raw), fakeHost());
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    return err.issues;
-  }
-  assert.fail('expected the config to be rejected');
-}
 const onlyIssue = (raw: unknown): ConfigIssue => {
   const issues = issuesOf(raw);
   assert.equal(issues.length, 1, JSON.stringify(issues, null, 2));

@@ -4,21 +4,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateConfig } from './validate';
 import { resolveConfig } from './resolve';
-import { ConfigError, type ConfigIssue } from './errors';
 import { findCycle, startOrder } from './workload-checks';
 import { fakeHost } from '../../test/helpers/fake-host';
+import { issuesOf, oneMachine } from '../../test/helpers/config-issues';
 
-const machine = (m: object, name = 'vm') => ({ machines: { [name]: m } });
-
-function issuesOf(raw: unknown): ConfigIssue[] {
-  try {
-    resolveConfig(validateConfig(raw), fakeHost());
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    return err.issues;
-  }
-  assert.fail('expected the config to be rejected');
-}
+const machine = oneMachine;
 const install = (to: string, extra: object = {}) =>
   machine({ install: [{ target: 'api:build', to, ...extra }] });
 const service = (s: object, others: object = {}, m: object = {}) =>

@@ -27,6 +27,7 @@ import { dirname, join } from 'node:path';
 import { type LocalRegistry, startLocalRegistry } from '../helpers/local-registry';
 import { REPO_ROOT } from '../helpers/temp-workspace';
 import { nodeBinDir } from '../helpers/node-binary';
+import { writeApiMain, writeApiProject } from '../helpers/api-project';
 import { SUPPORTED_NODE } from '../../src/require-node';
 
 const CREATE_NX_WORKSPACE = 'create-nx-workspace@23.2.1';
@@ -337,27 +338,9 @@ describe('the published package in a new workspace', { timeout: 40 * 60_000 }, (
     const ws = node20Workspace;
     const plain = stripVTControlCharacters;
     // A plain node:http service, built by Nx into dist/apps/api.
-    const writeApi = (version: number) =>
-      writeFileSync(
-        join(ws, 'apps/api/src/main.js'),
-        `require('node:http').createServer((q, r) => r.end('hello from api ${version} on ' + require('node:os').hostname() + '\\n')).listen(Number(process.env.PORT));\n`,
-      );
-    mkdirSync(join(ws, 'apps/api/src'), { recursive: true });
-    writeApi(1);
-    writeFileSync(
-      join(ws, 'apps/api/project.json'),
-      JSON.stringify({
-        name: 'api',
-        targets: {
-          build: {
-            command: 'mkdir -p dist/apps/api && cp apps/api/src/main.js dist/apps/api/',
-            inputs: ['{projectRoot}/**/*'],
-            outputs: ['{workspaceRoot}/dist/apps/api'],
-            cache: true,
-          },
-        },
-      }),
-    );
+    const main = (version: number) =>
+      `require('node:http').createServer((q, r) => r.end('hello from api ${version} on ' + require('node:os').hostname() + '\\n')).listen(Number(process.env.PORT));\n`;
+    writeApiProject(ws, main(1));
     const api = {
       install: [{ target: 'api:build', to: '/opt/api' }],
       services: {
@@ -466,7 +449,7 @@ test('the client reaches the api on both machines by name', { timeout: 900_000 }
       const json = out.split('\n').find((line) => line.startsWith('['));
       return (JSON.parse(json ?? out) as string[]).sort();
     };
-    writeApi(2);
+    writeApiMain(ws, main(2));
     for (const legacy of [false, true]) {
       assert.deepEqual(affected('e2e', legacy), ['api-e2e'], `legacy ${legacy}`);
       assert.deepEqual(affected('install', legacy), ['hostapi', 'server'], `legacy ${legacy}`);

@@ -6,11 +6,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { startMachines, type MachineSet } from '../../src/testing';
 import { createTempWorkspace } from '../helpers/temp-workspace';
+import { writeApiMain, writeApiProject } from '../helpers/api-project';
 
 process.env.VM_ACCEL = 'tcg';
 
@@ -48,32 +49,12 @@ const machines = {
 
 const ws = createTempWorkspace({ machines }, 'nxvm-software-');
 
-function writeApi(main: string) {
-  mkdirSync(join(ws.root, 'apps/api/src'), { recursive: true });
-  writeFileSync(join(ws.root, 'apps/api/src/main.js'), main);
-}
+const writeApi = (main: string) => writeApiMain(ws.root, main);
 
 describe('workspace software in machines', { timeout: 1_200_000 }, () => {
   let vms: MachineSet<'server' | 'client'> | MachineSet<'server'>;
 
-  before(() => {
-    writeApi(API_MAIN);
-    writeFileSync(
-      join(ws.root, 'apps/api/project.json'),
-      JSON.stringify({
-        name: 'api',
-        root: 'apps/api',
-        targets: {
-          build: {
-            command: 'mkdir -p dist/apps/api && cp apps/api/src/main.js dist/apps/api/main.js',
-            cache: true,
-            inputs: ['{projectRoot}/src/**/*'],
-            outputs: ['{workspaceRoot}/dist/apps/api'],
-          },
-        },
-      }),
-    );
-  });
+  before(() => writeApiProject(ws.root, API_MAIN));
   after(async () => {
     await vms?.shutdown();
     ws.remove();
