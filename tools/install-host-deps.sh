@@ -30,7 +30,7 @@ shellcheck          # tests lint the generated run scripts
 qemu-guest-agent    # qemu-ga, started in guests that enable the guest agent
 nginx               # tools/remote-cache: the shared Nx cache server (built with the WebDAV module)
 mmdebstrap          # system.from "debian": builds a machine's store from Debian packages
-erofs-utils         # mkfs.erofs and fsck.erofs: the store image, and the initrd's files taken from it
+erofs-utils         # mkfs.erofs and fsck.erofs: the store image, the initrd's files taken from it, and install images
 PACKAGES
 )
 apt-get update -qq
