@@ -26,6 +26,7 @@ mtools              # FAT file copies without mounting
 grub-pc-bin         # BIOS boot loader
 grub-efi-amd64-bin  # UEFI boot loader
 netcat-openbsd      # guest-to-host port forwards (guestfwd)
+curl                # tests fetch pages from guests with it, through the host's /usr
 shellcheck          # tests lint the generated run scripts
 qemu-guest-agent    # qemu-ga, started in guests that enable the guest agent
 nginx               # tools/remote-cache: the shared Nx cache server (built with the WebDAV module)

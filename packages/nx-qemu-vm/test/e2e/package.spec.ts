@@ -404,7 +404,7 @@ test('the client reaches the api on both machines by name', { timeout: 900_000 }
     await server.waitForService('api');
     await server.waitForUnit('api.service');
     await hostapi.waitForService('api');
-    assert.match(await client.succeed(get('http://server:3000/')), /^hello from api 1 on server$/m);
+    assert.match(await client.succeed('curl -sS http://server:3000/'), /^hello from api 1 on server$/m);
     assert.match(await client.succeed(get('http://hostapi:3000/')), /^hello from api 1 on hostapi$/m);
     assert.equal((await server.systemctl('show -p User --value api.service')).stdout.trim(), 'nobody');
   } finally {
