@@ -1,7 +1,7 @@
 // The e2e cycle after a one-line change to a workspace service, side by side
 // in one run (install, with M10):
-//   install: api:build, the machine's install image, boot, wait for the service, one request
-//   9p:      api:build, boot with a 9p share of dist/apps/api, the same service and request
+//   install: nx (api:build, the machine's install image), boot, wait for the service, one request
+//   9p:      nx (api:build named by hand), boot with a 9p share of dist/apps/api, the same service and request
 // each cold (booting) and warm (warmStart: a saved state restored). Every run
 // edits the service's source first, so Nx rebuilds what the change reaches
 // and nothing else; the machines' other steps come from the cache.
@@ -65,8 +65,13 @@ async function main_() {
       for (const name of Object.keys(MACHINES) as Name[]) {
         edit();
         const t0 = now();
-        // startMachines runs `nx run-many -t prepare` itself, as a test does.
-        const vms = await startMachines([name], { workspaceRoot: ws.root });
+        // One Nx command, as a test target's dependsOn gives: the machine's
+        // prepare, which builds api first for install; with a share, api's
+        // build must be named too (nothing ties the share to the project).
+        const targets = name.startsWith('share') ? ['build', 'prepare'] : ['prepare'];
+        const built = ws.nx(['run-many', '-t', ...targets, '--projects', `api,${name}`]);
+        if (built.status !== 0) throw new Error(built.output);
+        const vms = await startMachines([name], { workspaceRoot: ws.root, build: false });
         const m = vms.machines[name];
         await m.waitForService('api');
         const got = await m.succeed(
