@@ -1,6 +1,7 @@
 // The serve target as Nx means continuous targets to be used: another
 // project's task declares it needs the machine ready, Nx boots it, waits for
-// our ready signal, runs the task against a forwarded port, and stops it.
+// our ready signal (its services listen), runs the task against a forwarded
+// port, and stops it.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -22,8 +23,14 @@ describe('serve: the machine as a continuous dependency', () => {
           web: {
             graphics: false,
             forwardPorts: [{ host: { port }, guest: { port: 8000 } }],
-            postBootCommands:
-              '/run/nx-qemu-vm/busybox nc -ll -p 8000 -e /bin/echo hello-from-guest &',
+            // A declared service: serve is ready only once it listens.
+            services: {
+              hello: {
+                command:
+                  'exec /run/nx-qemu-vm/busybox nc -ll -p 8000 -e /bin/echo hello-from-guest',
+                ready: { port: 8000 },
+              },
+            },
           },
         },
       },

@@ -116,6 +116,8 @@ function provideFiles(r: ResolvedMachine, ws: string): void {
     if (r.arch !== 'aarch64-linux' && hostKernel) copyFileSync(hostKernel, kernel);
     writeFiller(inWs(r.system.image.store));
   }
+  // The install target's images (read-only raw drives).
+  for (const install of r.installs) writeFiller(inWs(install.image));
   if (m.useBootLoader) {
     qemuImg('qcow2', inWs(r.paths.bootDisk), '60M');
     // The vars template must match the firmware's flash size, so copy the real one.
