@@ -31,6 +31,7 @@ shellcheck          # tests lint the generated run scripts
 qemu-guest-agent    # qemu-ga, started in guests that enable the guest agent
 nginx               # tools/remote-cache: the shared Nx cache server (built with the WebDAV module)
 mmdebstrap          # system.from "debian": builds a machine's store from Debian packages
+uidmap              # newuidmap and newgidmap: mmdebstrap's unshare mode, when an ordinary account builds an image
 erofs-utils         # mkfs.erofs and fsck.erofs: the store image, the initrd's files taken from it, and install images
 PACKAGES
 )

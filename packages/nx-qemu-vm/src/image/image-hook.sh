@@ -2,7 +2,8 @@
 # mmdebstrap's customize hook for the image target: runs once the packages are
 # installed, outside the chroot (as root, or as root of a user namespace in
 # unshare mode), and turns the chroot into the image target's outputs.
-#   $1  the chroot          $2  the output directory
+#   $1  the chroot          $2  the output directory (inside the chroot, copied
+#                               out by mmdebstrap's sync-out as the calling account)
 #   SOURCE_DATE_EPOCH       every file's timestamp in the image
 #   IMAGE_UUID              the erofs file system's UUID (fixed: reproducible)
 #   IMAGE_FACTORY           where the store keeps /etc and /var (share/nx-qemu-vm/factory)
@@ -12,6 +13,7 @@
 set -eu
 root=$1
 out=$2
+mkdir -p "$out"
 
 if [ "$IMAGE_UNPACKED_ONLY" = 1 ]; then
   # Merged /usr, as Debian's bootstrap makes it: the store is /usr alone.

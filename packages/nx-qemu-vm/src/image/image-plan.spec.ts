@@ -17,7 +17,7 @@ const machine = (system: object, arch = 'x86_64-linux') =>
   );
 
 describe('imagePlan', () => {
-  it('bootstraps the Essential packages and ours, with a hook that writes the outputs', () => {
+  it('bootstraps the Essential packages and ours, with a hook that writes the outputs, copied out as the caller', () => {
     const plan = imagePlan(
       machine({ from: 'debian', packages: ['nginx'] }),
       '/out dir',
@@ -28,7 +28,9 @@ describe('imagePlan', () => {
       '--architectures=amd64',
       '--include=busybox-static,e2fsprogs,linux-image-amd64,nginx',
       '--mode=auto',
-      `--customize-hook=sh ${shQuote(IMAGE_HOOK)} "$1" '/out dir'`,
+      `--customize-hook=sh ${shQuote(IMAGE_HOOK)} "$1" "$1"/.nx-qemu-vm-out`,
+      // Outside the user namespace: the outputs belong to whoever runs the build.
+      "--customize-hook=sync-out /.nx-qemu-vm-out '/out dir'",
       '--format=null',
       'bookworm',
       '/dev/null',
@@ -51,6 +53,7 @@ describe('imagePlan', () => {
       '--include=busybox-static,e2fsprogs,linux-image-arm64',
     ]);
     assert.ok(plan.args.some((a) => a.startsWith('--extract-hook=sh ')));
+    assert.ok(plan.args.includes('--extract-hook=sync-out /.nx-qemu-vm-out /out'));
     assert.equal(plan.env.IMAGE_UNPACKED_ONLY, '1');
   });
 

@@ -11,6 +11,9 @@ export { IMAGE_UUID };
 /** The hook that turns mmdebstrap's chroot into the target's outputs (image-hook.sh). */
 export const IMAGE_HOOK = join(__dirname, 'image-hook.sh');
 
+/** Where in the chroot the hook writes the outputs, before they are copied out. */
+export const HOOK_OUT = '/.nx-qemu-vm-out';
+
 export interface ImagePlan {
   command: 'mmdebstrap';
   args: string[];
@@ -36,7 +39,11 @@ export function imagePlan(
   const { suite, packages, debianArch } = r.system;
   const foreign = debianArch !== hostArch;
   // mmdebstrap runs a hook with sh -c '<hook>' exec <chroot>: $1 is the chroot.
-  const hook = `sh ${shQuote(IMAGE_HOOK)} "$1" ${shQuote(outDir)}`;
+  // The hook writes inside the chroot, where it is root even in unshare mode;
+  // mmdebstrap's sync-out then copies the outputs out as the calling account,
+  // which owns them (a user namespace's root may not write the workspace).
+  const hook = `sh ${shQuote(IMAGE_HOOK)} "$1" "$1"${HOOK_OUT}`;
+  const copyOut = `sync-out ${HOOK_OUT} ${shQuote(outDir)}`;
   return {
     command: 'mmdebstrap',
     args: [
@@ -47,7 +54,9 @@ export function imagePlan(
       `--include=${packages.join(',')}`,
       // Root when run as root, else a user namespace (subuids), else fakechroot.
       '--mode=auto',
-      foreign ? `--extract-hook=${hook}` : `--customize-hook=${hook}`,
+      ...(foreign
+        ? [`--extract-hook=${hook}`, `--extract-hook=${copyOut}`]
+        : [`--customize-hook=${hook}`, `--customize-hook=${copyOut}`]),
       // Nothing to keep: the hook wrote what we need.
       '--format=null',
       suite,

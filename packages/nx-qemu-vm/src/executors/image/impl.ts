@@ -12,6 +12,8 @@ import { ToolError, runTool } from '../../host/run-tool';
 import { throwIfInterrupted } from '../../host/interruption';
 import { imagePlan } from '../../image/image-plan';
 import { explainImageFailure } from '../../image/image-errors';
+import { unshareProblemMessage, unshareProblems } from '../../image/unshare-checks';
+import { readUnshareFacts } from '../../host/unshare-facts';
 
 export default async function imageExecutor(
   options: ImageExecutorSchema,
@@ -29,6 +31,9 @@ export default async function imageExecutor(
     }
     // Both tools are checked first: an hour of downloads must not end in "mkfs.erofs: not found".
     await runTool('mkfs.erofs', ['--help'], { allowFailure: true, debianPackage: 'erofs-utils' });
+    // An ordinary account builds in a user namespace: say what is missing before mmdebstrap does not.
+    const unshare = unshareProblems(readUnshareFacts());
+    if (unshare.length) throw new Error(unshareProblemMessage(r.name, unshare));
     const dir = join(m.dist, 'image');
     await publishDirectory(dir, async (scratch) => {
       const plan = imagePlan(r, scratch, process.env.SOURCE_DATE_EPOCH ?? '0');
