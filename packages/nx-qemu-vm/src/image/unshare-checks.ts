@@ -38,14 +38,14 @@ export function unshareProblems(f: UnshareFacts): string[] {
     problems.push(
       'newuidmap and newgidmap are missing: install them as root with apt-get install uidmap',
     );
-  for (const [file, text] of [
+  const without = [
     ['/etc/subuid', f.subuid],
     ['/etc/subgid', f.subgid],
-  ] as const)
-    if (!hasRange(text, f.user, f.uid))
-      problems.push(
-        `${file} gives ${f.user} no range of ${RANGE} subordinate ids: as root, run usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${f.user} (any free range of that size)`,
-      );
+  ].flatMap(([file, text]) => (hasRange(text, f.user, f.uid) ? [] : [file]));
+  if (without.length)
+    problems.push(
+      `${without.join(' and ')} ${without.length > 1 ? 'give' : 'gives'} ${f.user} no range of ${RANGE} subordinate ids: as root, run usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${f.user} (any free range of that size)`,
+    );
   if (f.unprivilegedUsernsClone === '0')
     problems.push(
       'user namespaces are off for ordinary accounts (kernel.unprivileged_userns_clone = 0): as root, sysctl -w kernel.unprivileged_userns_clone=1 (and in /etc/sysctl.d to keep it)',
