@@ -327,7 +327,7 @@ export interface Service {
    */
   command: string;
   /**
-   * Environment variables of the service, on top of PATH, HOME and LANG=C.UTF-8.
+   * Environment variables of the service, on top of PATH, LANG=C.UTF-8 and the account's HOME (from the guest's /etc/passwd).
    */
   environment?: {
     [k: string]: string;

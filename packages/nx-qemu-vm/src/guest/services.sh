@@ -116,11 +116,13 @@ fi
 case $verb in
   run)
     cd "$directory" || exit 200
+    # The account's home, as a login gives it (under systemd too, where the
+    # unit's User= already switched accounts); the environment may override it.
+    # shellcheck disable=SC2016 # awk's fields
+    HOME=$($bb awk -F: -v u="$user" '$1 == u { print $6 }' /etc/passwd)
+    export HOME="${HOME:-/}"
     eval "$env_lines"
     if [ "$(id -u)" = 0 ] && [ "$user" != root ]; then
-      # shellcheck disable=SC2016 # awk's fields
-      HOME=$($bb awk -F: -v u="$user" '$1 == u { print $6 }' /etc/passwd)
-      export HOME
       as_user /bin/sh -c "$command"
       exit $?
     fi

@@ -36,6 +36,16 @@ describe('services program', () => {
     const out = spawnSync('sh', ['-c', probe], { encoding: 'utf8' });
     assert.equal(out.stdout, `node main.js --name "it's" $HOME\n/opt/api\nport\n3000\na'b"c$d\n`);
     assert.match(text, /^service_names='api db'$/m);
+    // HOME comes from the account in the guest, unless the service sets it.
+    const home = spawnSync(
+      'sh',
+      [
+        '-c',
+        `${text.split('\nverb=')[0]}\nservice_vars api\neval "$env_lines"; echo "\${HOME-unset}"`,
+      ],
+      { encoding: 'utf8', env: { PATH: process.env.PATH } },
+    );
+    assert.equal(home.stdout, 'unset\n');
     assert.equal(renderServicesProgram(resolve({ vm: {} }).vm), null);
   });
 

@@ -40,9 +40,10 @@ function readyOf(s: ResolvedService): { kind: string; arg: string } {
 
 /** The environment as `export NAME='value'` lines, which `services run` evaluates. */
 function envLines(s: ResolvedService): string {
+  // HOME is the account's own (`services run` reads it from /etc/passwd
+  // first); the service's environment may still set it.
   const env: Record<string, string> = {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-    HOME: '/root',
     LANG: 'C.UTF-8',
     ...s.environment,
   };

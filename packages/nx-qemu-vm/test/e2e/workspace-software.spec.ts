@@ -93,6 +93,11 @@ describe('workspace software in machines', { timeout: 1_200_000 }, () => {
     assert.match(await server.succeed('cat /var/log/api.log'), /api listening/);
     // As its account: the supervisor switched users (util-linux's setpriv, not busybox's).
     assert.equal((await server.succeed('ps -o user= -C node')).trim(), 'nobody');
+    // With the account's own home, not root's.
+    assert.match(
+      await server.succeed("tr '\\0' '\\n' < /proc/$(pgrep -x node)/environ"),
+      /^HOME=\/nonexistent$/m,
+    );
     const hosts = await client.succeed('cat /etc/hosts');
     assert.match(hosts, /^192\.168\.1\.1 server$/m);
     assert.match(hosts, /^192\.168\.1\.2 client$/m);
