@@ -45,6 +45,8 @@ export interface ArchProfile {
   machine: string;
   cpu: string;
   serial: string;
+  /** Hosts (`uname -m`) whose KVM runs this architecture's guests. */
+  kvmHosts: string[];
   /** Devices NixOS adds for this architecture: input, and a display where the machine has none. */
   devices: string[];
   debianQemuPackage: string;
@@ -60,6 +62,7 @@ export const ARCH_PROFILES: Record<GuestArch, ArchProfile> = {
     machine: 'q35',
     cpu: 'max',
     serial: 'ttyS0',
+    kvmHosts: ['x86_64'],
     devices: ['-usb', '-device', 'usb-tablet,bus=usb-bus.0'],
     debianQemuPackage: 'qemu-system-x86',
     debianArch: 'amd64',
@@ -70,6 +73,7 @@ export const ARCH_PROFILES: Record<GuestArch, ArchProfile> = {
     machine: 'q35',
     cpu: 'max',
     serial: 'ttyS0',
+    kvmHosts: ['x86_64', 'i686'],
     devices: ['-usb', '-device', 'usb-tablet,bus=usb-bus.0'],
     debianQemuPackage: 'qemu-system-x86',
     debianArch: 'i386',
@@ -80,6 +84,7 @@ export const ARCH_PROFILES: Record<GuestArch, ArchProfile> = {
     machine: 'virt,gic-version=max',
     cpu: 'max',
     serial: 'ttyAMA0',
+    kvmHosts: ['aarch64'],
     devices: [
       '-device',
       'virtio-gpu-pci',

@@ -1,5 +1,6 @@
 // workspace-vm.json from disk to resolved machines.
 import { readFileSync } from 'node:fs';
+import { parseJson } from '@nx/devkit';
 import { dirname } from 'node:path';
 import { ConfigError } from './errors';
 import type { HostFacts } from './host';
@@ -14,10 +15,50 @@ export function parseConfigText(text: string, file = CONFIG_FILE): unknown {
     return JSON.parse(text);
   } catch (err) {
     throw new ConfigError(file, [
-      { path: '(file)', message: `is not valid JSON: ${(err as Error).message}` },
+      { path: '(file)', message: `is not valid JSON: ${whereJsonFails(text, err as Error)}` },
     ]);
   }
 }
+
+/**
+ * What is wrong with a text JSON.parse refused, and where, as a person finds
+ * it in an editor: line and column, and the text there. V8 gives a character
+ * position at best, and sometimes quotes the whole text; Nx's own JSON
+ * parser, run only on this path, finds the line and column.
+ */
+export function whereJsonFails(text: string, err: Error): string {
+  let what: string | undefined;
+  let line: number | undefined;
+  let column: number | undefined;
+  try {
+    parseJson(text, { disallowComments: true, expectComments: false, allowTrailingComma: false });
+  } catch (nxErr) {
+    // e.g. "CommaExpected in JSON at 4:5", then a code frame we do not want.
+    const m = /^(\w+) in JSON at (\d+):(\d+)/.exec((nxErr as Error).message);
+    // CommaExpected: "comma expected".
+    if (m)
+      [what, line, column] = [
+        m[1].replace(/(?<=[a-z])(?=[A-Z])/g, ' ').toLowerCase(),
+        Number(m[2]),
+        Number(m[3]),
+      ];
+  }
+  if (line === undefined) {
+    // Nx's parser accepted it (or ran out of stack on deep nesting): V8's position, if any.
+    const position = /at position (\d+)/.exec(err.message)?.[1];
+    const atEnd = /^Unexpected end/.test(err.message);
+    if (position === undefined && !atEnd) return cut(err.message, 200);
+    const before = text.slice(0, atEnd ? text.length : Number(position)).split('\n');
+    [line, column] = [before.length, before[before.length - 1].length + 1];
+  }
+  const source = text.split('\n')[line - 1] ?? '';
+  const from = Math.max(0, column - 40);
+  const near = source.slice(from, from + 80).trim();
+  return `${what ?? err.message.replace(/ in JSON at position \d+.*/, '')} at line ${line}, column ${column}${near ? `, near: ${near}` : ''}`;
+}
+
+const cut = (text: string, max: number) =>
+  text.length > max ? `${text.slice(0, max)}... (${text.length} characters)` : text;
 
 export function loadConfig(path: string): ValidConfig {
   let text: string;

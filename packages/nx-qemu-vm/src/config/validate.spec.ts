@@ -327,10 +327,35 @@ describe('validateConfig', () => {
     assert.equal(onlyIssue({}).path, 'machines');
   });
 
-  it('explains malformed JSON', () => {
+  it('explains malformed JSON with the line and column, and the text there', () => {
     assert.throws(
       () => parseConfigText('{ "machines": '),
-      /workspace-vm.json has 1 problem:[\s\S]*not valid JSON/,
+      /workspace-vm.json has 1 problem:[\s\S]*not valid JSON: value expected at line 1, column 15/,
+    );
+    const text = '{\n  "machines": {\n    "vm": { "memorySize": 1024\n      "cores": 2 }\n  }\n}\n';
+    assert.throws(
+      () => parseConfigText(text),
+      /\(file\): is not valid JSON: comma expected at line 4, column 7, near: "cores": 2 }$/m,
+    );
+    assert.throws(
+      () => parseConfigText('{"a": 1,\n}'),
+      /property name expected at line 2, column 1/,
+    );
+    assert.throws(
+      () => parseConfigText('{"a": 1} // no'),
+      /invalid comment token at line 1, column 10/,
+    );
+  });
+
+  it('cuts a long line in a JSON error, and finds the end of a deeply nested text', () => {
+    const long = `{"a": "${'x'.repeat(100_000)}`;
+    assert.throws(
+      () => parseConfigText(long),
+      (err: Error) => err.message.length < 300 && /at line 1, column 7/.test(err.message),
+    );
+    assert.throws(
+      () => parseConfigText('['.repeat(200_000)),
+      (err: Error) => err.message.length < 300 && /at line 1, column 200001/.test(err.message),
     );
   });
 

@@ -173,6 +173,10 @@ else
   echo "$root_shell_banner $host_name. Leave with 'poweroff' (or Ctrl-A X on a serial console)."
   shell=/bin/sh
   [ -x /bin/bash ] && shell=/bin/bash
-  $bb setsid "$bb" cttyhack "$shell" -l
+  # poweroff kills this shell, and busybox sh would say so ("Killed") as the
+  # machine goes down: while it waits, its own stderr is /dev/null, and the
+  # shell gets the console back as its stderr (fd 9).
+  # shellcheck disable=SC2016 # expanded by the wrapper
+  $bb sh -c 'exec 2>&9 9>&-; exec "$@"' sh "$bb" setsid "$bb" cttyhack "$shell" -l 9>&2 2>/dev/null
 fi
 power poweroff

@@ -8,16 +8,35 @@ import { escapedVar, escapedVarsUsed, shArgvLines, shWord } from './argv-sh';
 import { shAssignments, shQuote } from '../quote/shell';
 import { FW_CFG_WARM } from '../guest/stage1';
 import { hostPath } from './words';
+import { ACCEL_MARK } from './accel-line';
 import { shellFile } from '../util/shell-file';
 import { ARCH_PROFILES } from '../config/defaults';
 import { VLAN_NET_VAR } from '../config/network';
 import { installVar } from '../config/drives';
 import { emptyDiskLayouts, renderLayoutStamp, rootDiskLayout } from '../disk/layout';
 
-/** `accel=...`: VM_ACCEL, or the probe's answer for this machine's QEMU and kernel. */
-function accelProbe(r: ResolvedMachine): string {
-  const call = [r.qemu.binary, r.qemu.machine, r.qemu.cpu].map(shQuote).join(' ');
-  return `\n${shellFile('qemu/run-vm-probe-accel.sh')}accel=\${VM_ACCEL:-$(probe_accel ${call} ${shWord(hostPath(r.kernel.image, false))})}`;
+/**
+ * Which accelerator this run uses, said in one line: VM_ACCEL, or the probe's
+ * answer for this machine's QEMU and kernel; a fixed `accel` is only said.
+ */
+function accelChoice(r: ResolvedMachine): string {
+  const say = `${shAssignments({ accel_mark: ACCEL_MARK }).trimEnd()}\n${shellFile('qemu/run-vm-say-accel.sh').trimEnd()}`;
+  if (r.qemu.accel !== 'auto')
+    return `${say}\nsay_accel ${r.qemu.accel} ${shQuote(`accel is "${r.qemu.accel}" in workspace-vm.json`)}`;
+  const call = [ARCH_PROFILES[r.arch].kvmHosts.join(' '), r.qemu.binary, r.qemu.machine, r.qemu.cpu]
+    .map(shQuote)
+    .join(' ');
+  return [
+    say,
+    shellFile('qemu/run-vm-probe-accel.sh').trimEnd(),
+    'if [ -n "${VM_ACCEL:-}" ]; then',
+    '  accel=$VM_ACCEL',
+    "  accel_why='VM_ACCEL is set'",
+    'else',
+    `  probe_accel ${call} ${shWord(hostPath(r.kernel.image, false))}`,
+    'fi',
+    'say_accel "$accel" "$accel_why"',
+  ].join('\n');
 }
 
 /** The kernel and initrd must be readable before anything starts; QEMU's own message comes too late. */
@@ -211,7 +230,7 @@ export function renderRunScript(r: ResolvedMachine): string {
       `${VLAN_NET_VAR}=\${VM_VLAN_NET:-$(printf '%s' "$ws" | cksum | awk '{ printf "230.%d.%d", int($1 / 256) % 256, $1 % 256 }')}`,
       `check_vlan_net "$${VLAN_NET_VAR}"`,
     );
-  if (m.accel === 'auto') lines.push(accelProbe(r).trimEnd());
+  lines.push('', accelChoice(r));
   if (m.graphics)
     lines.push(
       '',

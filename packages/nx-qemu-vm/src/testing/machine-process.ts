@@ -12,7 +12,8 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { acceleratorSaid } from '../qemu/accel-line';
 import { STAGE1_FAILED } from '../guest/stage1';
 import { SERVICE_FAILED, SERVICE_REPORT_END } from '../guest/services';
 import { AgentChannel } from './agent-channel';
@@ -40,6 +41,11 @@ export class MachineProcess {
   private restoreFailed = false;
   /** Why the machine is not running, once it is not. */
   stoppedBecause: string | undefined;
+
+  /** What the run script said about its accelerator (the text after "accelerator: "). */
+  get accelerator(): string | undefined {
+    return acceleratorSaid(this.runScriptOutput, basename(this.options.runScript));
+  }
 
   constructor(
     readonly name: string,

@@ -81,6 +81,11 @@ export class Machine {
     return this.spec.guestAgent ? join(this.proc.controlDir, 'qga.sock') : undefined;
   }
 
+  /** @internal What the run script said about its accelerator, for startMachines' one line. */
+  get acceleratorSaid(): string | undefined {
+    return this.proc.accelerator;
+  }
+
   /** Boots a machine and resolves once its agent answers. */
   static async boot(spec: MachineSpec, timeoutSeconds: number): Promise<Machine> {
     const m = new Machine(spec);

@@ -13,6 +13,7 @@ import { newConsoleLog } from '../util/machine';
 import { StartError, tail } from './errors';
 import { keepAlive } from './keep-alive';
 import { Machine } from './machine';
+import { accelSummary } from '../qemu/accel-line';
 
 export interface StartOptions {
   /** The directory of workspace-vm.json; default: found from process.cwd() upwards. */
@@ -117,12 +118,26 @@ export async function startMachines<const Name extends string>(
         failed.map((f) => (f.reason as Error).message).join('\n\n'),
       );
     }
+    const said = accelSummary(
+      booted.map((b, i) => ({ name: names[i], text: b.value.acceleratorSaid })),
+    );
+    for (const line of said) sayAccelerator(line, options.log);
     const machines = Object.fromEntries(names.map((n, i) => [n, booted[i].value])) as Record<
       Name,
       Machine
     >;
     return machineSet(machines, persistent);
   });
+}
+
+const acceleratorsSaid = new Set<string>();
+
+/** Which accelerator the machines use: to the log when there is one, else once per process on stderr. */
+function sayAccelerator(line: string, log: StartOptions['log']): void {
+  if (log) return log(line);
+  if (acceleratorsSaid.has(line)) return;
+  acceleratorsSaid.add(line);
+  process.stderr.write(line);
 }
 
 function machineSpec(root: string, r: ResolvedMachine, persistent: boolean, vlanNet: string) {

@@ -63,6 +63,14 @@ describe('start', { timeout: 600_000 }, () => {
     const screen = await waitForScreen(session, /NX-EXIT=\d+/, 120);
     assert.match(screen, /^typed-42$/m, 'the command ran in the guest');
     assert.match(screen, /NX-EXIT=0/);
+    // The whole terminal, wrapped lines joined.
+    const all = tmux('capture-pane', '-p', '-J', '-S', '-', '-t', session).stdout;
+    assert.match(
+      all,
+      /^run-vm-vm: accelerator: TCG \(software emulation, many times slower than KVM\): VM_ACCEL is set$/m,
+      'the run says which accelerator it uses',
+    );
+    assert.doesNotMatch(all, /Killed/, 'power-off kills the shell without a word');
     tmux('kill-session', '-t', session);
     const logs = readdirSync(join(ws.root, '.vm/vm/logs'));
     assert.equal(logs.length, 1);

@@ -59,13 +59,24 @@ describe('nx-qemu-vm/testing', { timeout: 900_000 }, () => {
   let vms: MachineSet<'server' | 'client'>;
   let server: Machine;
   let client: Machine;
+  let startLog = '';
   before(async () => {
-    vms = await startMachines(['server', 'client'], { workspaceRoot: ws.root });
+    vms = await startMachines(['server', 'client'], {
+      workspaceRoot: ws.root,
+      log: (text) => (startLog += text),
+    });
     ({ server, client } = vms.machines);
   });
   after(async () => {
     await vms?.shutdown();
     await waitForNoProcesses(ws.root, 30);
+  });
+
+  it('says in one line which accelerator the machines use, and why', () => {
+    const said = startLog.split('\n').filter((l) => l.includes('accelerator: '));
+    assert.deepEqual(said, [
+      'nx-qemu-vm: server, client: accelerator: TCG (software emulation, many times slower than KVM): VM_ACCEL is set',
+    ]);
   });
 
   it('connects two machines on vlan 1, and block() cuts the link until unblock()', async () => {
