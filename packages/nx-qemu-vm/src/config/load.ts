@@ -27,34 +27,48 @@ export function parseConfigText(text: string, file = CONFIG_FILE): unknown {
  * parser, run only on this path, finds the line and column.
  */
 export function whereJsonFails(text: string, err: Error): string {
-  let what: string | undefined;
-  let line: number | undefined;
-  let column: number | undefined;
+  const at = nxJsonError(text) ?? v8JsonError(text, err.message);
+  if (!at) return cut(err.message, 200);
+  const source = text.split('\n')[at.line - 1] ?? '';
+  const from = Math.max(0, at.column - 40);
+  const near = source.slice(from, from + 80).trim();
+  return `${at.what} at line ${at.line}, column ${at.column}${near ? `, near: ${near}` : ''}`;
+}
+
+interface JsonErrorAt {
+  what: string;
+  line: number;
+  column: number;
+}
+
+function nxJsonError(text: string): JsonErrorAt | undefined {
   try {
     parseJson(text, { disallowComments: true, expectComments: false, allowTrailingComma: false });
-  } catch (nxErr) {
+  } catch (err) {
     // e.g. "CommaExpected in JSON at 4:5", then a code frame we do not want.
-    const m = /^(\w+) in JSON at (\d+):(\d+)/.exec((nxErr as Error).message);
+    const m = /^(\w+) in JSON at (\d+):(\d+)/.exec((err as Error).message);
     // CommaExpected: "comma expected".
     if (m)
-      [what, line, column] = [
-        m[1].replace(/(?<=[a-z])(?=[A-Z])/g, ' ').toLowerCase(),
-        Number(m[2]),
-        Number(m[3]),
-      ];
+      return {
+        what: m[1].replace(/(?<=[a-z])(?=[A-Z])/g, ' ').toLowerCase(),
+        line: Number(m[2]),
+        column: Number(m[3]),
+      };
   }
-  if (line === undefined) {
-    // Nx's parser accepted it (or ran out of stack on deep nesting): V8's position, if any.
-    const position = /at position (\d+)/.exec(err.message)?.[1];
-    const atEnd = /^Unexpected end/.test(err.message);
-    if (position === undefined && !atEnd) return cut(err.message, 200);
-    const before = text.slice(0, atEnd ? text.length : Number(position)).split('\n');
-    [line, column] = [before.length, before[before.length - 1].length + 1];
-  }
-  const source = text.split('\n')[line - 1] ?? '';
-  const from = Math.max(0, column - 40);
-  const near = source.slice(from, from + 80).trim();
-  return `${what ?? err.message.replace(/ in JSON at position \d+.*/, '')} at line ${line}, column ${column}${near ? `, near: ${near}` : ''}`;
+  return undefined;
+}
+
+/** Where Nx's parser gave no answer (it accepted the text, or ran out of stack on deep nesting). */
+function v8JsonError(text: string, message: string): JsonErrorAt | undefined {
+  const position = /at position (\d+)/.exec(message)?.[1];
+  const atEnd = /^Unexpected end/.test(message);
+  if (position === undefined && !atEnd) return undefined;
+  const before = text.slice(0, atEnd ? text.length : Number(position)).split('\n');
+  return {
+    what: message.replace(/ in JSON at position \d+.*/, ''),
+    line: before.length,
+    column: before[before.length - 1].length + 1,
+  };
 }
 
 const cut = (text: string, max: number) =>
