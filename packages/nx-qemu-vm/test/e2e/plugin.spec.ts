@@ -229,7 +229,7 @@ describe('nx-qemu-vm through Nx', () => {
       assert.doesNotMatch(unparsed.output, /^(vm|ok)$/m);
       assert.match(
         unparsed.output,
-        /workspace-vm\.json has 1 problem:\n {2}- \(file\): is not valid JSON/,
+        /workspace-vm\.json has 1 problem:\n {2}- \(file\): is not valid JSON: .* at line 1, column \d+/,
       );
     } finally {
       rmSync(join(ws.root, 'apps'), { recursive: true, force: true });
