@@ -63,6 +63,11 @@ describe("the README's CI recipe", () => {
       );
   });
 
+  it('runs Nx itself, never through npx (which keeps a SIGTERM from Nx)', () => {
+    const code = (f: string) => readFileSync(join(CI_DIR, f), 'utf8').replace(/^\s*#.*$/gm, '');
+    for (const text of [...runs, ...scripts.map(code)]) assert.doesNotMatch(text, /\bnpx\b/, text);
+  });
+
   it('uploads the test artifacts of failed runs', () => {
     const upload = steps.find((s) => s.uses?.startsWith('actions/upload-artifact@'));
     assert.ok(upload, 'an upload step');
