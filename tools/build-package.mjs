@@ -3,8 +3,9 @@
 // src/ (without specs) to CommonJS with declarations; then the files that Nx
 // and users read at run time are copied beside it: package.json, the
 // executor and generator manifests, their schemas, the shell programs, the
-// options schema and the README. The layout mirrors the source tree, so the
-// manifests' "./src/executors/<name>/impl" paths resolve to the compiled .js.
+// options schema, the README and the CI recipe's scripts. The layout mirrors
+// the source tree, so the manifests' "./src/executors/<name>/impl" paths
+// resolve to the compiled .js.
 // The package is assembled in a scratch directory and renamed into place, so
 // an interrupted build never leaves a half-built package behind.
 import { spawnSync } from 'node:child_process';
@@ -70,6 +71,8 @@ if (tsc.status !== 0) fail(`tsc failed (status ${tsc.status})`);
 for (const file of ROOT_FILES) cpSync(join(source, file), join(scratch, file));
 // The options reference that the package's README links to.
 cpSync(join(root, 'docs/options.md'), join(scratch, 'docs/options.md'));
+// The CI recipe's steps, which the README's workflow runs from node_modules.
+cpSync(join(source, 'ci'), join(scratch, 'ci'), { recursive: true });
 for (const file of files(join(source, 'src')))
   if (isAsset(file)) cpSync(file, join(scratch, relative(source, file)));
 

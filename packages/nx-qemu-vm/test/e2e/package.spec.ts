@@ -23,8 +23,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { type LocalRegistry, startLocalRegistry } from '../helpers/local-registry';
+import { basename, dirname, join } from 'node:path';
+import { type LocalRegistry, packAndPublish, startLocalRegistry } from '../helpers/local-registry';
 import { REPO_ROOT } from '../helpers/temp-workspace';
 import { nodeBinDir } from '../helpers/node-binary';
 import { writeApiMain, writeApiProject } from '../helpers/api-project';
@@ -159,22 +159,15 @@ describe('the published package in a new workspace', { timeout: 40 * 60_000 }, (
 
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'nx qemu vm package '));
-    const packed = spawnSync('npm', ['run', '--silent', 'package'], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-      timeout: 300_000,
-    });
-    assert.equal(packed.status, 0, packed.stdout + packed.stderr);
-    const tarballs = readdirSync(join(REPO_ROOT, 'dist/pack'));
-    assert.deepEqual(tarballs, ['nx-qemu-vm-0.1.0.tgz'], 'exactly one tarball in dist/pack');
-    tarball = join(REPO_ROOT, 'dist/pack', tarballs[0]);
+    registry = await startLocalRegistry(join(tmp, 'registry'));
+    const published = packAndPublish(registry);
+    tarball = published.tarball;
+    assert.equal(basename(tarball), 'nx-qemu-vm-0.1.0.tgz');
     assert.match(
-      packed.stdout,
+      published.packOutput,
       /dist\/pack\/nx-qemu-vm-0\.1\.0\.tgz/,
       'npm run package prints the path',
     );
-    registry = await startLocalRegistry(join(tmp, 'registry'));
-    ok(run(tmp, ['npm', 'publish', tarball], dirname(process.execPath)), 'npm publish');
   });
   after(async () => {
     await registry?.stop();
@@ -195,6 +188,7 @@ describe('the published package in a new workspace', { timeout: 40 * 60_000 }, (
       'package/src/index.js',
       'package/workspace-vm.schema.json',
       'package/docs/options.md',
+      'package/ci/run-shard.sh',
     ])
       assert.ok(list.includes(f), f);
     const pkg = JSON.parse(

@@ -2,8 +2,9 @@
 // 127.0.0.1 with its storage in a temporary directory. nx-qemu-vm is served
 // only from what the test publishes; every other package comes through from
 // the public registry (and is kept in the temporary storage for the run).
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './free-port';
@@ -88,4 +89,45 @@ export async function startLocalRegistry(dir: string): Promise<LocalRegistry> {
     await stop();
     throw err;
   }
+}
+
+export interface PublishedPackage {
+  /** A copy of the tarball `npm run package` made in dist/pack, this caller's own. */
+  tarball: string;
+  /** What `npm run package` printed. */
+  packOutput: string;
+}
+
+/** Packs this repository's package (`npm run package`) and publishes it to the registry. */
+export function packAndPublish(registry: LocalRegistry): PublishedPackage {
+  // Suites that run at once both pack: one at a time (flock), and each
+  // publishes its own copy, which the other's packing cannot replace.
+  const own = mkdtempSync(join(tmpdir(), 'nxqv-pack-'));
+  const packed = spawnSync(
+    'flock',
+    [
+      join(tmpdir(), 'nx-qemu-vm-pack.lock'),
+      'sh',
+      '-c',
+      'npm run --silent package && cp dist/pack/*.tgz "$1"',
+      'sh',
+      own,
+    ],
+    { cwd: REPO_ROOT, encoding: 'utf8', timeout: 600_000 },
+  );
+  if (packed.status !== 0)
+    throw new Error(`npm run package failed:\n${packed.stdout}${packed.stderr}`);
+  const tarballs = readdirSync(own);
+  if (tarballs.length !== 1)
+    throw new Error(`not one tarball from dist/pack: ${tarballs.join(', ')}`);
+  const tarball = join(own, tarballs[0]);
+  const published = spawnSync('npm', ['publish', tarball], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    timeout: 300_000,
+    env: { ...process.env, npm_config_userconfig: registry.npmrc },
+  });
+  if (published.status !== 0)
+    throw new Error(`npm publish failed:\n${published.stdout}${published.stderr}`);
+  return { tarball, packOutput: packed.stdout };
 }

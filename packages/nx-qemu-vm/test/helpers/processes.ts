@@ -64,7 +64,8 @@ export interface ProcessInfo {
  * graph, a worker it started waits out its 30-second connect timeout, then
  * exits by itself. They are Nx's processes, not this plugin's.
  */
-const NX_PLUGIN_WORKER = /\/nx\/dist\/src\/project-graph\/plugins\/isolation\/plugin-worker\.js /;
+export const NX_PLUGIN_WORKER =
+  /\/nx\/dist\/src\/project-graph\/plugins\/isolation\/plugin-worker\.js /;
 
 /** Running processes (zombies and Nx's plugin workers aside) whose command line mentions `text`. */
 export function processesMentioning(text: string): ProcessInfo[] {
