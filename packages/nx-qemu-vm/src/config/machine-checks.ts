@@ -3,12 +3,14 @@
 import type { ConfigIssue } from './errors';
 import { jsonPath } from './errors';
 import type { ValidMachine } from './machine';
-import { ARCH_PROFILES, RESERVED_DRIVE_NAMES, managedMountPoints } from './defaults';
+import { ARCH_PROFILES, RESERVED_DRIVE_NAMES } from './defaults';
 import { ideSlots } from './drives';
+import { checkMounts } from './mount-checks';
 import { checkTexts } from './text-checks';
 import { checkWorkload } from './workload-checks';
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+/** A dotted-quad IPv4 address, each part 0-255 without leading zeros. */
+export const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 /**
  * PCI slots each machine type leaves to the devices we add, measured with
@@ -55,6 +57,22 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
 
   checkTexts(m, add);
   checkWorkload(m, add);
+  checkMounts(m, add);
+
+  // Written into the guest's /etc/hosts as the machine's own address.
+  if (m.primaryIPAddress !== '' && !IPV4.test(m.primaryIPAddress))
+    add(
+      ['primaryIPAddress'],
+      m.primaryIPAddress,
+      "must be an IPv4 address such as 192.168.1.10 (it becomes the line for this machine in the guest's /etc/hosts), or empty for the address on its first vlan.",
+    );
+  const { maxCores } = ARCH_PROFILES[m.arch];
+  if (m.cores > maxCores)
+    add(
+      ['cores'],
+      m.cores,
+      `is out of range for an ${m.arch} guest (allowed: 1 to ${maxCores}, the most QEMU starts for it${m.arch === 'aarch64-linux' ? '' : ' without KVM'}).`,
+    );
 
   const hostPorts = new Map<string, number>();
   const guestTargets = new Map<string, number>();
@@ -132,36 +150,6 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
       );
     else driveNames.set(drive.name, i);
   });
-
-  const managed = managedMountPoints(m);
-  for (const mountPoint of Object.keys(m.fileSystems)) {
-    const owner = managed.get(mountPoint);
-    if (owner)
-      add(
-        ['fileSystems', mountPoint],
-        m.fileSystems[mountPoint],
-        `mount point ${mountPoint} is managed by nx-qemu-vm (${owner}); change that option instead.`,
-      );
-  }
-
-  if ('store' in m.sharedDirectories)
-    add(
-      ['sharedDirectories', 'store'],
-      m.sharedDirectories.store,
-      'the tag "store" belongs to the shared store; set the "store" option instead.',
-    );
-
-  const targets = new Map<string, string>();
-  for (const [tag, share] of Object.entries(m.sharedDirectories)) {
-    const other = targets.get(share.target);
-    if (other !== undefined)
-      add(
-        ['sharedDirectories', tag, 'target'],
-        share.target,
-        `share "${other}" is already mounted at ${share.target}.`,
-      );
-    else targets.set(share.target, tag);
-  }
 
   // Root, the boot disk, the empty disks and the user's drives share one bus.
   const driveCount =

@@ -4,6 +4,7 @@
 import { posix } from 'node:path';
 import type { ValidMachine } from './machine';
 import { managedMountPoints } from './defaults';
+import { isPlainPath, overlaps, plainPathMessage, within } from './mount-checks';
 
 type Add = (path: (string | number)[], value: unknown, message: string) => void;
 
@@ -14,10 +15,6 @@ type Add = (path: (string | number)[], value: unknown, message: string) => void;
 const SYSTEM_TREES = ['/proc', '/sys', '/dev', '/run', '/tmp', '/nix', '/.nx-store'];
 /** Top-level directories the guest itself needs writable: an install may go below them, not on them. */
 const SYSTEM_DIRS = ['/etc', '/var', '/root', '/boot', '/bin', '/sbin', '/lib', '/lib64', '/usr'];
-
-const within = (path: string, dir: string) =>
-  path === dir || path.startsWith(dir === '/' ? '/' : `${dir}/`);
-const overlaps = (a: string, b: string) => within(a, b) || within(b, a);
 
 /** The accounts every guest has: stage 2 writes them on a host-/usr machine's first boot. */
 export const BUILT_IN_USERS = ['root', 'nobody'];
@@ -36,12 +33,7 @@ function checkInstall(m: ValidMachine, add: Add): void {
   const seen = new Map<string, number>();
   m.install.forEach((entry, i) => {
     const to = entry.to;
-    if (posix.normalize(to) !== to || (to.endsWith('/') && to !== '/'))
-      add(
-        ['install', i, 'to'],
-        to,
-        `must be a plain absolute path (no "//", ".", ".." or trailing "/"), e.g. "${posix.normalize(to).replace(/\/$/, '') || '/opt/app'}".`,
-      );
+    if (!isPlainPath(to)) add(['install', i, 'to'], to, plainPathMessage(to, '/opt/app'));
     else if (to === '/')
       add(['install', i, 'to'], to, 'cannot be the root; choose a directory such as "/opt/app".');
     else {
@@ -122,11 +114,11 @@ function checkServices(m: ValidMachine, add: Add): void {
         s.user,
         `a machine on the host's /usr has only the accounts ${BUILT_IN_USERS.join(' and ')}; use one of them, or a Debian image (system.from "debian") whose packages create the account.`,
       );
-    if (posix.normalize(s.workingDirectory) !== s.workingDirectory)
+    if (!isPlainPath(s.workingDirectory))
       add(
         ['services', name, 'workingDirectory'],
         s.workingDirectory,
-        'must be a plain absolute path (no "//", "." or "..").',
+        plainPathMessage(s.workingDirectory, '/'),
       );
   }
   const cycle = findCycle(m.services);

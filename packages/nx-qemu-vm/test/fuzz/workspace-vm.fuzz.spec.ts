@@ -36,6 +36,7 @@ import { renderStage2 } from '../../src/guest/stage2';
 import { type GoldenCase, listGoldenCases } from '../helpers/golden-cases';
 import { fakeHost } from '../helpers/fake-host';
 import { hostKernel } from '../helpers/boot-disk-testing';
+import { type Json, mutate, paths } from './json-edits';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -112,33 +113,6 @@ describe(
         fc.array(hostile(), { maxLength: 3 }),
         fc.dictionary(hostile(), hostile(), { maxKeys: 2 }),
       );
-
-    type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
-
-    /** Every path into the raw machine (so mutations hit existing keys too). */
-    function paths(value: Json, prefix: (string | number)[] = []): (string | number)[][] {
-      const out = [prefix];
-      if (Array.isArray(value)) value.forEach((v, i) => out.push(...paths(v, [...prefix, i])));
-      else if (value && typeof value === 'object')
-        for (const [k, v] of Object.entries(value)) out.push(...paths(v, [...prefix, k]));
-      return out;
-    }
-
-    function mutate(machine: Json, path: (string | number)[], value: Json | undefined): Json {
-      if (path.length === 0) return value ?? {};
-      const copy = (
-        machine && typeof machine === 'object' ? structuredClone(machine) : {}
-      ) as Record<string | number, Json>;
-      let node: Record<string | number, Json> = copy;
-      for (const seg of path.slice(0, -1)) {
-        if (!node[seg] || typeof node[seg] !== 'object') node[seg] = {};
-        node = node[seg] as Record<string | number, Json>;
-      }
-      const last = path[path.length - 1];
-      if (value === undefined) delete node[last];
-      else node[last] = value;
-      return copy;
-    }
 
     /**
      * Where a string option sits in a machine, with the shape around it that
