@@ -164,8 +164,23 @@ describe('hostile configs', () => {
       assert.equal(issue.path, path);
       assert.match(issue.message, range, path);
     }
+    // The tmpfs size wraps at 64 bits in the guest kernel.
+    for (const tmpOnTmpfsSize of ['18446744073709551616', '17179869184g', '4503599627370496%'])
+      assert.equal(
+        onlyIssue(machine({ tmpOnTmpfs: true, tmpOnTmpfsSize })).path,
+        'machines.vm.tmpOnTmpfsSize',
+        tmpOnTmpfsSize,
+      );
     resolveConfig(
-      validateConfig(machine({ memorySize: 1001472, diskSize: 2147483648, cores: 255 })),
+      validateConfig(
+        machine({
+          memorySize: 1001472,
+          diskSize: 2147483648,
+          cores: 255,
+          tmpOnTmpfs: true,
+          tmpOnTmpfsSize: '17179869183g',
+        }),
+      ),
       fakeHost(),
     );
     // The schema's cores limit is the largest architecture's.

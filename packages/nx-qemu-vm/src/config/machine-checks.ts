@@ -50,6 +50,19 @@ function pciDevices(m: ValidMachine) {
   return { total, detail, why: { path: biggest[0], value: biggest[1] } };
 }
 
+/**
+ * The /tmp tmpfs size as the guest kernel computes it (memparse, then a
+ * percentage as 4 KiB pages of memory), before it wraps at 64 bits.
+ */
+function tmpfsSizeBytes(m: ValidMachine): bigint | undefined {
+  const size = /^(\d+)([kmgKMG%]?)$/.exec(m.tmpOnTmpfsSize);
+  // Without tmpOnTmpfs the size is unused; a memorySize the schema refused says nothing.
+  if (!size || !m.tmpOnTmpfs || !Number.isSafeInteger(m.memorySize)) return undefined;
+  const n = BigInt(size[1]);
+  if (size[2] === '%') return (n << 12n) * BigInt(m.memorySize * 256);
+  return n << BigInt({ k: 10, m: 20, g: 30 }[size[2].toLowerCase()] ?? 0);
+}
+
 export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const add = (path: (string | number)[], value: unknown, message: string) =>
@@ -65,6 +78,13 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
       ['primaryIPAddress'],
       m.primaryIPAddress,
       "must be an IPv4 address such as 192.168.1.10 (it becomes the line for this machine in the guest's /etc/hosts), or empty for the address on its first vlan.",
+    );
+  const tmpfsBytes = tmpfsSizeBytes(m);
+  if (tmpfsBytes !== undefined && tmpfsBytes >= 2n ** 64n)
+    add(
+      ['tmpOnTmpfsSize'],
+      m.tmpOnTmpfsSize,
+      `comes to ${tmpfsBytes} bytes${m.tmpOnTmpfsSize.endsWith('%') ? ` of this machine's ${m.memorySize} MiB` : ''}, past the 64-bit count of bytes the guest kernel reads it into (it would wrap around to a small size). Give a smaller size.`,
     );
   const { maxCores } = ARCH_PROFILES[m.arch];
   if (m.cores > maxCores)

@@ -31,7 +31,7 @@ export interface MachineOptions {
    */
   accel?: 'auto' | 'kvm' | 'tcg';
   /**
-   * Guest memory in MiB. At most 1001472 (978 GiB): the most QEMU 7.2's q35 machine takes with the `max` CPU under TCG, whose 40 physical address bits must also hold the PCI hole and the hotplug area.
+   * Guest memory in MiB. The maximum (978 GiB) is the most QEMU 7.2's q35 machine takes with the `max` CPU under TCG, whose 40 physical address bits also hold the PCI hole and the hotplug area.
    */
   memorySize?: number;
   /**

@@ -104,14 +104,17 @@ describe(`config defect classes (seed ${SEED}, ${RUNS} cases each)`, () => {
       ],
       (n) => [['services'], { s: { command: 'true', readyTimeout: n } }, 'services.s.readyTimeout'],
       (n) => [['services'], { s: { command: 'true', ready: { port: n } } }, 'services.s.ready'],
+      // Past the 64 bits the guest kernel counts tmpfs bytes in (the machine gets tmpOnTmpfs).
+      (n) => [['tmpOnTmpfsSize'], `${BigInt(n) * 2n ** 34n}`, 'tmpOnTmpfsSize'],
     ];
     check(fc.tuple(target(), fc.nat(places.length - 1), huge), ([[c, name], place, n]) => {
       const [path, value, shown] = places[place](n);
-      const machine = mutate(c.raw.machines[name] as Json, path, value);
+      const tmpfs = mutate(c.raw.machines[name] as Json, ['tmpOnTmpfs'], true);
+      const machine = mutate(tmpfs, path, value);
       assertRefused(c, withMachine(c, name, machine), {
         machine: name,
         path: at(name).concat(shown.startsWith('[') ? '' : '.', shown),
-        message: /must be|out of range/,
+        message: /must be|past the 64-bit/,
       });
     });
   });
