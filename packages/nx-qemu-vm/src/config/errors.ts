@@ -19,12 +19,12 @@ export function shorten(text: string, limit = SHOWN_CHARS): string {
   return text.length <= limit ? text : `${text.slice(0, limit)}… (${text.length} characters)`;
 }
 
-/** JSON of a value, shortened; a value JSON cannot show (a cycle, a BigInt) is named by its type. */
-function shownValue(value: unknown): string {
+/** JSON of a value, shortened; a value JSON cannot show (too deep, a cycle, a BigInt) is said to be one. */
+export function shownValue(value: unknown): string {
   try {
     return shorten(JSON.stringify(value) ?? String(value));
   } catch {
-    return `(a ${typeof value})`;
+    return '(a value nested too deeply, or with a cycle, to show)';
   }
 }
 

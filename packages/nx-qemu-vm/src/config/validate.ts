@@ -48,13 +48,15 @@ export function validateConfig(raw: unknown, file = 'workspace-vm.json'): ValidC
  * as is any finding inside a section the schema already rejected.
  */
 function semanticIssues(name: string, m: ValidMachine, schemaIssues: ConfigIssue[]): ConfigIssue[] {
+  const rejected = schemaIssues.filter((i) => i.machine === name).map((i) => i.path);
   let found: ConfigIssue[];
   try {
     found = checkMachine(name, m);
-  } catch {
+  } catch (err) {
+    // On a machine the schema accepted, a check that trips is a bug of ours, never a pass.
+    if (!rejected.length) throw err;
     return [];
   }
-  const rejected = schemaIssues.filter((i) => i.machine === name).map((i) => i.path);
   const within = (path: string, parent: string) =>
     path === parent || path.startsWith(`${parent}.`) || path.startsWith(`${parent}[`);
   return found.filter((f) => !rejected.some((r) => within(f.path, r) || within(r, f.path)));

@@ -130,42 +130,49 @@ function checkServices(m: ValidMachine, add: Add): void {
     );
 }
 
-/** A circle of `after` edges, as the names along it, or undefined. */
-export function findCycle(
-  services: Record<string, { after: readonly string[] }>,
-): string[] | undefined {
+type AfterGraph = Record<string, { after: readonly string[] }>;
+
+/**
+ * A depth-first walk of the `after` edges, iterative so that a chain of any
+ * length cannot overflow the stack: the services with each after everything
+ * it waits for (file order otherwise), and the first circle met, as the names
+ * along it. Names are looked up as own keys only ("toString" is no service).
+ */
+function walkAfter(services: AfterGraph): { order: string[]; cycle?: string[] } {
+  const known = (name: string) => Object.hasOwn(services, name);
   const state = new Map<string, 'open' | 'done'>();
-  const path: string[] = [];
-  const visit = (name: string): string[] | undefined => {
-    if (state.get(name) === 'done' || !(name in services)) return undefined;
-    if (state.get(name) === 'open') return path.slice(path.indexOf(name));
-    state.set(name, 'open');
-    path.push(name);
-    for (const dep of services[name].after) {
-      const found = visit(dep);
-      if (found) return found;
+  const order: string[] = [];
+  let cycle: string[] | undefined;
+  for (const root of Object.keys(services)) {
+    if (state.has(root)) continue;
+    // Each frame: a service and how many of its `after` entries are walked.
+    const stack: [string, number][] = [[root, 0]];
+    state.set(root, 'open');
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const deps = services[top[0]].after;
+      if (top[1] < deps.length) {
+        const dep = deps[top[1]++];
+        if (!known(dep) || state.get(dep) === 'done') continue;
+        if (state.get(dep) === 'open') {
+          const names = stack.map(([name]) => name);
+          cycle ??= names.slice(names.indexOf(dep));
+          continue;
+        }
+        state.set(dep, 'open');
+        stack.push([dep, 0]);
+      } else {
+        state.set(top[0], 'done');
+        order.push(top[0]);
+        stack.pop();
+      }
     }
-    path.pop();
-    state.set(name, 'done');
-    return undefined;
-  };
-  for (const name of Object.keys(services)) {
-    const found = visit(name);
-    if (found) return found;
   }
-  return undefined;
+  return { order, cycle };
 }
 
+/** A circle of `after` edges, as the names along it, or undefined. */
+export const findCycle = (services: AfterGraph): string[] | undefined => walkAfter(services).cycle;
+
 /** The services in an order where each comes after everything it waits for (file order otherwise). */
-export function startOrder(services: Record<string, { after: readonly string[] }>): string[] {
-  const order: string[] = [];
-  const placed = new Set<string>();
-  const place = (name: string, depth: number) => {
-    if (placed.has(name) || !(name in services) || depth > 1000) return;
-    for (const dep of services[name].after) place(dep, depth + 1);
-    placed.add(name);
-    order.push(name);
-  };
-  for (const name of Object.keys(services)) place(name, 0);
-  return order;
-}
+export const startOrder = (services: AfterGraph): string[] => walkAfter(services).order;
