@@ -86,7 +86,7 @@ export interface MachineOptions {
    */
   forwardPorts?: ForwardPort[];
   /**
-   * Virtual networks between the machines of this workspace. Each number N adds a NIC (eth1, eth2, ...) on a network carried by UDP multicast on the host's loopback, so machines on the same N see each other and nothing outside the host does. The machine gets 192.168.N.M, where M is its position in `machines` (from 1).
+   * Virtual networks between the machines of this workspace. Each number N adds a NIC (eth1, eth2, ...) on a network carried by UDP multicast on the host's loopback, so machines on the same N see each other and nothing outside the host does. The machine gets 192.168.N.M, where M is its position in `machines` (from 1), so a machine with vlans must be among the first 254.
    */
   vlans?: number[];
   /**

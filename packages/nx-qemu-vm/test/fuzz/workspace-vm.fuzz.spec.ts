@@ -108,6 +108,10 @@ describe(
         fc.string(),
         fc.integer({ min: -5, max: 70000 }),
         fc.double({ noNaN: true }),
+        // Past every limit, and printed by JavaScript as 1e+21 where it reaches a script.
+        fc.constantFrom(1e21, 2 ** 53, 1e300),
+        // A value that must never be echoed whole.
+        fc.constant('y'.repeat(100_000)),
         fc.boolean(),
         fc.constant(null),
         fc.array(hostile(), { maxLength: 3 }),
@@ -241,12 +245,27 @@ describe(
                 );
                 assert.ok(issue.message.length > 5);
               }
+              for (const line of err.message.split('\n'))
+                assert.ok(line.length <= 1200, `a message line of ${line.length} characters`);
               sample.refused++;
               const reason = err.issues[0].message.replace(/"[^"]*"/g, '"…"').slice(0, 70);
               reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
               return;
             }
             sample.valid++;
+            for (const r of Object.values(resolved)) {
+              const m = r.config;
+              const numbers = [
+                m.memorySize,
+                m.cores,
+                m.msize,
+                m.diskSize ?? 1,
+                ...m.emptyDiskImages,
+              ];
+              for (const s of Object.values(m.services)) numbers.push(s.readyTimeout);
+              for (const n of numbers)
+                assert.match(String(n), /^\d+$/, 'a number reaches a script');
+            }
             for (const r of Object.values(resolved)) {
               const texts = [
                 renderRunScript(r),
