@@ -18,6 +18,6 @@ it('documents every option, nested ones included, with its default', () => {
     assert.match(doc, new RegExp(`^#+ \`${path.replace(/[.[\]<>]/g, '\\$&')}\`$`, 'm'), path);
   assert.match(
     doc,
-    /### `memorySize`\n\nGuest memory in MiB\.\n\n- Type: integer, at least 1\n- Default: `384`/,
+    /### `memorySize`\n\nGuest memory in MiB\. [^\n]*\n\n- Type: integer from 1 to 1001472\n- Default: `384`/,
   );
 });

@@ -53,6 +53,11 @@ export interface ArchProfile {
   /** dpkg's name for the architecture, and the kernel package of a Debian image. */
   debianArch: string;
   debianKernelPackage: string;
+  /**
+   * The most vCPUs QEMU 7.2 starts for the architecture's machine under TCG:
+   * q35 needs KVM's x2APIC support past 255; aarch64's virt takes 512.
+   */
+  maxCores: number;
 }
 
 // Binary, machine and CPU follow nixpkgs' nixos/lib/qemu-common.nix for a Linux host.
@@ -67,6 +72,7 @@ export const ARCH_PROFILES: Record<GuestArch, ArchProfile> = {
     debianQemuPackage: 'qemu-system-x86',
     debianArch: 'amd64',
     debianKernelPackage: 'linux-image-amd64',
+    maxCores: 255,
   },
   'i686-linux': {
     binary: 'qemu-system-i386',
@@ -78,6 +84,7 @@ export const ARCH_PROFILES: Record<GuestArch, ArchProfile> = {
     debianQemuPackage: 'qemu-system-x86',
     debianArch: 'i386',
     debianKernelPackage: 'linux-image-686',
+    maxCores: 255,
   },
   'aarch64-linux': {
     binary: 'qemu-system-aarch64',
@@ -98,6 +105,7 @@ export const ARCH_PROFILES: Record<GuestArch, ArchProfile> = {
     debianQemuPackage: 'qemu-system-arm',
     debianArch: 'arm64',
     debianKernelPackage: 'linux-image-arm64',
+    maxCores: 512,
   },
 };
 

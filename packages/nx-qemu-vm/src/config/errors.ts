@@ -9,10 +9,36 @@ export interface ConfigIssue {
   message: string;
 }
 
+/** How much of a long value, key or word a message shows: enough to recognise it. */
+export const SHOWN_CHARS = 80;
+/** The most a message may say, for the values with blanks that no word limit catches. */
+const MESSAGE_CHARS = 600;
+
+/** A long text as its first characters and its length, so one value cannot flood the terminal. */
+export function shorten(text: string, limit = SHOWN_CHARS): string {
+  return text.length <= limit ? text : `${text.slice(0, limit)}… (${text.length} characters)`;
+}
+
+/** JSON of a value, shortened; a value JSON cannot show (too deep, a cycle, a BigInt) is said to be one. */
+export function shownValue(value: unknown): string {
+  try {
+    return shorten(JSON.stringify(value) ?? String(value));
+  } catch {
+    return '(a value nested too deeply, or with a cycle, to show)';
+  }
+}
+
+/** Messages quote the values they speak of: every long word, and the message as a whole, is cut. */
+const shortMessage = (message: string) =>
+  shorten(
+    message.replace(new RegExp(`\\S{${SHOWN_CHARS + 1},}`, 'g'), (word) => shorten(word)),
+    MESSAGE_CHARS,
+  );
+
 export function formatIssue(issue: ConfigIssue): string {
-  const where = issue.machine === undefined ? '' : `machine "${issue.machine}": `;
-  const shown = issue.value === undefined ? '' : ` = ${JSON.stringify(issue.value)}`;
-  return `${where}${issue.path}${shown}: ${issue.message}`;
+  const where = issue.machine === undefined ? '' : `machine "${shorten(issue.machine)}": `;
+  const shown = issue.value === undefined ? '' : ` = ${shownValue(issue.value)}`;
+  return `${where}${shorten(issue.path, 3 * SHOWN_CHARS)}${shown}: ${shortMessage(issue.message)}`;
 }
 
 export class ConfigError extends Error {

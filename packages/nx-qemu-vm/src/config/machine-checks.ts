@@ -3,12 +3,14 @@
 import type { ConfigIssue } from './errors';
 import { jsonPath } from './errors';
 import type { ValidMachine } from './machine';
-import { ARCH_PROFILES, RESERVED_DRIVE_NAMES, managedMountPoints } from './defaults';
+import { ARCH_PROFILES, RESERVED_DRIVE_NAMES } from './defaults';
 import { ideSlots } from './drives';
+import { checkMounts } from './mount-checks';
 import { checkTexts } from './text-checks';
 import { checkWorkload } from './workload-checks';
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+/** A dotted-quad IPv4 address, each part 0-255 without leading zeros. */
+export const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 /**
  * PCI slots each machine type leaves to the devices we add, measured with
@@ -48,6 +50,19 @@ function pciDevices(m: ValidMachine) {
   return { total, detail, why: { path: biggest[0], value: biggest[1] } };
 }
 
+/**
+ * The /tmp tmpfs size as the guest kernel computes it (memparse, then a
+ * percentage as 4 KiB pages of memory), before it wraps at 64 bits.
+ */
+function tmpfsSizeBytes(m: ValidMachine): bigint | undefined {
+  const size = /^(\d+)([kmgKMG%]?)$/.exec(m.tmpOnTmpfsSize);
+  // Without tmpOnTmpfs the size is unused; a memorySize the schema refused says nothing.
+  if (!size || !m.tmpOnTmpfs || !Number.isSafeInteger(m.memorySize)) return undefined;
+  const n = BigInt(size[1]);
+  if (size[2] === '%') return (n << 12n) * BigInt(m.memorySize * 256);
+  return n << BigInt({ k: 10, m: 20, g: 30 }[size[2].toLowerCase()] ?? 0);
+}
+
 export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const add = (path: (string | number)[], value: unknown, message: string) =>
@@ -55,6 +70,29 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
 
   checkTexts(m, add);
   checkWorkload(m, add);
+  checkMounts(m, add);
+
+  // Written into the guest's /etc/hosts as the machine's own address.
+  if (m.primaryIPAddress !== '' && !IPV4.test(m.primaryIPAddress))
+    add(
+      ['primaryIPAddress'],
+      m.primaryIPAddress,
+      "must be an IPv4 address such as 192.168.1.10 (it becomes the line for this machine in the guest's /etc/hosts), or empty for the address on its first vlan.",
+    );
+  const tmpfsBytes = tmpfsSizeBytes(m);
+  if (tmpfsBytes !== undefined && tmpfsBytes >= 2n ** 64n)
+    add(
+      ['tmpOnTmpfsSize'],
+      m.tmpOnTmpfsSize,
+      `comes to ${tmpfsBytes} bytes${m.tmpOnTmpfsSize.endsWith('%') ? ` of this machine's ${m.memorySize} MiB` : ''}, past the 64-bit count of bytes the guest kernel reads it into (it would wrap around to a small size). Give a smaller size.`,
+    );
+  const { maxCores } = ARCH_PROFILES[m.arch];
+  if (m.cores > maxCores)
+    add(
+      ['cores'],
+      m.cores,
+      `is out of range for an ${m.arch} guest (allowed: 1 to ${maxCores}, the most QEMU starts for it${m.arch === 'aarch64-linux' ? '' : ' without KVM'}).`,
+    );
 
   const hostPorts = new Map<string, number>();
   const guestTargets = new Map<string, number>();
@@ -132,36 +170,6 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
       );
     else driveNames.set(drive.name, i);
   });
-
-  const managed = managedMountPoints(m);
-  for (const mountPoint of Object.keys(m.fileSystems)) {
-    const owner = managed.get(mountPoint);
-    if (owner)
-      add(
-        ['fileSystems', mountPoint],
-        m.fileSystems[mountPoint],
-        `mount point ${mountPoint} is managed by nx-qemu-vm (${owner}); change that option instead.`,
-      );
-  }
-
-  if ('store' in m.sharedDirectories)
-    add(
-      ['sharedDirectories', 'store'],
-      m.sharedDirectories.store,
-      'the tag "store" belongs to the shared store; set the "store" option instead.',
-    );
-
-  const targets = new Map<string, string>();
-  for (const [tag, share] of Object.entries(m.sharedDirectories)) {
-    const other = targets.get(share.target);
-    if (other !== undefined)
-      add(
-        ['sharedDirectories', tag, 'target'],
-        share.target,
-        `share "${other}" is already mounted at ${share.target}.`,
-      );
-    else targets.set(share.target, tag);
-  }
 
   // Root, the boot disk, the empty disks and the user's drives share one bus.
   const driveCount =

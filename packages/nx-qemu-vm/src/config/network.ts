@@ -1,4 +1,5 @@
 // User-mode (SLiRP) networking with forwards, plus the inter-VM vlans.
+import { type ConfigIssue, jsonPath } from './errors';
 import type { ValidForwardPort, ValidMachine } from './machine';
 import { type Part, mergeLiterals } from '../qemu/words';
 import { qemuEscape } from '../quote/qemu';
@@ -33,6 +34,40 @@ export function forwardRule(rule: ValidForwardPort): string {
 
 /** A machine's address on vlan N: 192.168.N.<its 1-based position in workspace-vm.json>. */
 export const vlanAddress = (vlan: number, index: number) => `192.168.${vlan}.${index}`;
+
+/**
+ * The positions a vlan's /24 holds: .0 names the network and .255 is its
+ * broadcast address, and the MAC's last byte is the position too.
+ */
+export const VLAN_POSITIONS = 254;
+
+/**
+ * A machine on a vlan whose position in the file is past VLAN_POSITIONS would
+ * get 192.168.N.255 or no address at all, and a MAC with a byte too many.
+ */
+export function vlanCapacityIssues(machines: Record<string, { vlans?: unknown }>): ConfigIssue[] {
+  const members = new Map<number, string[]>();
+  const entries = Object.entries(machines);
+  for (const [name, m] of entries)
+    if (Array.isArray(m?.vlans))
+      for (const vlan of new Set(m.vlans.filter(Number.isInteger) as number[]))
+        members.set(vlan, [...(members.get(vlan) ?? []), name]);
+  const issues: ConfigIssue[] = [];
+  entries.forEach(([name, m], i) => {
+    if (i + 1 <= VLAN_POSITIONS || !Array.isArray(m?.vlans)) return;
+    m.vlans.forEach((vlan, j) => {
+      const count = members.get(vlan as number)?.length;
+      if (count === undefined) return;
+      issues.push({
+        machine: name,
+        path: jsonPath(['machines', name, 'vlans', j]),
+        value: vlan,
+        message: `vlan ${vlan} has ${count} machines, and this one is machine number ${i + 1} in the file: a machine's vlan address is 192.168.${vlan}.<its position>, which holds positions 1 to ${VLAN_POSITIONS}. Keep the machines that use vlans among the first ${VLAN_POSITIONS}, or set "vlans": [] on this one.`,
+      });
+    });
+  });
+  return issues;
+}
 
 const hex2 = (n: number) => n.toString(16).padStart(2, '0');
 

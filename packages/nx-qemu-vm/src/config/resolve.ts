@@ -24,6 +24,7 @@ import {
   stateDir,
 } from './defaults';
 import { type ResolvedDrive, lookupDrive, resolveDrives } from './drives';
+import { sharedImageIssues } from './images';
 import {
   type HostEntry,
   type ResolvedNetwork,
@@ -366,6 +367,7 @@ export function resolveConfig(
       else throw err;
     }
   });
+  issues.push(...sharedImageIssues(config.machines, host));
   if (issues.length) throw new ConfigError('workspace-vm.json', issues);
   return out;
 }

@@ -115,6 +115,22 @@ describe('validateConfig', () => {
     assert.match(issues.find((i) => i.path.endsWith('guest.port'))!.message, /<= 65535/);
   });
 
+  it('names the allowed range of a number past its maximum', () => {
+    const issue = onlyIssue(machine({ memorySize: 1e21 }));
+    assert.equal(issue.path, 'machines.vm.memorySize');
+    assert.equal(issue.value, 1e21);
+    assert.equal(issue.message, 'must be <= 1001472 (allowed: 1 to 1001472).');
+  });
+
+  it('refuses a value nested deeper than any option, before anything walks it', () => {
+    let raw: unknown = 0;
+    for (let i = 0; i < 50_000; i++) raw = { k: raw };
+    const issue = onlyIssue(machine({ qemu: { drives: [{ file: 'a', driveExtraOpts: raw }] } }));
+    assert.equal(issue.machine, 'vm');
+    assert.match(issue.path, /^machines\.vm\.qemu\.drives\[0\]\.driveExtraOpts\.k\.k/);
+    assert.match(issue.message, /nests deeper than \d+ levels/);
+  });
+
   it('rejects vlan numbers outside 0-255 and repeated vlans', () => {
     const issues = issuesOf(machine({ vlans: [256, -1] }));
     assert.deepEqual(issues.map((i) => i.path).sort(), [
@@ -318,7 +334,7 @@ describe('validateConfig', () => {
     } catch (err) {
       assert.equal(
         (err as Error).message,
-        'workspace-vm.json has 1 problem:\n  - machine "vm": machines.vm.cores = 0: must be >= 1.',
+        'workspace-vm.json has 1 problem:\n  - machine "vm": machines.vm.cores = 0: must be >= 1 (allowed: 1 to 512).',
       );
     }
   });

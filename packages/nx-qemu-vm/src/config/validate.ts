@@ -7,6 +7,8 @@ import schema from '../../workspace-vm.schema.json';
 import { ConfigError, type ConfigIssue, jsonPath } from './errors';
 import type { ValidMachine } from './machine';
 import { checkMachine } from './machine-checks';
+import { nestingIssue } from './nesting';
+import { vlanCapacityIssues } from './network';
 
 export interface ValidConfig {
   machines: Record<string, ValidMachine>;
@@ -21,6 +23,8 @@ const validateFile = ajv.compile(schema);
  * default filled in, or throws a ConfigError listing every problem.
  */
 export function validateConfig(raw: unknown, file = 'workspace-vm.json'): ValidConfig {
+  const tooDeep = nestingIssue(raw);
+  if (tooDeep) throw new ConfigError(file, [tooDeep]);
   const data = structuredClone(raw);
   const issues: ConfigIssue[] = [];
   if (!validateFile(data)) issues.push(...withoutEchoes(validateFile.errors ?? [], data));
@@ -32,6 +36,7 @@ export function validateConfig(raw: unknown, file = 'workspace-vm.json'): ValidC
         continue;
       issues.push(...semanticIssues(name, m, schemaIssues));
     }
+    issues.push(...vlanCapacityIssues(machines as Record<string, { vlans?: unknown }>));
   }
   if (issues.length) throw new ConfigError(file, dedupe(issues));
   return data as ValidConfig;
@@ -43,13 +48,15 @@ export function validateConfig(raw: unknown, file = 'workspace-vm.json'): ValidC
  * as is any finding inside a section the schema already rejected.
  */
 function semanticIssues(name: string, m: ValidMachine, schemaIssues: ConfigIssue[]): ConfigIssue[] {
+  const rejected = schemaIssues.filter((i) => i.machine === name).map((i) => i.path);
   let found: ConfigIssue[];
   try {
     found = checkMachine(name, m);
-  } catch {
+  } catch (err) {
+    // On a machine the schema accepted, a check that trips is a bug of ours, never a pass.
+    if (!rejected.length) throw err;
     return [];
   }
-  const rejected = schemaIssues.filter((i) => i.machine === name).map((i) => i.path);
   const within = (path: string, parent: string) =>
     path === parent || path.startsWith(`${parent}.`) || path.startsWith(`${parent}[`);
   return found.filter((f) => !rejected.some((r) => within(f.path, r) || within(r, f.path)));
@@ -145,8 +152,17 @@ function describeAjvError(err: ErrorObject, data: unknown): ConfigIssue | undefi
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
-    case 'exclusiveMaximum':
-      return { ...at(), message: `must be ${String(p.comparison)} ${String(p.limit)}.` };
+    case 'exclusiveMaximum': {
+      const { minimum, maximum } = (err.parentSchema ?? {}) as {
+        minimum?: number;
+        maximum?: number;
+      };
+      const range =
+        minimum !== undefined && maximum !== undefined
+          ? ` (allowed: ${minimum} to ${maximum})`
+          : '';
+      return { ...at(), message: `must be ${String(p.comparison)} ${String(p.limit)}${range}.` };
+    }
     case 'minLength':
       return { ...at(), message: `must not be empty.` };
     case 'pattern': {

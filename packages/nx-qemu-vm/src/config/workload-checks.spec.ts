@@ -174,4 +174,25 @@ describe('services', () => {
     assert.equal(findCycle(s), undefined);
     assert.deepEqual(findCycle({ ...s, c: { after: ['a'] } }), ['a', 'b', 'c']);
   });
+
+  it('orders a chain of any length, each after what it waits for, without recursion', () => {
+    // s0 waits for s1, which waits for s2, ...: the file lists them the wrong way round.
+    const n = 200_000;
+    const chain = Object.fromEntries(
+      Array.from({ length: n }, (_, i) => [`s${i}`, { after: i < n - 1 ? [`s${i + 1}`] : [] }]),
+    );
+    const order = startOrder(chain);
+    assert.equal(order.length, n);
+    assert.equal(order[0], `s${n - 1}`);
+    assert.equal(order[n - 1], 's0');
+    assert.equal(findCycle(chain), undefined);
+    assert.equal(findCycle({ ...chain, [`s${n - 1}`]: { after: ['s0'] } })?.length, n);
+  });
+
+  it("takes only the machine's own services as services, not an object's built-in names", () => {
+    const issue = issuesOf(service({ after: ['toString'] })).find((i) =>
+      i.path.endsWith('after[0]'),
+    );
+    assert.match(issue?.message ?? '', /is not a service of this machine/);
+  });
 });

@@ -4,6 +4,7 @@
 import { posix } from 'node:path';
 import type { ValidMachine } from './machine';
 import { managedMountPoints } from './defaults';
+import { isPlainPath, overlaps, plainPathMessage, within } from './mount-checks';
 
 type Add = (path: (string | number)[], value: unknown, message: string) => void;
 
@@ -14,10 +15,6 @@ type Add = (path: (string | number)[], value: unknown, message: string) => void;
 const SYSTEM_TREES = ['/proc', '/sys', '/dev', '/run', '/tmp', '/nix', '/.nx-store'];
 /** Top-level directories the guest itself needs writable: an install may go below them, not on them. */
 const SYSTEM_DIRS = ['/etc', '/var', '/root', '/boot', '/bin', '/sbin', '/lib', '/lib64', '/usr'];
-
-const within = (path: string, dir: string) =>
-  path === dir || path.startsWith(dir === '/' ? '/' : `${dir}/`);
-const overlaps = (a: string, b: string) => within(a, b) || within(b, a);
 
 /** The accounts every guest has: stage 2 writes them on a host-/usr machine's first boot. */
 export const BUILT_IN_USERS = ['root', 'nobody'];
@@ -36,12 +33,7 @@ function checkInstall(m: ValidMachine, add: Add): void {
   const seen = new Map<string, number>();
   m.install.forEach((entry, i) => {
     const to = entry.to;
-    if (posix.normalize(to) !== to || (to.endsWith('/') && to !== '/'))
-      add(
-        ['install', i, 'to'],
-        to,
-        `must be a plain absolute path (no "//", ".", ".." or trailing "/"), e.g. "${posix.normalize(to).replace(/\/$/, '') || '/opt/app'}".`,
-      );
+    if (!isPlainPath(to)) add(['install', i, 'to'], to, plainPathMessage(to, '/opt/app'));
     else if (to === '/')
       add(['install', i, 'to'], to, 'cannot be the root; choose a directory such as "/opt/app".');
     else {
@@ -122,11 +114,11 @@ function checkServices(m: ValidMachine, add: Add): void {
         s.user,
         `a machine on the host's /usr has only the accounts ${BUILT_IN_USERS.join(' and ')}; use one of them, or a Debian image (system.from "debian") whose packages create the account.`,
       );
-    if (posix.normalize(s.workingDirectory) !== s.workingDirectory)
+    if (!isPlainPath(s.workingDirectory))
       add(
         ['services', name, 'workingDirectory'],
         s.workingDirectory,
-        'must be a plain absolute path (no "//", "." or "..").',
+        plainPathMessage(s.workingDirectory, '/'),
       );
   }
   const cycle = findCycle(m.services);
@@ -138,42 +130,49 @@ function checkServices(m: ValidMachine, add: Add): void {
     );
 }
 
-/** A circle of `after` edges, as the names along it, or undefined. */
-export function findCycle(
-  services: Record<string, { after: readonly string[] }>,
-): string[] | undefined {
+type AfterGraph = Record<string, { after: readonly string[] }>;
+
+/**
+ * A depth-first walk of the `after` edges, iterative so that a chain of any
+ * length cannot overflow the stack: the services with each after everything
+ * it waits for (file order otherwise), and the first circle met, as the names
+ * along it. Names are looked up as own keys only ("toString" is no service).
+ */
+function walkAfter(services: AfterGraph): { order: string[]; cycle?: string[] } {
+  const known = (name: string) => Object.hasOwn(services, name);
   const state = new Map<string, 'open' | 'done'>();
-  const path: string[] = [];
-  const visit = (name: string): string[] | undefined => {
-    if (state.get(name) === 'done' || !(name in services)) return undefined;
-    if (state.get(name) === 'open') return path.slice(path.indexOf(name));
-    state.set(name, 'open');
-    path.push(name);
-    for (const dep of services[name].after) {
-      const found = visit(dep);
-      if (found) return found;
+  const order: string[] = [];
+  let cycle: string[] | undefined;
+  for (const root of Object.keys(services)) {
+    if (state.has(root)) continue;
+    // Each frame: a service and how many of its `after` entries are walked.
+    const stack: [string, number][] = [[root, 0]];
+    state.set(root, 'open');
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const deps = services[top[0]].after;
+      if (top[1] < deps.length) {
+        const dep = deps[top[1]++];
+        if (!known(dep) || state.get(dep) === 'done') continue;
+        if (state.get(dep) === 'open') {
+          const names = stack.map(([name]) => name);
+          cycle ??= names.slice(names.indexOf(dep));
+          continue;
+        }
+        state.set(dep, 'open');
+        stack.push([dep, 0]);
+      } else {
+        state.set(top[0], 'done');
+        order.push(top[0]);
+        stack.pop();
+      }
     }
-    path.pop();
-    state.set(name, 'done');
-    return undefined;
-  };
-  for (const name of Object.keys(services)) {
-    const found = visit(name);
-    if (found) return found;
   }
-  return undefined;
+  return { order, cycle };
 }
 
+/** A circle of `after` edges, as the names along it, or undefined. */
+export const findCycle = (services: AfterGraph): string[] | undefined => walkAfter(services).cycle;
+
 /** The services in an order where each comes after everything it waits for (file order otherwise). */
-export function startOrder(services: Record<string, { after: readonly string[] }>): string[] {
-  const order: string[] = [];
-  const placed = new Set<string>();
-  const place = (name: string, depth: number) => {
-    if (placed.has(name) || !(name in services) || depth > 1000) return;
-    for (const dep of services[name].after) place(dep, depth + 1);
-    placed.add(name);
-    order.push(name);
-  };
-  for (const name of Object.keys(services)) place(name, 0);
-  return order;
-}
+export const startOrder = (services: AfterGraph): string[] => walkAfter(services).order;

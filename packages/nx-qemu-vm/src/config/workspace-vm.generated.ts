@@ -31,15 +31,15 @@ export interface MachineOptions {
    */
   accel?: 'auto' | 'kvm' | 'tcg';
   /**
-   * Guest memory in MiB.
+   * Guest memory in MiB. The maximum (978 GiB) is the most QEMU 7.2's q35 machine takes with the `max` CPU under TCG, whose 40 physical address bits also hold the PCI hole and the hotplug area.
    */
   memorySize?: number;
   /**
-   * Largest 9p message in bytes, used by every 9p share. The default, 128 KiB, was chosen by `npm run bench:ninep` (BENCHMARKS.md): against the seed's 16 KiB it reads a large file 2 to 3 times faster, and on the read-only store (cache=loose) it also walks trees and reads small files faster; 512 KiB reads large files faster still but walks trees slower. Larger values cost guest memory.
+   * Largest 9p message in bytes, used by every 9p share. The default, 128 KiB, was chosen by `npm run bench:ninep` (BENCHMARKS.md): against the seed's 16 KiB it reads a large file 2 to 3 times faster, and on the read-only store (cache=loose) it also walks trees and reads small files faster; 512 KiB reads large files faster still but walks trees slower. Larger values cost guest memory. At most 2147483647: the guest kernel reads the mount option as a signed 32-bit number (and lowers a value its transport cannot carry).
    */
   msize?: number;
   /**
-   * Size in MiB of the root disk created on first start. `null` means the run script never creates the root disk: the image at `diskImage` must already exist.
+   * Size in MiB of the root disk created on first start, at most 2147483648 (2 PiB, the largest qcow2 `qemu-img create` makes with its default 64 KiB clusters). `null` means the run script never creates the root disk: the image at `diskImage` must already exist.
    */
   diskSize?: number | null;
   /**
@@ -51,7 +51,7 @@ export interface MachineOptions {
    */
   bootDevice?: string;
   /**
-   * Extra blank data disks, one per entry, each the given size in MiB. They are created once as .vm/<name>/empty<N>.qcow2 and kept between boots, like the root disk (NixOS creates them afresh in each run's temporary directory).
+   * Extra blank data disks, one per entry, each the given size in MiB (at most 2147483648, as for `diskSize`). They are created once as .vm/<name>/empty<N>.qcow2 and kept between boots, like the root disk (NixOS creates them afresh in each run's temporary directory).
    */
   emptyDiskImages?: number[];
   /**
@@ -59,7 +59,7 @@ export interface MachineOptions {
    */
   graphics?: boolean;
   /**
-   * Display resolution, also used as the boot loader's graphics mode.
+   * Display resolution, also used as the boot loader's graphics mode. Each side is at most 16384 pixels, the largest mode the boot disk's GRUB is given.
    */
   resolution?: {
     /**
@@ -72,7 +72,7 @@ export interface MachineOptions {
     y: number;
   };
   /**
-   * Number of virtual CPUs. It may exceed the host's cores.
+   * Number of virtual CPUs. It may exceed the host's cores. At most 255 for x86 guests (QEMU under TCG has no x2APIC for more) and 512 for aarch64 (the `virt` machine's limit).
    */
   cores?: number;
   /**
@@ -86,7 +86,7 @@ export interface MachineOptions {
    */
   forwardPorts?: ForwardPort[];
   /**
-   * Virtual networks between the machines of this workspace. Each number N adds a NIC (eth1, eth2, ...) on a network carried by UDP multicast on the host's loopback, so machines on the same N see each other and nothing outside the host does. The machine gets 192.168.N.M, where M is its position in `machines` (from 1).
+   * Virtual networks between the machines of this workspace. Each number N adds a NIC (eth1, eth2, ...) on a network carried by UDP multicast on the host's loopback, so machines on the same N see each other and nothing outside the host does. The machine gets 192.168.N.M, where M is its position in `machines` (from 1), so a machine with vlans must be among the first 254.
    */
   vlans?: number[];
   /**
@@ -94,7 +94,7 @@ export interface MachineOptions {
    */
   restrictNetwork?: boolean;
   /**
-   * Address written for the machine's name in the guest's /etc/hosts. Empty means 192.168.<first vlan>.<machine position>, or 10.0.2.15 when there are no vlans.
+   * IPv4 address (dotted quad) written for the machine's name in the guest's /etc/hosts. Empty means 192.168.<first vlan>.<machine position>, or 10.0.2.15 when there are no vlans.
    */
   primaryIPAddress?: string;
   /**
@@ -358,7 +358,7 @@ export interface Service {
         command: string;
       };
   /**
-   * Seconds the service has to become ready before the boot reports it failed.
+   * Seconds the service has to become ready before the boot reports it failed, at most 86400 (a day).
    */
   readyTimeout?: number;
   /**

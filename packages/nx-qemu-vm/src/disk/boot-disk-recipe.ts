@@ -8,8 +8,12 @@
 // would otherwise pick at random or from the clock is fixed here.
 import { ESP_FONT, ESP_INITRD, ESP_KERNEL, renderGrubCfg } from './grub-cfg';
 import { kernelParamProblem } from '../quote/kernel-cmdline';
+import schema from '../../workspace-vm.schema.json';
 import { shAssignments } from '../quote/shell';
 import { shellFile } from '../util/shell-file';
+
+/** The largest side of the boot loader's graphics mode; the config's schema holds the figure. */
+const MAX_RESOLUTION = schema.definitions.machine.properties.resolution.properties.x.maximum;
 
 export interface BootDiskRecipe {
   mode: 'vm' | 'host';
@@ -99,8 +103,10 @@ function check(r: BootDiskRecipe): void {
   });
   for (const axis of ['x', 'y'] as const) {
     const n = r.resolution?.[axis];
-    if (!Number.isInteger(n) || n < 1 || n > 16384)
-      problems.push(`resolution.${axis} ${n} is not a whole number of pixels (1-16384)`);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_RESOLUTION)
+      problems.push(
+        `resolution.${axis} ${n} is not a whole number of pixels (1-${MAX_RESOLUTION})`,
+      );
   }
   const e = r.sourceDateEpoch;
   if (!Number.isInteger(e) || e < 0 || e > FAT_EPOCH_MAX)

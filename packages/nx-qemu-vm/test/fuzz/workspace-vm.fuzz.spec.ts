@@ -36,6 +36,7 @@ import { renderStage2 } from '../../src/guest/stage2';
 import { type GoldenCase, listGoldenCases } from '../helpers/golden-cases';
 import { fakeHost } from '../helpers/fake-host';
 import { hostKernel } from '../helpers/boot-disk-testing';
+import { type Json, mutate, paths } from './json-edits';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -107,38 +108,15 @@ describe(
         fc.string(),
         fc.integer({ min: -5, max: 70000 }),
         fc.double({ noNaN: true }),
+        // Past every limit, and printed by JavaScript as 1e+21 where it reaches a script.
+        fc.constantFrom(1e21, 2 ** 53, 1e300),
+        // A value that must never be echoed whole.
+        fc.constant('y'.repeat(100_000)),
         fc.boolean(),
         fc.constant(null),
         fc.array(hostile(), { maxLength: 3 }),
         fc.dictionary(hostile(), hostile(), { maxKeys: 2 }),
       );
-
-    type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
-
-    /** Every path into the raw machine (so mutations hit existing keys too). */
-    function paths(value: Json, prefix: (string | number)[] = []): (string | number)[][] {
-      const out = [prefix];
-      if (Array.isArray(value)) value.forEach((v, i) => out.push(...paths(v, [...prefix, i])));
-      else if (value && typeof value === 'object')
-        for (const [k, v] of Object.entries(value)) out.push(...paths(v, [...prefix, k]));
-      return out;
-    }
-
-    function mutate(machine: Json, path: (string | number)[], value: Json | undefined): Json {
-      if (path.length === 0) return value ?? {};
-      const copy = (
-        machine && typeof machine === 'object' ? structuredClone(machine) : {}
-      ) as Record<string | number, Json>;
-      let node: Record<string | number, Json> = copy;
-      for (const seg of path.slice(0, -1)) {
-        if (!node[seg] || typeof node[seg] !== 'object') node[seg] = {};
-        node = node[seg] as Record<string | number, Json>;
-      }
-      const last = path[path.length - 1];
-      if (value === undefined) delete node[last];
-      else node[last] = value;
-      return copy;
-    }
 
     /**
      * Where a string option sits in a machine, with the shape around it that
@@ -267,12 +245,27 @@ describe(
                 );
                 assert.ok(issue.message.length > 5);
               }
+              for (const line of err.message.split('\n'))
+                assert.ok(line.length <= 1200, `a message line of ${line.length} characters`);
               sample.refused++;
               const reason = err.issues[0].message.replace(/"[^"]*"/g, '"…"').slice(0, 70);
               reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
               return;
             }
             sample.valid++;
+            for (const r of Object.values(resolved)) {
+              const m = r.config;
+              const numbers = [
+                m.memorySize,
+                m.cores,
+                m.msize,
+                m.diskSize ?? 1,
+                ...m.emptyDiskImages,
+              ];
+              for (const s of Object.values(m.services)) numbers.push(s.readyTimeout);
+              for (const n of numbers)
+                assert.match(String(n), /^\d+$/, 'a number reaches a script');
+            }
             for (const r of Object.values(resolved)) {
               const texts = [
                 renderRunScript(r),

@@ -84,7 +84,10 @@ describe('machine generator', () => {
     const tree = await initialisedTree();
     const message = await refusal(tree, { name: 'web', memorySize: 0 });
     assert.match(message, /^machine "web" was not added; nothing was written\./);
-    assert.match(message, /machine "web": machines\.web\.memorySize = 0: must be >= 1\./);
+    assert.match(
+      message,
+      /machine "web": machines\.web\.memorySize = 0: must be >= 1 \(allowed: 1 to 1001472\)\./,
+    );
   });
 
   it('reports every problem, including those in --options and --forwardPorts', async () => {

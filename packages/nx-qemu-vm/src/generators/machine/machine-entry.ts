@@ -2,6 +2,7 @@
 // Nx. Ranges and cross-field rules are left to validateConfig, which knows
 // them and names the JSON path; here we only reject what cannot be parsed.
 import type { MachineGeneratorSchema } from './schema';
+import { shorten, shownValue } from '../../config/errors';
 
 export interface ForwardPortEntry {
   proto?: 'tcp' | 'udp';
@@ -21,7 +22,7 @@ export function parseForwardPorts(text: string): ForwardPortEntry[] {
       const m = FORWARD.exec(spec);
       if (!m)
         throw new Error(
-          `--forwardPorts: "${spec}" is not [hostAddress:]hostPort:guestPort[/tcp|/udp], e.g. 8080:80, 0.0.0.0:2222:22 or 5353:53/udp.`,
+          `--forwardPorts: "${shorten(spec)}" is not [hostAddress:]hostPort:guestPort[/tcp|/udp], e.g. 8080:80, 0.0.0.0:2222:22 or 5353:53/udp.`,
         );
       const [, address, hostPort, guestPort, proto] = m;
       return {
@@ -42,7 +43,7 @@ export function parseExtraOptions(text: string | undefined): Record<string, unkn
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw new Error(
-      `--options must be a JSON object of machine options, e.g. '{"accel":"tcg"}', not ${JSON.stringify(value)}.`,
+      `--options must be a JSON object of machine options, e.g. '{"accel":"tcg"}', not ${shownValue(value)}.`,
     );
   return value as Record<string, unknown>;
 }
