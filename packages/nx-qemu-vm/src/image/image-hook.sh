@@ -87,6 +87,7 @@ grep -v -e '^#' -e '^$' "$IMAGE_PER_MACHINE_FILES" | while read -r pattern; do
   # shellcheck disable=SC2086 # a shell pattern, expanded on purpose
   rm -f "$factory"/$pattern
 done
+# The snakeoil certificate's hash link, whose name comes from the build host's name.
 if [ -d "$factory/etc/ssl/certs" ]; then find "$factory/etc/ssl/certs" -lname ssl-cert-snakeoil.pem -delete; fi
 
 mkfs.erofs --quiet -zlz4hc -T"$SOURCE_DATE_EPOCH" -U"$IMAGE_UUID" "$out/store.erofs" "$root/usr"
