@@ -22,6 +22,12 @@ export const pvhKernel = (name: string) => `${distDir(name)}/initrd/vmlinux`;
 export const IMAGE_UUID = '6e782d71-656d-752d-766d-73746f726500';
 /** The image target's outputs: the erofs store, the kernel beside it, and what went in. */
 export const imageDir = (name: string) => `${distDir(name)}/image`;
+/**
+ * Builds of images by what they are made of (image/image-plan.ts's
+ * imageBuildKey): machines with the same system share one, which each image
+ * target links into its own output. No machine's name starts with a dot.
+ */
+export const sharedImagesDir = 'dist/vm/.images';
 /** The install target's output: one erofs image per entry of `install`. */
 export const installDir = (name: string) => `${distDir(name)}/install`;
 export const installImage = (name: string, i: number) => `${installDir(name)}/${i}.erofs`;

@@ -9,12 +9,13 @@
 #   root_device, root_fstype, root_options, root_timeout (seconds)
 #   store_target  where the store appears; ninep: the 9p mount options
 #   merged_usr    1 when the store is /usr (the root gets /bin -> usr/bin, ...)
-#   factory       a Debian image's /etc and /var as installed, copied to a new root; or empty
+#   factory       a Debian image's root tree beside /usr as installed, copied to a new root; or empty
 #   init          the default init; an init= kernel parameter overrides it
 #   stage2_unit   with "init": "systemd", stage 2's unit in the initrd; or empty
 #   services_program  the declared services' program in the initrd; or empty
 #   units_dir     with "init": "systemd", the services' units in the initrd; or empty
 #   hosts_block   the lines of /etc/hosts that name this machine and its vlan peers
+#   host_name     the machine's name, which its first-boot keys and certificate carry
 #   run_dir, stage2, agent, alternatives, failed_marker, fw_cfg_mode,
 #   warm_item, warm_point, block_drivers: fixed names
 # and the function mount_early, which mounts the file systems under the root.
@@ -221,14 +222,12 @@ mount_early
 # What NixOS does after mounting: mark the system, fix /tmp, provide /boot.
 mkdir -p /mnt-root/etc /mnt-root/tmp /mnt-root/boot /mnt-root/root /mnt-root/proc /mnt-root/sys /mnt-root/dev /mnt-root/run
 : >/mnt-root/etc/NX-QEMU-VM
-# First boot of a Debian image: its /etc and /var as the packages set them up
-# (services configured and enabled); later boots keep the guest's changes.
+# First boot of a Debian image: the tree its packages installed beside /usr
+# (/etc and /var with services configured and enabled, /srv, /opt, /root...);
+# later boots keep the guest's changes.
 if [ -n "$factory" ] && [ ! -e /mnt-root/etc/.nx-qemu-vm-factory ]; then
   [ -d "/mnt-root$factory/etc" ] || fail "the image has no $factory/etc"
-  for d in etc var; do
-    mkdir -p "/mnt-root/$d"
-    cp -a "/mnt-root$factory/$d/." "/mnt-root/$d/" || fail "cannot copy the image's /$d to the root disk"
-  done
+  cp -a "/mnt-root$factory/." /mnt-root/ || fail "cannot copy the image's root tree to the root disk"
   : >/mnt-root/etc/.nx-qemu-vm-factory
 fi
 # First boot: the host's /etc/alternatives links, which the shared /usr relies on.
@@ -300,4 +299,20 @@ set +f
 mount -o move /dev /mnt-root/dev
 mount -o move /proc /mnt-root/proc
 mount -o move /sys /mnt-root/sys
+# What makes this machine itself, made on its first boot and kept on its root
+# disk: an image carries none of it (image/per-machine-files.txt), so that
+# machines of one image differ and the image is safe to share.
+hostname "$host_name"
+if [ ! -s /mnt-root/etc/machine-id ]; then
+  tr -d - </mnt-root/proc/sys/kernel/random/uuid >/mnt-root/etc/machine-id || fail "cannot write /etc/machine-id"
+fi
+set -- /mnt-root/etc/ssh/ssh_host_*_key
+if [ -e /mnt-root/etc/ssh/sshd_config ] && [ ! -e "$1" ] && [ -x /mnt-root/usr/bin/ssh-keygen ]; then
+  say "making this machine's SSH host keys"
+  chroot /mnt-root /usr/bin/ssh-keygen -A || fail "ssh-keygen -A cannot make the SSH host keys"
+fi
+if [ -x /mnt-root/usr/sbin/make-ssl-cert ] && [ ! -e /mnt-root/etc/ssl/private/ssl-cert-snakeoil.key ]; then
+  say "making this machine's self-signed TLS certificate"
+  chroot /mnt-root /usr/sbin/make-ssl-cert generate-default-snakeoil || fail "make-ssl-cert cannot make the snakeoil certificate"
+fi
 exec switch_root /mnt-root "$init"

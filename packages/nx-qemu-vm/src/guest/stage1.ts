@@ -32,7 +32,7 @@ export const WARM_POINT = 'nx-qemu-vm: warm point';
  * of them loads, so that the saved kernel has read nothing of any disk.
  */
 export const BLOCK_DRIVERS = ['virtio_blk', 'sym53c8xx', 'sd_mod', 'ahci', 'ata_piix'] as const;
-/** Where a Debian image keeps its /etc and /var as the packages left them, relative to the store. */
+/** Where a Debian image keeps its root tree beside /usr as the packages left it, relative to the store. */
 export const STORE_FACTORY = 'share/nx-qemu-vm/factory';
 
 export interface Stage1Modules {
@@ -104,6 +104,7 @@ export function renderStage1(
     services_program: r.services.length ? INITRD_SERVICES : '',
     units_dir: r.kernel.systemd && r.services.length ? INITRD_UNITS : '',
     hosts_block: renderHostsBlock(r),
+    host_name: r.name,
   });
   return [
     '#!/bin/busybox sh\n',

@@ -6,7 +6,8 @@
 #                               out by mmdebstrap's sync-out as the calling account)
 #   SOURCE_DATE_EPOCH       every file's timestamp in the image
 #   IMAGE_UUID              the erofs file system's UUID (fixed: reproducible)
-#   IMAGE_FACTORY           where the store keeps /etc and /var (share/nx-qemu-vm/factory)
+#   IMAGE_FACTORY           where the store keeps the rest of the root (share/nx-qemu-vm/factory)
+#   IMAGE_PER_MACHINE_FILES the list of what the factory copy must not carry
 #   IMAGE_UNPACKED_ONLY     1 when the packages were only unpacked (another
 #                           architecture): this hook does what the store needs
 #                           of their maintainer scripts
@@ -54,18 +55,39 @@ else
   dpkg-query --admindir="$root/var/lib/dpkg" -W -f '${Package} ${Version} ${Architecture}\n'
 fi | LC_ALL=C sort >"$out/manifest.txt"
 
-# The store is /usr; /etc and /var ride along as a factory copy that stage 1
-# puts on a new root disk. Logs, caches and apt's lists are this build's, not
-# the system's: they are left out, so two builds give the same bytes.
+# The store is /usr; the rest of the tree the packages installed (/etc, /var,
+# /srv, /opt, /root, /home, ...) rides along as a factory copy that stage 1
+# lays down on a new root disk. Left out: what the kernel and stage 1 provide
+# (/boot, /dev, /proc, /sys, /run, /tmp, the merged-/usr links), the kernel's
+# links beside them, and this hook's outputs.
 factory=$root/usr/$IMAGE_FACTORY
 mkdir -p "$factory"
-cp -a "$root/etc" "$root/var" "$factory/"
+for entry in "$root"/* "$root"/.[!.]*; do
+  name=${entry##*/}
+  case $name in
+    usr | boot | dev | proc | sys | run | tmp | vmlinuz* | initrd.img* | "${out##*/}") continue ;;
+  esac
+  if [ -L "$entry" ]; then
+    case $(readlink "$entry") in usr/*) continue ;; esac
+  elif [ ! -e "$entry" ]; then
+    continue
+  fi
+  cp -a "$entry" "$factory/"
+done
+# Logs, caches and apt's lists are this build's, not the system's: they are
+# left out, so two builds give the same bytes.
 for d in var/log var/cache var/lib/apt/lists; do
   if [ -d "$factory/$d" ]; then find "$factory/$d" -type f -delete; fi
 done
-# mmdebstrap copies the build host's name and resolver: the guest gets its own from stage 2.
-rm -f "$factory"/var/lib/dpkg/*-old "$factory"/etc/*- "$factory/etc/machine-id" \
-  "$factory/etc/hostname" "$factory/etc/resolv.conf"
-: >"$factory/etc/machine-id"
+rm -f "$factory"/var/lib/dpkg/*-old "$factory"/etc/*-
+# Secrets and identities that packages made for this build (SSH host keys, the
+# machine ID, ...): the list says why each is there; every machine makes its
+# own on its first boot.
+grep -v -e '^#' -e '^$' "$IMAGE_PER_MACHINE_FILES" | while read -r pattern; do
+  # shellcheck disable=SC2086 # a shell pattern, expanded on purpose
+  rm -f "$factory"/$pattern
+done
+# The snakeoil certificate's hash link, whose name comes from the build host's name.
+if [ -d "$factory/etc/ssl/certs" ]; then find "$factory/etc/ssl/certs" -lname ssl-cert-snakeoil.pem -delete; fi
 
 mkfs.erofs --quiet -zlz4hc -T"$SOURCE_DATE_EPOCH" -U"$IMAGE_UUID" "$out/store.erofs" "$root/usr"

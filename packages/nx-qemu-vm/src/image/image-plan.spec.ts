@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { validateConfig } from '../config/validate';
 import { resolveMachine } from '../config/resolve';
 import { fakeHost } from '../../test/helpers/fake-host';
-import { IMAGE_HOOK, IMAGE_UUID, imagePlan } from './image-plan';
+import { IMAGE_HOOK, IMAGE_UUID, PER_MACHINE_FILES, imageBuildKey, imagePlan } from './image-plan';
 import { explainImageFailure } from './image-errors';
 import { ToolError } from '../host/run-tool';
 import { shQuote } from '../quote/shell';
@@ -39,6 +39,7 @@ describe('imagePlan', () => {
       SOURCE_DATE_EPOCH: '1700000000',
       IMAGE_UUID,
       IMAGE_FACTORY: 'share/nx-qemu-vm/factory',
+      IMAGE_PER_MACHINE_FILES: PER_MACHINE_FILES,
       IMAGE_UNPACKED_ONLY: '0',
       INITRD: 'No',
     });
@@ -59,6 +60,37 @@ describe('imagePlan', () => {
 
   it('has nothing to build for a host system', () => {
     assert.throws(() => imagePlan(machine({ from: 'host' }), '/out'), /has no image to build/);
+  });
+});
+
+describe('imageBuildKey', () => {
+  const build = (name: string, system: object, other: object = {}) =>
+    resolveMachine(
+      name,
+      1,
+      validateConfig({ machines: { [name]: { system, ...other } } }).machines[name],
+      fakeHost(),
+    );
+  const ssh = { from: 'debian', packages: ['openssh-server'] };
+
+  it('is the same for machines that differ in anything but their system', () => {
+    assert.equal(
+      imageBuildKey(build('a', ssh), ['facts']),
+      imageBuildKey(build('b', ssh, { memorySize: 2048, cores: 2 }), ['facts']),
+    );
+  });
+
+  it('differs with the packages, the suite, the date, the architecture and the facts', () => {
+    const key = imageBuildKey(build('a', ssh), ['facts']);
+    const others = [
+      imageBuildKey(build('a', { ...ssh, packages: ['vsftpd'] }), ['facts']),
+      imageBuildKey(build('a', { ...ssh, suite: 'trixie' }), ['facts']),
+      imageBuildKey(build('a', ssh), ['facts'], '1700000000'),
+      imageBuildKey(build('a', ssh), ['facts'], '0', 'arm64'),
+      imageBuildKey(build('a', ssh), ['other facts']),
+    ];
+    for (const other of others) assert.notEqual(other, key);
+    assert.equal(new Set(others).size, others.length);
   });
 });
 

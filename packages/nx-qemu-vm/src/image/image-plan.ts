@@ -1,5 +1,6 @@
 // The image target's plan: the mmdebstrap command that builds a machine's
 // Debian store and the environment of its hook. Pure: the executor runs it.
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { ResolvedMachine } from '../config/resolve';
 import { STORE_FACTORY } from '../guest/stage1';
@@ -10,6 +11,9 @@ export { IMAGE_UUID };
 
 /** The hook that turns mmdebstrap's chroot into the target's outputs (image-hook.sh). */
 export const IMAGE_HOOK = join(__dirname, 'image-hook.sh');
+
+/** What an image must not carry, a shell pattern a line, each with its reason (per-machine-files.txt). */
+export const PER_MACHINE_FILES = join(__dirname, 'per-machine-files.txt');
 
 /** Where in the chroot the hook writes the outputs, before they are copied out. */
 export const HOOK_OUT = '/.nx-qemu-vm-out';
@@ -66,6 +70,7 @@ export function imagePlan(
       SOURCE_DATE_EPOCH: sourceDateEpoch,
       IMAGE_UUID,
       IMAGE_FACTORY: STORE_FACTORY,
+      IMAGE_PER_MACHINE_FILES: PER_MACHINE_FILES,
       IMAGE_UNPACKED_ONLY: foreign ? '1' : '0',
       // The kernel's postinst skips initramfs-tools: stage 1 is ours.
       INITRD: 'No',
@@ -73,4 +78,23 @@ export function imagePlan(
     suite,
     packages,
   };
+}
+
+/**
+ * What a build of an image is, whichever machine it is for: the plan
+ * (mmdebstrap's arguments, the hook's environment) and `facts`, what Nx hashes
+ * beside it (the plugin's own files, the host's package index and tools).
+ * Machines with the same key share one build.
+ */
+export function imageBuildKey(
+  r: ResolvedMachine,
+  facts: readonly string[],
+  sourceDateEpoch = '0',
+  hostArch = 'amd64',
+): string {
+  const { args, env } = imagePlan(r, '/out', sourceDateEpoch, hostArch);
+  return createHash('sha256')
+    .update(JSON.stringify({ args, env, facts }))
+    .digest('hex')
+    .slice(0, 32);
 }

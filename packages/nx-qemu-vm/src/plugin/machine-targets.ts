@@ -134,7 +134,7 @@ export function machineProject(
     targets[t('image')] = cachedStep(
       'image',
       'image',
-      `Build ${dist}/image/store.erofs from Debian packages (mmdebstrap): the guest's /usr, its /etc and /var as installed, and beside it the kernel and a manifest of the packages.`,
+      `Build ${dist}/image/store.erofs from Debian packages (mmdebstrap): the guest's /usr with the rest of its tree as installed (no machine's secrets), and beside it the kernel and a manifest of the packages.`,
       { options: built },
     );
     cached.splice(1, 0, t('image'));

@@ -22,7 +22,9 @@ describe('init "systemd" on a Debian image', () => {
       web: {
         graphics: false,
         init: 'systemd',
-        system: { from: 'debian', packages: ['nginx'] },
+        // openssh-server: its service needs host keys, which the image leaves
+        // out and stage 1 makes on the first boot, before systemd starts.
+        system: { from: 'debian', packages: ['nginx', 'openssh-server'] },
         forwardPorts: [{ host: { port }, guest: { port: 80 } }],
         postBootCommands: 'echo post-boot-$((40+2)) > /run/post-boot',
         install: [{ target: 'site:build', to: '/opt/site' }],
@@ -59,10 +61,11 @@ describe('init "systemd" on a Debian image', () => {
     const run = ws.exec(
       'web',
       'cat /proc/1/comm; systemctl is-active nginx; cat /run/post-boot; systemctl is-system-running || true; ' +
-        'systemctl is-active site.service; stat -c %U /proc/$(systemctl show -p MainPID --value site.service); busybox wget -qO- http://127.0.0.1:8081/',
+        'systemctl is-active site.service; stat -c %U /proc/$(systemctl show -p MainPID --value site.service); busybox wget -qO- http://127.0.0.1:8081/; ' +
+        'systemctl is-active ssh; cat /etc/machine-id',
     );
     assert.equal(run.status, 0, run.stderr + ws.consoleLog('web').slice(-4000));
-    const [pid1, nginx, postBoot, state, site, user, page] = run.stdout
+    const [pid1, nginx, postBoot, state, site, user, page, ssh, machineId] = run.stdout
       .replace(/\r/g, '')
       .trim()
       .split('\n');
@@ -74,6 +77,9 @@ describe('init "systemd" on a Debian image', () => {
     assert.equal(site, 'active');
     assert.equal(user, 'www-data');
     assert.equal(page, 'built by the workspace');
+    // The machine's own identity, made on its first boot.
+    assert.equal(ssh, 'active');
+    assert.match(machineId, /^[0-9a-f]{32}$/);
     // The exec command's status comes back, and the guest powers off through systemd.
     const failing = ws.exec('web', 'exit 7');
     assert.equal(failing.status, 7, failing.stderr);
