@@ -33,6 +33,7 @@ nginx               # tools/remote-cache: the shared Nx cache server (built with
 mmdebstrap          # system.from "debian": builds a machine's store from Debian packages
 uidmap              # newuidmap and newgidmap: mmdebstrap's unshare mode, when an ordinary account builds an image
 erofs-utils         # mkfs.erofs and fsck.erofs: the store image, the initrd's files taken from it, and install images
+tesseract-ocr       # the test API's getScreenText and waitForText read the screen by OCR
 PACKAGES
 )
 apt-get update -qq

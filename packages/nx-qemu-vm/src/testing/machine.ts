@@ -4,7 +4,7 @@
 // failure names the machine, what was asked, and the console log, and keeps
 // artifacts under dist/vm/<m>/test-artifacts. The file is the machine's
 // whole public API, one method each, hence its length.
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { type RunInGuest, copyFromGuest, copyToGuest } from './copy';
@@ -29,6 +29,15 @@ import { keyForChar } from './keys';
 import type { LaunchOptions } from './launch';
 import { MachineProcess } from './machine-process';
 import { type Verdict, serviceVerdict, unitVerdict } from './readiness';
+import {
+  humanMonitorCommand,
+  ocrImage,
+  recognizeText,
+  screendumpPpm,
+  switchTtyCommand,
+  ttyTextCommand,
+  withScratchDir,
+} from './screen';
 import { addForward, screendump, sendKeyCombination, setLinks } from './qmp-actions';
 import type { ExecuteBufferOptions, ExecuteResult, ExecuteTextOptions, WaitOptions } from './types';
 
@@ -450,10 +459,109 @@ export class Machine {
     });
   }
 
-  /** Types `text` on the serial console (default), or on the keyboard as key presses. */
-  async sendChars(text: string, options: { to?: 'console' | 'keyboard' } = {}): Promise<void> {
-    if (options.to === 'keyboard') return this.sendKeys(...[...text].map(keyForChar));
+  /**
+   * Types `text` on the serial console (default), on the keyboard as key
+   * presses, or on virtual console `n` (`to: 'tty'`), which it brings to the
+   * screen first.
+   */
+  async sendChars(
+    text: string,
+    options: { to?: 'console' | 'keyboard' } | { to: 'tty'; n: number } = {},
+  ): Promise<void> {
+    if (options.to === 'tty') {
+      this.requireDisplay('sendChars to a tty');
+      await this.succeed(switchTtyCommand(options.n), { timeout: 60 });
+    }
+    if (options.to === 'keyboard' || options.to === 'tty')
+      return this.sendKeys(...[...text].map(keyForChar));
     await keepAlive(() => this.proc.writeConsole(text));
+  }
+
+  /** The text on virtual console `n` (tty1 is 1), a line per row of the screen. */
+  async getTtyText(n: number): Promise<string> {
+    this.requireDisplay('getTtyText');
+    return this.succeed(ttyTextCommand(n), { timeout: 60 });
+  }
+
+  /** Resolves with the console's text once `pattern` matches it. */
+  waitUntilTtyMatches(n: number, pattern: RegExp, options: WaitOptions = {}): Promise<string> {
+    this.requireDisplay('waitUntilTtyMatches');
+    return this.pollText(`waitUntilTtyMatches(${n}, ${String(pattern)})`, pattern, options, () =>
+      this.succeed(ttyTextCommand(n), { timeout: 60 }),
+    );
+  }
+
+  /** The screen's text, read by OCR (tesseract, a host package: apt-get install tesseract-ocr). */
+  async getScreenText(): Promise<string> {
+    this.requireDisplay('getScreenText');
+    return keepAlive(() =>
+      withScratchDir(async (dir) => {
+        await screendumpPpm(this.proc.qmp('read the screen'), join(dir, 'screen.ppm'));
+        writeFileSync(join(dir, 'screen.pgm'), ocrImage(readFileSync(join(dir, 'screen.ppm'))));
+        return recognizeText(join(dir, 'screen.pgm'));
+      }),
+    ).catch((err: Error) => this.failed(this.wrap(err, 'getScreenText')));
+  }
+
+  /** Resolves with the screen's text once `pattern` matches it (OCR, as getScreenText). */
+  waitForText(pattern: RegExp, options: WaitOptions = {}): Promise<string> {
+    this.requireDisplay('waitForText');
+    return this.pollText(`waitForText(${String(pattern)})`, pattern, options, () =>
+      this.getScreenText(),
+    );
+  }
+
+  /** A command for QEMU's human monitor (HMP), e.g. "info status"; resolves with its output. */
+  sendMonitorCommand(command: string): Promise<string> {
+    return keepAlive(() =>
+      humanMonitorCommand(this.proc.qmp('send a monitor command'), command),
+    ).catch((err: Error) =>
+      this.failed(this.wrap(err, `sendMonitorCommand(${JSON.stringify(command)})`)),
+    );
+  }
+
+  /** A QMP command with its arguments; resolves with QEMU's "return" value. */
+  qmp(command: string, args?: Record<string, unknown>): Promise<unknown> {
+    return keepAlive(() => this.proc.qmp(`QMP ${command}`).execute(command, args, 60_000)).catch(
+      (err: Error) => this.failed(this.wrap(err, `qmp(${JSON.stringify(command)})`)),
+    );
+  }
+
+  private requireDisplay(method: string): void {
+    if (!this.spec.graphics)
+      throw new MachineError(
+        this.name,
+        `${method}: the machine has no display, so no screen and no virtual consoles (set "graphics": true)`,
+        this.consoleLog,
+      );
+  }
+
+  /** Reads a text every second until `pattern` matches it; a timeout shows the last text read. */
+  private pollText(
+    what: string,
+    pattern: RegExp,
+    options: WaitOptions,
+    read: () => Promise<string>,
+  ): Promise<string> {
+    const seconds = options.timeout ?? DEFAULT_WAIT_TIMEOUT;
+    const deadline = Date.now() + seconds * 1000;
+    return keepAlive(async () => {
+      let last = '';
+      while (Date.now() < deadline) {
+        last = await read();
+        if (pattern.test(last)) return last;
+        await sleep(Math.min(1000, Math.max(0, deadline - Date.now())));
+      }
+      return this.failed(
+        new TimeoutError(
+          this.name,
+          what,
+          seconds,
+          `\n--- the last text read ---\n${last}`,
+          this.consoleLog,
+        ),
+      );
+    });
   }
 
   private async vlanLinks(up: boolean): Promise<void> {
