@@ -5,7 +5,8 @@
 // artifacts under dist/vm/<m>/test-artifacts. The file is the machine's
 // whole public API, one method each, hence its length.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { renderFailurePage } from './failure-page';
 import { StringDecoder } from 'node:string_decoder';
 import { type RunInGuest, copyFromGuest, copyToGuest } from './copy';
 import {
@@ -68,13 +69,15 @@ const DEFAULT_TIMEOUT = 900;
  */
 const DEFAULT_WAIT_TIMEOUT = 120;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const stamp = () => new Date().toISOString().replace(/[:.]/g, '-');
+const stamp = (at: Date) => at.toISOString().replace(/[:.]/g, '-');
 
 export class Machine {
   readonly name: string;
   readonly consoleLog: string;
   private readonly proc: MachineProcess;
   private artifactsKept = 0;
+  /** The screenshots this test took, for its failure page. */
+  private readonly screenshotsTaken: string[] = [];
 
   private constructor(private readonly spec: MachineSpec) {
     this.name = spec.name;
@@ -107,8 +110,8 @@ export class Machine {
     const worthKeeping = err instanceof MachineError && !(err instanceof MachineNotRunningError);
     if (worthKeeping && !err.artifacts && this.artifactsKept < 10) {
       this.artifactsKept++;
-      err.artifacts = await this.captureArtifacts(err.name);
-      err.message += `\nartifacts: ${err.artifacts}`;
+      err.artifacts = await this.captureArtifacts(err.name, err.message);
+      err.message += `\nartifacts: ${err.artifacts}\nfailure page: ${join(err.artifacts, 'index.html')}`;
     }
     throw err;
   }
@@ -449,6 +452,7 @@ export class Machine {
       );
     const path = resolve(file);
     await keepAlive(() => screendump(this.proc.qmp('take a screenshot'), path));
+    this.screenshotsTaken.push(path);
     return path;
   }
 
@@ -620,16 +624,43 @@ export class Machine {
   }
 
   /** Keeps the console log so far and, for graphics machines, a screenshot; returns the directory. */
-  async captureArtifacts(label = 'capture'): Promise<string> {
+  async captureArtifacts(label = 'capture', title = label): Promise<string> {
+    const takenAt = new Date();
     const dir = join(
       this.spec.artifactsDir,
-      `${stamp()}-${label.replace(/[^A-Za-z0-9_-]+/g, '-')}`,
+      `${stamp(takenAt)}-${label.replace(/[^A-Za-z0-9_-]+/g, '-')}`,
     );
     mkdirSync(dir, { recursive: true });
     if (existsSync(this.consoleLog)) copyFileSync(this.consoleLog, join(dir, 'console.log'));
+    const screenshots = this.screenshotsTaken.flatMap((file, i) => {
+      const name = `screenshot-${i + 1}-${basename(file).replace(/[^A-Za-z0-9._-]+/g, '-')}`;
+      try {
+        copyFileSync(file, join(dir, name));
+        return [{ file: name, caption: file }];
+      } catch {
+        return []; // the test moved or removed it
+      }
+    });
     const qmp = this.proc.runningQmp;
     if (this.spec.graphics && qmp)
-      await screendump(qmp, join(dir, 'screen.png')).catch(() => undefined);
+      await screendump(qmp, join(dir, 'screen.png')).then(
+        () =>
+          screenshots.push({
+            file: 'screen.png',
+            caption: 'the screen when the artifacts were taken',
+          }),
+        () => undefined,
+      );
+    writeFileSync(
+      join(dir, 'index.html'),
+      renderFailurePage({
+        machine: this.name,
+        title,
+        takenAt: takenAt.toISOString(),
+        consoleLog: existsSync(this.consoleLog) ? readFileSync(this.consoleLog, 'utf8') : '',
+        screenshots,
+      }),
+    );
     return dir;
   }
 }

@@ -102,5 +102,6 @@ export async function humanMonitorCommand(qmp: QmpClient, command: string): Prom
     { 'command-line': command },
     QMP_TIMEOUT_MS,
   );
-  return typeof out === 'string' ? out : String(out ?? '');
+  // HMP's answer is a string (empty when the command prints nothing).
+  return typeof out === 'string' ? out : '';
 }

@@ -196,6 +196,39 @@ describe('nx-qemu-vm/testing', { timeout: 900_000 }, () => {
     );
   });
 
+  it('reads a virtual console and the screen (OCR), and types on another tty', async () => {
+    // A cleared screen, then one line on it.
+    await server.succeed(
+      "printf '\\033[2J\\033[H' >/dev/tty1; echo SCREEN CHECK $((6 * 7)) >/dev/tty1",
+    );
+    const tty = await server.waitUntilTtyMatches(1, /SCREEN CHECK 42/, { timeout: 60 });
+    assert.equal(tty.split('\n')[0].length, 80, 'a line per row, 80 columns wide');
+    assert.match(await server.getTtyText(1), /^SCREEN CHECK 42 *$/m);
+    // The screen shows tty1: tesseract reads it.
+    assert.match(await server.waitForText(/SCREEN CHECK 42/, { timeout: 60 }), /SCREEN CHECK 42/);
+    // A shell on tty2, typed on through the keyboard once tty2 is on the screen.
+    await server.succeed('setsid sh -c "exec sh -i </dev/tty2 >/dev/tty2 2>&1" >/dev/null 2>&1 &');
+    await server.sendChars('echo typed-$((7 * 6)) on tty2\n', { to: 'tty', n: 2 });
+    await server.waitUntilTtyMatches(2, /^typed-42 on tty2/m, { timeout: 60 });
+    assert.equal(await server.succeed('cat /sys/class/tty/tty0/active'), 'tty2\n');
+    await server.succeed('busybox chvt 1');
+    await assert.rejects(
+      client.getTtyText(1),
+      /machine "client": getTtyText: the machine has no display/,
+    );
+    await assert.rejects(server.getTtyText(0), /not a virtual console number: 0/);
+  });
+
+  it("speaks QEMU's monitor and QMP", async () => {
+    assert.match(await server.sendMonitorCommand('info status'), /VM status: running/);
+    assert.deepEqual(await client.qmp('query-status'), {
+      running: true,
+      singlestep: false,
+      status: 'running',
+    });
+    await assert.rejects(server.qmp('no-such-command'), /CommandNotFound/);
+  });
+
   it('types on the serial console and sees the shell answer', async () => {
     await client.sendChars('echo typed-$((6 * 7))\n');
     const m = await client.waitForConsoleText(/typed-(\d+)\n/, { timeout: 60 });
@@ -227,8 +260,23 @@ describe('nx-qemu-vm/testing', { timeout: 900_000 }, () => {
       err.message,
       /^machine "server": command failed with status 7: echo some output; echo trouble >&2; exit 7\n--- stdout ---\nsome output\n--- stderr ---\ntrouble\nconsole log: \S+\nartifacts: \S+/,
     );
-    assert.deepEqual(readdirSync(err.artifacts!).sort(), ['console.log', 'screen.png']);
+    assert.deepEqual(readdirSync(err.artifacts!).sort(), [
+      'console.log',
+      'index.html',
+      'screen.png',
+      // The screenshot an earlier test took.
+      'screenshot-1-screen.png',
+    ]);
     assert.ok(err.artifacts!.startsWith(join(ws.root, 'dist/vm/server/test-artifacts/')));
+    // The failure page: the message, every screenshot (the last, the final screen), the console log.
+    assert.match(err.message, /\nfailure page: \S+\/index\.html$/);
+    const html = readFileSync(join(err.artifacts!, 'index.html'), 'utf8');
+    assert.match(
+      html,
+      /command failed with status 7: echo some output; echo trouble &#62;&#38;2; exit 7/,
+    );
+    assert.match(html, /<img src="screenshot-1-screen.png"[\s\S]*<img src="screen.png"/);
+    assert.match(html, /<span>[^<]*Linux version [^<]*<\/span>/);
     assert.equal(await client.fail('echo fine >&2; exit 1'), 'fine\n');
     await assert.rejects(client.fail('true'), /command succeeded but was expected to fail: true/);
   });
