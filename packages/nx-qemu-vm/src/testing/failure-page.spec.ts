@@ -23,7 +23,7 @@ it('shows what failed, the transcript, every screenshot and the console, escaped
     /<title>server: machine &#34;server&#34;: command failed with status 7: exit 7<\/title>/,
   );
   assert.match(html, /&#60;b&#62;out&#60;\/b&#62;/, 'the message is text, not markup');
-  assert.match(html, /succeed\(&#34;exit 7&#34;\)  status 7/);
+  assert.match(html, /succeed\(&#34;exit 7&#34;\) {2}status 7/);
   assert.match(html, /<img src="screenshot-1-login.png"/);
   assert.match(
     html,

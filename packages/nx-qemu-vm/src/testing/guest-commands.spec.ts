@@ -6,7 +6,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileExistsCommand, portOpenCommand, tarInCommand, tarOutCommand } from './guest-commands';
+import {
+  fileExistsCommand,
+  portOpenCommand,
+  tarInCommand,
+  tarOutCommand,
+  unixSocketOpenCommand,
+} from './guest-commands';
 
 describe('guest commands', () => {
   let dir: string;
@@ -56,4 +62,13 @@ describe('guest commands', () => {
     assert.throws(() => portOpenCommand(80, 'x; reboot'), /not a host name or address/);
     assert.equal(spawnSync('sh', ['-c', portOpenCommand(1, '127.0.0.1')]).status, 1);
   });
+});
+
+it('probes a UNIX-domain socket, stream or datagram, with the path quoted', () => {
+  assert.equal(
+    unixSocketOpenCommand("/run/a b's.sock", false),
+    `perl -MIO::Socket::UNIX -MSocket -e 'exit(IO::Socket::UNIX->new(Peer => $ARGV[0], Type => SOCK_STREAM) ? 0 : 1)' '/run/a b'\\''s.sock'`,
+  );
+  assert.match(unixSocketOpenCommand('/run/x', true), /Type => SOCK_DGRAM/);
+  assert.throws(() => unixSocketOpenCommand('', false), /waitForOpenUnixSocket: not a path/);
 });

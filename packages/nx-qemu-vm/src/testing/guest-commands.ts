@@ -30,6 +30,13 @@ export function portOpenCommand(port: number, address: string): string {
   return `perl -MIO::Socket::INET -e ${shQuote(probe)} ${shQuote(address)} ${checkPort(port)}`;
 }
 
+/** Succeeds when a stream (or datagram) connection to a UNIX-domain socket opens, from inside the guest. */
+export function unixSocketOpenCommand(path: string, datagram: boolean): string {
+  const type = datagram ? 'SOCK_DGRAM' : 'SOCK_STREAM';
+  const probe = `exit(IO::Socket::UNIX->new(Peer => $ARGV[0], Type => ${type}) ? 0 : 1)`;
+  return `perl -MIO::Socket::UNIX -MSocket -e ${shQuote(probe)} ${shQuote(guestPath(path, 'waitForOpenUnixSocket'))}`;
+}
+
 export function fileExistsCommand(path: string): string {
   return `test -e ${shQuote(guestPath(path, 'waitForFile'))}`;
 }

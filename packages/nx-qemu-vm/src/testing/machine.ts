@@ -24,6 +24,7 @@ import {
   systemctlCommand,
   unitReportCommand,
   unitStateCommand,
+  unixSocketOpenCommand,
 } from './guest-commands';
 import { keepAlive } from './keep-alive';
 import { keyForChar } from './keys';
@@ -273,6 +274,41 @@ export class Machine {
       outcome,
       `${method}(${port}) on ${address}`,
       options,
+    );
+  }
+
+  /** Resolves once something listens on the UNIX-domain socket `path` in the guest (a stream socket, unless `datagram`). */
+  async waitForOpenUnixSocket(
+    path: string,
+    options: WaitOptions & { datagram?: boolean } = {},
+  ): Promise<void> {
+    await this.retry(
+      unixSocketOpenCommand(path, options.datagram ?? false),
+      'success',
+      `waitForOpenUnixSocket(${JSON.stringify(path)})`,
+      options,
+    );
+  }
+
+  /** The serial console's whole text since the machine booted (its console log). */
+  getConsoleLog(): string {
+    return existsSync(this.consoleLog) ? readFileSync(this.consoleLog, 'utf8') : '';
+  }
+
+  /** The first QMP event from now on that `filter` accepts, e.g. `(e) => e.event === 'SHUTDOWN'`. */
+  waitForQmpEvent(
+    filter: (event: Record<string, unknown>) => boolean,
+    options: WaitOptions = {},
+  ): Promise<Record<string, unknown>> {
+    const seconds = options.timeout ?? DEFAULT_WAIT_TIMEOUT;
+    return keepAlive(() =>
+      this.proc.qmp('wait for a QMP event').waitForEvent(filter, seconds * 1000),
+    ).catch((err: Error) =>
+      this.failed(
+        /^timed out/.test(err.message)
+          ? new TimeoutError(this.name, 'waitForQmpEvent', seconds, '', this.consoleLog)
+          : this.wrap(err, 'waitForQmpEvent'),
+      ),
     );
   }
 

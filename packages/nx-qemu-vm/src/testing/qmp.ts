@@ -17,6 +17,7 @@ export class QmpClient {
   readonly events: unknown[] = [];
   private buffer = '';
   private readonly waiting: Pending[] = [];
+  private readonly eventListeners = new Set<(event: Record<string, unknown>) => void>();
   private closedWith: Error | undefined;
 
   private constructor(private readonly socket: Socket) {
@@ -92,6 +93,31 @@ export class QmpClient {
     this.socket.destroy();
   }
 
+  /**
+   * The first event from now on that `filter` accepts. A closed connection
+   * rejects; so does `timeoutMs` passing.
+   */
+  waitForEvent(
+    filter: (event: Record<string, unknown>) => boolean,
+    timeoutMs: number,
+  ): Promise<Record<string, unknown>> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    let listener: ((event: Record<string, unknown>) => void) | undefined;
+    let onClose: (() => void) | undefined;
+    const found = new Promise<Record<string, unknown>>((resolve, reject) => {
+      listener = (event) => {
+        if (filter(event)) resolve(event);
+      };
+      onClose = () => reject(this.closedWith ?? new QmpError('QMP connection closed'));
+      this.eventListeners.add(listener);
+      this.socket.once('close', onClose);
+    });
+    return withTimeout(found, timeoutMs, 'a QMP event').finally(() => {
+      if (listener) this.eventListeners.delete(listener);
+      if (onClose) this.socket.off('close', onClose);
+    });
+  }
+
   private next(): Promise<unknown> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
@@ -111,8 +137,10 @@ export class QmpClient {
         this.fail(new QmpError(`QMP sent a line that is not JSON: ${line}`));
         return;
       }
-      if ('event' in msg) this.events.push(msg);
-      else this.waiting.shift()?.resolve(msg);
+      if ('event' in msg) {
+        this.events.push(msg);
+        for (const listener of this.eventListeners) listener(msg);
+      } else this.waiting.shift()?.resolve(msg);
     }
   }
 

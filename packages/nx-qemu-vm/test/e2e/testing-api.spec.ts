@@ -219,6 +219,22 @@ describe('nx-qemu-vm/testing', { timeout: 900_000 }, () => {
     await assert.rejects(server.getTtyText(0), /not a virtual console number: 0/);
   });
 
+  it('waits for a UNIX-domain socket, a QMP event, and gives the whole console log', async () => {
+    await client.succeed(
+      `perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Local => "/run/api.sock", Listen => 5) or die; sleep 600' >/dev/null 2>&1 &`,
+    );
+    await client.waitForOpenUnixSocket('/run/api.sock', { timeout: 60 });
+    await assert.rejects(
+      client.waitForOpenUnixSocket('/run/nothing.sock', { timeout: 2 }),
+      /timed out after 2 s: waitForOpenUnixSocket\("\/run\/nothing.sock"\)/,
+    );
+    const resumed = client.waitForQmpEvent((e) => e.event === 'RESUME', { timeout: 60 });
+    await client.qmp('stop');
+    await client.qmp('cont');
+    assert.equal((await resumed).event, 'RESUME');
+    assert.match(client.getConsoleLog(), /Linux version/);
+  });
+
   it("speaks QEMU's monitor and QMP", async () => {
     assert.match(await server.sendMonitorCommand('info status'), /VM status: running/);
     assert.deepEqual(await client.qmp('query-status'), {
