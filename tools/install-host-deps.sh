@@ -33,6 +33,7 @@ nginx               # tools/remote-cache: the shared Nx cache server (built with
 mmdebstrap          # system.from "debian": builds a machine's store from Debian packages
 uidmap              # newuidmap and newgidmap: mmdebstrap's unshare mode, when an ordinary account builds an image
 erofs-utils         # mkfs.erofs and fsck.erofs: the store image, the initrd's files taken from it, and install images
+ssl-cert            # tests: machines on the host's /usr boot on a host with ssl-cert, as many hosts are
 PACKAGES
 )
 apt-get update -qq
