@@ -34,6 +34,7 @@ mmdebstrap          # system.from "debian": builds a machine's store from Debian
 uidmap              # newuidmap and newgidmap: mmdebstrap's unshare mode, when an ordinary account builds an image
 erofs-utils         # mkfs.erofs and fsck.erofs: the store image, the initrd's files taken from it, and install images
 tesseract-ocr       # the test API's getScreenText and waitForText read the screen by OCR
+ssl-cert            # tests: machines on the host's /usr boot on a host with ssl-cert, as many hosts are
 PACKAGES
 )
 apt-get update -qq

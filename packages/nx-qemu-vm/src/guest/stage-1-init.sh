@@ -306,12 +306,14 @@ hostname "$host_name"
 if [ ! -s /mnt-root/etc/machine-id ]; then
   tr -d - </mnt-root/proc/sys/kernel/random/uuid >/mnt-root/etc/machine-id || fail "cannot write /etc/machine-id"
 fi
+# Keys and certificates only for a Debian image, whose /etc its packages set
+# up: a machine on the host's /usr has the host's programs, not their configuration.
 set -- /mnt-root/etc/ssh/ssh_host_*_key
-if [ -e /mnt-root/etc/ssh/sshd_config ] && [ ! -e "$1" ] && [ -x /mnt-root/usr/bin/ssh-keygen ]; then
+if [ -n "$factory" ] && [ -e /mnt-root/etc/ssh/sshd_config ] && [ ! -e "$1" ] && [ -x /mnt-root/usr/bin/ssh-keygen ]; then
   say "making this machine's SSH host keys"
   chroot /mnt-root /usr/bin/ssh-keygen -A || fail "ssh-keygen -A cannot make the SSH host keys"
 fi
-if [ -x /mnt-root/usr/sbin/make-ssl-cert ] && [ ! -e /mnt-root/etc/ssl/private/ssl-cert-snakeoil.key ]; then
+if [ -n "$factory" ] && [ -x /mnt-root/usr/sbin/make-ssl-cert ] && [ ! -e /mnt-root/etc/ssl/private/ssl-cert-snakeoil.key ]; then
   say "making this machine's self-signed TLS certificate"
   chroot /mnt-root /usr/sbin/make-ssl-cert generate-default-snakeoil || fail "make-ssl-cert cannot make the snakeoil certificate"
 fi
