@@ -58,7 +58,7 @@ export interface MachineSpec extends LaunchOptions {
   systemd: boolean;
   /** The set's transcript: every command and wait of its machines. */
   transcript: Transcript;
-  /** The shell of commands that name none. */
+  /** The shell of the test's commands that name none. */
   shell: Shell;
 }
 
@@ -128,9 +128,14 @@ export class Machine {
   ): Promise<ExecuteResult<string | Buffer>> {
     return this.step(
       `execute(${JSON.stringify(command)})`,
-      () => this.run(command, options),
+      () => this.run(command, { ...options, shell: this.shellOf(options) }),
       status,
     );
+  }
+
+  /** The test's commands run in the shell it chose; ours (waits, copies) always in sh. */
+  private shellOf(options: CommandOptions): Shell {
+    return options.shell ?? this.spec.shell;
   }
 
   /** A step of the test: its line in the transcript, then the artifacts when it failed. */
@@ -157,7 +162,7 @@ export class Machine {
       };
     };
     const input = options.input === undefined ? stdinStream : Buffer.from(options.input);
-    const shell = options.shell ?? this.spec.shell;
+    const shell = options.shell ?? 'sh';
     const running = channel.run(command, {
       shell,
       stdin: input,
@@ -216,7 +221,11 @@ export class Machine {
     const outputs = [];
     for (const command of commands) {
       const what = `${method}(${JSON.stringify(command)})`;
-      const r = await this.step(what, () => this.run(command, options), status);
+      const r = await this.step(
+        what,
+        () => this.run(command, { ...options, shell: this.shellOf(options) }),
+        status,
+      );
       if ((r.status === 0) !== (wanted === 'success'))
         return this.commandFailed(command, r, wanted);
       outputs.push(wanted === 'success' ? r.stdout : r.stderr);
@@ -299,11 +308,13 @@ export class Machine {
   }
 
   waitUntilSucceeds(command: string, options: CommandOptions = {}): Promise<string> {
-    return this.retry(command, 'success', `waitUntilSucceeds(${JSON.stringify(command)})`, options);
+    const what = `waitUntilSucceeds(${JSON.stringify(command)})`;
+    return this.retry(command, 'success', what, { ...options, shell: this.shellOf(options) });
   }
 
   waitUntilFails(command: string, options: CommandOptions = {}): Promise<string> {
-    return this.retry(command, 'failure', `waitUntilFails(${JSON.stringify(command)})`, options);
+    const what = `waitUntilFails(${JSON.stringify(command)})`;
+    return this.retry(command, 'failure', what, { ...options, shell: this.shellOf(options) });
   }
 
   waitForOpenPort(port: number, options: WaitOptions & { address?: string } = {}): Promise<void> {
