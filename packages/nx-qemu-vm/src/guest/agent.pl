@@ -10,12 +10,13 @@
 # The channel carries frames: a type byte, a command id and a payload length
 # (both unsigned 32-bit, big-endian), then the payload.
 #   host -> guest   P ping: answered with H
-#                   X exec: payload = flags byte (1: stdin is piped) + command for /bin/sh -c
+#                   X exec: payload = flags byte (1: stdin is piped; 2: bash, not sh) + command
 #                   I stdin bytes for a command; an empty payload closes its stdin
 #                   K signal number (decimal) for a command's process group
 #   guest -> host   H hello: "nx-qemu-vm-agent <version> <boot id>"
 #                   O stdout bytes, E stderr bytes
-#                   S status: "exit N" or "signal N", after all of the command's output
+#                   S status: "exit N" or "signal N", after all of the command's output;
+#                     "refused WHY" when the command could not be started as asked
 #                   D the guest is going down (poweroff or reboot)
 # Commands run concurrently, each in a session of its own. A command's status
 # is sent once it exits and the output it wrote is forwarded; what background
@@ -44,8 +45,16 @@ sub retry_later () { $! == EAGAIN || $! == EINTR }
 # of fork is no group leader), so the command keeps the pid we wait for.
 (my $beside = $0) =~ s{[^/]*$}{busybox};
 my @SETSID = -x $beside ? ($beside, 'setsid') : ('setsid');
+# The shells a command runs in: sh, or bash in strict mode as NixOS's test
+# driver runs its commands. The command reaches the shell in its environment,
+# never in its arguments, and the shell drops it before running it: no
+# process's command line holds the command's text, so `pgrep -f TEXT` cannot
+# find the agent's own shell, and the command's children do not inherit it.
+my $RUN_COMMAND = 'eval "unset NXVM_COMMAND; $NXVM_COMMAND"';
+my @SH = ('/bin/sh', '-c', $RUN_COMMAND);
+my @BASH = ('/bin/bash', '-c', "set -euo pipefail; $RUN_COMMAND");
 
-my $VERSION = 1;
+my $VERSION = 2;
 my $CHUNK = 65536;
 my $MAX_FRAME = 16 * 1024 * 1024;
 
@@ -108,6 +117,8 @@ my %leftover;
 sub spawn {
   my ($id, $payload) = @_;
   my ($flags, $command) = (ord(substr($payload, 0, 1)), substr($payload, 1));
+  my $shell = $flags & 2 ? \@BASH : \@SH;
+  return send_frame('S', $id, "refused $shell->[0] is not in this system") unless -x $shell->[0];
   my ($in_r, $in_w);
   if ($flags & 1) { pipe($in_r, $in_w) or return failed_start($id, "pipe: $!") }
   pipe(my $out_r, my $out_w) or return failed_start($id, "pipe: $!");
@@ -124,7 +135,8 @@ sub spawn {
     open(STDERR, '>&', $err_w) or exit(126);
     chdir('/root') or chdir('/');
     # Perl marks every other descriptor close-on-exec: the command inherits none of ours.
-    exec(@SETSID, '/bin/sh', '-c', $command) or exit(127);
+    $ENV{NXVM_COMMAND} = $command;
+    exec(@SETSID, @$shell) or exit(127);
   }
   close($out_w);
   close($err_w);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { AgentChannel, ChannelClosedError } from './agent-channel';
+import { AGENT_VERSION, MAX_COMMAND_BYTES } from './agent-protocol';
 
 const AGENT = join(__dirname, '../guest/agent.pl');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -36,7 +37,7 @@ describe('guest agent and host channel', () => {
 
   it('says hello with its version and the boot id', async () => {
     const hello = await channel.waitForHello();
-    assert.equal(hello.version, 1);
+    assert.equal(hello.version, AGENT_VERSION);
     assert.equal(hello.bootId, readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
   });
 
@@ -100,6 +101,58 @@ describe('guest agent and host channel', () => {
     };
     for (let i = 0; i < 250 && !dead(); i++) await new Promise((res) => setTimeout(res, 20));
     assert.ok(dead(), `the background sleep ${child} survived`);
+  });
+
+  it("puts the command's text in no command line: pgrep -f finds only what really runs", async () => {
+    const text = async (command: string, shell?: 'sh' | 'bash') => {
+      const r = await channel.run(command, { shell }).result;
+      return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+    };
+    for (const shell of ['sh', 'bash'] as const) {
+      const nothing = await text(`pgrep -f 'no-such-process-${process.pid}'`, shell);
+      assert.deepEqual(nothing, { status: 1, stdout: '', stderr: '' }, shell);
+      // A sleep of its own length: the only process whose command line matches.
+      const unique = `1000.${process.pid}${shell.length}`;
+      const found = await text(
+        `sleep ${unique} & p=$!; pgrep -f 'sleep ${unique.replace('.', '[.]')}'; echo "started $p"; kill $p`,
+        shell,
+      );
+      const [pid, started] = found.stdout.trim().split('\n');
+      assert.deepEqual([found.status, started], [0, `started ${pid}`], JSON.stringify(found));
+      // Nor is it in the environment the command's processes get.
+      assert.deepEqual(await text('printenv NXVM_COMMAND', shell), {
+        status: 1,
+        stdout: '',
+        stderr: '',
+      });
+    }
+  });
+
+  it("runs bash with the test driver's set -euo pipefail, and sh as it is", async () => {
+    const outcome = async (command: string, shell: 'sh' | 'bash') => {
+      const r = await channel.run(command, { shell }).result;
+      return [r.status, r.stdout.toString()];
+    };
+    assert.deepEqual(await outcome('false; echo reached', 'sh'), [0, 'reached\n']);
+    assert.deepEqual(await outcome('false; echo reached', 'bash'), [1, '']);
+    assert.deepEqual(await outcome('false | true; echo reached', 'sh'), [0, 'reached\n']);
+    assert.deepEqual(await outcome('false | true; echo reached', 'bash'), [1, '']);
+    assert.deepEqual(await outcome('echo "[$NO_SUCH_VARIABLE]"', 'sh'), [0, '[]\n']);
+    const unset = await channel.run('echo "$NO_SUCH_VARIABLE"', { shell: 'bash' }).result;
+    assert.equal(unset.status, 1);
+    assert.match(
+      unset.stderr.toString(),
+      /^\/bin\/bash: line 1: NO_SUCH_VARIABLE: unbound variable\n$/,
+    );
+    assert.deepEqual(await outcome('exit 5; echo no', 'bash'), [5, '']);
+  });
+
+  it('runs a command of the longest length the environment takes', async () => {
+    const tail = '; echo whole';
+    const command = `: ${'x'.repeat(MAX_COMMAND_BYTES - 2 - tail.length)}${tail}`;
+    assert.equal(Buffer.byteLength(command), MAX_COMMAND_BYTES);
+    const r = await channel.run(command).result;
+    assert.deepEqual([r.status, r.stdout.toString()], [0, 'whole\n']);
   });
 
   it('reports a command that a signal ended as the shell does', async () => {

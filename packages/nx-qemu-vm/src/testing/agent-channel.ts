@@ -8,6 +8,7 @@ import {
   type ExitStatus,
   FrameDecoder,
   type Hello,
+  type Shell,
   encodeFrame,
   execPayload,
   parseHello,
@@ -19,6 +20,8 @@ export interface RunOptions {
   stdin?: Buffer | AsyncIterable<Buffer>;
   onStdout?: (chunk: Buffer) => void;
   onStderr?: (chunk: Buffer) => void;
+  /** Default 'sh'. */
+  shell?: Shell;
 }
 
 export interface CommandExit extends ExitStatus {
@@ -91,8 +94,9 @@ export class AgentChannel {
     const id = this.nextId++;
     const result = new Promise<CommandExit>((resolve, reject) => {
       if (this.closedWith) return reject(this.closedWith);
+      const payload = execPayload(command, options.stdin !== undefined, options.shell);
       this.pending.set(id, { stdout: [], stderr: [], options, resolve, reject });
-      this.stream.write(encodeFrame('X', id, execPayload(command, options.stdin !== undefined)));
+      this.stream.write(encodeFrame('X', id, payload));
       if (options.stdin !== undefined)
         this.sendStdin(id, options.stdin).catch((err: Error) => {
           this.kill(id, 9);

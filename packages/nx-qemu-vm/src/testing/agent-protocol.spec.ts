@@ -1,6 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FrameDecoder, encodeFrame, execPayload, parseHello, parseStatus } from './agent-protocol';
+import {
+  CommandRefusedError,
+  FrameDecoder,
+  MAX_COMMAND_BYTES,
+  encodeFrame,
+  execPayload,
+  parseHello,
+  parseStatus,
+} from './agent-protocol';
 
 describe('agent protocol', () => {
   it('decodes frames split anywhere, and several in one chunk', () => {
@@ -29,10 +37,38 @@ describe('agent protocol', () => {
     assert.throws(() => new FrameDecoder().push(header), /frame of 16777217 bytes/);
   });
 
-  it('reads statuses as a shell reports them', () => {
+  it('sets a flag for stdin and one for bash, and sends the command as it is', () => {
+    const flagsAndText = (p: Buffer) => [p[0], p.subarray(1).toString()];
+    assert.deepEqual(flagsAndText(execPayload('a; b', false)), [0, 'a; b']);
+    assert.deepEqual(flagsAndText(execPayload('a; b', true, 'sh')), [1, 'a; b']);
+    assert.deepEqual(flagsAndText(execPayload('a; b', false, 'bash')), [2, 'a; b']);
+    assert.deepEqual(flagsAndText(execPayload('a; b', true, 'bash')), [3, 'a; b']);
+  });
+
+  it('refuses a command the shell could not get whole: a NUL byte, too long, an unknown shell', () => {
+    assert.throws(() => execPayload('echo a\0b', false), /cannot hold a NUL byte/);
+    assert.equal(execPayload('x'.repeat(MAX_COMMAND_BYTES), false).length, MAX_COMMAND_BYTES + 1);
+    assert.throws(
+      () => execPayload('x'.repeat(MAX_COMMAND_BYTES + 1), false),
+      new RegExp(
+        `of ${MAX_COMMAND_BYTES + 1} bytes is longer than ${MAX_COMMAND_BYTES}; pass data`,
+      ),
+    );
+    assert.throws(
+      () => execPayload('true', false, 'zsh' as never),
+      /shell: "zsh" is neither 'sh' nor 'bash'/,
+    );
+  });
+
+  it('reads statuses as a shell reports them, and a refusal as an error', () => {
     assert.deepEqual(parseStatus(Buffer.from('exit 3')), { status: 3 });
     assert.deepEqual(parseStatus(Buffer.from('signal 9')), { status: 137, signal: 'SIGKILL' });
     assert.throws(() => parseStatus(Buffer.from('exited 3')), /makes no sense/);
+    assert.throws(
+      () => parseStatus(Buffer.from('refused /bin/bash is not in this system')),
+      (err: Error) =>
+        err instanceof CommandRefusedError && err.message === '/bin/bash is not in this system',
+    );
   });
 
   it('reads the hello', () => {

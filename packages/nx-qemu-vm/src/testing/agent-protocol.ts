@@ -5,7 +5,7 @@
 import { constants } from 'node:os';
 
 export const AGENT_PORT = 'org.nx-qemu-vm.agent';
-export const AGENT_VERSION = 1;
+export const AGENT_VERSION = 2;
 const HEADER = 9;
 /** The agent refuses larger frames; so do we. */
 export const MAX_FRAME = 16 * 1024 * 1024;
@@ -35,9 +35,27 @@ export function encodeFrame(
   return Buffer.concat([header, body]);
 }
 
-/** The exec frame: flags (1: the command reads stdin from the host) and the command for /bin/sh -c. */
-export function execPayload(command: string, withStdin: boolean): Buffer {
-  return Buffer.concat([Buffer.from([withStdin ? 1 : 0]), Buffer.from(command)]);
+/** The shell a command runs in: `/bin/sh`, or `/bin/bash` with `set -euo pipefail` as in NixOS's test driver. */
+export type Shell = 'sh' | 'bash';
+
+/**
+ * The longest command: the agent hands it to the shell in an environment
+ * variable, and Linux takes at most 128 KiB for one (the name included).
+ */
+export const MAX_COMMAND_BYTES = 128 * 1024 - 64;
+
+/** The exec frame: flags (1: the command reads stdin from the host; 2: bash) and the command. */
+export function execPayload(command: string, withStdin: boolean, shell: Shell = 'sh'): Buffer {
+  if (shell !== 'sh' && shell !== 'bash')
+    throw new TypeError(`shell: ${JSON.stringify(shell)} is neither 'sh' nor 'bash'`);
+  const text = Buffer.from(command);
+  if (text.includes(0)) throw new TypeError('a command cannot hold a NUL byte');
+  if (text.length > MAX_COMMAND_BYTES)
+    throw new RangeError(
+      `a command of ${text.length} bytes is longer than ${MAX_COMMAND_BYTES}; pass data on stdin (input) or with copyToVm`,
+    );
+  const flags = (withStdin ? 1 : 0) | (shell === 'bash' ? 2 : 0);
+  return Buffer.concat([Buffer.from([flags]), text]);
 }
 
 /** Splits a byte stream into frames, keeping a partial frame for the next chunk. */
@@ -86,7 +104,12 @@ const signalNames = new Map<number, string>(
   Object.entries(constants.signals).map(([name, n]) => [n, name]),
 );
 
+/** The agent did not start a command as asked (its shell is not in the guest). */
+export class CommandRefusedError extends Error {}
+
 export function parseStatus(payload: Buffer): ExitStatus {
+  const refused = /^refused (.*)$/s.exec(payload.toString());
+  if (refused) throw new CommandRefusedError(refused[1]);
   const m = /^(exit|signal) (\d+)$/.exec(payload.toString());
   if (!m) throw new Error(`the agent sent a status that makes no sense: ${payload.toString()}`);
   const n = Number(m[2]);

@@ -7,7 +7,10 @@ import '../require-node';
 export { startMachines, findWorkspaceRoot } from './start-machines';
 export type { MachineSet, StartOptions } from './start-machines';
 export type { Machine } from './machine';
+export { subtest } from './transcript';
+export type { Transcript } from './transcript';
 export type { ExecuteBufferOptions, ExecuteResult, ExecuteTextOptions, WaitOptions } from './types';
+export type { CommandOptions } from './types';
 export {
   CommandError,
   MachineError,

@@ -8,6 +8,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { basename, join, resolve } from 'node:path';
 import { renderFailurePage } from './failure-page';
 import { StringDecoder } from 'node:string_decoder';
+import { CommandRefusedError, type Shell } from './agent-protocol';
+import { type BufferCommands, type TextCommands, joinOutputs, splitCommands } from './command-list';
 import { type RunInGuest, copyFromGuest, copyToGuest } from './copy';
 import {
   CommandError,
@@ -41,7 +43,14 @@ import {
   withScratchDir,
 } from './screen';
 import { addForward, screendump, sendKeyCombination, setLinks } from './qmp-actions';
-import type { ExecuteBufferOptions, ExecuteResult, ExecuteTextOptions, WaitOptions } from './types';
+import type { Transcript } from './transcript';
+import type {
+  CommandOptions,
+  ExecuteBufferOptions,
+  ExecuteResult,
+  ExecuteTextOptions,
+  WaitOptions,
+} from './types';
 
 export interface MachineSpec extends LaunchOptions {
   name: string;
@@ -58,6 +67,10 @@ export interface MachineSpec extends LaunchOptions {
   addresses: { vlan: number; address: string }[];
   /** "init": "systemd": systemd is PID 1. */
   systemd: boolean;
+  /** The set's transcript: every command and wait of its machines. */
+  transcript: Transcript;
+  /** The shell of the test's commands that name none. */
+  shell: Shell;
 }
 
 /** Seconds a command may run: as long as NixOS's driver allows (an apt-get install may take minutes). */
@@ -69,6 +82,9 @@ const DEFAULT_TIMEOUT = 900;
  * runner's limit would (see the package README, "Timeouts").
  */
 const DEFAULT_WAIT_TIMEOUT = 120;
+/** sleep() takes up to a day: a test that waits longer waits for something else. */
+const MAX_SLEEP = 86_400;
+const status = (r: ExecuteResult<string | Buffer>) => `status ${r.status}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const stamp = (at: Date) => at.toISOString().replace(/[:.]/g, '-');
 
@@ -123,7 +139,23 @@ export class Machine {
     command: string,
     options: ExecuteTextOptions | ExecuteBufferOptions = {},
   ): Promise<ExecuteResult<string | Buffer>> {
-    return keepAlive(() => this.run(command, options).catch((err) => this.failed(err)));
+    return this.step(
+      `execute(${JSON.stringify(command)})`,
+      () => this.run(command, { ...options, shell: this.shellOf(options) }),
+      status,
+    );
+  }
+
+  /** The test's commands run in the shell it chose; ours (waits, copies) always in sh. */
+  private shellOf(options: CommandOptions): Shell {
+    return options.shell ?? this.spec.shell;
+  }
+
+  /** A step of the test: its line in the transcript, then the artifacts when it failed. */
+  private step<T>(what: string, work: () => Promise<T>, outcome?: (r: T) => string): Promise<T> {
+    return keepAlive(() =>
+      this.spec.transcript.step(this.name, what, work, outcome).catch((err) => this.failed(err)),
+    );
   }
 
   private async run(
@@ -143,7 +175,9 @@ export class Machine {
       };
     };
     const input = options.input === undefined ? stdinStream : Buffer.from(options.input);
+    const shell = options.shell ?? 'sh';
     const running = channel.run(command, {
+      shell,
       stdin: input,
       onStdout: relay('stdout', options.onStdout),
       onStderr: relay('stderr', options.onStderr),
@@ -162,6 +196,12 @@ export class Machine {
         stderr: convert(r.stderr),
       };
     } catch (err) {
+      if (err instanceof CommandRefusedError)
+        throw new MachineError(
+          this.name,
+          `cannot run ${JSON.stringify(command)} with shell '${shell}': ${err.message}`,
+          this.consoleLog,
+        );
       if (!(err instanceof TimeoutError)) throw err;
       running.kill(9);
       await Promise.race([running.result.catch(() => undefined), sleep(5000)]);
@@ -175,15 +215,35 @@ export class Machine {
     }
   }
 
-  succeed(command: string, options: ExecuteBufferOptions): Promise<Buffer>;
-  succeed(command: string, options?: ExecuteTextOptions): Promise<string>;
-  async succeed(
-    command: string,
-    options: ExecuteTextOptions | ExecuteBufferOptions = {},
+  /** Runs the commands in order until one fails; their stdout, one after the other. */
+  succeed(...commands: BufferCommands): Promise<Buffer>;
+  succeed(...commands: TextCommands): Promise<string>;
+  succeed(
+    ...args: (string | ExecuteTextOptions | ExecuteBufferOptions)[]
   ): Promise<string | Buffer> {
-    const r = await this.execute(command, options as ExecuteTextOptions);
-    if (r.status === 0) return r.stdout;
-    return this.commandFailed(command, r, 'success');
+    return this.each('succeed', args, 'success');
+  }
+
+  /** Runs each command, which must succeed (or fail); their stdout (or stderr) joined. */
+  private async each(
+    method: 'succeed' | 'fail',
+    args: (string | ExecuteTextOptions | ExecuteBufferOptions)[],
+    wanted: 'success' | 'failure',
+  ): Promise<string | Buffer> {
+    const { commands, options } = splitCommands(method, args);
+    const outputs = [];
+    for (const command of commands) {
+      const what = `${method}(${JSON.stringify(command)})`;
+      const r = await this.step(
+        what,
+        () => this.run(command, { ...options, shell: this.shellOf(options) }),
+        status,
+      );
+      if ((r.status === 0) !== (wanted === 'success'))
+        return this.commandFailed(command, r, wanted);
+      outputs.push(wanted === 'success' ? r.stdout : r.stderr);
+    }
+    return joinOutputs(outputs);
   }
 
   /** Rejects with what a person needs: the command, its status and output, the console log. */
@@ -206,15 +266,19 @@ export class Machine {
     );
   }
 
-  fail(command: string, options: ExecuteBufferOptions): Promise<Buffer>;
-  fail(command: string, options?: ExecuteTextOptions): Promise<string>;
-  async fail(
-    command: string,
-    options: ExecuteTextOptions | ExecuteBufferOptions = {},
-  ): Promise<string | Buffer> {
-    const r = await this.execute(command, options as ExecuteTextOptions);
-    if (r.status !== 0) return r.stderr;
-    return this.commandFailed(command, r, 'failure');
+  /** Runs the commands in order, each of which must fail; their stderr, one after the other. */
+  fail(...commands: BufferCommands): Promise<Buffer>;
+  fail(...commands: TextCommands): Promise<string>;
+  fail(...args: (string | ExecuteTextOptions | ExecuteBufferOptions)[]): Promise<string | Buffer> {
+    return this.each('fail', args, 'failure');
+  }
+
+  /** Waits `seconds` in the guest's own time, as NixOS's test driver does (a `sleep` in the guest). */
+  async sleep(seconds: number): Promise<void> {
+    if (!(seconds >= 0 && seconds <= MAX_SLEEP))
+      throw new RangeError(`sleep(${seconds}): seconds from 0 to ${MAX_SLEEP}`);
+    const text = Number.isInteger(seconds) ? String(seconds) : seconds.toFixed(3);
+    await this.succeed(`sleep ${text}`, { timeout: seconds + 60 });
   }
 
   /** Runs `command` every second until its status is 0 (or not 0); returns the last stdout. */
@@ -222,36 +286,48 @@ export class Machine {
     command: string,
     want: 'success' | 'failure',
     what: string,
-    options: WaitOptions,
+    options: CommandOptions,
   ) {
     const seconds = options.timeout ?? DEFAULT_WAIT_TIMEOUT;
     const deadline = Date.now() + seconds * 1000;
-    return keepAlive(async () => {
-      let last = undefined as ExecuteResult<string> | undefined;
-      while (Date.now() < deadline) {
-        const left = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
-        try {
-          last = (await this.run(command, { timeout: left })) as ExecuteResult<string>;
-        } catch (err) {
-          if (!(err instanceof TimeoutError)) return this.failed(err);
-          break;
+    let tries = 0;
+    const outcome = () => `ok after ${tries} ${tries === 1 ? 'try' : 'tries'}`;
+    return this.step(
+      what,
+      async () => {
+        let last = undefined as ExecuteResult<string> | undefined;
+        while (Date.now() < deadline) {
+          const left = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
+          tries++;
+          try {
+            last = (await this.run(command, {
+              timeout: left,
+              shell: options.shell,
+            })) as ExecuteResult<string>;
+          } catch (err) {
+            if (!(err instanceof TimeoutError)) throw err;
+            break;
+          }
+          if ((last.status === 0) === (want === 'success')) return last.stdout;
+          await sleep(Math.min(1000, Math.max(0, deadline - Date.now())));
         }
-        if ((last.status === 0) === (want === 'success')) return last.stdout;
-        await sleep(Math.min(1000, Math.max(0, deadline - Date.now())));
-      }
-      const detail = last
-        ? `; the last try ended with status ${last.status}${outputSections(last.stdout, last.stderr)}`
-        : '';
-      return this.failed(new TimeoutError(this.name, what, seconds, detail, this.consoleLog));
-    });
+        const detail = last
+          ? `; the last try ended with status ${last.status}${outputSections(last.stdout, last.stderr)}`
+          : '';
+        throw new TimeoutError(this.name, what, seconds, detail, this.consoleLog);
+      },
+      outcome,
+    );
   }
 
-  waitUntilSucceeds(command: string, options: WaitOptions = {}): Promise<string> {
-    return this.retry(command, 'success', `waitUntilSucceeds(${JSON.stringify(command)})`, options);
+  waitUntilSucceeds(command: string, options: CommandOptions = {}): Promise<string> {
+    const what = `waitUntilSucceeds(${JSON.stringify(command)})`;
+    return this.retry(command, 'success', what, { ...options, shell: this.shellOf(options) });
   }
 
-  waitUntilFails(command: string, options: WaitOptions = {}): Promise<string> {
-    return this.retry(command, 'failure', `waitUntilFails(${JSON.stringify(command)})`, options);
+  waitUntilFails(command: string, options: CommandOptions = {}): Promise<string> {
+    const what = `waitUntilFails(${JSON.stringify(command)})`;
+    return this.retry(command, 'failure', what, { ...options, shell: this.shellOf(options) });
   }
 
   waitForOpenPort(port: number, options: WaitOptions & { address?: string } = {}): Promise<void> {
@@ -324,7 +400,7 @@ export class Machine {
   waitForConsoleText(pattern: RegExp, options: WaitOptions = {}): Promise<RegExpExecArray> {
     const seconds = options.timeout ?? DEFAULT_WAIT_TIMEOUT;
     const what = `waitForConsoleText(${String(pattern)})`;
-    return keepAlive(async () => {
+    return this.step(what, async () => {
       const text = this.proc.console;
       this.proc.channel(what);
       let stop = () => undefined as unknown;
@@ -430,7 +506,7 @@ export class Machine {
       const r = (await this.run(report.command, { timeout: 60 })) as ExecuteResult<string>;
       return outputSections(r.stdout, r.stderr).replace('--- stdout', `--- ${report.title}`);
     };
-    return keepAlive(async () => {
+    return this.step(what, async () => {
       try {
         while (Date.now() < deadline) {
           const left = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
@@ -510,7 +586,7 @@ export class Machine {
   ): Promise<void> {
     if (options.to === 'tty') {
       this.requireDisplay('sendChars to a tty');
-      await this.succeed(switchTtyCommand(options.n), { timeout: 60 });
+      await this.succeed(switchTtyCommand(options.n), { timeout: 60, shell: 'sh' });
     }
     if (options.to === 'keyboard' || options.to === 'tty')
       return this.sendKeys(...[...text].map(keyForChar));
@@ -520,14 +596,14 @@ export class Machine {
   /** The text on virtual console `n` (tty1 is 1), a line per row of the screen. */
   async getTtyText(n: number): Promise<string> {
     this.requireDisplay('getTtyText');
-    return this.succeed(ttyTextCommand(n), { timeout: 60 });
+    return this.succeed(ttyTextCommand(n), { timeout: 60, shell: 'sh' });
   }
 
   /** Resolves with the console's text once `pattern` matches it. */
   waitUntilTtyMatches(n: number, pattern: RegExp, options: WaitOptions = {}): Promise<string> {
     this.requireDisplay('waitUntilTtyMatches');
     return this.pollText(`waitUntilTtyMatches(${n}, ${String(pattern)})`, pattern, options, () =>
-      this.succeed(ttyTextCommand(n), { timeout: 60 }),
+      this.succeed(ttyTextCommand(n), { timeout: 60, shell: 'sh' }),
     );
   }
 
@@ -668,6 +744,8 @@ export class Machine {
     );
     mkdirSync(dir, { recursive: true });
     if (existsSync(this.consoleLog)) copyFileSync(this.consoleLog, join(dir, 'console.log'));
+    const transcript = this.spec.transcript.text();
+    writeFileSync(join(dir, 'transcript.log'), transcript);
     const screenshots = this.screenshotsTaken.flatMap((file, i) => {
       const name = `screenshot-${i + 1}-${basename(file).replace(/[^A-Za-z0-9._-]+/g, '-')}`;
       try {
@@ -693,6 +771,7 @@ export class Machine {
         machine: this.name,
         title,
         takenAt: takenAt.toISOString(),
+        transcript,
         consoleLog: existsSync(this.consoleLog) ? readFileSync(this.consoleLog, 'utf8') : '',
         screenshots,
       }),

@@ -14,6 +14,8 @@ import { StartError, tail } from './errors';
 import { keepAlive } from './keep-alive';
 import { Machine } from './machine';
 import { accelSummary } from '../qemu/accel-line';
+import type { Shell } from './agent-protocol';
+import { type Transcript, closeTranscript, openTranscript } from './transcript';
 
 export interface StartOptions {
   /** The directory of workspace-vm.json; default: found from process.cwd() upwards. */
@@ -24,16 +26,20 @@ export interface StartOptions {
   build?: boolean;
   /** Seconds each machine may take to boot until its agent answers. Default 600. */
   timeout?: number;
-  /** Progress: Nx's output and the boots. Default: silent, with Nx's output in errors. */
+  /** Progress: Nx's output, the boots and subtests. Default: silent, with Nx's output in errors; subtests on stderr. */
   log?: (text: string) => void;
+  /** The shell of the machines' commands unless a call names one: 'sh' (default) or 'bash' (with `set -euo pipefail`). */
+  shell?: Shell;
 }
 
 export interface MachineSet<Name extends string> extends AsyncDisposable {
   machines: Record<Name, Machine>;
   /** Stops every machine: throwaway ones at once, persistent ones with a clean power-off. */
   shutdown(): Promise<void>;
-  /** Keeps every running machine's console log (and screenshot) under dist/vm/<m>/test-artifacts. */
+  /** Keeps every running machine's console log, screenshot and the transcript under dist/vm/<m>/test-artifacts. */
   captureArtifacts(label?: string): Promise<string[]>;
+  /** Every command and wait of these machines, with its duration and outcome, under the subtests that ran it. */
+  transcript: Transcript;
 }
 
 export function findWorkspaceRoot(from: string): string {
@@ -94,15 +100,19 @@ export async function startMachines<const Name extends string>(
     throw new StartError(
       `no machine ${unknown.map((n) => `"${n}"`).join(', ')} in ${configFile}; its machines: ${Object.keys(all).join(', ') || '(none)'}`,
     );
+  const transcript = openTranscript(options.log);
   return keepAlive(async () => {
-    if (options.build !== false) await prepare(root, [...names], options.log);
+    if (options.build !== false)
+      await transcript.step(undefined, 'build: nx run-many -t prepare', () =>
+        prepare(root, [...names], options.log),
+      );
     const persistent = options.persistent ?? false;
     const vlanNet = setVlanNet();
     const boots = names.map((name) => {
       options.log?.(`booting ${name}\n`);
-      return Machine.boot(
-        machineSpec(root, all[name], persistent, vlanNet),
-        options.timeout ?? 600,
+      const spec = machineSpec(root, all[name], persistent, vlanNet);
+      return transcript.step(name, 'boot', () =>
+        Machine.boot({ ...spec, transcript, shell: options.shell ?? 'sh' }, options.timeout ?? 600),
       );
     });
     const results = await Promise.allSettled(boots);
@@ -126,7 +136,10 @@ export async function startMachines<const Name extends string>(
       Name,
       Machine
     >;
-    return machineSet(machines, persistent);
+    return machineSet(machines, persistent, transcript);
+  }).catch((err: unknown) => {
+    closeTranscript(transcript);
+    throw err;
   });
 }
 
@@ -171,15 +184,18 @@ function warmState(dist: string, r: ResolvedMachine): string | undefined {
 function machineSet<Name extends string>(
   machines: Record<Name, Machine>,
   persistent: boolean,
+  transcript: Transcript,
 ): MachineSet<Name> {
   const list = Object.values<Machine>(machines);
   const shutdown = () =>
     keepAlive(async () => {
+      closeTranscript(transcript);
       await Promise.all(list.map((m) => (persistent ? m.shutdown() : m.stopNow())));
     });
   return {
     machines,
     shutdown,
+    transcript,
     captureArtifacts: (label) => Promise.all(list.map((m) => m.captureArtifacts(label))),
     [Symbol.asyncDispose]: shutdown,
   };

@@ -5,7 +5,15 @@ export interface WaitOptions {
   timeout?: number;
 }
 
-interface ExecuteCommon extends WaitOptions {
+export interface CommandOptions extends WaitOptions {
+  /**
+   * 'sh' (default): `/bin/sh`. 'bash': `/bin/bash` with `set -euo pipefail`,
+   * as NixOS's test driver runs commands. startMachines' `shell` sets the default.
+   */
+  shell?: 'sh' | 'bash';
+}
+
+interface ExecuteCommon extends CommandOptions {
   /** Bytes for the command's stdin; without it the command reads /dev/null. */
   input?: string | Buffer;
 }

@@ -26,6 +26,7 @@ import {
   StartError,
   TimeoutError,
   startMachines,
+  subtest,
   type Machine,
   type MachineSet,
 } from '../../src/testing';
@@ -101,6 +102,65 @@ describe('nx-qemu-vm/testing', { timeout: 900_000 }, () => {
       stdout: 'out\n',
       stderr: 'err\n',
     });
+  });
+
+  it("puts a command's text in no command line: pgrep -f finds only what runs, in sh and bash", async () => {
+    for (const shell of ['sh', 'bash'] as const) {
+      const err = await client.succeed("pgrep -f 'no-such-process-xyz'", { shell }).then(
+        () => assert.fail(`${shell}: pgrep -f found the API's own shell`),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof CommandError && err.status === 1, String(err));
+    }
+    await client.succeed('sleep 1000.5 >/dev/null 2>&1 &');
+    const pid = (
+      await client.waitUntilSucceeds("pgrep -f 'sleep 1000[.]5'", { timeout: 30 })
+    ).trim();
+    assert.match(pid, /^\d+$/, 'one process: the sleep');
+    assert.equal(await client.succeed(`tr '\\0' ' ' < /proc/${pid}/cmdline`), 'sleep 1000.5 ');
+    await client.succeed(`kill ${pid}`);
+  });
+
+  it("runs bash with the test driver's set -euo pipefail on request, sh by default", async () => {
+    assert.equal(await client.succeed('false; echo reached'), 'reached\n');
+    const r = await client.execute('false | true; echo reached', { shell: 'bash' });
+    assert.deepEqual([r.status, r.stdout], [1, '']);
+    await client.fail('echo "$NO_SUCH_VARIABLE"', { shell: 'bash' });
+  });
+
+  it('runs several commands, sleeps in guest time, and keeps a transcript under subtests', async () => {
+    const started = vms.transcript.lines.length;
+    await subtest('driver conveniences', async () => {
+      assert.equal(await client.succeed('echo a', 'echo b', { timeout: 60 }), 'a\nb\n');
+      const err = await client.succeed('echo one', 'exit 4', 'touch /tmp/not-run').then(
+        () => assert.fail('no failure'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof CommandError && err.status === 4, String(err));
+      await client.fail('test -e /tmp/not-run');
+      assert.equal(await client.fail('echo x >&2; exit 1', 'echo y >&2; exit 2'), 'x\ny\n');
+      const uptime = async () => Number((await client.succeed('cat /proc/uptime')).split(' ')[0]);
+      const before = await uptime();
+      await client.sleep(1);
+      assert.ok((await uptime()) - before >= 1, 'the guest saw a second pass');
+    });
+    const shape = (line: string) =>
+      line.replace(/^ +\d+\.\d{3} /, '').replace(/\(\d+\.\d{3} s\)$/, '(s)');
+    const lines = vms.transcript.lines.slice(started).map(shape);
+    assert.deepEqual(lines.slice(0, 4), [
+      'subtest: driver conveniences',
+      '  client: succeed("echo a") -> status 0 (s)',
+      '  client: succeed("echo b") -> status 0 (s)',
+      '  client: succeed("echo one") -> status 0 (s)',
+    ]);
+    assert.equal(lines[4], '  client: succeed("exit 4") -> status 4 (s)');
+    assert.ok(lines.includes('  client: succeed("sleep 1") -> status 0 (s)'), lines.join('\n'));
+    assert.equal(lines.at(-1), 'subtest: driver conveniences -> ok (s)');
+    assert.ok(!lines.some((l) => l.includes('touch /tmp/not-run')), 'no command after the failure');
+    assert.match(startLog, /\nsubtest: driver conveniences -> ok \(\d+\.\d{3} s\)\n/);
+    const all = vms.transcript.lines.map(shape);
+    for (const line of ['build: nx run-many -t prepare -> ok (s)', 'server: boot -> ok (s)'])
+      assert.ok(all.includes(line), `${line} in\n${all.join('\n')}`);
   });
 
   it('moves 10 MiB of binary output byte for byte', async () => {
@@ -282,14 +342,24 @@ describe('nx-qemu-vm/testing', { timeout: 900_000 }, () => {
       'screen.png',
       // The screenshot an earlier test took.
       'screenshot-1-screen.png',
+      'transcript.log',
     ]);
     assert.ok(err.artifacts!.startsWith(join(ws.root, 'dist/vm/server/test-artifacts/')));
-    // The failure page: the message, every screenshot (the last, the final screen), the console log.
+    const kept = readFileSync(join(err.artifacts!, 'transcript.log'), 'utf8').split('\n');
+    assert.match(
+      kept.at(-2)!,
+      /^ +\d+\.\d{3} server: succeed\("echo some output; echo trouble >&2; exit 7"\) -> status 7 \(\d+\.\d{3} s\)$/,
+    );
+    // The failure page: the message, the transcript, every screenshot (the last, the final screen), the console log.
     assert.match(err.message, /\nfailure page: \S+\/index\.html$/);
     const html = readFileSync(join(err.artifacts!, 'index.html'), 'utf8');
     assert.match(
       html,
       /command failed with status 7: echo some output; echo trouble &#62;&#38;2; exit 7/,
+    );
+    assert.match(
+      html,
+      /server: succeed\(&#34;echo some output; echo trouble &#62;&#38;2; exit 7&#34;\) -&#62; status 7/,
     );
     assert.match(html, /<img src="screenshot-1-screen.png"[\s\S]*<img src="screen.png"/);
     assert.match(html, /<span>[^<]*Linux version [^<]*<\/span>/);
