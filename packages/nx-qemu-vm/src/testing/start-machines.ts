@@ -24,6 +24,11 @@ export interface StartOptions {
   build?: boolean;
   /** Seconds each machine may take to boot until its agent answers. Default 600. */
   timeout?: number;
+  /**
+   * false: build, but boot none; each machine's start() boots it, in the
+   * order the test needs. Default true: all boot in parallel.
+   */
+  start?: boolean;
   /** Progress: Nx's output and the boots. Default: silent, with Nx's output in errors. */
   log?: (text: string) => void;
 }
@@ -98,12 +103,14 @@ export async function startMachines<const Name extends string>(
     if (options.build !== false) await prepare(root, [...names], options.log);
     const persistent = options.persistent ?? false;
     const vlanNet = setVlanNet();
+    const spec = (name: Name) => machineSpec(root, all[name], persistent, vlanNet);
+    if (options.start === false) {
+      const created = names.map((name) => [name, Machine.create(spec(name))]);
+      return machineSet(Object.fromEntries(created) as Record<Name, Machine>, persistent);
+    }
     const boots = names.map((name) => {
       options.log?.(`booting ${name}\n`);
-      return Machine.boot(
-        machineSpec(root, all[name], persistent, vlanNet),
-        options.timeout ?? 600,
-      );
+      return Machine.boot(spec(name), options.timeout ?? 600);
     });
     const results = await Promise.allSettled(boots);
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
