@@ -44,7 +44,10 @@ describe('systemd in the guest', () => {
       failed: 'the unit failed (exit-code)',
     });
     // A user's manager that is not up yet prints nothing: try again.
-    assert.equal(unitVerdict(''), 'wait');
+    assert.equal(unitVerdict('', 'alice'), 'wait');
+    assert.deepEqual(unitVerdict('NoSuchUser=1\n', 'bob'), {
+      failed: 'the guest has no user "bob"',
+    });
   });
 
   it('says what to do about a unit systemd does not know, at once', () => {
@@ -105,7 +108,11 @@ describe('systemd in the guest', () => {
       );
       // su -l -s SHELL -c SCRIPT USER, as user 1000.
       writeFileSync(join(dir, 'su'), '#!/bin/sh\necho "su as $6"\nexec sh -c "$5"\n');
-      writeFileSync(join(dir, 'id'), '#!/bin/sh\necho 1000\n');
+      // Knows one user, alice, as 1000.
+      writeFileSync(
+        join(dir, 'id'),
+        '#!/bin/sh\ncase "$*" in "-u") echo 1000 ;; "-u -- alice") echo 1000 ;; *) exit 1 ;; esac\n',
+      );
       for (const f of ['systemctl', 'su', 'id']) chmodSync(join(dir, f), 0o755);
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
@@ -141,6 +148,9 @@ describe('systemd in the guest', () => {
       ]);
       // The recording systemctl prints 3 lines for list-jobs: 3 "jobs".
       assert.match(lines.at(-2)!, /^Jobs=3$/);
+      const user = run(unitStateCommand('x.service', 'alice')).stdout.split('\n');
+      assert.deepEqual(user.slice(0, 3), ['su as alice', '--user', 'show']);
+      assert.equal(run(unitStateCommand('x.service', 'bob')).stdout, 'NoSuchUser=1\n');
     });
   });
 });

@@ -58,10 +58,14 @@ export function unitInfoCommand(unit: string, user?: string): string {
  */
 export function unitStateCommand(unit: string, user?: string): string {
   const sc = systemctlOf(user);
-  return asUser(
+  const state = asUser(
     `${sc} show -p LoadState -p ActiveState -p SubState -p Result -- ${shQuote(unit)}; echo "Jobs=$(${sc} list-jobs --no-legend 2>/dev/null | wc -l)"`,
     user,
   );
+  // asUser refused any name that is not one plain word.
+  return user === undefined
+    ? state
+    : `if id -u -- ${user} >/dev/null 2>&1; then ${state}; else echo NoSuchUser=1; fi`;
 }
 
 /** The unit's status and its journal's last lines, for a failure message. */
@@ -96,6 +100,7 @@ export function unknownUnitHint(user?: string): string {
  */
 export function unitVerdict(stdout: string, user?: string): Verdict {
   const p = parseUnitInfo(stdout);
+  if (p.NoSuchUser) return { failed: `the guest has no user "${user}"` };
   if (p.ActiveState === 'active') return 'done';
   if (p.LoadState === 'not-found')
     return { failed: `systemd has no such unit; ${unknownUnitHint(user)}` };

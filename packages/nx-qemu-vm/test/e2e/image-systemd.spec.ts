@@ -106,6 +106,8 @@ describe('init "systemd" on a Debian image', () => {
     assert.equal(site.User, 'www-data');
     assert.deepEqual(await web.systemctl('is-active ssh'), { status: 0, stdout: 'active\n' });
 
+    // The rest of the boot done: no job of the manager's is pending any more.
+    await web.waitUntilSucceeds('[ -z "$(systemctl list-jobs --no-legend)" ]');
     assert.equal((await web.stopJob('nginx')).status, 0);
     await web.requireUnitState('nginx', 'inactive');
     const required = await rejection(web.requireUnitState('nginx'));
@@ -126,7 +128,7 @@ describe('init "systemd" on a Debian image', () => {
 
     // A unit that fails: its result, status and journal.
     await web.execute(
-      "systemd-run --unit=boom -p Type=oneshot sh -c 'echo boom-said-this; exit 3'",
+      "systemd-run --unit=boom -p Type=oneshot /bin/sh -c 'echo boom-said-this; exit 3'",
     );
     const failed = await rejection(web.waitForUnit('boom', { timeout: 600 }));
     assert.ok(failed instanceof UnitError && failed.unit === 'boom', String(failed));
@@ -138,6 +140,10 @@ describe('init "systemd" on a Debian image', () => {
     // A user's own systemd instance, reached as the driver does (su, XDG_RUNTIME_DIR).
     await web.succeed('useradd -m alice && systemctl start user@$(id -u alice).service');
     await web.waitForUnit('default.target', { user: 'alice' });
+    await assert.rejects(
+      web.waitForUnit('default.target', { user: 'bob', timeout: 600 }),
+      (err: Error) => err instanceof UnitError && /the guest has no user "bob"/.test(err.message),
+    );
     const env = await web.systemctl('show-environment', { user: 'alice' });
     assert.equal(env.status, 0);
     assert.match(env.stdout, /^HOME=\/home\/alice$/m, 'the user manager of alice');
