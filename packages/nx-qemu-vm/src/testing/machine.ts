@@ -48,6 +48,8 @@ export interface MachineSpec extends LaunchOptions {
   addresses: { vlan: number; address: string }[];
   /** "init": "systemd": systemd is PID 1. */
   systemd: boolean;
+  /** Seconds start() gives a boot by default (startMachines' timeout). */
+  bootTimeout: number;
 }
 
 /** Seconds a command may run: as long as NixOS's driver allows (an apt-get install may take minutes). */
@@ -107,9 +109,9 @@ export class Machine {
    */
   async start(options: WaitOptions = {}): Promise<void> {
     if (this.isUp()) return;
-    this.starting ??= keepAlive(() => this.proc.boot(options.timeout ?? 600)).finally(
-      () => (this.starting = undefined),
-    );
+    this.starting ??= keepAlive(() =>
+      this.proc.boot(options.timeout ?? this.spec.bootTimeout),
+    ).finally(() => (this.starting = undefined));
     await this.starting;
   }
 

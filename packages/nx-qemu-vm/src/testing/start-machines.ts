@@ -103,14 +103,18 @@ export async function startMachines<const Name extends string>(
     if (options.build !== false) await prepare(root, [...names], options.log);
     const persistent = options.persistent ?? false;
     const vlanNet = setVlanNet();
-    const spec = (name: Name) => machineSpec(root, all[name], persistent, vlanNet);
+    const bootTimeout = options.timeout ?? 600;
+    const spec = (name: Name) => ({
+      ...machineSpec(root, all[name], persistent, vlanNet),
+      bootTimeout,
+    });
     if (options.start === false) {
       const created = names.map((name) => [name, Machine.create(spec(name))]);
       return machineSet(Object.fromEntries(created) as Record<Name, Machine>, persistent);
     }
     const boots = names.map((name) => {
       options.log?.(`booting ${name}\n`);
-      return Machine.boot(spec(name), options.timeout ?? 600);
+      return Machine.boot(spec(name), bootTimeout);
     });
     const results = await Promise.allSettled(boots);
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
