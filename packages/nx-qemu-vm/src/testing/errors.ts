@@ -76,3 +76,18 @@ export class StartError extends Error {
 export function outputSections(stdout: string | Buffer, stderr: string | Buffer): string {
   return section('stdout', stdout.toString()) + section('stderr', stderr.toString());
 }
+
+/** A unit that failed, is inactive with nothing to start it, is unknown, or is not in the state required. */
+export class UnitError extends MachineError {
+  constructor(
+    machine: string,
+    readonly unit: string,
+    message: string,
+    consoleLog: string | undefined,
+  ) {
+    super(machine, message, consoleLog);
+  }
+}
+
+/** A call that needs systemd, on a machine whose init is the plugin's stage 2. */
+export class NoSystemdError extends MachineError {}

@@ -85,21 +85,3 @@ export function tarInCommand(name: string, dest: string): string {
 export const serviceStatusCommand = (name: string) => `${SERVICES_PROGRAM} status ${shQuote(name)}`;
 /** The last lines of a declared service's log (its file, or its journal under systemd). */
 export const serviceLogCommand = (name: string) => `${SERVICES_PROGRAM} log ${shQuote(name)}`;
-
-/** systemctl with the caller's arguments, each one quoted. */
-export function systemctlCommand(args: readonly string[], user?: string): string {
-  const words = ['systemctl', ...(user ? ['--user', `--machine=${user}@`] : []), ...args];
-  return words.map(shQuote).join(' ');
-}
-
-/** A unit's state, one property a line, and whether a job for it is pending. */
-export function unitStateCommand(unit: string): string {
-  const u = shQuote(unit);
-  return `systemctl show -p LoadState -p ActiveState -p SubState -p Result ${u}; echo "Jobs=$(systemctl list-jobs --no-legend ${u} 2>/dev/null | wc -l)"`;
-}
-
-/** The unit's status and its journal's last lines, for a failure message. */
-export function unitReportCommand(unit: string): string {
-  const u = shQuote(unit);
-  return `systemctl status --no-pager -l ${u} 2>&1; echo; journalctl --no-pager -o cat -n 20 -u ${u} 2>&1`;
-}

@@ -15,6 +15,10 @@ export {
   CommandError,
   MachineError,
   MachineNotRunningError,
+  NoSystemdError,
   StartError,
   TimeoutError,
+  UnitError,
 } from './errors';
+export type { ActiveState } from './systemd';
+export type { UserOption } from './systemd-calls';

@@ -2,6 +2,7 @@
 // the run script (launch.ts) with QEMU behind it, the agent's channel, QMP
 // and the serial console. It knows whether the machine runs, and stops it
 // three ways: a clean power-off, a crash, or at once through the run script.
+// Once stopped, it can boot again: each boot is a new run of the script.
 import {
   appendFileSync,
   closeSync,
@@ -32,15 +33,19 @@ import { QmpClient } from './qmp';
 export class MachineProcess {
   /** This boot's serial console; a cold boot after a failed restore starts a new one. */
   console = new ConsoleText();
-  private launched!: Launched;
+  private launched: Launched | undefined;
   private runScriptOutput = '';
   private agent: AgentChannel | undefined;
   private qmpClient: QmpClient | undefined;
-  private exited!: Promise<void>;
+  private exited: Promise<void> = Promise.resolve();
   /** Set when a warm state did not restore: QEMU stopped while loading it, before the guest said anything. */
   private restoreFailed = false;
   /** Why the machine is not running, once it is not. */
-  stoppedBecause: string | undefined;
+  stoppedBecause: string | undefined = 'it was not started: machine.start() boots it';
+  /** The agent of this boot answered, and the machine has not stopped since. */
+  get up(): boolean {
+    return !this.stoppedBecause && !!this.agent?.hello;
+  }
 
   /** What the run script said about its accelerator (the text after "accelerator: "). */
   get accelerator(): string | undefined {
@@ -51,11 +56,16 @@ export class MachineProcess {
     readonly name: string,
     readonly consoleLog: string,
     private readonly options: LaunchOptions,
-  ) {
-    this.start(options);
-  }
+  ) {}
 
+  /** A new run of the script, with this run's console, channels and state. */
   private start(options: LaunchOptions): void {
+    this.console = new ConsoleText();
+    this.runScriptOutput = '';
+    this.restoreFailed = false;
+    this.stoppedBecause = undefined;
+    this.agent = undefined;
+    this.qmpClient = undefined;
     const { warmState } = options;
     // The saved boot's console, up to the moment it was saved: the console of a
     // restored boot reads as a cold boot's does, then says it was resumed.
@@ -64,8 +74,9 @@ export class MachineProcess {
       appendFileSync(this.consoleLog, saved);
       this.console.push(saved);
     }
-    this.launched = launch(options);
-    const { child, dir } = this.launched;
+    const launched = launch(options);
+    this.launched = launched;
+    const { child, dir } = launched;
     let guestSpoke = false;
     child.stdout.on('data', (chunk: Buffer) => {
       guestSpoke = true;
@@ -93,8 +104,17 @@ export class MachineProcess {
     });
   }
 
-  /** Resolves once the guest's agent answers; on failure, stops the machine and says why. */
-  async boot(timeoutSeconds: number): Promise<void> {
+  /**
+   * Starts a run and resolves once the guest's agent answers; on failure,
+   * stops the machine and says why. A boot after the first boots cold: a
+   * warm state holds memory of a fresh boot, which a disk kept since may not match.
+   */
+  async boot(timeoutSeconds: number, options = this.options): Promise<void> {
+    if (!this.stoppedBecause) throw new MachineError(this.name, 'start: the machine is running');
+    // A stopped run's process may still be on its way out: one run at a time.
+    if (!(await this.waitForExit(30)))
+      throw new MachineError(this.name, 'start: its previous run has not ended', this.consoleLog);
+    this.start(this.launched ? { ...options, warmState: undefined } : options);
     try {
       await keepAlive(() => this.withTimeout(this.connect(), timeoutSeconds, 'booting'));
     } catch (err) {
@@ -127,23 +147,17 @@ export class MachineProcess {
     const line = `nx-qemu-vm: machine "${this.name}": the warm state ${this.options.warmState} did not restore (${qemuSaid || this.stoppedBecause}); booting cold.\n`;
     process.stderr.write(line);
     appendFileSync(this.consoleLog, line);
-    this.console = new ConsoleText();
-    this.runScriptOutput = '';
-    this.restoreFailed = false;
-    this.stoppedBecause = undefined;
-    this.agent = undefined;
-    this.qmpClient = undefined;
-    this.start({ ...this.options, warmState: undefined });
-    return this.boot(timeoutSeconds);
+    return this.boot(timeoutSeconds, { ...this.options, warmState: undefined });
   }
 
   private async connect(): Promise<void> {
     const gaveUp = () =>
       this.stoppedBecause ? new MachineError(this.name, this.stoppedBecause) : undefined;
-    const agentSocket = await connectWhenReady(this.launched.agentSocket, gaveUp);
+    const launched = this.launched!;
+    const agentSocket = await connectWhenReady(launched.agentSocket, gaveUp);
     agentSocket.unref();
     this.agent = new AgentChannel(agentSocket);
-    const qmpSocket = await connectWhenReady(this.launched.qmpSocket, gaveUp);
+    const qmpSocket = await connectWhenReady(launched.qmpSocket, gaveUp);
     qmpSocket.unref();
     this.qmpClient = await QmpClient.over(qmpSocket, 30_000);
     // Stage 1 failing ends in an emergency shell, and a service that fails to
@@ -207,6 +221,7 @@ export class MachineProcess {
 
   /** The run's control directory, which also holds qemu-ga's socket (qga.sock). */
   get controlDir(): string {
+    if (!this.launched) throw this.notRunning('find its sockets');
     return join(this.launched.dir, 'control');
   }
 
@@ -218,14 +233,14 @@ export class MachineProcess {
   /** Types on the serial console, which is the run script's stdin. */
   async writeConsole(text: string): Promise<void> {
     if (this.stoppedBecause) throw this.notRunning('send characters');
-    const stdin = this.launched.child.stdin;
+    const stdin = this.launched!.child.stdin;
     await new Promise<void>((res, rej) => stdin.write(text, (err) => (err ? rej(err) : res())));
   }
 
   /** Asks stage 2 through the control FIFO; false when nothing reads it any more. */
   private control(request: 'poweroff' | 'reboot'): boolean {
     try {
-      const fd = openSync(this.launched.controlFifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      const fd = openSync(this.launched!.controlFifo, constants.O_WRONLY | constants.O_NONBLOCK);
       try {
         writeSync(fd, `${request}\n`);
       } finally {
@@ -243,17 +258,24 @@ export class MachineProcess {
     this.agent?.interrupt(
       new MachineError(this.name, 'the machine is shutting down', this.consoleLog),
     );
-    if (!this.control('poweroff')) this.launched.child.kill('SIGTERM');
+    if (!this.control('poweroff')) this.launched!.child.kill('SIGTERM');
     if (!(await this.waitForExit(timeoutSeconds))) await this.crash();
   }
 
   async crash(): Promise<void> {
+    if (!this.launched) return;
     this.stoppedBecause ??= 'it was crashed';
     await this.qmpClient?.quit(5000).catch(() => undefined);
     if (!(await this.waitForExit(10))) {
       this.launched.child.kill('SIGKILL');
       await this.waitForExit(10);
     }
+  }
+
+  /** Until QEMU ends by itself (the guest powered off), or `seconds` pass. */
+  async waitForShutdown(seconds: number): Promise<void> {
+    if (!(await this.waitForExit(seconds)))
+      throw new TimeoutError(this.name, 'waitForShutdown()', seconds, '', this.consoleLog);
   }
 
   /** Asks for a clean reboot; resolves once the agent of the new boot answers. */
@@ -268,6 +290,7 @@ export class MachineProcess {
 
   /** Stops at once through the run script, which removes its scratch files. */
   async stopNow(): Promise<void> {
+    if (!this.launched) return;
     this.stoppedBecause ??= 'it was stopped';
     this.launched.child.kill('SIGTERM');
     if (!(await this.waitForExit(20))) {

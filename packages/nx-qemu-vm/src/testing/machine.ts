@@ -16,6 +16,7 @@ import {
   MachineError,
   MachineNotRunningError,
   TimeoutError,
+  UnitError,
   outputSections,
 } from './errors';
 import {
@@ -23,16 +24,13 @@ import {
   portOpenCommand,
   serviceLogCommand,
   serviceStatusCommand,
-  systemctlCommand,
-  unitReportCommand,
-  unitStateCommand,
   unixSocketOpenCommand,
 } from './guest-commands';
 import { keepAlive } from './keep-alive';
 import { keyForChar } from './keys';
 import type { LaunchOptions } from './launch';
 import { MachineProcess } from './machine-process';
-import { type Verdict, serviceVerdict, unitVerdict } from './readiness';
+import { type Verdict, serviceVerdict } from './readiness';
 import {
   humanMonitorCommand,
   ocrImage,
@@ -42,6 +40,9 @@ import {
   ttyTextCommand,
   withScratchDir,
 } from './screen';
+import { type ActiveState, systemctlWords } from './systemd';
+import * as calls from './systemd-calls';
+import type { SystemdGuest, UserOption } from './systemd-calls';
 import { addForward, screendump, sendKeyCombination, setLinks } from './qmp-actions';
 import type { Transcript } from './transcript';
 import type {
@@ -71,6 +72,8 @@ export interface MachineSpec extends LaunchOptions {
   transcript: Transcript;
   /** The shell of the test's commands that name none. */
   shell: Shell;
+  /** Seconds start() gives a boot by default (startMachines' timeout). */
+  bootTimeout: number;
 }
 
 /** Seconds a command may run: as long as NixOS's driver allows (an apt-get install may take minutes). */
@@ -95,6 +98,7 @@ export class Machine {
   private artifactsKept = 0;
   /** The screenshots this test took, for its failure page. */
   private readonly screenshotsTaken: string[] = [];
+  private starting: Promise<void> | undefined;
 
   private constructor(private readonly spec: MachineSpec) {
     this.name = spec.name;
@@ -115,11 +119,39 @@ export class Machine {
     return this.proc.accelerator;
   }
 
+  /** A machine that start() boots. */
+  static create(spec: MachineSpec): Machine {
+    return new Machine(spec);
+  }
+
   /** Boots a machine and resolves once its agent answers. */
   static async boot(spec: MachineSpec, timeoutSeconds: number): Promise<Machine> {
     const m = new Machine(spec);
     await m.proc.boot(timeoutSeconds);
     return m;
+  }
+
+  /**
+   * Boots the machine (one of startMachines(names, { start: false }), or one
+   * that was shut down or crashed), on its disks as they were left; resolves
+   * once its agent answers. A machine that is up stays as it is.
+   */
+  async start(options: WaitOptions = {}): Promise<void> {
+    if (this.isUp()) return;
+    this.starting ??= keepAlive(() =>
+      this.proc.boot(options.timeout ?? this.spec.bootTimeout),
+    ).finally(() => (this.starting = undefined));
+    await this.starting;
+  }
+
+  /** The machine runs and its agent answered. */
+  isUp(): boolean {
+    return this.proc.up;
+  }
+
+  /** Until the machine powers off by itself (e.g. \`poweroff\` in the guest); at once if it is not running. */
+  async waitForShutdown(options: WaitOptions = {}): Promise<void> {
+    await keepAlive(() => this.proc.waitForShutdown(options.timeout ?? DEFAULT_WAIT_TIMEOUT));
   }
 
   private async failed(err: unknown): Promise<never> {
@@ -459,34 +491,52 @@ export class Machine {
     return this.pollGuest(what, options, serviceStatusCommand(name), serviceVerdict, report);
   }
 
-  /** systemctl in the guest ("init": "systemd"): its status and output. */
-  async systemctl(
-    args: string | readonly string[],
-    options: WaitOptions & { user?: string } = {},
-  ): Promise<{ status: number; stdout: string }> {
-    this.requireSystemd('systemctl');
-    const words = typeof args === 'string' ? args.split(/\s+/).filter(Boolean) : args;
-    const r = await this.execute(systemctlCommand(words, options.user), options);
-    return { status: r.status, stdout: r.stdout };
+  /** What the systemd calls (systemd-calls.ts) use of this machine. */
+  private get systemdGuest(): SystemdGuest {
+    return {
+      ...this.spec,
+      execute: (command, options) => this.execute(command, options),
+      succeed: (command) => this.succeed(command),
+      waitForService: (name, options) => this.waitForService(name, options),
+      poll: (...args) => this.pollGuest(...args),
+      failed: (err) => this.failed(err),
+    };
+  }
+
+  /** systemctl in the guest ("init": "systemd"): `{ status, stdout }`. */
+  systemctl(args: string | readonly string[], options: WaitOptions & UserOption = {}) {
+    const what = `systemctl(${JSON.stringify(args)})`;
+    return calls.systemctl(this.systemdGuest, what, systemctlWords(args), options);
+  }
+
+  /** `systemctl start UNIT`, as NixOS's start_job: `{ status, stdout }`. */
+  startJob(unit: string, options: WaitOptions & UserOption = {}) {
+    const what = `startJob(${JSON.stringify(unit)})`;
+    return calls.systemctl(this.systemdGuest, what, ['start', '--', unit], options);
+  }
+
+  stopJob(unit: string, options: WaitOptions & UserOption = {}) {
+    const what = `stopJob(${JSON.stringify(unit)})`;
+    return calls.systemctl(this.systemdGuest, what, ['stop', '--', unit], options);
   }
 
   /**
-   * Waits until a unit is active, as NixOS's wait_for_unit: rejects with the
-   * unit's status and journal when it failed, or is inactive with no job pending.
+   * Waits until a unit is active, as NixOS's wait_for_unit: rejects at once
+   * with the unit's status and journal when it failed, is unknown, or is
+   * inactive with no job pending. Without systemd: a declared service.
    */
-  waitForUnit(unit: string, options: WaitOptions = {}): Promise<void> {
-    this.requireSystemd('waitForUnit');
-    const report = { command: unitReportCommand(unit), title: 'systemctl status and journal' };
-    const what = `waitForUnit(${JSON.stringify(unit)})`;
-    return this.pollGuest(what, options, unitStateCommand(unit), unitVerdict, report);
+  waitForUnit(unit: string, options: WaitOptions & UserOption = {}): Promise<void> {
+    return calls.waitForUnit(this.systemdGuest, unit, options);
   }
 
-  private requireSystemd(method: string): void {
-    if (!this.spec.systemd)
-      throw new MachineError(
-        this.name,
-        `${method}: the machine does not run systemd (set "init": "systemd" with a Debian image); for declared services use waitForService`,
-      );
+  /** The unit's properties (`systemctl show`); without systemd, a declared service's state. */
+  getUnitInfo(unit: string, options: UserOption = {}): Promise<Record<string, string>> {
+    return calls.getUnitInfo(this.systemdGuest, unit, options);
+  }
+
+  /** Rejects unless the unit's ActiveState is `state`, as NixOS's require_unit_state. */
+  requireUnitState(unit: string, state: ActiveState = 'active', options: UserOption = {}) {
+    return calls.requireUnitState(this.systemdGuest, unit, state, options);
   }
 
   /**
@@ -499,6 +549,7 @@ export class Machine {
     command: string,
     verdict: (stdout: string) => Verdict,
     report: { command: string; title: string },
+    unit?: string,
   ): Promise<void> {
     const seconds = options.timeout ?? DEFAULT_WAIT_TIMEOUT;
     const deadline = Date.now() + seconds * 1000;
@@ -513,12 +564,12 @@ export class Machine {
           const r = (await this.run(command, { timeout: left })) as ExecuteResult<string>;
           const v = verdict(r.stdout);
           if (v === 'done') return;
-          if (v !== 'wait')
-            throw new MachineError(
-              this.name,
-              `${what}: ${v.failed}${await reportText()}`,
-              this.consoleLog,
-            );
+          if (v !== 'wait') {
+            const message = `${what}: ${v.failed}${await reportText()}`;
+            throw unit === undefined
+              ? new MachineError(this.name, message, this.consoleLog)
+              : new UnitError(this.name, unit, message, this.consoleLog);
+          }
           await sleep(Math.min(500, Math.max(0, deadline - Date.now())));
         }
         throw new TimeoutError(this.name, what, seconds, await reportText(), this.consoleLog);

@@ -26,6 +26,11 @@ export interface StartOptions {
   build?: boolean;
   /** Seconds each machine may take to boot until its agent answers. Default 600. */
   timeout?: number;
+  /**
+   * false: build, but boot none; each machine's start() boots it, in the
+   * order the test needs. Default true: all boot in parallel.
+   */
+  start?: boolean;
   /** Progress: Nx's output, the boots and subtests. Default: silent, with Nx's output in errors; subtests on stderr. */
   log?: (text: string) => void;
   /** The shell of the machines' commands unless a call names one: 'sh' (default) or 'bash' (with `set -euo pipefail`). */
@@ -108,12 +113,24 @@ export async function startMachines<const Name extends string>(
       );
     const persistent = options.persistent ?? false;
     const vlanNet = setVlanNet();
+    const bootTimeout = options.timeout ?? 600;
+    const spec = (name: Name) => ({
+      ...machineSpec(root, all[name], persistent, vlanNet),
+      bootTimeout,
+      transcript,
+      shell: options.shell ?? 'sh',
+    });
+    if (options.start === false) {
+      const created = names.map((name) => [name, Machine.create(spec(name))]);
+      return machineSet(
+        Object.fromEntries(created) as Record<Name, Machine>,
+        persistent,
+        transcript,
+      );
+    }
     const boots = names.map((name) => {
       options.log?.(`booting ${name}\n`);
-      const spec = machineSpec(root, all[name], persistent, vlanNet);
-      return transcript.step(name, 'boot', () =>
-        Machine.boot({ ...spec, transcript, shell: options.shell ?? 'sh' }, options.timeout ?? 600),
-      );
+      return transcript.step(name, 'boot', () => Machine.boot(spec(name), bootTimeout));
     });
     const results = await Promise.allSettled(boots);
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');

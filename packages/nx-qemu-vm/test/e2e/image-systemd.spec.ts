@@ -2,7 +2,8 @@
 // packages enabled start as in production (nginx here), and stage 2 runs as
 // its service: exec, postBootCommands and serve's ready line work as with the
 // default init; a declared service is a real unit that serves files the
-// workspace built and installed (real TCG boots).
+// workspace built and installed; the test API's systemd calls behave as
+// NixOS's driver's (real TCG boots).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,14 @@ import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
 import { freePort } from '../helpers/free-port';
 import { addProbeProject } from '../helpers/probe-project';
 import { startCommand, waitForNoProcesses } from '../helpers/processes';
+import { UnitError, startMachines } from '../../src/testing';
+
+/** The error a promise rejects with. */
+const rejection = (p: Promise<unknown>) =>
+  p.then(
+    () => assert.fail('it resolved'),
+    (err: unknown) => err as Error,
+  );
 
 describe('init "systemd" on a Debian image', () => {
   let ws: VmWorkspace;
@@ -84,6 +93,55 @@ describe('init "systemd" on a Debian image', () => {
     const failing = ws.exec('web', 'exit 7');
     assert.equal(failing.status, 7, failing.stderr);
     assert.match(ws.consoleLog('web'), /reboot: Power down/);
+  });
+
+  it("waits for units, reads and requires their state, starts and stops them, as NixOS's driver", async () => {
+    await using vms = await startMachines(['web'], { workspaceRoot: ws.root });
+    const { web } = vms.machines;
+    await web.waitForUnit('nginx');
+    await web.waitForUnit('site.service');
+    const site = await web.getUnitInfo('site');
+    assert.equal(site.Id, 'site.service');
+    assert.equal(site.ActiveState, 'active');
+    assert.equal(site.User, 'www-data');
+    assert.deepEqual(await web.systemctl('is-active ssh'), { status: 0, stdout: 'active\n' });
+
+    // The rest of the boot done: no job of the manager's is pending any more.
+    await web.waitUntilSucceeds('[ -z "$(systemctl list-jobs --no-legend)" ]');
+    assert.equal((await web.stopJob('nginx')).status, 0);
+    await web.requireUnitState('nginx', 'inactive');
+    const required = await rejection(web.requireUnitState('nginx'));
+    assert.ok(required instanceof UnitError, String(required));
+    assert.match(
+      required.message,
+      /requireUnitState\("nginx", "active"\): the unit is inactive, not active/,
+    );
+    // Inactive with no job pending: nothing will start it, so the wait ends at once.
+    const inactive = await rejection(web.waitForUnit('nginx', { timeout: 600 }));
+    assert.ok(inactive instanceof UnitError, String(inactive));
+    assert.match(
+      inactive.message,
+      /the unit is inactive and no job is pending\n--- systemctl status and journal ---\n[^]*nginx/,
+    );
+    assert.equal((await web.startJob('nginx')).status, 0);
+    await web.waitForUnit('nginx');
+
+    // A unit that fails: its result, status and journal.
+    await web.execute(
+      "systemd-run --unit=boom -p Type=oneshot /bin/sh -c 'echo boom-said-this; exit 3'",
+    );
+    const failed = await rejection(web.waitForUnit('boom', { timeout: 600 }));
+    assert.ok(failed instanceof UnitError && failed.unit === 'boom', String(failed));
+    assert.match(failed.message, /waitForUnit\("boom"\): the unit failed \(exit-code\)/);
+    assert.match(failed.message, /boom-said-this/);
+    const unknown = await rejection(web.waitForUnit('no-such-unit', { timeout: 600 }));
+    assert.match(unknown.message, /systemd has no such unit; check its name/);
+
+    // A user's own systemd instance: one the guest does not have fails at once.
+    await assert.rejects(
+      web.waitForUnit('default.target', { user: 'bob', timeout: 600 }),
+      (err: Error) => err instanceof UnitError && /the guest has no user "bob"/.test(err.message),
+    );
   });
 
   it('serves a page from nginx through a forwarded port once serve reports ready', () => {

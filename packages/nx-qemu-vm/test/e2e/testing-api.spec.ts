@@ -23,6 +23,7 @@ import { connect } from 'node:net';
 import {
   CommandError,
   MachineNotRunningError,
+  NoSystemdError,
   StartError,
   TimeoutError,
   startMachines,
@@ -48,7 +49,7 @@ const ws = createTempWorkspace(
     // NXQV_WARM=1: the machines start warm (see vm-workspace.ts).
     machines: warmed({
       server: { vlans: [1], graphics: true },
-      client: { vlans: [1], graphics: false },
+      client: { vlans: [1], graphics: false, services: { idle: { command: 'exec sleep 100000' } } },
       // With a display, so stage 1 reports on the serial port through the kernel log.
       broken: { init: '/no/such/init', graphics: true },
     }),
@@ -397,6 +398,31 @@ describe('nx-qemu-vm/testing', { timeout: 900_000 }, () => {
     }
   });
 
+  it("gives the systemd calls' names to declared services, and refuses the rest without systemd", async () => {
+    await client.waitForUnit('idle');
+    await client.requireUnitState('idle.service', 'active');
+    assert.deepEqual(await client.getUnitInfo('idle'), {
+      Id: 'idle.service',
+      LoadState: 'loaded',
+      ActiveState: 'active',
+      SubState: 'ready',
+    });
+    for (const call of [
+      () => client.systemctl('status'),
+      () => client.startJob('idle'),
+      () => client.waitForUnit('nginx'),
+      () => client.waitForUnit('idle', { user: 'alice' }),
+    ])
+      await assert.rejects(
+        call(),
+        (err: Error) =>
+          err instanceof NoSystemdError &&
+          /^machine "client": \w+\("[^"]+"[^)]*\): the machine does not run systemd: its init is the plugin's stage 2[^]*its declared services \(idle\) take waitForUnit[^]*Set "init": "systemd"/.test(
+            err.message,
+          ),
+      );
+  });
+
   it('names the machines that exist when asked for one that does not', async () => {
     await assert.rejects(
       startMachines(['nope'], { workspaceRoot: ws.root }),
@@ -477,6 +503,35 @@ describe('nx-qemu-vm/testing: lifecycle', { timeout: 900_000 }, () => {
     assert.equal(status, 0, output);
     assert.match(output, /kept-kept/);
     assert.match(output, /shutting the machines down/);
+  });
+
+  it('starts machines one at a time with start: false, and again after a power-off or a crash, disk kept', async () => {
+    await using vms = await startMachines(['client'], {
+      workspaceRoot: ws.root,
+      persistent: true,
+      build: false,
+      start: false,
+    });
+    const { client } = vms.machines;
+    assert.equal(client.isUp(), false);
+    await assert.rejects(
+      client.succeed('true'),
+      /machine "client": cannot execute a command: the machine is not running \(it was not started: machine.start\(\) boots it\)/,
+    );
+    await client.waitForShutdown(); // not running: at once
+    await client.start();
+    assert.equal(client.isUp(), true);
+    await client.succeed('echo kept-across-starts > /root/restart && sync');
+    // The guest powers off by itself.
+    await client.succeed('(sleep 1; poweroff) >/dev/null 2>&1 &');
+    await client.waitForShutdown({ timeout: 120 });
+    assert.equal(client.isUp(), false);
+    await client.start();
+    assert.equal(await client.succeed('cat /root/restart'), 'kept-across-starts\n');
+    await client.crash();
+    assert.equal(client.isUp(), false);
+    await client.start();
+    assert.equal(await client.succeed('cat /root/restart'), 'kept-across-starts\n');
   });
 
   it('rejects a machine that does not boot, with its console', async () => {
