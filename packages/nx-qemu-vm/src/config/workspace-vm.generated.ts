@@ -156,7 +156,7 @@ export interface MachineOptions {
    */
   kernelParams?: string[];
   /**
-   * Program that stage 1 starts as PID 1 in the mounted root. The default is nx-qemu-vm's own stage 2. `"systemd"` (with `system.from: "debian"`) boots the image's systemd as PID 1, with stage 2 as a service after `multi-user.target` (network, `postBootCommands`, `exec`, the test agent), so the services the packages enabled start as in production; the package `systemd` is added to the image. Any other absolute path is started as it is, e.g. an init inside a shared root directory.
+   * Program that stage 1 starts as PID 1 in the mounted root. The default is nx-qemu-vm's own stage 2. `"systemd"` (with `system.from: "debian"`) boots the image's systemd as PID 1, with the network configured by a unit before `network.target` and `network-online.target`, and stage 2 as a service after `multi-user.target` (`postBootCommands`, `exec`, the test agent), so the services the packages enabled start as in production; the package `systemd` is added to the image. Any other absolute path is started as it is, e.g. an init inside a shared root directory.
    */
   init?: string;
   /**
