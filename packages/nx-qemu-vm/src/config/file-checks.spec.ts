@@ -106,6 +106,19 @@ describe('files', () => {
     assert.ok(valid.machines.vm.files['/data/seed.txt']);
   });
 
+  it('refuses files on a machine that boots its own initrd, which would not write them', () => {
+    const [issue, ...rest] = issuesOf(
+      files({ '/etc/x': { text: 'x' } }, { initrd: '/boot/initrd.img', kernel: '/boot/vmlinuz' }),
+    ).filter((i) => i.path.includes('files'));
+    assert.deepEqual(rest, []);
+    assert.equal(issue.path, 'machines.vm.files');
+    assert.deepEqual(issue.value, ['/etc/x']);
+    assert.match(
+      issue.message,
+      /boots its own \(initrd \/boot\/initrd\.img\); set "initrd" to null/,
+    );
+  });
+
   it('wants exactly one of text and source', () => {
     for (const entry of [{}, { text: 'a', source: 'b' }]) {
       const [issue, ...rest] = one('/etc/x', entry);

@@ -41,6 +41,12 @@ function forbiddenPlace(m: ValidMachine, path: string): string | undefined {
 
 export function checkFiles(m: ValidMachine, add: Add): void {
   const paths = Object.keys(m.files);
+  if (paths.length && typeof m.initrd === 'string')
+    add(
+      ['files'],
+      paths,
+      `are written by the initrd that nx-qemu-vm generates, and this machine boots its own (initrd ${m.initrd}); set "initrd" to null, or put the files into that initrd's root yourself.`,
+    );
   for (const [path, f] of Object.entries(m.files)) {
     const at = ['files', path];
     if (!path.startsWith('/')) {
