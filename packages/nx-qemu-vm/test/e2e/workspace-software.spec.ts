@@ -165,7 +165,7 @@ describe('workspace software in machines', { timeout: 1_200_000 }, () => {
     await vms.shutdown();
   });
 
-  it("rebuilds the initrd, and only it, when a file's source changes", () => {
+  it("rebuilds the initrd, with the new bytes, when a file's source changes", () => {
     writeFileSync(join(ws.root, 'apps/api/config.json'), '{"port":3001}\n');
     const res = ws.nx(['run', 'server:initrd', '--output-style=static']);
     assert.equal(res.status, 0, res.output);
