@@ -17,7 +17,7 @@
 #   units_dir     with "init": "systemd", the services' units in the initrd; or empty
 #   hosts_block   the lines of /etc/hosts that name this machine and its vlan peers
 #   host_name     the machine's name, which its first-boot keys and certificate carry
-#   seed_passwd, seed_group  the accounts and groups of a root without /etc/passwd
+#   seed_passwd, seed_group  the accounts and groups of a root without /etc/passwd (stage 2 writes them)
 #   run_dir, stage2, agent, alternatives, failed_marker, fw_cfg_mode,
 #   warm_item, warm_point, block_drivers: fixed names
 # and the functions mount_early, which mounts the file systems under the root,
@@ -261,13 +261,6 @@ if [ "$merged_usr" = 1 ]; then
     fi
   done
 fi
-# First boot of a root without accounts (the host's /usr brings none): the
-# ones every guest has, so that files and services can be owned by them.
-if [ ! -e /mnt-root/etc/passwd ]; then
-  printf '%s' "$seed_passwd" >/mnt-root/etc/passwd
-  printf '%s' "$seed_group" >/mnt-root/etc/group
-fi
-
 # account_field FILE NAME FIELD: FIELD of NAME's line in the root's /etc/FILE
 # (passwd or group); a numeric NAME is an id, looked up by its third field.
 account_field() {
@@ -279,7 +272,10 @@ account_field() {
       key=3
       ;;
   esac
-  awk -F: -v n="$2" -v k="$key" -v f="$3" '$k == n { print $f; found = 1; exit } END { exit !found }' "/mnt-root/etc/$1" 2>/dev/null
+  # A root without accounts yet (the host's /usr brings none; stage 2 writes
+  # these on its first boot) has the ones every guest gets.
+  if [ -e "/mnt-root/etc/$1" ]; then cat "/mnt-root/etc/$1"; elif [ "$1" = passwd ]; then printf '%s' "$seed_passwd"; else printf '%s' "$seed_group"; fi |
+    awk -F: -v n="$2" -v k="$key" -v f="$3" '$k == n { print $f; found = 1; exit } END { exit !found }'
 }
 # put_file MEMBER PATH MODE USER GROUP: one of the machine's `files`, written
 # anew at each boot (through a new file, renamed over the old one); an empty

@@ -7,7 +7,8 @@
 #
 # stage2.ts puts a header of quoted values before this file:
 #   run_dir          where stage 1 put this script and busybox
-#   host_name (stage 1 writes /etc/hosts and the first accounts)
+#   host_name (stage 1 writes /etc/hosts)
+#   seed_passwd, seed_group  the first boot's /etc/passwd and /etc/group
 #   guest_ip, gateway, dns: the user network's addresses
 #   vlan_nics        one dev:address:vlan word per vlan NIC, e.g. eth1:192.168.1.3:1
 #   guest_agent      1 to start qemu-ga on the port named guest_agent_port
@@ -104,8 +105,12 @@ $bb hostname "$host_name"
 
 [ "$under_systemd" = 1 ] || setup_network
 
-# /etc is seeded on first boot only; afterwards it belongs to the guest (stage
-# 1 writes its accounts). A Debian image's /etc has no name or resolver: they are this machine's.
+# /etc is seeded on first boot only; afterwards it belongs to the guest. (A
+# Debian image's /etc has users, but no name or resolver: they are this machine's.)
+if [ ! -e /etc/passwd ]; then
+  printf '%s' "$seed_passwd" >/etc/passwd
+  printf '%s' "$seed_group" >/etc/group
+fi
 [ -e /etc/hostname ] || printf '%s\n' "$host_name" >/etc/hostname
 [ -e /etc/resolv.conf ] || printf 'nameserver %s\n' "$dns" >/etc/resolv.conf
 
