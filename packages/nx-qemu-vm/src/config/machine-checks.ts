@@ -5,6 +5,7 @@ import { jsonPath } from './errors';
 import type { ValidMachine } from './machine';
 import { ARCH_PROFILES, RESERVED_DRIVE_NAMES } from './defaults';
 import { ideSlots } from './drives';
+import { checkFiles } from './file-checks';
 import { checkMounts } from './mount-checks';
 import { checkTexts } from './text-checks';
 import { checkWorkload } from './workload-checks';
@@ -70,6 +71,7 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
 
   checkTexts(m, add);
   checkWorkload(m, add);
+  checkFiles(m, add);
   checkMounts(m, add);
 
   // Written into the guest's /etc/hosts as the machine's own address.

@@ -4,6 +4,7 @@
 // are filled in by resolution.
 import type {
   Drive,
+  File,
   FileSystem,
   ForwardPort,
   Install,
@@ -25,6 +26,7 @@ export type ValidDrive = WithDefaults<Drive, 'name'>;
 export type ValidFileSystem = Required<FileSystem>;
 export type ValidInstall = Install;
 export type ValidService = WithDefaults<Service, 'ready'>;
+export type ValidFile = WithDefaults<File, 'text' | 'source' | 'group'>;
 
 type QemuOptions = NonNullable<MachineOptions['qemu']>;
 
@@ -36,7 +38,8 @@ type Nested =
   | 'system'
   | 'qemu'
   | 'install'
-  | 'services';
+  | 'services'
+  | 'files';
 
 export type ValidMachine = WithDefaults<
   Omit<MachineOptions, Nested>,
@@ -47,6 +50,7 @@ export type ValidMachine = WithDefaults<
   fileSystems: Record<string, ValidFileSystem>;
   install: ValidInstall[];
   services: Record<string, ValidService>;
+  files: Record<string, ValidFile>;
   store: { source: string; target: string };
   system: { from: 'host' | 'debian'; suite?: string; packages: string[] };
   qemu: WithDefaults<QemuOptions, 'binary' | 'machine' | 'consoles' | 'networkingOptions'> & {

@@ -25,6 +25,8 @@ function* texts(
   else if (value && typeof value === 'object')
     for (const [k, v] of Object.entries(value)) {
       if (path.length === 0 && MULTILINE.has(k)) continue;
+      // A file's text is its content, written as bytes, never parsed.
+      if (path.length === 2 && path[0] === 'files' && k === 'text') continue;
       yield [[...path, k], k];
       yield* texts(v, [...path, k]);
     }

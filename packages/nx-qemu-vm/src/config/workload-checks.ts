@@ -12,12 +12,21 @@ type Add = (path: (string | number)[], value: unknown, message: string) => void;
  * Guest directories an install may not be at or under: the kernel's and
  * stage 1's own file systems, scratch space, and the store.
  */
-const SYSTEM_TREES = ['/proc', '/sys', '/dev', '/run', '/tmp', '/nix', '/.nx-store'];
+export const SYSTEM_TREES = ['/proc', '/sys', '/dev', '/run', '/tmp', '/nix', '/.nx-store'];
 /** Top-level directories the guest itself needs writable: an install may go below them, not on them. */
 const SYSTEM_DIRS = ['/etc', '/var', '/root', '/boot', '/bin', '/sbin', '/lib', '/lib64', '/usr'];
 
-/** The accounts every guest has: stage 2 writes them on a host-/usr machine's first boot. */
-export const BUILT_IN_USERS = ['root', 'nobody'];
+/**
+ * The lines of /etc/passwd and /etc/group that stage 1 writes on a host-/usr
+ * machine's first boot (a Debian image brings its own files).
+ */
+export const SEED_PASSWD = [
+  'root:x:0:0:root:/root:/bin/sh',
+  'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin',
+];
+export const SEED_GROUP = ['root:x:0:', 'nogroup:x:65534:'];
+/** The accounts every guest has. */
+export const BUILT_IN_USERS = SEED_PASSWD.map((line) => line.split(':')[0]);
 
 /** Service names stage 1 and stage 2 use for themselves. */
 const RESERVED_SERVICE = /^(nx-qemu-vm|systemd-.*|dbus|getty.*|serial-getty.*)$/;

@@ -156,7 +156,7 @@ export interface MachineOptions {
    */
   kernelParams?: string[];
   /**
-   * Program that stage 1 starts as PID 1 in the mounted root. The default is nx-qemu-vm's own stage 2. `"systemd"` (with `system.from: "debian"`) boots the image's systemd as PID 1, with stage 2 as a service after `multi-user.target` (network, `postBootCommands`, `exec`, the test agent), so the services the packages enabled start as in production; the package `systemd` is added to the image. Any other absolute path is started as it is, e.g. an init inside a shared root directory.
+   * Program that stage 1 starts as PID 1 in the mounted root. The default is nx-qemu-vm's own stage 2. `"systemd"` (with `system.from: "debian"`) boots the image's systemd as PID 1, with the network configured by a unit before `network.target` and `network-online.target`, and stage 2 as a service after `multi-user.target` (`postBootCommands`, `exec`, the test agent), so the services the packages enabled start as in production; the package `systemd` is added to the image. Any other absolute path is started as it is, e.g. an init inside a shared root directory.
    */
   init?: string;
   /**
@@ -172,6 +172,12 @@ export interface MachineOptions {
    */
   services?: {
     [k: string]: Service;
+  };
+  /**
+   * Files written into the guest's root before its init starts, so that every service and `postBootCommands` find them: keyed by absolute guest path, each with its content (`text`, or `source`, a file of the workspace read when the initrd is built, which then depends on it), mode and owner. They are written anew at every boot, over what the guest changed. Not allowed in the store, inside an `install` or a share, nor under /proc, /sys, /dev, /run, /tmp or /nix.
+   */
+  files?: {
+    [k: string]: File;
   };
   /**
    * Extra guest filesystems, keyed by mount point, mounted in stage 1. The ones nx-qemu-vm manages (/, the shares, /tmp, the store overlay and /boot) cannot be set here.
@@ -365,6 +371,32 @@ export interface Service {
    * What happens when the service exits after it was ready: started again when it failed (non-zero status or a signal), always, or never. An exit before it is ready is a failed boot, never restarted.
    */
   restart?: 'on-failure' | 'always' | 'no';
+}
+/**
+ * This interface was referenced by `WorkspaceVmFile`'s JSON-Schema
+ * via the `definition` "file".
+ */
+export interface File {
+  /**
+   * The file's content, as it is. Give `text` or `source`, not both.
+   */
+  text?: string;
+  /**
+   * A file of the workspace, relative to its root (e.g. `apps/api/config.json`), whose bytes become the file. It is read when the initrd is built, and a change to it rebuilds the initrd.
+   */
+  source?: string;
+  /**
+   * Permission bits as an octal string, e.g. `"0644"` or `"0600"`.
+   */
+  mode?: string;
+  /**
+   * The owner: an account of the guest's /etc/passwd (root and nobody always exist), or a numeric id.
+   */
+  user?: string;
+  /**
+   * The group: a group of the guest's /etc/group, or a numeric id. Default: the owner's primary group.
+   */
+  group?: string;
 }
 /**
  * This interface was referenced by `WorkspaceVmFile`'s JSON-Schema

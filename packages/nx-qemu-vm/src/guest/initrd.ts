@@ -15,6 +15,7 @@ import {
   INITRD_ALTERNATIVES,
   INITRD_STAGE2,
   INITRD_STAGE2_UNIT,
+  INITRD_NETWORK_UNIT,
   INITRD_SERVICES,
   INITRD_UNITS,
   type Stage1Modules,
@@ -22,10 +23,12 @@ import {
 } from './stage1';
 import { renderStage2 } from './stage2';
 import { renderServiceUnits, renderServicesProgram } from './services';
+import { type GuestFile, INITRD_FILES, guestFiles, readSource } from './files';
 
 /** The test API's guest agent, shipped in the package beside this file. */
 const AGENT_SOURCE = join(__dirname, 'agent.pl');
 const STAGE2_UNIT_SOURCE = join(__dirname, 'nx-qemu-vm.service');
+const NETWORK_UNIT_SOURCE = join(__dirname, 'nx-qemu-vm-network.service');
 
 /** A host tool the initrd copies, and the Debian package that provides it. */
 interface HostTool {
@@ -157,6 +160,8 @@ export interface InitrdOptions {
   mtime?: number;
   /** Receives one line per phase, for the user watching a long build. */
   log?: (line: string) => void;
+  /** Where the `source` of `files` are read; the current directory by default. */
+  workspaceRoot?: string;
 }
 
 /**
@@ -175,6 +180,12 @@ export interface InitrdSpec {
   stage2: string;
   /** Stage 2's systemd unit, with "init": "systemd". */
   stage2Unit: string | null;
+  /** With "init": "systemd", the unit that configures the network before network.target. */
+  networkUnit: string | null;
+  /** The machine's name, for errors about its files. */
+  machine: string;
+  /** The machine's `files`; a `source` is read when the initrd is built. */
+  files: GuestFile[];
   /** The declared services' program, or null without services. */
   services: string | null;
   /** With "init": "systemd", one unit per service, by file name. */
@@ -201,6 +212,9 @@ export function initrdSpec(r: ResolvedMachine): InitrdSpec {
     stage1: (modules) => renderStage1(r, modules),
     stage2: renderStage2(r),
     stage2Unit: r.kernel.systemd ? readFileSync(STAGE2_UNIT_SOURCE, 'utf8') : null,
+    networkUnit: r.kernel.systemd ? readFileSync(NETWORK_UNIT_SOURCE, 'utf8') : null,
+    machine: r.name,
+    files: guestFiles(r.config.files),
     services: renderServicesProgram(r),
     serviceUnits: renderServiceUnits(r),
   };
@@ -212,6 +226,12 @@ export async function buildInitrd(
 ): Promise<InitrdResult> {
   const spec = 'stage2' in r ? r : initrdSpec(r);
   const store = opts.store;
+  // A missing or stray source is the user's to fix: say so before any long step.
+  const fileContents = spec.files.map((f) =>
+    'text' in f.content
+      ? Buffer.from(f.content.text)
+      : readSource(spec.machine, f.path, f.content.source, opts.workspaceRoot ?? process.cwd()),
+  );
   const version =
     store === undefined ? kernelVersionFromImage(spec.kernelImage) : imageKernelVersion(store);
   if (!version)
@@ -277,6 +297,9 @@ export async function buildInitrd(
   file(INITRD_STAGE2, Buffer.from(spec.stage2));
   file(INITRD_AGENT, readFileSync(AGENT_SOURCE), 0o644);
   if (spec.stage2Unit !== null) file(INITRD_STAGE2_UNIT, Buffer.from(spec.stage2Unit), 0o644);
+  if (spec.networkUnit !== null) file(INITRD_NETWORK_UNIT, Buffer.from(spec.networkUnit), 0o644);
+  if (spec.files.length) entries.push({ path: INITRD_FILES, type: 'dir', mode: 0o700 });
+  spec.files.forEach((f, i) => file(f.member, fileContents[i], 0o600));
   if (spec.services !== null) file(INITRD_SERVICES, Buffer.from(spec.services));
   const units = Object.entries(spec.serviceUnits);
   if (units.length) entries.push({ path: INITRD_UNITS, type: 'dir', mode: 0o755 });

@@ -12,13 +12,16 @@
 #   factory       a Debian image's root tree beside /usr as installed, copied to a new root; or empty
 #   init          the default init; an init= kernel parameter overrides it
 #   stage2_unit   with "init": "systemd", stage 2's unit in the initrd; or empty
+#   network_unit  with "init": "systemd", the network's unit in the initrd; or empty
 #   services_program  the declared services' program in the initrd; or empty
 #   units_dir     with "init": "systemd", the services' units in the initrd; or empty
 #   hosts_block   the lines of /etc/hosts that name this machine and its vlan peers
 #   host_name     the machine's name, which its first-boot keys and certificate carry
+#   seed_passwd, seed_group  the accounts and groups of a root without /etc/passwd (stage 2 writes them)
 #   run_dir, stage2, agent, alternatives, failed_marker, fw_cfg_mode,
 #   warm_item, warm_point, block_drivers: fixed names
-# and the function mount_early, which mounts the file systems under the root.
+# and the functions mount_early, which mounts the file systems under the root,
+# and put_files, which writes the machine's `files` on it (put_file calls).
 # shellcheck disable=SC2154
 
 /bin/busybox mkdir -p /proc /sys /dev /tmp /mnt-root
@@ -258,6 +261,46 @@ if [ "$merged_usr" = 1 ]; then
     fi
   done
 fi
+# account_field FILE NAME FIELD: FIELD of NAME's line in the root's /etc/FILE
+# (passwd or group); a numeric NAME is an id, looked up by its third field.
+account_field() {
+  key=1
+  case $2 in
+    *[!0-9]*) ;;
+    *)
+      [ "$3" = 3 ] && echo "$2" && return 0
+      key=3
+      ;;
+  esac
+  # A root without accounts yet (the host's /usr brings none; stage 2 writes
+  # these on its first boot) has the ones every guest gets.
+  if [ -e "/mnt-root/etc/$1" ]; then cat "/mnt-root/etc/$1"; elif [ "$1" = passwd ]; then printf '%s' "$seed_passwd"; else printf '%s' "$seed_group"; fi |
+    awk -F: -v n="$2" -v k="$key" -v f="$3" '$k == n { print $f; found = 1; exit } END { exit !found }'
+}
+# put_file MEMBER PATH MODE USER GROUP: one of the machine's `files`, written
+# anew at each boot (through a new file, renamed over the old one); an empty
+# GROUP is the owner's primary group. A link in PATH must stay in the root.
+put_file() {
+  uid=$(account_field passwd "$4" 3) || fail "cannot write $2 (files): no account $4 in the guest's /etc/passwd"
+  if [ -n "$5" ]; then
+    gid=$(account_field group "$5" 3) || fail "cannot write $2 (files): no group $5 in the guest's /etc/group"
+  else
+    gid=$(account_field passwd "$4" 4) || gid=$uid
+  fi
+  target=/mnt-root$2
+  mkdir -p "${target%/*}" 2>/dev/null
+  case $(readlink -f "${target%/*}") in
+    /mnt-root | /mnt-root/*) ;;
+    *) fail "cannot write $2 (files): a link on its path leads out of the guest's root, or a file is in the way" ;;
+  esac
+  [ -d "$target" ] && [ ! -L "$target" ] && fail "cannot write $2 (files): the guest has a directory there"
+  new="$target.nx-qemu-vm-new"
+  if ! { cp "$1" "$new" && chown "$uid:$gid" "$new" && chmod "$3" "$new" && mv -f "$new" "$target"; }; then
+    rm -f "$new"
+    fail "cannot write $2 (files) on the root"
+  fi
+}
+put_files
 
 # Stage 2, its busybox and the test agent live in a fresh /run, so nothing is written to the root for them.
 mount_fs tmpfs /mnt-root/run tmpfs mode=0755,nosuid,nodev
@@ -278,6 +321,13 @@ if [ -n "$stage2_unit" ]; then
   mkdir -p "$units/multi-user.target.wants"
   cp "$stage2_unit" "$units/nx-qemu-vm.service"
   ln -s ../nx-qemu-vm.service "$units/multi-user.target.wants/nx-qemu-vm.service"
+  # The network, configured before network.target and network-online.target,
+  # which the boot reaches: services ordered after either find it up.
+  mkdir -p "$units/network-online.target.wants"
+  cp "$network_unit" "$units/nx-qemu-vm-network.service"
+  ln -s ../nx-qemu-vm-network.service "$units/network-online.target.wants/nx-qemu-vm-network.service"
+  ln -s ../nx-qemu-vm-network.service "$units/multi-user.target.wants/nx-qemu-vm-network.service"
+  ln -s /lib/systemd/system/network-online.target "$units/multi-user.target.wants/network-online.target"
   for unit in getty.target getty@.service autovt@.service serial-getty@.service console-getty.service systemd-firstboot.service; do
     ln -s /dev/null "$units/$unit"
   done

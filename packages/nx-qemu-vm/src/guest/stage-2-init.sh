@@ -8,6 +8,7 @@
 # stage2.ts puts a header of quoted values before this file:
 #   run_dir          where stage 1 put this script and busybox
 #   host_name (stage 1 writes /etc/hosts)
+#   seed_passwd, seed_group  the first boot's /etc/passwd and /etc/group
 #   guest_ip, gateway, dns: the user network's addresses
 #   vlan_nics        one dev:address:vlan word per vlan NIC, e.g. eth1:192.168.1.3:1
 #   guest_agent      1 to start qemu-ga on the port named guest_agent_port
@@ -23,6 +24,39 @@
 # shellcheck disable=SC2154
 
 bb=$run_dir/busybox
+# Busybox's ip: the store need not have iproute2. Each failure is reported
+# and the others still tried; the status says whether any failed.
+setup_network() {
+  net_status=0
+  $bb ip link set lo up
+  # The user network's NIC is eth0 when it exists; the vlan NICs follow in order.
+  if [ -e /sys/class/net/eth0 ]; then
+    if ! { $bb ip addr add "$guest_ip/24" dev eth0 && $bb ip link set eth0 up && $bb ip route add default via "$gateway"; }; then
+      echo "stage 2: warning: eth0 setup failed"
+      net_status=1
+    fi
+  fi
+  for nic in $vlan_nics; do
+    dev=${nic%%:*}
+    rest=${nic#*:}
+    address=${rest%%:*}
+    vlan=${rest#*:}
+    # The vlan transport echoes a VM's own frames back to it, which IPv6 would take for a duplicate address.
+    echo 0 >"/proc/sys/net/ipv6/conf/$dev/accept_dad" 2>/dev/null
+    if ! { $bb ip addr add "$address/24" dev "$dev" && $bb ip link set "$dev" up; }; then
+      echo "stage 2: warning: $dev (vlan $vlan) setup failed"
+      net_status=1
+    fi
+  done
+  return $net_status
+}
+# Under systemd the network is a unit of its own (nx-qemu-vm-network.service,
+# `init network`), ordered before network.target and network-online.target.
+# (As PID 1, the arguments are the kernel's leftover words: never this one.)
+if [ "$under_systemd" = 1 ] && [ "${1:-}" = network ]; then
+  setup_network
+  exit
+fi
 $bb mkdir -p "$run_dir/bin" "$run_dir/sbin"
 # Busybox fills in, last on PATH, what the store lacks.
 $bb --install -s "$run_dir/bin"
@@ -69,29 +103,13 @@ mount_fs() {
 mount_late
 $bb hostname "$host_name"
 
-# Busybox's ip: the store need not have iproute2.
-$bb ip link set lo up
-# The user network's NIC is eth0 when it exists; the vlan NICs follow in order.
-if [ -e /sys/class/net/eth0 ]; then
-  $bb ip addr add "$guest_ip/24" dev eth0 && $bb ip link set eth0 up && $bb ip route add default via "$gateway" ||
-    echo "stage 2: warning: eth0 setup failed"
-fi
-for nic in $vlan_nics; do
-  dev=${nic%%:*}
-  rest=${nic#*:}
-  address=${rest%%:*}
-  vlan=${rest#*:}
-  # The vlan transport echoes a VM's own frames back to it, which IPv6 would take for a duplicate address.
-  echo 0 >"/proc/sys/net/ipv6/conf/$dev/accept_dad" 2>/dev/null
-  $bb ip addr add "$address/24" dev "$dev" && $bb ip link set "$dev" up ||
-    echo "stage 2: warning: $dev (vlan $vlan) setup failed"
-done
+[ "$under_systemd" = 1 ] || setup_network
 
 # /etc is seeded on first boot only; afterwards it belongs to the guest. (A
 # Debian image's /etc has users, but no name or resolver: they are this machine's.)
 if [ ! -e /etc/passwd ]; then
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >/etc/passwd
-  printf 'root:x:0:\nnogroup:x:65534:\n' >/etc/group
+  printf '%s' "$seed_passwd" >/etc/passwd
+  printf '%s' "$seed_group" >/etc/group
 fi
 [ -e /etc/hostname ] || printf '%s\n' "$host_name" >/etc/hostname
 [ -e /etc/resolv.conf ] || printf 'nameserver %s\n' "$dns" >/etc/resolv.conf

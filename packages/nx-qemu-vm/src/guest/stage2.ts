@@ -7,6 +7,7 @@ import { EXEC_BOOT_FAILURE_STATUS } from '../qemu/exec-script';
 import { shAssignments, shFunction } from '../quote/shell';
 import { AGENT_PORT } from '../testing/agent-protocol';
 import { shellFile } from '../util/shell-file';
+import { SEED_GROUP, SEED_PASSWD } from '../config/workload-checks';
 import { FW_CFG_MODE, RUN_DIR, renderMounts } from './stage1';
 
 /** Files the host and the guest exchange for `exec`, below the xchg share. */
@@ -19,6 +20,8 @@ export function renderStage2(r: ResolvedMachine): string {
   const header = shAssignments({
     run_dir: RUN_DIR,
     host_name: r.name,
+    seed_passwd: SEED_PASSWD.map((l) => `${l}\n`).join(''),
+    seed_group: SEED_GROUP.map((l) => `${l}\n`).join(''),
     guest_ip: GUEST_IP,
     gateway: '10.0.2.2',
     dns: '10.0.2.3',

@@ -12,6 +12,7 @@ import {
   hostInputs,
   machineFieldsInput,
   warmHostInputs,
+  fileSourceInputs,
 } from './target-inputs';
 import { PLUGIN_ROOT, pluginDigest } from './plugin-digest';
 import type { HostEntry } from '../config/network';
@@ -102,9 +103,9 @@ export function machineProject(
           ? {
               dependsOn: [t('config'), t('image')],
               // The kernel, its modules and the tools come out of the image.
-              inputs: [{ dependentTasksOutputFiles: '**/image/*' }],
+              inputs: [{ dependentTasksOutputFiles: '**/image/*' }, ...fileSourceInputs(m)],
             }
-          : { dependsOn: [t('config')] }),
+          : { dependsOn: [t('config')], inputs: fileSourceInputs(m) }),
         // Its /etc/hosts names the other machines on its vlans: their names
         // and positions are in the key through this option.
         ...(hosts.length

@@ -4,9 +4,12 @@
 // really change which output is proven by target-inputs.spec.ts, which
 // mutates every option of every golden config and compares the products.
 import type { TargetConfiguration } from '@nx/devkit';
+import { posix } from 'node:path';
 import { CONFIG_FILE } from '../config/load';
 import type { ValidMachine } from '../config/machine';
 import { shQuote } from '../quote/shell';
+
+type Input = NonNullable<TargetConfiguration['inputs']>[number];
 
 export type CachedTarget = 'config' | 'image' | 'install' | 'initrd' | 'boot-disk' | 'build';
 
@@ -37,6 +40,7 @@ export const TARGET_FIELDS: Record<Exclude<CachedTarget, 'config'>, readonly str
     'postBootCommands',
     'install',
     'services',
+    'files',
     'fileSystems',
     'useBootLoader',
     'qemu.diskInterface',
@@ -97,6 +101,14 @@ export const TARGET_FIELDS: Record<Exclude<CachedTarget, 'config'>, readonly str
     'warmStart',
   ],
 };
+
+/** The workspace files that `files` entries name as `source`: the initrd carries their bytes. */
+export function fileSourceInputs(m: ValidMachine): Input[] {
+  const sources = Object.values(m.files).flatMap((f) =>
+    f.source === undefined ? [] : [posix.normalize(f.source)],
+  );
+  return [...new Set(sources)].map((source) => ({ fileset: `{workspaceRoot}/${source}` }));
+}
 
 /** Nx's json input: only these fields of this machine's entry in workspace-vm.json. */
 export function machineFieldsInput(name: string, fields: readonly string[] | 'all') {
@@ -171,8 +183,6 @@ const KERNEL_NAMES = 'ls -1d /boot/vmlinuz-* 2>/dev/null || true';
 const aptIndex = (suite: string | undefined) =>
   `s=${suite ?? '$(. /etc/os-release && echo "$VERSION_CODENAME")'}; cat /var/lib/apt/lists/*_dists_"$s"[-_]*InRelease 2>/dev/null | sha256sum`;
 const IMAGE_TOOLS = ['mmdebstrap', 'erofs-utils', 'dpkg'];
-
-type Input = NonNullable<TargetConfiguration['inputs']>[number];
 
 /**
  * Files outside the workspace and host tools that each cached target depends

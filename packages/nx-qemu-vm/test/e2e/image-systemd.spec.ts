@@ -2,8 +2,9 @@
 // packages enabled start as in production (nginx here), and stage 2 runs as
 // its service: exec, postBootCommands and serve's ready line work as with the
 // default init; a declared service is a real unit that serves files the
-// workspace built and installed; the test API's systemd calls behave as
-// NixOS's driver's (real TCG boots).
+// workspace built and installed; the network is up, and network.target and
+// network-online.target reached, before a unit ordered after them starts;
+// the test API's systemd calls behave as NixOS's driver's (real TCG boots).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,14 @@ describe('init "systemd" on a Debian image', () => {
         // out and stage 1 makes on the first boot, before systemd starts.
         system: { from: 'debian', packages: ['nginx', 'openssh-server'] },
         forwardPorts: [{ host: { port }, guest: { port: 80 } }],
+        vlans: [1],
+        // nginx made to wait for network-online.target, recording the
+        // addresses it finds when it starts (a drop-in: a plain file).
+        files: {
+          '/etc/systemd/system/nginx.service.d/online.conf': {
+            text: '[Unit]\nWants=network-online.target\nAfter=network-online.target\n\n[Service]\nExecStartPre=/bin/sh -c "busybox ip -4 addr show > /run/nginx-saw-network"\n',
+          },
+        },
         postBootCommands: 'echo post-boot-$((40+2)) > /run/post-boot',
         install: [{ target: 'site:build', to: '/opt/site' }],
         services: {
@@ -71,13 +80,13 @@ describe('init "systemd" on a Debian image', () => {
       'web',
       'cat /proc/1/comm; systemctl is-active nginx; cat /run/post-boot; systemctl is-system-running || true; ' +
         'systemctl is-active site.service; stat -c %U /proc/$(systemctl show -p MainPID --value site.service); busybox wget -qO- http://127.0.0.1:8081/; ' +
-        'systemctl is-active ssh; cat /etc/machine-id',
+        'systemctl is-active ssh; cat /etc/machine-id; ' +
+        'systemctl is-active network.target network-online.target nx-qemu-vm-network.service | paste -sd " "; ' +
+        "grep -o 'inet [0-9.]*' /run/nginx-saw-network | paste -sd ' '",
     );
     assert.equal(run.status, 0, run.stderr + ws.consoleLog('web').slice(-4000));
-    const [pid1, nginx, postBoot, state, site, user, page, ssh, machineId] = run.stdout
-      .replace(/\r/g, '')
-      .trim()
-      .split('\n');
+    const [pid1, nginx, postBoot, state, site, user, page, ssh, machineId, targets, seen] =
+      run.stdout.replace(/\r/g, '').trim().split('\n');
     assert.equal(pid1, 'systemd');
     assert.equal(nginx, 'active');
     assert.equal(postBoot, 'post-boot-42');
@@ -89,6 +98,10 @@ describe('init "systemd" on a Debian image', () => {
     // The machine's own identity, made on its first boot.
     assert.equal(ssh, 'active');
     assert.match(machineId, /^[0-9a-f]{32}$/);
+    // The network's order: both targets reached, and a unit after
+    // network-online.target found the user-mode and vlan addresses in place.
+    assert.equal(targets, 'active active active');
+    assert.equal(seen, 'inet 127.0.0.1 inet 10.0.2.15 inet 192.168.1.1');
     // The exec command's status comes back, and the guest powers off through systemd.
     const failing = ws.exec('web', 'exit 7');
     assert.equal(failing.status, 7, failing.stderr);

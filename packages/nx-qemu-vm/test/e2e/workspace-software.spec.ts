@@ -1,12 +1,15 @@
 // The workspace's own software in machines, booted for real (TCG): a Node.js
 // service `api`, built by Nx, installed into a machine on the host's /usr as
 // a read-only image, declared as a service and reached by name from another
-// machine; the graph edges and cache keys that carry a change to `api`; and
-// a service that dies at start, which fails the boot at once with its log.
+// machine; declared files, in place with their mode and owner before the
+// services and postBootCommands start; the graph edges and cache keys that
+// carry a change to `api` or to a file's source; and a service that dies at
+// start, which fails the boot at once with its log.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, utimesSync } from 'node:fs';
+import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { startMachines, type MachineSet } from '../../src/testing';
@@ -29,7 +32,18 @@ const machines = {
     // A new build of api must not make the saved state stale: the files are mounted after the restore.
     warmStart: true,
     install: [{ target: 'api:build', to: '/opt/api' }],
+    files: {
+      '/etc/api/greeting.txt': { text: "it's declared\n", mode: '0640', user: 'nobody' },
+      '/etc/api/config.json': { source: 'apps/api/config.json' },
+    },
+    // Each reads the files, and fails the boot if they are not there yet.
+    postBootCommands: 'cat /etc/api/greeting.txt /etc/api/config.json > /run/read-by-post-boot',
     services: {
+      reader: {
+        command:
+          'cat /etc/api/greeting.txt /etc/api/config.json > /run/read-by-service && exec sleep 1000000',
+        ready: { file: '/run/read-by-service' },
+      },
       api: {
         command: 'exec /usr/bin/node main.js',
         environment: { PORT: '3000' },
@@ -54,7 +68,10 @@ const writeApi = (main: string) => writeApiMain(ws.root, main);
 describe('workspace software in machines', { timeout: 1_200_000 }, () => {
   let vms: MachineSet<'server' | 'client'> | MachineSet<'server'>;
 
-  before(() => writeApiProject(ws.root, API_MAIN));
+  before(() => {
+    writeApiProject(ws.root, API_MAIN);
+    writeFileSync(join(ws.root, 'apps/api/config.json'), '{"port":3000}\n');
+  });
   after(async () => {
     await vms?.shutdown();
     ws.remove();
@@ -98,6 +115,13 @@ describe('workspace software in machines', { timeout: 1_200_000 }, () => {
       await server.succeed("tr '\\0' '\\n' < /proc/$(pgrep -x node)/environ"),
       /^HOME=\/nonexistent$/m,
     );
+    // The declared files, with their modes and owners, read at start by the service and postBootCommands.
+    assert.equal(
+      await server.succeed(
+        'stat -c "%U:%G %a" /etc/api/greeting.txt /etc/api/config.json; cat /run/read-by-service; cmp /run/read-by-service /run/read-by-post-boot',
+      ),
+      'nobody:nogroup 640\nroot:root 644\n' + "it's declared\n" + '{"port":3000}\n',
+    );
     const hosts = await client.succeed('cat /etc/hosts');
     assert.match(hosts, /^192\.168\.1\.1 server$/m);
     assert.match(hosts, /^192\.168\.1\.2 client$/m);
@@ -139,6 +163,20 @@ describe('workspace software in machines', { timeout: 1_200_000 }, () => {
       /version 2/,
     );
     await vms.shutdown();
+  });
+
+  it("rebuilds the initrd, with the new bytes, when a file's source changes", () => {
+    writeFileSync(join(ws.root, 'apps/api/config.json'), '{"port":3001}\n');
+    const res = ws.nx(['run', 'server:initrd', '--output-style=static']);
+    assert.equal(res.status, 0, res.output);
+    const output = stripVTControlCharacters(res.output);
+    assert.match(output, /^> nx run server:initrd\s*$/m, output);
+    assert.match(
+      output,
+      /^> nx run server:config.*\[(local cache|existing outputs match the cache)\]/m,
+    );
+    const initrd = gunzipSync(readFileSync(join(ws.root, 'dist/vm/server/initrd/initrd.img')));
+    assert.ok(initrd.includes('{"port":3001}\n'), 'the new content is in the initrd');
   });
 
   it('fails the boot at once, with the log, when a service dies before it is ready', async () => {

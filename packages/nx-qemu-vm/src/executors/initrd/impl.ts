@@ -11,6 +11,7 @@ import { unpackPvhKernel } from '../../guest/pvh-extract';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ConfigError } from '../../config/errors';
 import { unknownServiceUsers } from '../../guest/services';
+import { unknownFileOwners } from '../../guest/files';
 import { STORE_FACTORY } from '../../guest/stage1';
 import { publishDirectory } from '../../util/atomic-write';
 import { withExtractedStore } from '../../image/extract-store';
@@ -34,15 +35,23 @@ export default async function initrdExecutor(
       m.machine.system.from === 'debian'
         ? await withExtractedStore(m.machine.system.image.store, log, (store) => {
             // The services' accounts, checked against the image before a boot finds them missing.
-            const passwd = join(store, STORE_FACTORY, 'etc/passwd');
-            const issues = unknownServiceUsers(
-              m.machine,
-              existsSync(passwd) ? readFileSync(passwd, 'utf8') : '',
-            );
+            const table = (name: string) => {
+              const file = join(store, STORE_FACTORY, 'etc', name);
+              return existsSync(file) ? readFileSync(file, 'utf8') : '';
+            };
+            const issues = [
+              ...unknownServiceUsers(m.machine, table('passwd')),
+              ...unknownFileOwners(
+                m.machine.name,
+                m.machine.config.files,
+                table('passwd'),
+                table('group'),
+              ),
+            ];
             if (issues.length) throw new ConfigError('workspace-vm.json', issues);
-            return buildInitrd(m.machine, { log, store });
+            return buildInitrd(m.machine, { log, store, workspaceRoot: m.workspaceRoot });
           })
-        : await buildInitrd(m.machine, { log });
+        : await buildInitrd(m.machine, { log, workspaceRoot: m.workspaceRoot });
     const pvh = m.machine.kernel.pvh
       ? await unpackPvhKernel(resolve(context.root, m.machine.kernel.image))
       : undefined;
