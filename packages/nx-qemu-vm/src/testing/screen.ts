@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { execFile } from 'node:child_process';
 import type { QmpClient } from './qmp';
 
 const QMP_TIMEOUT_MS = 30_000;
@@ -61,21 +61,31 @@ export function ocrImage(ppm: Buffer, scale = OCR_SCALE): Buffer {
   return out;
 }
 
-/** The text tesseract reads in an image file. */
-export async function recognizeText(image: string): Promise<string> {
-  // One thread: machines and tests already keep the cores busy.
-  const r = await execa('tesseract', [image, '-', '--psm', '6'], {
-    reject: false,
-    stdin: 'ignore',
-    env: { OMP_THREAD_LIMIT: '1' },
-  });
-  if ((r.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT')
-    throw new Error(
-      'reading the screen needs tesseract. Install it: apt-get install tesseract-ocr',
+/**
+ * The text tesseract reads in an image file. Node's own execFile, not execa:
+ * this module is loaded by tests that Jest runs as CommonJS, and execa is an
+ * ES module.
+ */
+export function recognizeText(image: string): Promise<string> {
+  return new Promise((resolveText, reject) => {
+    execFile(
+      'tesseract',
+      [image, '-', '--psm', '6'],
+      // One thread: machines and tests already keep the cores busy.
+      { env: { ...process.env, OMP_THREAD_LIMIT: '1' }, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT')
+          reject(
+            new Error(
+              'reading the screen needs tesseract. Install it: apt-get install tesseract-ocr',
+            ),
+          );
+        else if (err)
+          reject(new Error(`tesseract failed (${err.message.split('\n')[0]}): ${stderr.trim()}`));
+        else resolveText(stdout);
+      },
     );
-  if (r.exitCode !== 0)
-    throw new Error(`tesseract failed (status ${r.exitCode}): ${String(r.stderr).trim()}`);
-  return String(r.stdout);
+  });
 }
 
 /** A scratch directory for one screenshot, removed afterwards. */
