@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseJson } from '@nx/devkit';
 import { dirname } from 'node:path';
-import { ConfigError } from './errors';
+import { ConfigError, SHOWN_CHARS, shorten } from './errors';
 import type { HostFacts } from './host';
 import { readHostFacts } from '../host/host-facts';
 import { type ResolvedMachine, resolveConfig } from './resolve';
@@ -28,10 +28,10 @@ export function parseConfigText(text: string, file = CONFIG_FILE): unknown {
  */
 export function whereJsonFails(text: string, err: Error): string {
   const at = nxJsonError(text) ?? v8JsonError(text, err.message);
-  if (!at) return cut(err.message, 200);
+  if (!at) return shorten(err.message, 200);
   const source = text.split('\n')[at.line - 1] ?? '';
-  const from = Math.max(0, at.column - 40);
-  const near = source.slice(from, from + 80).trim();
+  const from = Math.max(0, at.column - SHOWN_CHARS / 2);
+  const near = source.slice(from, from + SHOWN_CHARS).trim();
   return `${at.what} at line ${at.line}, column ${at.column}${near ? `, near: ${near}` : ''}`;
 }
 
@@ -70,9 +70,6 @@ function v8JsonError(text: string, message: string): JsonErrorAt | undefined {
     column: before[before.length - 1].length + 1,
   };
 }
-
-const cut = (text: string, max: number) =>
-  text.length > max ? `${text.slice(0, max)}... (${text.length} characters)` : text;
 
 export function loadConfig(path: string): ValidConfig {
   let text: string;

@@ -2,6 +2,7 @@
 // with what failed, the test's transcript, every screenshot, and the console
 // log with a search box. One self-contained file beside its images: it opens
 // from the file system, with no server and nothing fetched.
+import { stripVTControlCharacters } from 'node:util';
 
 export interface FailurePage {
   machine: string;
@@ -43,8 +44,7 @@ box.addEventListener('input', () => {
 
 /** Terminal escapes and other control characters, which a console log is full of and a page cannot show. */
 const plainText = (text: string) =>
-  text
-    .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '')
+  stripVTControlCharacters(text)
     .replace(/\r\n?/g, '\n')
     .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
 
