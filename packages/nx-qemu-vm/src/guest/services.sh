@@ -25,6 +25,10 @@
 bb=$run_dir/busybox
 self=$run_dir/services
 
+# The shell's program that runs $NXVM_COMMAND and drops it first.
+# shellcheck disable=SC2016 # expanded by that shell
+run_command='eval "unset NXVM_COMMAND; $NXVM_COMMAND"'
+
 # ready: true when the service counts as ready (one try).
 ready() {
   case $ready_kind in
@@ -38,10 +42,12 @@ ready() {
         $bb awk -v p=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }'
       ;;
     command)
+      # The command reaches its shell in the environment, as the test agent's
+      # do: in an argument, `pgrep -f` in it would find its own shell.
       if [ "$(id -u)" = 0 ] && [ "$user" != root ]; then
-        as_user /bin/sh -c "$ready_arg" >/dev/null 2>&1 </dev/null
+        NXVM_COMMAND=$ready_arg as_user /bin/sh -c "$run_command" >/dev/null 2>&1 </dev/null
       else
-        /bin/sh -c "$ready_arg" >/dev/null 2>&1 </dev/null
+        NXVM_COMMAND=$ready_arg /bin/sh -c "$run_command" >/dev/null 2>&1 </dev/null
       fi
       ;;
   esac

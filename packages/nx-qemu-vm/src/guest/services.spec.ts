@@ -3,6 +3,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { validateConfig } from '../config/validate';
 import { resolveConfig } from '../config/resolve';
 import { workspaceHosts } from '../config/network';
@@ -47,6 +50,28 @@ describe('services program', () => {
     );
     assert.equal(home.stdout, 'unset\n');
     assert.equal(renderServicesProgram(resolve({ vm: {} }).vm), null);
+  });
+
+  it('runs a ready command in a shell whose command line does not hold it: pgrep -f finds only what runs', () => {
+    const marker = `never-running-${process.pid}`;
+    const r = resolve({
+      vm: { services: { w: { command: 'x', ready: { command: `pgrep -f '${marker}'` } } } },
+    }).vm;
+    const text = renderServicesProgram(r) ?? '';
+    // The program up to its verbs, then one try of the service's ready check,
+    // from a file: the probe's own command line must not hold the marker either.
+    const dir = mkdtempSync(join(tmpdir(), 'nxvm-services-'));
+    try {
+      const probe = join(dir, 'probe');
+      writeFileSync(
+        probe,
+        `${text.split('\ncase $verb in')[0]}\nready && echo ready || echo not-ready\n`,
+      );
+      const out = spawnSync('sh', [probe, 'wait', 'w'], { encoding: 'utf8' });
+      assert.equal(out.stdout, 'not-ready\n', out.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('gives a systemd machine one unit per service that is active once ready', () => {

@@ -56,7 +56,15 @@ export class AgentChannel {
   /** The last hello: the agent sends one when it starts and on every ping. */
   hello: Hello | undefined;
 
-  constructor(private readonly stream: Duplex) {
+  /**
+   * `wentDown` is told when the agent says the guest goes down (a power-off
+   * or reboot inside it) and gives the error the running commands reject with.
+   */
+  constructor(
+    private readonly stream: Duplex,
+    private readonly wentDown: () => Error = () =>
+      new ChannelClosedError('the guest is going down'),
+  ) {
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('error', (err) => this.end(new ChannelClosedError(`agent channel: ${err.message}`)));
     stream.on('close', () => this.end(new ChannelClosedError('the agent channel closed')));
@@ -159,7 +167,7 @@ export class AgentChannel {
         continue;
       }
       if (frame.type === 'D') {
-        this.interrupt(new ChannelClosedError('the guest is going down'));
+        this.interrupt(this.wentDown());
         continue;
       }
       const p = this.pending.get(frame.id);

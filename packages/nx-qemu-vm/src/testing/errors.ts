@@ -30,6 +30,25 @@ export class MachineError extends Error {
 /** A call on a machine that was shut down, crashed, disposed or never booted. */
 export class MachineNotRunningError extends MachineError {}
 
+/**
+ * The guest went down (a power-off or reboot started inside it, or ctrl-alt-delete)
+ * while a command ran: the command's end is unknown. Calls made after it wait
+ * for the next boot, or reject with MachineNotRunningError once QEMU has ended.
+ */
+export class MachineWentDownError extends MachineError {
+  constructor(
+    machine: string,
+    readonly command: string | undefined,
+    consoleLog: string | undefined,
+  ) {
+    super(
+      machine,
+      `the guest went down (a power-off or reboot inside it) while ${command === undefined ? 'a command' : JSON.stringify(command)} ran`,
+      consoleLog,
+    );
+  }
+}
+
 /** succeed() saw a non-zero status, or fail() saw 0. */
 export class CommandError extends MachineError {
   constructor(

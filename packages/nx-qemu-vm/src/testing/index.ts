@@ -15,6 +15,7 @@ export {
   CommandError,
   MachineError,
   MachineNotRunningError,
+  MachineWentDownError,
   NoSystemdError,
   StartError,
   TimeoutError,

@@ -19,7 +19,7 @@ import { STAGE1_FAILED } from '../guest/stage1';
 import { SERVICE_FAILED, SERVICE_REPORT_END } from '../guest/services';
 import { AgentChannel } from './agent-channel';
 import { ConsoleText } from './console-text';
-import { MachineError, MachineNotRunningError, TimeoutError } from './errors';
+import { MachineError, MachineNotRunningError, MachineWentDownError, TimeoutError } from './errors';
 import { keepAlive } from './keep-alive';
 import {
   type LaunchOptions,
@@ -40,11 +40,17 @@ export class MachineProcess {
   private exited: Promise<void> = Promise.resolve();
   /** Set when a warm state did not restore: QEMU stopped while loading it, before the guest said anything. */
   private restoreFailed = false;
+  /**
+   * Set when the guest went down by itself (its agent said so) and kept until
+   * the next boot's agent answers (a reboot) or QEMU ends (a power-off): the
+   * boot id it went down from.
+   */
+  private wentDownFrom: string | undefined;
   /** Why the machine is not running, once it is not. */
   stoppedBecause: string | undefined = 'it was not started: machine.start() boots it';
   /** The agent of this boot answered, and the machine has not stopped since. */
   get up(): boolean {
-    return !this.stoppedBecause && !!this.agent?.hello;
+    return !this.stoppedBecause && !this.wentDownFrom && !!this.agent?.hello;
   }
 
   /** What the run script said about its accelerator (the text after "accelerator: "). */
@@ -64,6 +70,7 @@ export class MachineProcess {
     this.runScriptOutput = '';
     this.restoreFailed = false;
     this.stoppedBecause = undefined;
+    this.wentDownFrom = undefined;
     this.agent = undefined;
     this.qmpClient = undefined;
     const { warmState } = options;
@@ -95,7 +102,10 @@ export class MachineProcess {
           code !== 0 &&
           !guestSpoke &&
           existsSync(join(dir, 'warm-restoring'));
-        this.stoppedBecause ??= `QEMU stopped (its run script exited with ${signal ? `signal ${signal}` : `status ${code}`})`;
+        const exit = `its run script exited with ${signal ? `signal ${signal}` : `status ${code}`}`;
+        this.stoppedBecause ??= this.wentDownFrom
+          ? `the guest powered off (${exit})`
+          : `QEMU stopped (${exit})`;
         this.agent?.end(new MachineError(this.name, this.stoppedBecause, this.consoleLog));
         this.qmpClient?.close();
         rmSync(dir, { recursive: true, force: true });
@@ -156,7 +166,7 @@ export class MachineProcess {
     const launched = this.launched!;
     const agentSocket = await connectWhenReady(launched.agentSocket, gaveUp);
     agentSocket.unref();
-    this.agent = new AgentChannel(agentSocket);
+    this.agent = new AgentChannel(agentSocket, () => this.guestWentDown());
     const qmpSocket = await connectWhenReady(launched.qmpSocket, gaveUp);
     qmpSocket.unref();
     this.qmpClient = await QmpClient.over(qmpSocket, 30_000);
@@ -179,6 +189,34 @@ export class MachineProcess {
     } finally {
       stopWatching();
     }
+  }
+
+  /** The agent said the guest goes down, unasked: commands running now cannot finish. */
+  private guestWentDown(): Error {
+    this.wentDownFrom ??= this.agent?.hello?.bootId ?? '';
+    return new MachineWentDownError(this.name, undefined, this.consoleLog);
+  }
+
+  /**
+   * The agent's channel for `what`, once the machine is up: after a power-off
+   * or reboot started inside the guest, waits for the new boot's agent, or
+   * rejects once QEMU has ended.
+   */
+  async upChannel(what: string, timeoutSeconds: number): Promise<AgentChannel> {
+    const from = this.wentDownFrom;
+    if (from !== undefined && this.agent && !this.stoppedBecause) {
+      try {
+        await this.withTimeout(
+          this.agent.waitForHello(from),
+          timeoutSeconds,
+          `${what}: waiting for the guest, which went down, to boot again`,
+        );
+      } catch (err) {
+        if (!this.stoppedBecause) throw err;
+      }
+      if (this.wentDownFrom === from) this.wentDownFrom = undefined;
+    }
+    return this.channel(what);
   }
 
   /** `work`, unless `seconds` pass or the machine stops first. */
@@ -286,6 +324,7 @@ export class MachineProcess {
     if (!this.control('reboot'))
       throw new MachineError(this.name, 'reboot: the control channel is gone', this.consoleLog);
     await this.withTimeout(agent.waitForHello(before), timeoutSeconds, 'reboot');
+    this.wentDownFrom = undefined;
   }
 
   /** Stops at once through the run script, which removes its scratch files. */

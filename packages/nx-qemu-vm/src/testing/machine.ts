@@ -14,6 +14,7 @@ import { type RunInGuest, copyFromGuest, copyToGuest } from './copy';
 import {
   CommandError,
   MachineError,
+  MachineWentDownError,
   MachineNotRunningError,
   TimeoutError,
   UnitError,
@@ -195,8 +196,8 @@ export class Machine {
     options: ExecuteTextOptions | ExecuteBufferOptions,
     stdinStream?: AsyncIterable<Buffer>,
   ): Promise<ExecuteResult<string | Buffer>> {
-    const channel = this.proc.channel('execute a command');
     const seconds = options.timeout ?? DEFAULT_TIMEOUT;
+    const channel = await this.proc.upChannel('execute a command', seconds);
     const asText = options.encoding !== 'buffer';
     const seen = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
     const relay = (stream: 'stdout' | 'stderr', callback?: (chunk: never) => void) => {
@@ -228,6 +229,8 @@ export class Machine {
         stderr: convert(r.stderr),
       };
     } catch (err) {
+      if (err instanceof MachineWentDownError)
+        throw new MachineWentDownError(this.name, command, this.consoleLog);
       if (err instanceof CommandRefusedError)
         throw new MachineError(
           this.name,
@@ -337,6 +340,8 @@ export class Machine {
               shell: options.shell,
             })) as ExecuteResult<string>;
           } catch (err) {
+            // A reboot inside the guest ends a try; the next waits for the new boot.
+            if (err instanceof MachineWentDownError) continue;
             if (!(err instanceof TimeoutError)) throw err;
             break;
           }

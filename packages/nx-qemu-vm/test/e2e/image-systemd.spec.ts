@@ -13,7 +13,7 @@ import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
 import { freePort } from '../helpers/free-port';
 import { addProbeProject } from '../helpers/probe-project';
 import { startCommand, waitForNoProcesses } from '../helpers/processes';
-import { UnitError, startMachines } from '../../src/testing';
+import { MachineWentDownError, UnitError, startMachines } from '../../src/testing';
 
 /** The error a promise rejects with. */
 const rejection = (p: Promise<unknown>) =>
@@ -155,6 +155,18 @@ describe('init "systemd" on a Debian image', () => {
       web.waitForUnit('default.target', { user: 'bob', timeout: 600 }),
       (err: Error) => err instanceof UnitError && /the guest has no user "bob"/.test(err.message),
     );
+
+    // Ctrl-Alt-Delete: systemd reboots. A command running then cannot finish,
+    // and the next call waits for the new boot.
+    const bootId = 'cat /proc/sys/kernel/random/boot_id';
+    const before = await web.succeed(bootId);
+    const running = rejection(web.succeed('sleep 600'));
+    await web.sendKeys('ctrl-alt-delete');
+    const down = await running;
+    assert.ok(down instanceof MachineWentDownError, String(down));
+    assert.match(down.message, /^machine "web": the guest went down .* while "sleep 600" ran/);
+    assert.notEqual(await web.succeed(bootId, { timeout: 600 }), before);
+    await web.waitForUnit('nginx');
   });
 
   it('serves a page from nginx through a forwarded port once serve reports ready', () => {

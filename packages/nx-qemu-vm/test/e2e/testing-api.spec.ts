@@ -23,6 +23,7 @@ import { connect } from 'node:net';
 import {
   CommandError,
   MachineNotRunningError,
+  MachineWentDownError,
   NoSystemdError,
   StartError,
   TimeoutError,
@@ -374,8 +375,25 @@ describe('nx-qemu-vm/testing', { timeout: 900_000 }, () => {
     const before = await client.succeed('cat /proc/sys/kernel/random/boot_id');
     await client.succeed('touch /root/survives');
     await client.reboot({ timeout: 300 });
-    assert.notEqual(await client.succeed('cat /proc/sys/kernel/random/boot_id'), before);
+    const after = await client.succeed('cat /proc/sys/kernel/random/boot_id');
+    assert.notEqual(after, before);
     await client.succeed('test -e /root/survives');
+    // A reboot started inside the guest: the command that started it cannot
+    // finish, and the next call waits for the new boot.
+    const down = await client.succeed('reboot').then(
+      () => assert.fail('reboot returned'),
+      (err: unknown) => err,
+    );
+    assert.ok(down instanceof MachineWentDownError, String(down));
+    assert.match(
+      down.message,
+      /^machine "client": the guest went down \(a power-off or reboot inside it\) while "reboot" ran/,
+    );
+    assert.notEqual(
+      await client.succeed('cat /proc/sys/kernel/random/boot_id', { timeout: 300 }),
+      after,
+    );
+    assert.equal(client.isUp(), true);
   });
 
   it("keeps the API's sockets private: mode 0600, in directories only this user can enter", () => {
@@ -528,6 +546,14 @@ describe('nx-qemu-vm/testing: lifecycle', { timeout: 900_000 }, () => {
     await client.succeed('(sleep 1; poweroff) >/dev/null 2>&1 &');
     await client.waitForShutdown({ timeout: 120 });
     assert.equal(client.isUp(), false);
+    await assert.rejects(
+      client.succeed('true'),
+      (err: Error) =>
+        err instanceof MachineNotRunningError &&
+        /machine "client": cannot execute a command: the machine is not running \(the guest powered off \(its run script exited with status 0\)\)/.test(
+          err.message,
+        ),
+    );
     await client.start();
     assert.equal(await client.succeed('cat /root/restart'), 'kept-across-starts\n');
     await client.crash();
