@@ -16,11 +16,15 @@ const ws = createTempWorkspace(config, 'nxqv-nixos-named-');
 // limit: the first image build alone takes minutes under load.
 const nx = join(ws.root, 'node_modules/nx/dist/bin/nx.js');
 const projects = Object.keys(config.machines).join(',');
-const built = spawnSync(process.execPath, [nx, 'run-many', '-t', 'prepare', '--projects', projects], {
-  cwd: ws.root,
-  stdio: ['ignore', 2, 2],
-  env: { ...process.env, ...NX_TEST_ENV, VM_ACCEL: 'tcg' },
-});
+const built = spawnSync(
+  process.execPath,
+  [nx, 'run-many', '-t', 'prepare', '--projects', projects],
+  {
+    cwd: ws.root,
+    stdio: ['ignore', 2, 2],
+    env: { ...process.env, ...NX_TEST_ENV, VM_ACCEL: 'tcg' },
+  },
+);
 if (built.status !== 0) {
   process.stderr.write(`\nprepare failed; the workspace is kept at ${ws.root}\n`);
   process.exit(1);
