@@ -3,7 +3,8 @@
 // Node 20 cannot glob test files itself, so we find them here.
 // Usage: npm test [-- <path filter>...]   e.g. npm test -- golden
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
@@ -28,13 +29,23 @@ if (files.length === 0) {
 }
 // Two spec files at a time: most of the time goes to guests that use one core each.
 const reporter = ['--test-reporter=spec', '--test-concurrency=2'];
+// A directory the spec files of this run share (test/helpers/shared-workspace.ts:
+// one workspace for the NixOS ports, its image built once), gone after the run.
+const scratch = mkdtempSync(join(tmpdir(), 'nxqv-run-'));
 const result = spawnSync(
   process.execPath,
   ['--require', '@swc-node/register', '--test', ...reporter, ...files],
   {
     cwd: root,
     stdio: 'inherit',
-    env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
+    env: {
+      ...process.env,
+      NX_DAEMON: 'false',
+      NX_NO_CLOUD: 'true',
+      NX_TUI: 'false',
+      NXQV_RUN_SCRATCH: scratch,
+    },
   },
 );
+rmSync(scratch, { recursive: true, force: true });
 process.exit(result.status ?? 1);
