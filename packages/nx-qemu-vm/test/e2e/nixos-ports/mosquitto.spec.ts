@@ -14,10 +14,7 @@
 // publisher cannot come first. A subscriber waits 15 s for its message
 // (the original: 5 s), since every step is slower under emulation.
 // The machines are roles of the Debian image all the ports share
-// (workspace-vm.json): the server's other packaged services are masked, and
-// the clients, which run no service, boot the plugin's own init rather than
-// systemd (the same image: they list systemd), which is quicker under
-// emulation.
+// (workspace-vm.json), with the image's other packaged services masked.
 import { after, before, test } from 'node:test';
 import { startMachines, subtest } from '../../../src/testing';
 import { sharedWorkspace, type SharedWorkspace } from '../../helpers/shared-workspace';
