@@ -30,7 +30,7 @@ if (files.length === 0) {
 // Two spec files at a time: most of the time goes to guests that use one core each.
 const reporter = ['--test-reporter=spec', '--test-concurrency=2'];
 // A directory the spec files of this run share (test/helpers/shared-workspace.ts:
-// one workspace for the NixOS ports, its image built once), gone after the run.
+// one workspace for the NixOS ports, its image built once), gone after a run that passed.
 const scratch = mkdtempSync(join(tmpdir(), 'nxqv-run-'));
 const result = spawnSync(
   process.execPath,
@@ -47,5 +47,7 @@ const result = spawnSync(
     },
   },
 );
-rmSync(scratch, { recursive: true, force: true });
+// Kept after a failure: a failed test's artifacts (failure pages, console logs) are there.
+if (result.status === 0) rmSync(scratch, { recursive: true, force: true });
+else console.error(`kept for the failures' artifacts: ${scratch}`);
 process.exit(result.status ?? 1);
