@@ -3,7 +3,8 @@
 // Node 20 cannot glob test files itself, so we find them here.
 // Usage: npm test [-- <path filter>...]   e.g. npm test -- golden
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
@@ -28,13 +29,25 @@ if (files.length === 0) {
 }
 // Two spec files at a time: most of the time goes to guests that use one core each.
 const reporter = ['--test-reporter=spec', '--test-concurrency=2'];
+// A directory the spec files of this run share (test/helpers/shared-workspace.ts:
+// one workspace for the NixOS ports, its image built once), gone after a run that passed.
+const scratch = mkdtempSync(join(tmpdir(), 'nxqv-run-'));
 const result = spawnSync(
   process.execPath,
   ['--require', '@swc-node/register', '--test', ...reporter, ...files],
   {
     cwd: root,
     stdio: 'inherit',
-    env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
+    env: {
+      ...process.env,
+      NX_DAEMON: 'false',
+      NX_NO_CLOUD: 'true',
+      NX_TUI: 'false',
+      NXQV_RUN_SCRATCH: scratch,
+    },
   },
 );
+// Kept after a failure: a failed test's artifacts (failure pages, console logs) are there.
+if (result.status === 0) rmSync(scratch, { recursive: true, force: true });
+else console.error(`kept for the failures' artifacts: ${scratch}`);
 process.exit(result.status ?? 1);
