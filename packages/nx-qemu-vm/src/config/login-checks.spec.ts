@@ -42,6 +42,12 @@ describe('gettys and users', () => {
       ['tty1'],
       /only a machine with a display shows/,
     ],
+    [
+      { ...desk, initrd: '/boot/initrd.img', gettys: ['tty1'] },
+      'gettys',
+      ['tty1'],
+      /boots its own \(initrd \/boot\/initrd\.img\)/,
+    ],
     [{ ...desk, gettys: ['ttyS0'] }, 'gettys[0]', 'ttyS0', /use tty1 to tty12/],
     [{ ...desk, gettys: ['tty13'] }, 'gettys[0]', 'tty13', /use tty1 to tty12/],
     [{ ...desk, gettys: ['tty2', 'tty2'] }, 'gettys[1]', 'tty2', /listed twice/],

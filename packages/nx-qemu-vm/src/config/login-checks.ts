@@ -23,6 +23,12 @@ export function checkLogins(m: ValidMachine, add: Add): void {
         m.gettys,
         'are virtual terminals, which only a machine with a display shows and types into; set graphics to true, or remove gettys.',
       );
+    else if (typeof m.initrd === 'string')
+      add(
+        ['gettys'],
+        m.gettys,
+        `are set up by the initrd that nx-qemu-vm generates, and this machine boots its own (initrd ${m.initrd}); set "initrd" to null, or remove gettys.`,
+      );
   }
   m.gettys.forEach((tty, i) => {
     if (!GETTY_TTYS.includes(tty))
