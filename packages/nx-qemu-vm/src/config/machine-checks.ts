@@ -6,6 +6,7 @@ import type { ValidMachine } from './machine';
 import { ARCH_PROFILES, RESERVED_DRIVE_NAMES } from './defaults';
 import { ideSlots } from './drives';
 import { checkFiles } from './file-checks';
+import { checkLogins } from './login-checks';
 import { checkMounts } from './mount-checks';
 import { checkTexts } from './text-checks';
 import { checkWorkload } from './workload-checks';
@@ -72,6 +73,7 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
   checkTexts(m, add);
   checkWorkload(m, add);
   checkFiles(m, add);
+  checkLogins(m, add);
   checkMounts(m, add);
 
   // Written into the guest's /etc/hosts as the machine's own address.

@@ -40,6 +40,7 @@ describe('system', () => {
       'hello',
       'linux-image-amd64',
       'nginx',
+      'passwd',
     ]);
     assert.equal(r.system.debianArch, 'amd64');
     assert.equal(r.kernel.image, 'dist/vm/web/image/vmlinuz');

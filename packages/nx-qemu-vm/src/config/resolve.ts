@@ -55,12 +55,18 @@ export type ResolvedSystem =
     };
 
 /** What stage 1, stage 2 and exec need in every Debian image besides the Essential packages. */
-export function basePackages(m: Pick<ValidMachine, 'arch' | 'init' | 'useBootLoader'>): string[] {
+export function basePackages(
+  m: Pick<ValidMachine, 'arch' | 'init' | 'useBootLoader' | 'gettys'>,
+): string[] {
   return [
     ARCH_PROFILES[m.arch].debianKernelPackage,
     'busybox-static',
     'e2fsprogs',
+    // useradd and usermod, with which stage 1 makes the `users` (Priority required, not Essential).
+    'passwd',
     ...(m.init === 'systemd' ? ['systemd'] : []),
+    // A console login registers a logind session (pam_systemd), which logind keeps over D-Bus.
+    ...(m.gettys.length ? ['libpam-systemd', 'dbus'] : []),
     // An aarch64 boot disk's GRUB comes from the image (the host's is x86).
     ...(m.arch === 'aarch64-linux' && m.useBootLoader ? ['grub-efi-arm64-bin'] : []),
   ];
@@ -342,7 +348,10 @@ export function resolveMachine(
       image: kernel as string,
       initrd: m.initrd ?? generatedInitrd(name),
       generatedInitrd: m.initrd === null,
-      pvh: m.initrd === null && m.arch === 'x86_64-linux' ? pvhKernel(name) : undefined,
+      // A PVH entry gets no text screen from the firmware: the display would keep the
+      // BIOS's last words. A machine with a display boots the kernel as it is.
+      pvh:
+        m.initrd === null && m.arch === 'x86_64-linux' && !m.graphics ? pvhKernel(name) : undefined,
       init,
       systemd,
       params,

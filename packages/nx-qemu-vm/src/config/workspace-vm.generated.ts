@@ -180,6 +180,16 @@ export interface MachineOptions {
     [k: string]: File;
   };
   /**
+   * Virtual terminals (`tty1` to `tty12`) that show an `agetty` login prompt, as on a Debian system: each is `getty@<tty>.service` of the image's systemd, started at boot. Needs `init: "systemd"` and a display (`graphics: true`); the default stage 2 starts no getty and refuses the option. The other terminals stay without a getty (switching to one starts none), and the serial port keeps the root shell, which would otherwise share tty1 with the getty. Give an account a password with `users` to log in.
+   */
+  gettys?: string[];
+  /**
+   * Accounts that can log in with a password (on a getty of `gettys`, or through `su` and `login`), keyed by name. Stage 1 creates a missing account (`useradd -m`, shell /bin/bash, home /home/<name>) and writes its password into /etc/shadow at every boot, over what the guest changed, as it writes `files`; an existing account such as `root` only gets its password. Needs a Debian image (`system.from: "debian"`). The password never reaches the kernel command line: the initrd carries its SHA-512 crypt hash (salted by machine, account and password, so that the initrd stays reproducible), and stage 1 writes that hash.
+   */
+  users?: {
+    [k: string]: User;
+  };
+  /**
    * Extra guest filesystems, keyed by mount point, mounted in stage 1. The ones nx-qemu-vm manages (/, the shares, /tmp, the store overlay and /boot) cannot be set here.
    */
   fileSystems?: {
@@ -397,6 +407,20 @@ export interface File {
    * The group: a group of the guest's /etc/group, or a numeric id. Default: the owner's primary group.
    */
   group?: string;
+}
+/**
+ * This interface was referenced by `WorkspaceVmFile`'s JSON-Schema
+ * via the `definition` "user".
+ */
+export interface User {
+  /**
+   * The password in clear: convenient for a test's account. It is hashed when the initrd is built; the hash, not the password, goes into the guest. Give `password` or `hashedPassword`, not both.
+   */
+  password?: string;
+  /**
+   * The password as a crypt(3) hash, written into /etc/shadow as it is, e.g. the output of `mkpasswd -m sha-512` or `openssl passwd -6`. Give `password` or `hashedPassword`, not both.
+   */
+  hashedPassword?: string;
 }
 /**
  * This interface was referenced by `WorkspaceVmFile`'s JSON-Schema

@@ -17,11 +17,13 @@
 #   units_dir     with "init": "systemd", the services' units in the initrd; or empty
 #   hosts_block   the lines of /etc/hosts that name this machine and its vlan peers
 #   host_name     the machine's name, which its first-boot keys and certificate carry
+#   gettys        with "init": "systemd", the virtual terminals that get a login prompt, e.g. "tty1 tty2"
 #   seed_passwd, seed_group  the accounts and groups of a root without /etc/passwd (stage 2 writes them)
 #   run_dir, stage2, agent, alternatives, failed_marker, fw_cfg_mode,
 #   warm_item, warm_point, block_drivers: fixed names
 # and the functions mount_early, which mounts the file systems under the root,
-# and put_files, which writes the machine's `files` on it (put_file calls).
+# put_users, which makes the machine's `users` (put_user calls), and
+# put_files, which writes the machine's `files` on it (put_file calls).
 # shellcheck disable=SC2154
 
 /bin/busybox mkdir -p /proc /sys /dev /tmp /mnt-root
@@ -300,6 +302,19 @@ put_file() {
     fail "cannot write $2 (files) on the root"
   fi
 }
+# put_user NAME HASH: one of the machine's `users`, made with the image's own
+# tools: created when the root has no such account, and given the password
+# hash anew at each boot. Before the files, which may belong to it.
+put_user() {
+  if ! account_field passwd "$1" 1 >/dev/null; then
+    say "creating the account $1 (users)"
+    chroot /mnt-root /usr/sbin/useradd --create-home --shell /bin/bash "$1" ||
+      fail "cannot create the account $1 (users) with useradd"
+  fi
+  chroot /mnt-root /usr/sbin/usermod --password "$2" "$1" ||
+    fail "cannot set the password of $1 (users) with usermod"
+}
+put_users
 put_files
 
 # Stage 2, its busybox and the test agent live in a fresh /run, so nothing is written to the root for them.
@@ -314,8 +329,9 @@ if [ -n "$services_program" ]; then
   chmod 0755 "/mnt-root$run_dir/services"
 fi
 # With "init": "systemd", stage 2 is a service of the image's systemd, put in
-# the fresh /run where systemd reads runtime units. The login prompts and the
-# first-boot questions are masked: stage 2 owns the consoles, as it does as PID 1.
+# the fresh /run where systemd reads runtime units. The first-boot questions
+# are masked, and so are the login prompts but those of `gettys`: stage 2 owns
+# the other consoles, as it does as PID 1.
 if [ -n "$stage2_unit" ]; then
   units=/mnt-root/run/systemd/system
   mkdir -p "$units/multi-user.target.wants"
@@ -328,9 +344,29 @@ if [ -n "$stage2_unit" ]; then
   ln -s ../nx-qemu-vm-network.service "$units/network-online.target.wants/nx-qemu-vm-network.service"
   ln -s ../nx-qemu-vm-network.service "$units/multi-user.target.wants/nx-qemu-vm-network.service"
   ln -s /lib/systemd/system/network-online.target "$units/multi-user.target.wants/network-online.target"
-  for unit in getty.target getty@.service autovt@.service serial-getty@.service console-getty.service systemd-firstboot.service; do
+  for unit in serial-getty@.service console-getty.service systemd-firstboot.service; do
     ln -s /dev/null "$units/$unit"
   done
+  if [ -z "$gettys" ]; then
+    for unit in getty.target getty@.service autovt@.service; do
+      ln -s /dev/null "$units/$unit"
+    done
+  else
+    # Exactly the terminals named: each one wanted by getty.target, every
+    # other one masked (an image may enable tty1), and none started by
+    # logind when a test switches to it (its autovt@ instances).
+    mkdir -p "$units/getty.target.wants" /mnt-root/run/systemd/logind.conf.d
+    n=1
+    while [ $n -le 12 ]; do
+      case " $gettys " in
+        *" tty$n "*) ln -s /usr/lib/systemd/system/getty@.service "$units/getty.target.wants/getty@tty$n.service" ;;
+        *) ln -s /dev/null "$units/getty@tty$n.service" ;;
+      esac
+      n=$((n + 1))
+    done
+    ln -s /usr/lib/systemd/system/getty.target "$units/multi-user.target.wants/getty.target"
+    printf '[Login]\nNAutoVTs=0\nReserveVT=0\n' >/mnt-root/run/systemd/logind.conf.d/nx-qemu-vm.conf
+  fi
   # The declared services, wanted by multi-user.target as enabled units are.
   if [ -n "$units_dir" ]; then
     for unit in "$units_dir"/*; do

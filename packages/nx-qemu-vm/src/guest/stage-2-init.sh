@@ -19,11 +19,15 @@
 #   control_port     the virtio port on which the host asks for a power-off
 #   agent_port       the virtio port of the test API's agent (run_dir/agent)
 #   under_systemd    1 when systemd is PID 1 and this script its service
+#   shell_tty        the terminal of the root shell, or empty for the console
 #   service_failed_status  an exec's status when a service failed to start
 # and the function mount_late, which mounts the file systems stage 1 left.
 # shellcheck disable=SC2154
 
 bb=$run_dir/busybox
+# The console is a getty's terminal (`gettys`): what stage 2 says goes to the
+# serial port, with its root shell, rather than over the login prompt.
+if [ -n "$shell_tty" ]; then exec >"$shell_tty" 2>&1; fi
 # Busybox's ip: the store need not have iproute2. Each failure is reported
 # and the others still tried; the status says whether any failed.
 setup_network() {
@@ -194,7 +198,13 @@ else
   # poweroff kills this shell, and busybox sh would say so ("Killed") as the
   # machine goes down: while it waits, its own stderr is /dev/null, and the
   # shell gets the console back as its stderr (fd 9).
-  # shellcheck disable=SC2016 # expanded by the wrapper
-  $bb sh -c 'exec 2>&9 9>&-; exec "$@"' sh "$bb" setsid "$bb" cttyhack "$shell" -l 9>&2 2>/dev/null
+  if [ -n "$shell_tty" ]; then
+    # Opened after setsid, the terminal becomes the shell's controlling one.
+    # shellcheck disable=SC2016 # expanded by the wrapper
+    $bb setsid $bb sh -c 'exec "$1" -l <>"$2" >&0 2>&0' sh "$shell" "$shell_tty" 2>/dev/null
+  else
+    # shellcheck disable=SC2016 # expanded by the wrapper
+    $bb sh -c 'exec 2>&9 9>&-; exec "$@"' sh "$bb" setsid "$bb" cttyhack "$shell" -l 9>&2 2>/dev/null
+  fi
 fi
 power poweroff

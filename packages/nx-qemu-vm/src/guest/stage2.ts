@@ -8,6 +8,7 @@ import { shAssignments, shFunction } from '../quote/shell';
 import { AGENT_PORT } from '../testing/agent-protocol';
 import { shellFile } from '../util/shell-file';
 import { SEED_GROUP, SEED_PASSWD } from '../config/workload-checks';
+import { ARCH_PROFILES } from '../config/defaults';
 import { FW_CFG_MODE, RUN_DIR, renderMounts } from './stage1';
 
 /** Files the host and the guest exchange for `exec`, below the xchg share. */
@@ -36,6 +37,8 @@ export function renderStage2(r: ResolvedMachine): string {
     exec_dir: EXEC_DIR,
     fw_cfg_mode: FW_CFG_MODE,
     under_systemd: r.kernel.systemd,
+    // The virtual terminals of `gettys` are theirs: the root shell keeps the serial port.
+    shell_tty: r.config.gettys.length ? `/dev/${ARCH_PROFILES[r.arch].serial}` : '',
     service_failed_status: EXEC_BOOT_FAILURE_STATUS,
   });
   const late = r.fileSystems.filter((f) => !f.neededForBoot);

@@ -26,7 +26,7 @@ describe('imagePlan', () => {
     assert.deepEqual(plan.args, [
       '--variant=essential',
       '--architectures=amd64',
-      '--include=busybox-static,e2fsprogs,linux-image-amd64,nginx',
+      '--include=busybox-static,e2fsprogs,linux-image-amd64,nginx,passwd',
       '--mode=auto',
       `--customize-hook=sh ${shQuote(IMAGE_HOOK)} "$1" "$1"/.nx-qemu-vm-out`,
       // Outside the user namespace: the outputs belong to whoever runs the build.
@@ -51,7 +51,7 @@ describe('imagePlan', () => {
       '--variant=extract',
       '--include=?essential',
       '--architectures=arm64',
-      '--include=busybox-static,e2fsprogs,linux-image-arm64',
+      '--include=busybox-static,e2fsprogs,linux-image-arm64,passwd',
     ]);
     assert.ok(plan.args.some((a) => a.startsWith('--extract-hook=sh ')));
     assert.ok(plan.args.includes('--extract-hook=sync-out /.nx-qemu-vm-out /out'));

@@ -16,7 +16,7 @@ export type CachedTarget = 'config' | 'image' | 'install' | 'initrd' | 'boot-dis
 /** Option fields, as paths under `machines.<name>`, that change each cached target's output. */
 export const TARGET_FIELDS: Record<Exclude<CachedTarget, 'config'>, readonly string[]> = {
   // The Debian packages of the store.
-  image: ['arch', 'system', 'init', 'useBootLoader'],
+  image: ['arch', 'system', 'init', 'useBootLoader', 'gettys'],
   // What each image packs (the files themselves are the target's dependencies' outputs).
   install: ['install'],
   // The stage-1/2 scripts and the module list.
@@ -41,6 +41,8 @@ export const TARGET_FIELDS: Record<Exclude<CachedTarget, 'config'>, readonly str
     'install',
     'services',
     'files',
+    'gettys',
+    'users',
     'fileSystems',
     'useBootLoader',
     'qemu.diskInterface',

@@ -348,7 +348,7 @@ describe('run script: the kernel QEMU boots', () => {
   };
 
   it('is the unpacked kernel when the initrd target wrote one (PVH), and the image otherwise', () => {
-    const { ws, run } = workspace({});
+    const { ws, run } = workspace({ graphics: false });
     const bin = fakeQemu(join(ws, 'fake-bin'));
     const env = { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, QEMU_OPTS: '' };
     let res = run(env);
@@ -360,10 +360,19 @@ describe('run script: the kernel QEMU boots', () => {
     assert.equal(res.stdout, `kernel: ${join(ws, 'dist/vm/vm/initrd/vmlinux')}\n`);
   });
 
+  it('is the image on a machine with a display, whose screen shows the console only then', () => {
+    const { ws, run } = workspace({ graphics: true });
+    const bin = fakeQemu(join(ws, 'fake-bin'));
+    writeFileSync(join(ws, 'dist/vm/vm/initrd/vmlinux'), 'ELF');
+    const res = run({ PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, QEMU_OPTS: '' });
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(res.stdout, `kernel: ${hostKernel()}\n`);
+  });
+
   it('is the unpacked kernel under KVM too, with the same machine and CPU model', () => {
     // QEMU enters a PVH kernel the same way under either accelerator; what the
     // probe and VM_ACCEL choose changes -accel and nothing else.
-    const { ws, run } = workspace({ accel: 'auto' });
+    const { ws, run } = workspace({ accel: 'auto', graphics: false });
     const bin = join(ws, 'fake-bin');
     mkdirSync(bin, { recursive: true });
     writeFileSync(join(bin, 'qemu-system-x86_64'), '#!/bin/sh\nprintf "%s\\n" "$@"\n');

@@ -8,7 +8,7 @@ import { checkTty, ocrImage, recognizeText, switchTtyCommand, ttyTextCommand } f
 it('reads a virtual console folded at its width, and switches to it', () => {
   assert.equal(
     ttyTextCommand(2),
-    `w=$(stty -F /dev/tty2 size 2>/dev/null | cut -d' ' -f2); fold -w "\${w:-80}" /dev/vcs2`,
+    `w=$(od -An -tu1 -j1 -N1 /dev/vcsa2 2>/dev/null | tr -d ' '); fold -w "\${w:-80}" /dev/vcs2`,
   );
   assert.match(switchTtyCommand(3), /chvt 3/);
   for (const bad of [0, 64, 1.5, Number.NaN, -1])

@@ -20,11 +20,15 @@ export function checkTty(n: number): number {
 
 /**
  * Prints virtual console N as lines of its width. /dev/vcsN holds the screen's
- * characters without line ends; stty tells the width (80 when it cannot).
+ * characters without line ends; the second byte of /dev/vcsaN is the width
+ * (80 when it cannot be read). Not stty -F /dev/ttyN: the agent's command
+ * leads a session of its own, so opening the terminal could make it the
+ * command's controlling one, and login(1) starting there at that moment
+ * fails to take it and exits.
  */
 export function ttyTextCommand(n: number): string {
   const tty = checkTty(n);
-  return `w=$(stty -F /dev/tty${tty} size 2>/dev/null | cut -d' ' -f2); fold -w "\${w:-80}" /dev/vcs${tty}`;
+  return `w=$(od -An -tu1 -j1 -N1 /dev/vcsa${tty} 2>/dev/null | tr -d ' '); fold -w "\${w:-80}" /dev/vcs${tty}`;
 }
 
 /** Makes virtual console N the one on the screen (and the keyboard's), with kbd's or busybox's chvt. */

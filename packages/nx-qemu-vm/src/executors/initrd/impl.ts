@@ -35,9 +35,11 @@ export default async function initrdExecutor(
       m.machine.system.from === 'debian'
         ? await withExtractedStore(m.machine.system.image.store, log, (store) => {
             // The services' accounts, checked against the image before a boot finds them missing.
+            // Stage 1 creates the declared `users` (each with a group of its name) before it writes the files.
             const table = (name: string) => {
               const file = join(store, STORE_FACTORY, 'etc', name);
-              return existsSync(file) ? readFileSync(file, 'utf8') : '';
+              const declared = Object.keys(m.machine.config.users).map((u) => `\n${u}:x`);
+              return (existsSync(file) ? readFileSync(file, 'utf8') : '') + declared.join('');
             };
             const issues = [
               ...unknownServiceUsers(m.machine, table('passwd')),
