@@ -201,7 +201,7 @@ else
   if [ -n "$shell_tty" ]; then
     # Opened after setsid, the terminal becomes the shell's controlling one.
     # shellcheck disable=SC2016 # expanded by the wrapper
-    $bb setsid $bb sh -c 'exec "$1" -l <>"$2" >&0 2>&0' sh "$shell" "$shell_tty" 2>/dev/null
+    "$bb" setsid "$bb" sh -c 'exec "$1" -l <>"$2" >&0 2>&0' sh "$shell" "$shell_tty" 2>/dev/null
   else
     # shellcheck disable=SC2016 # expanded by the wrapper
     $bb sh -c 'exec 2>&9 9>&-; exec "$@"' sh "$bb" setsid "$bb" cttyhack "$shell" -l 9>&2 2>/dev/null
