@@ -39,13 +39,17 @@ function forbiddenPlace(m: ValidMachine, path: string): string | undefined {
   return undefined;
 }
 
+/** Why an option that stage 1 applies cannot go with a machine's own initrd. */
+export const ownInitrdMessage = (verb: string, initrd: string, instead: string) =>
+  `are ${verb} by the initrd that nx-qemu-vm generates, and this machine boots its own (initrd ${initrd}); set "initrd" to null, or ${instead}.`;
+
 export function checkFiles(m: ValidMachine, add: Add): void {
   const paths = Object.keys(m.files);
   if (paths.length && typeof m.initrd === 'string')
     add(
       ['files'],
       paths,
-      `are written by the initrd that nx-qemu-vm generates, and this machine boots its own (initrd ${m.initrd}); set "initrd" to null, or put the files into that initrd's root yourself.`,
+      ownInitrdMessage('written', m.initrd, "put the files into that initrd's root yourself"),
     );
   for (const [path, f] of Object.entries(m.files)) {
     const at = ['files', path];

@@ -1,6 +1,7 @@
 // Checks on `gettys` and `users`, the console logins: which terminals may
 // get a getty, on which machines, and what a password entry must hold.
 import type { ValidMachine } from './machine';
+import { ownInitrdMessage } from './file-checks';
 
 type Add = (path: (string | number)[], value: unknown, message: string) => void;
 
@@ -24,11 +25,7 @@ export function checkLogins(m: ValidMachine, add: Add): void {
         'are virtual terminals, which only a machine with a display shows and types into; set graphics to true, or remove gettys.',
       );
     else if (typeof m.initrd === 'string')
-      add(
-        ['gettys'],
-        m.gettys,
-        `are set up by the initrd that nx-qemu-vm generates, and this machine boots its own (initrd ${m.initrd}); set "initrd" to null, or remove gettys.`,
-      );
+      add(['gettys'], m.gettys, ownInitrdMessage('set up', m.initrd, 'remove gettys'));
   }
   m.gettys.forEach((tty, i) => {
     if (!GETTY_TTYS.includes(tty))
@@ -49,11 +46,7 @@ export function checkLogins(m: ValidMachine, add: Add): void {
       'are created and given their passwords with the Debian image\'s useradd and usermod, in the /etc its packages set up; set system.from to "debian", or remove users.',
     );
   else if (names.length && typeof m.initrd === 'string')
-    add(
-      ['users'],
-      names,
-      `are written by the initrd that nx-qemu-vm generates, and this machine boots its own (initrd ${m.initrd}); set "initrd" to null, or remove users.`,
-    );
+    add(['users'], names, ownInitrdMessage('written', m.initrd, 'remove users'));
   for (const [name, u] of Object.entries(m.users)) {
     // The entry's keys, never its values: a password is not for the terminal.
     if ((u.password === undefined) === (u.hashedPassword === undefined))
