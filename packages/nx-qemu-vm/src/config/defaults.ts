@@ -1,6 +1,7 @@
 // Defaults that depend on the machine name, its architecture or other options,
 // which is why the JSON Schema cannot carry them.
 import type { ValidMachine } from './machine';
+import { XCHG_TARGET } from '../contract/host-guest';
 
 export type GuestArch = ValidMachine['arch'];
 
@@ -43,7 +44,6 @@ export const bootDiskEfiVars = (name: string) => `${distDir(name)}/boot-disk/efi
 export const RO_STORE = '/.nx-store/ro';
 export const RW_STORE = '/.nx-store/rw';
 
-export const XCHG_TARGET = '/tmp/xchg';
 export const SHARED_TARGET = '/tmp/shared';
 
 export interface ArchProfile {

@@ -1,7 +1,7 @@
 // The drive list, in the order that gives guests their device names:
 // root first, then the boot disk, the empty disks and the user's drives.
 import type { ValidMachine } from './machine';
-import { type Part, hostPath } from '../qemu/words';
+import { type Part, hostPath } from '../quote/argv-words';
 
 export type DiskInterface = ValidMachine['qemu']['diskInterface'];
 

@@ -5,7 +5,8 @@
 // guest's boot makes itself.
 import { posix } from 'node:path';
 import type { ValidMachine } from './machine';
-import { RO_STORE, SHARED_TARGET, XCHG_TARGET } from './defaults';
+import { RO_STORE, SHARED_TARGET } from './defaults';
+import { XCHG_TARGET } from '../contract/host-guest';
 
 type Add = (path: (string | number)[], value: unknown, message: string) => void;
 

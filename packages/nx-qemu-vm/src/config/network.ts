@@ -1,7 +1,7 @@
 // User-mode (SLiRP) networking with forwards, plus the inter-VM vlans.
 import { type ConfigIssue, jsonPath } from './errors';
 import type { ValidForwardPort, ValidMachine } from './machine';
-import { type Part, mergeLiterals } from '../qemu/words';
+import { type Part, mergeLiterals } from '../quote/argv-words';
 import { qemuEscape } from '../quote/qemu';
 
 /** Forwards with no host address listen on loopback only: exposing a VM to the LAN must be a choice. */

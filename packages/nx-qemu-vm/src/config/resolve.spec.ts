@@ -5,7 +5,7 @@ import { newestKernel, resolveConfig, resolveMachine, type ResolvedMachine } fro
 import { ConfigError } from './errors';
 import { lookupDrive } from './drives';
 import { FAKE_KERNEL, fakeHost } from '../../test/helpers/fake-host';
-import { renderArgvListing } from '../qemu/words';
+import { renderArgvListing } from '../quote/argv-words';
 
 function resolve(m: object, name = 'vm', host = fakeHost()): ResolvedMachine {
   return resolveMachine(name, 1, validateConfig({ machines: { [name]: m } }).machines[name], host);

@@ -1,7 +1,7 @@
 // Validated config + host facts -> everything the run script, the initrd and
 // the boot disk need, computed once. Pure: no file system, no processes.
 import { ConfigError, type ConfigIssue, jsonPath } from './errors';
-import type { HostFacts } from './host';
+import type { HostFacts } from '../host/facts';
 import type { ValidMachine } from './machine';
 import type { ValidConfig } from './validate';
 import {
@@ -40,7 +40,7 @@ import {
   resolveFileSystems,
   resolveShares,
 } from './shares';
-import { EFI_PACKAGE, type EfiFirmware, selectEfiFirmware } from '../qemu/firmware';
+import { EFI_PACKAGE, type EfiFirmware, selectEfiFirmware } from './firmware';
 
 /** Where the guest's software comes from; see the `system` option. */
 export type ResolvedSystem =

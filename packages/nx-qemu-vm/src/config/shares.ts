@@ -1,7 +1,8 @@
 // 9p shares and the guest filesystem table that stage 1 mounts.
 import type { ValidMachine } from './machine';
-import { RO_STORE, RW_STORE, SHARED_TARGET, XCHG_TARGET } from './defaults';
-import { type Part, hostPath } from '../qemu/words';
+import { RO_STORE, RW_STORE, SHARED_TARGET } from './defaults';
+import { XCHG_TARGET } from '../contract/host-guest';
+import { type Part, hostPath } from '../quote/argv-words';
 
 export interface ResolvedShare {
   tag: string;

@@ -10,7 +10,7 @@ import { ESP_FONT, ESP_INITRD, ESP_KERNEL, renderGrubCfg } from './grub-cfg';
 import { kernelParamProblem } from '../quote/kernel-cmdline';
 import schema from '../../workspace-vm.schema.json';
 import { shAssignments } from '../quote/shell';
-import { shellFile } from '../util/shell-file';
+import { shellFile } from '../host/shell-file';
 
 /** The largest side of the boot loader's graphics mode; the config's schema holds the figure. */
 const MAX_RESOLUTION = schema.definitions.machine.properties.resolution.properties.x.maximum;

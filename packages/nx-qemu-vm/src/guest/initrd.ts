@@ -10,17 +10,16 @@ import { isStaticExecutable, libraryClosure } from './libs';
 import { MULTIARCH, storeLibraryClosure, storePath } from './elf';
 import { kernelVersionFromImage, planModules, readModuleIndex, readModuleObject } from './modules';
 import { type KernelConfigOptions, checkKernelConfig, kernelConfigPath } from './kernel-config';
+import { type Stage1Modules, renderStage1 } from './stage1';
 import {
   INITRD_AGENT,
   INITRD_ALTERNATIVES,
-  INITRD_STAGE2,
-  INITRD_STAGE2_UNIT,
   INITRD_NETWORK_UNIT,
   INITRD_SERVICES,
+  INITRD_STAGE2,
+  INITRD_STAGE2_UNIT,
   INITRD_UNITS,
-  type Stage1Modules,
-  renderStage1,
-} from './stage1';
+} from '../contract/host-guest';
 import { renderStage2 } from './stage2';
 import { renderServiceUnits, renderServicesProgram } from './services';
 import { type GuestFile, INITRD_FILES, guestFiles, readSource } from './files';

@@ -4,17 +4,14 @@
 import type { ResolvedMachine, ResolvedService } from '../config/resolve';
 import { type ConfigIssue, jsonPath } from '../config/errors';
 import { shAssignments, shQuote } from '../quote/shell';
-import { shellFile } from '../util/shell-file';
-import { RUN_DIR } from './stage1';
-
-/** The first words of the console line that reports a service that failed to start. */
-export const SERVICE_FAILED = 'nx-qemu-vm: service failed:';
-/** The line after a failure report's log lines. */
-export const SERVICE_REPORT_END = 'nx-qemu-vm: end of service report';
-/** Where stage 1 puts the program in the guest. */
-export const SERVICES_PROGRAM = `${RUN_DIR}/services`;
-/** Where the stage-2 supervisor keeps each service's state (one word, then why). */
-export const SERVICES_STATE_DIR = `${RUN_DIR}/service-state`;
+import { shellFile } from '../host/shell-file';
+import {
+  RUN_DIR,
+  SERVICES_PROGRAM,
+  SERVICES_STATE_DIR,
+  SERVICE_FAILED,
+  SERVICE_REPORT_END,
+} from '../contract/host-guest';
 
 /**
  * The lines of `text` from the one holding `start` up to the one holding

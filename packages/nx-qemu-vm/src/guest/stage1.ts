@@ -3,43 +3,31 @@
 import type { ResolvedMachine } from '../config/resolve';
 import type { ResolvedFileSystem } from '../config/shares';
 import { shAssignments, shCall, shFunction } from '../quote/shell';
-import { shellFile } from '../util/shell-file';
+import { shellFile } from '../host/shell-file';
 import { SEED_GROUP, SEED_PASSWD } from '../config/workload-checks';
 import { guestFiles, renderPutFiles } from './files';
 import { guestUsers, renderPutUsers } from './passwords';
+import {
+  FW_CFG_MODE,
+  FW_CFG_WARM,
+  INITRD_AGENT,
+  INITRD_ALTERNATIVES,
+  INITRD_NETWORK_UNIT,
+  INITRD_SERVICES,
+  INITRD_STAGE2,
+  INITRD_STAGE2_UNIT,
+  INITRD_UNITS,
+  RUN_DIR,
+  STAGE1_FAILED,
+  STORE_FACTORY,
+  WARM_POINT,
+} from '../contract/host-guest';
 
-/** Where the initrd keeps what stage 1 copies into the new root's /run. */
-export const INITRD_STAGE2 = '/nx-qemu-vm/stage-2-init';
-/** The test API's guest agent (guest/agent.pl); stage 1 copies it to <run dir>/agent. */
-export const INITRD_AGENT = '/nx-qemu-vm/agent.pl';
-/** Stage 2 as a systemd service (guest/nx-qemu-vm.service), with "init": "systemd". */
-export const INITRD_STAGE2_UNIT = '/nx-qemu-vm/nx-qemu-vm.service';
-/** With "init": "systemd", the network's unit (guest/nx-qemu-vm-network.service). */
-export const INITRD_NETWORK_UNIT = '/nx-qemu-vm/nx-qemu-vm-network.service';
-export const INITRD_ALTERNATIVES = '/nx-qemu-vm/etc-alternatives';
-/** The declared services' program (guest/services.ts); stage 1 copies it to <run dir>/services. */
-export const INITRD_SERVICES = '/nx-qemu-vm/services';
-/** With "init": "systemd", the services' units; stage 1 installs them in /run/systemd/system. */
-export const INITRD_UNITS = '/nx-qemu-vm/units';
-export const RUN_DIR = '/run/nx-qemu-vm';
-export const STAGE1_FAILED = 'nx-qemu-vm: stage 1 failed';
-/** QEMU's fw_cfg item that marks an exec boot; see exec-script.ts. */
-export const FW_CFG_MODE = 'opt/nx-qemu-vm/mode';
-/**
- * Warm starts (M9): fw_cfg's item that is 0 while the host saves a machine
- * and 1 in every copy restored from that state, and the console line at which
- * stage 1 waits to be saved.
- */
-export const FW_CFG_WARM = 'opt/nx-qemu-vm/warm';
-export const WARM_POINT = 'nx-qemu-vm: warm point';
 /**
  * The disk drivers wantedModules may list. A warm state is saved before any
  * of them loads, so that the saved kernel has read nothing of any disk.
  */
 export const BLOCK_DRIVERS = ['virtio_blk', 'sym53c8xx', 'sd_mod', 'ahci', 'ata_piix'] as const;
-/** Where a Debian image keeps its root tree beside /usr as the packages left it, relative to the store. */
-export const STORE_FACTORY = 'share/nx-qemu-vm/factory';
-
 export interface Stage1Modules {
   /** Module names in load order; each is /lib/modules/<name>.ko in the initrd. */
   load: { name: string; optional: boolean }[];

@@ -2,20 +2,22 @@
 // the static program guest/stage-2-init.sh.
 import type { ResolvedMachine } from '../config/resolve';
 import { GUEST_IP } from '../config/network';
-import { CONTROL_PORT, GUEST_AGENT_PORT } from '../qemu/argv';
-import { EXEC_BOOT_FAILURE_STATUS } from '../qemu/exec-script';
 import { shAssignments, shFunction } from '../quote/shell';
-import { AGENT_PORT } from '../testing/agent-protocol';
-import { shellFile } from '../util/shell-file';
+import { shellFile } from '../host/shell-file';
 import { SEED_GROUP, SEED_PASSWD } from '../config/workload-checks';
 import { ARCH_PROFILES } from '../config/defaults';
-import { FW_CFG_MODE, RUN_DIR, renderMounts } from './stage1';
-
-/** Files the host and the guest exchange for `exec`, below the xchg share. */
-export const EXEC_DIR = '/tmp/xchg/.nx-qemu-vm';
-export const STAGE2_REACHED = 'nx-qemu-vm: stage 2 reached';
-/** Printed once the guest's network and postBootCommands are up, just before its console shell. */
-export const ROOT_SHELL_BANNER = 'Root shell on';
+import { renderMounts } from './stage1';
+import {
+  AGENT_PORT,
+  CONTROL_PORT,
+  EXEC_BOOT_FAILURE_STATUS,
+  EXEC_DIR,
+  FW_CFG_MODE,
+  GUEST_AGENT_PORT,
+  ROOT_SHELL_BANNER,
+  RUN_DIR,
+  STAGE2_REACHED,
+} from '../contract/host-guest';
 
 export function renderStage2(r: ResolvedMachine): string {
   const header = shAssignments({

@@ -1,16 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { validateConfig } from '../config/validate';
 import { resolveMachine, type ResolvedMachine } from '../config/resolve';
 import { fakeHost } from '../../test/helpers/fake-host';
-import { listGoldenCases, resolveCase } from '../../test/helpers/golden-cases';
 import { BLOCK_DRIVERS, renderStage1 } from './stage1';
 import { renderStage2 } from './stage2';
-import { renderServicesProgram } from './services';
 import { wantedModules } from './initrd';
 
 const machine = (m: object, name = 'vm'): ResolvedMachine =>
@@ -87,33 +81,5 @@ describe('stage 2', () => {
       renderStage2(machine({ qemu: { guestAgent: { enable: false } } })),
       /^guest_agent=0$/m,
     );
-  });
-});
-
-describe('stage scripts of every golden machine', () => {
-  it('pass shellcheck as sh', (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'nxqv-stages-'));
-    try {
-      const files: string[] = [];
-      for (const c of listGoldenCases())
-        for (const r of Object.values(resolveCase(c))) {
-          for (const [stage, text] of [
-            ['1', renderStage1(r, modules)],
-            ['2', renderStage2(r)],
-            ...(r.services.length ? [['services', renderServicesProgram(r) ?? '']] : []),
-          ]) {
-            const file = join(dir, `${c.name}-${r.name}-stage${stage}.sh`);
-            writeFileSync(file, text);
-            files.push(file);
-          }
-        }
-      const res = spawnSync('shellcheck', ['-s', 'sh', '-f', 'gcc', ...files], {
-        encoding: 'utf8',
-      });
-      if (res.error) return t.skip(`shellcheck is not installed (apt-get install shellcheck)`);
-      assert.equal(res.status, 0, res.stdout + res.stderr);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

@@ -2,7 +2,7 @@
 // resolution; everything it returns is plain data.
 import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import type { FirmwareDescriptor, HostFacts } from '../config/host';
+import type { FirmwareDescriptor, HostFacts } from './facts';
 
 // QEMU's firmware spec: a descriptor in /etc overrides one of the same name in
 // /usr/share; the merged list is ranked by file name.

@@ -3,7 +3,23 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
-import type { UnshareFacts } from '../image/unshare-checks';
+
+export interface UnshareFacts {
+  user: string;
+  uid: number;
+  /** /etc/subuid and /etc/subgid as text, or undefined when missing. */
+  subuid: string | undefined;
+  subgid: string | undefined;
+  /** Whether newuidmap and newgidmap (Debian package uidmap) are on the PATH. */
+  newuidmap: boolean;
+  newgidmap: boolean;
+  /** /proc/sys/kernel/unprivileged_userns_clone (Debian's switch), when present. */
+  unprivilegedUsernsClone: string | undefined;
+  /** /proc/sys/kernel/apparmor_restrict_unprivileged_userns (newer Ubuntu), when present. */
+  apparmorRestrictUserns: string | undefined;
+  /** /proc/sys/user/max_user_namespaces. */
+  maxUserNamespaces: string | undefined;
+}
 
 const readOrUndefined = (path: string): string | undefined => {
   try {

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { ResolvedMachine } from '../config/resolve';
-import { STORE_FACTORY } from '../guest/stage1';
+import { STORE_FACTORY } from '../contract/host-guest';
 import { shQuote } from '../quote/shell';
 import { IMAGE_UUID } from '../config/defaults';
 

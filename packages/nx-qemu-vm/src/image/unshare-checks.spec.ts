@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { type UnshareFacts, hasRange, unshareProblems } from './unshare-checks';
+import type { UnshareFacts } from '../host/unshare-facts';
+import { hasRange, unshareProblems } from './unshare-checks';
 
 const ready: UnshareFacts = {
   user: 'dev',

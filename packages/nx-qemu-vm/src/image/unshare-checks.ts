@@ -2,23 +2,7 @@
 // builds an image, checked before it runs: without these it fails with "unable
 // to pick chroot mode automatically", which names none of them. Pure: the
 // host's facts come in, one line per problem (with its fix) comes out.
-
-export interface UnshareFacts {
-  user: string;
-  uid: number;
-  /** /etc/subuid and /etc/subgid as text, or undefined when missing. */
-  subuid: string | undefined;
-  subgid: string | undefined;
-  /** Whether newuidmap and newgidmap (Debian package uidmap) are on the PATH. */
-  newuidmap: boolean;
-  newgidmap: boolean;
-  /** /proc/sys/kernel/unprivileged_userns_clone (Debian's switch), when present. */
-  unprivilegedUsernsClone: string | undefined;
-  /** /proc/sys/kernel/apparmor_restrict_unprivileged_userns (newer Ubuntu), when present. */
-  apparmorRestrictUserns: string | undefined;
-  /** /proc/sys/user/max_user_namespaces. */
-  maxUserNamespaces: string | undefined;
-}
+import type { UnshareFacts } from '../host/unshare-facts';
 
 /** mmdebstrap maps 65536 ids into the namespace: the range must be at least that large. */
 const RANGE = 65536;

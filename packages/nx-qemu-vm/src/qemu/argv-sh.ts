@@ -1,7 +1,7 @@
 // POSIX sh rendering of argv parts. Literals are single-quoted unless they are
 // plainly safe; variables are always double-quoted, so no value from the
 // environment or the config is ever re-parsed by the shell.
-import type { ArgvItem, Part } from './words';
+import type { ArgvItem, Part } from '../quote/argv-words';
 import { shQuote } from '../quote/shell';
 import { renderOptionWord } from '../quote/option-words';
 

@@ -11,14 +11,9 @@ import {
   mergeLiterals,
   optionList,
   userWords,
-} from './words';
+} from '../quote/argv-words';
 import { qemuEscape } from '../quote/qemu';
-
-export const GUEST_AGENT_PORT = 'org.qemu.guest_agent.0';
-/** The port on which the guest's stage 2 takes requests (poweroff) from the host. */
-export const CONTROL_PORT = 'org.nx-qemu-vm.control';
-/** The one virtio-serial bus of every machine: the control port, the guest agent, exec's console. */
-export const SERIAL_BUS = 'nxvm-serial0';
+import { CONTROL_PORT, GUEST_AGENT_PORT, SERIAL_BUS } from '../contract/host-guest';
 
 /**
  * The control port reads the FIFO <control_dir>/control.in, which the run

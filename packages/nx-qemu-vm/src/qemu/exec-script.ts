@@ -3,13 +3,14 @@
 import type { ResolvedMachine } from '../config/resolve';
 import { serialConsole } from './run-script';
 import { shAssignments } from '../quote/shell';
-import { shellFile } from '../util/shell-file';
-import { FW_CFG_MODE } from '../guest/stage1';
-import { SERIAL_BUS } from './argv';
-
-/** Exit statuses of the exec script itself, beside the command's own. */
-export const EXEC_TIMEOUT_STATUS = 124;
-export const EXEC_BOOT_FAILURE_STATUS = 125;
+import { shellFile } from '../host/shell-file';
+import {
+  EXEC_BOOT_FAILURE_STATUS,
+  EXEC_SUBDIR,
+  EXEC_TIMEOUT_STATUS,
+  FW_CFG_MODE,
+  SERIAL_BUS,
+} from '../contract/host-guest';
 
 export function renderExecScript(r: ResolvedMachine): string {
   const prog = `exec-${r.name}-vm`;
@@ -22,6 +23,7 @@ export function renderExecScript(r: ResolvedMachine): string {
     serial_bus: SERIAL_BUS,
     timeout_status: EXEC_TIMEOUT_STATUS,
     boot_failure_status: EXEC_BOOT_FAILURE_STATUS,
+    exec_subdir: EXEC_SUBDIR,
     warm_available: r.config.warmStart ? 1 : 0,
   });
   return [

@@ -12,6 +12,8 @@
 #   fw_cfg_mode          QEMU's fw_cfg item that tells stage 2 to run the command
 #   serial_bus           the machine's virtio-serial bus, for the command's console
 #   timeout_status, boot_failure_status: this script's own exit statuses
+#   exec_subdir          the directory of the xchg share where host and guest
+#                        exchange the command, its status and a service failure
 #   warm_available       1 when the machine has warmStart (a warm target)
 # shellcheck disable=SC2154
 set -eu
@@ -64,9 +66,10 @@ trap '' PIPE
 trap 'on_signal 129' HUP
 trap 'on_signal 130' INT
 trap 'on_signal 143' TERM
-mkdir -p -- "$work/xchg/.nx-qemu-vm"
-rm -f -- "$work/xchg/.nx-qemu-vm/status"
-printf '%s\n' "$*" >"$work/xchg/.nx-qemu-vm/command"
+exchange=$work/xchg/$exec_subdir
+mkdir -p -- "$exchange"
+rm -f -- "$exchange/status"
+printf '%s\n' "$*" >"$exchange/command"
 log_q=$(printf '%s\n' "$log" | sed 's/,/,,/g')
 
 # Warm starts (warmStart): the state the warm target saved, restored instead
@@ -124,13 +127,13 @@ if [ "$warm" = save ]; then
 fi
 keep_log
 
-status_file=$work/xchg/.nx-qemu-vm/status
+status_file=$exchange/status
 # A command that timed out was stopped with the machine: 124 says so, whatever it returned.
 if [ "$qemu_status" -ne 124 ] && [ -s "$status_file" ]; then
   # A declared service failed to start: the command never ran; stage 2 says why.
-  if [ -s "$work/xchg/.nx-qemu-vm/service-failure" ]; then
+  if [ -s "$exchange/service-failure" ]; then
     printf '%s: the command did not run: a service of the machine failed to start.\n' "$prog" >&2
-    cat "$work/xchg/.nx-qemu-vm/service-failure" >&2
+    cat "$exchange/service-failure" >&2
   fi
   exit "$(cat "$status_file")"
 fi

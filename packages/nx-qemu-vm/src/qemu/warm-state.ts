@@ -18,9 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAttached } from '../host/attached';
 import { runTool } from '../host/run-tool';
-import { WARM_POINT } from '../guest/stage1';
-import { QmpClient } from '../testing/qmp';
-import { apiSockets, qemuArgs, warmConsoleFile } from '../testing/launch';
+import { WARM_POINT } from '../contract/host-guest';
+import { QmpClient } from './qmp';
+import { apiSockets, testApiArgs, warmConsoleFile } from './test-api-args';
 import { shQuote } from '../quote/shell';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -60,7 +60,7 @@ function startToSave(starter: WarmStarter, scratch: string, stateFile: string, l
   const { agentSocket, qmpSocket } = apiSockets(scratch);
   return {
     script: starter.runScript,
-    args: qemuArgs(
+    args: testApiArgs(
       { graphics: starter.graphics, persistent: false, consoleLog: log },
       agentSocket,
       qmpSocket,

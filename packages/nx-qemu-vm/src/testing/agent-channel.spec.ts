@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { AgentChannel, ChannelClosedError } from './agent-channel';
-import { AGENT_VERSION, MAX_COMMAND_BYTES } from './agent-protocol';
+import { AGENT_VERSION, MAX_COMMAND_BYTES } from '../contract/host-guest';
 
 const AGENT = join(__dirname, '../guest/agent.pl');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');

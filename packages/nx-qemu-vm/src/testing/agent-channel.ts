@@ -3,8 +3,8 @@
 // status. The stream is a unix socket to QEMU's chardev in a machine, or the
 // agent's stdin and stdout in the unit tests.
 import type { Duplex } from 'node:stream';
+import { CHUNK } from '../contract/host-guest';
 import {
-  CHUNK,
   type ExitStatus,
   FrameDecoder,
   type Hello,

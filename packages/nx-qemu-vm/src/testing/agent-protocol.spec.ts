@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import {
   CommandRefusedError,
   FrameDecoder,
-  MAX_COMMAND_BYTES,
   encodeFrame,
   execPayload,
   parseHello,
   parseStatus,
 } from './agent-protocol';
+import { MAX_COMMAND_BYTES } from '../contract/host-guest';
 
 describe('agent protocol', () => {
   it('decodes frames split anywhere, and several in one chunk', () => {

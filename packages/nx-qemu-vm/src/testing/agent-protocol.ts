@@ -4,13 +4,9 @@
 // meaning of the agent's hello and status payloads.
 import { constants } from 'node:os';
 
-export const AGENT_PORT = 'org.nx-qemu-vm.agent';
-export const AGENT_VERSION = 2;
+import { MAX_COMMAND_BYTES, MAX_FRAME } from '../contract/host-guest';
+
 const HEADER = 9;
-/** The agent refuses larger frames; so do we. */
-export const MAX_FRAME = 16 * 1024 * 1024;
-/** Stdin and output travel in chunks of at most this size. */
-export const CHUNK = 64 * 1024;
 
 export type HostFrameType = 'P' | 'X' | 'I' | 'K';
 export type GuestFrameType = 'H' | 'O' | 'E' | 'S' | 'D';
@@ -37,12 +33,6 @@ export function encodeFrame(
 
 /** The shell a command runs in: `/bin/sh`, or `/bin/bash` with `set -euo pipefail` as in NixOS's test driver. */
 export type Shell = 'sh' | 'bash';
-
-/**
- * The longest command: the agent hands it to the shell in an environment
- * variable, and Linux takes at most 128 KiB for one (the name included).
- */
-export const MAX_COMMAND_BYTES = 128 * 1024 - 64;
 
 /** The exec frame: flags (1: the command reads stdin from the host; 2: bash) and the command. */
 export function execPayload(command: string, withStdin: boolean, shell: Shell = 'sh'): Buffer {

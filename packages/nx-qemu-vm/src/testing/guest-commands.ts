@@ -2,7 +2,7 @@
 // values with every value quoted. Pure, so their shapes are unit-tested.
 import { posix } from 'node:path';
 import { shQuote } from '../quote/shell';
-import { SERVICES_PROGRAM } from '../guest/services';
+import { SERVICES_PROGRAM } from '../contract/host-guest';
 
 function guestPath(path: string, what: string): string {
   if (!path || path.includes('\0'))

@@ -1,10 +1,8 @@
 // Boots one machine for the test API through its own run script, so a test
 // boots exactly what `nx run <m>:start` boots, locks and all. The script gets
 // a private scratch directory (TMPDIR with USE_TMPDIR=1) that also holds the
-// API's sockets, and these QEMU arguments on top of the machine's: the
-// agent's virtio port, a QMP socket, the serial console on the script's stdio
-// with a log file, -display none for graphics machines and -snapshot unless
-// the test asks for persistent disks. setpriv hands the script SIGTERM when
+// API's sockets, and the test API's QEMU arguments on top of the machine's
+// (qemu/test-api-args.ts). setpriv hands the script SIGTERM when
 // this process dies, however it dies, and the script then stops QEMU.
 // With a warm state (warmStart), the script restores it instead of booting:
 // the same arguments, VM_WARM=restore, and the state saved for the test API.
@@ -14,15 +12,10 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { SERIAL_BUS } from '../qemu/argv';
-import { qemuEscape } from '../quote/qemu';
-import { AGENT_PORT } from './agent-protocol';
+import { type TestApiArgOptions, apiSockets, testApiArgs } from '../qemu/test-api-args';
 
-export interface LaunchOptions {
+export interface LaunchOptions extends TestApiArgOptions {
   runScript: string;
-  graphics: boolean;
-  persistent: boolean;
-  consoleLog: string;
   /** The first three numbers of the vlans' multicast group: machines of one start share it. */
   vlanNet: string;
   /** The warm state to restore (dist/vm/<m>/warm/test-state), or undefined to boot cold. */
@@ -45,43 +38,13 @@ function scratchParent(): string {
   return base.length <= 60 ? base : '/tmp';
 }
 
-/** The saved boot's console beside a warm state: a restored boot's console starts with it. */
-export const warmConsoleFile = (stateFile: string) => `${stateFile}.console`;
-
-/** The API's sockets in a run's scratch directory; a warm state's key sees them only as <scratch>/api/... */
-export function apiSockets(dir: string): { agentSocket: string; qmpSocket: string } {
-  return { agentSocket: join(dir, 'api', 'agent.sock'), qmpSocket: join(dir, 'api', 'qmp.sock') };
-}
-
-export function qemuArgs(
-  o: Pick<LaunchOptions, 'graphics' | 'persistent' | 'consoleLog'>,
-  agentSocket: string,
-  qmpSocket: string,
-): string[] {
-  return [
-    '-chardev',
-    `socket,id=nxvm-agent,path=${qemuEscape(agentSocket)},server=on,wait=off`,
-    '-device',
-    `virtserialport,bus=${SERIAL_BUS}.0,chardev=nxvm-agent,name=${AGENT_PORT}`,
-    '-qmp',
-    `unix:${qemuEscape(qmpSocket)},server=on,wait=off`,
-    '-chardev',
-    // Appended to: a warm start writes the saved boot's console there first.
-    `stdio,id=nxvm-console,signal=off,logfile=${qemuEscape(o.consoleLog)},logappend=on`,
-    '-serial',
-    'chardev:nxvm-console',
-    ...(o.graphics ? ['-display', 'none'] : []),
-    ...(o.persistent ? [] : ['-snapshot']),
-  ];
-}
-
 export function launch(o: LaunchOptions): Launched {
   const dir = mkdtempSync(join(scratchParent(), 'nx-qemu-vm-test-'));
   mkdirSync(join(dir, 'api'), { mode: 0o700 });
   const { agentSocket, qmpSocket } = apiSockets(dir);
   const child = spawn(
     'setpriv',
-    ['--pdeathsig', 'TERM', '--', o.runScript, ...qemuArgs(o, agentSocket, qmpSocket)],
+    ['--pdeathsig', 'TERM', '--', o.runScript, ...testApiArgs(o, agentSocket, qmpSocket)],
     {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: {

@@ -15,20 +15,14 @@ import {
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import { acceleratorSaid } from '../qemu/accel-line';
-import { STAGE1_FAILED } from '../guest/stage1';
-import { SERVICE_FAILED, SERVICE_REPORT_END } from '../guest/services';
+import { SERVICE_FAILED, SERVICE_REPORT_END, STAGE1_FAILED } from '../contract/host-guest';
 import { AgentChannel } from './agent-channel';
 import { ConsoleText } from './console-text';
 import { MachineError, MachineNotRunningError, MachineWentDownError, TimeoutError } from './errors';
 import { keepAlive } from './keep-alive';
-import {
-  type LaunchOptions,
-  type Launched,
-  connectWhenReady,
-  launch,
-  warmConsoleFile,
-} from './launch';
-import { QmpClient } from './qmp';
+import { type LaunchOptions, type Launched, connectWhenReady, launch } from './launch';
+import { QmpClient } from '../qemu/qmp';
+import { warmConsoleFile } from '../qemu/test-api-args';
 
 export class MachineProcess {
   /** This boot's serial console; a cold boot after a failed restore starts a new one. */

@@ -4,7 +4,7 @@ import { closeSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { checkPort } from './guest-commands';
 import { type QKey, keyCombination } from './keys';
-import type { QmpClient } from './qmp';
+import type { QmpClient } from '../qemu/qmp';
 
 const QMP_TIMEOUT_MS = 30_000;
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
-import type { QmpClient } from './qmp';
+import type { QmpClient } from '../qemu/qmp';
 
 const QMP_TIMEOUT_MS = 30_000;
 /** Screens under this many pixels per line of text are scaled up first: tesseract reads 8x16 VGA glyphs badly. */

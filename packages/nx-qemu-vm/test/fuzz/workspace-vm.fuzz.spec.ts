@@ -28,7 +28,7 @@ import { ConfigError } from '../../src/config/errors';
 import { validateConfig } from '../../src/config/validate';
 import { resolveConfig, type ResolvedMachine } from '../../src/config/resolve';
 import { buildQemuArgv } from '../../src/qemu/argv';
-import { evaluateArgv } from '../../src/qemu/words';
+import { evaluateArgv } from '../../src/quote/argv-words';
 import { renderRunScript, serialConsole } from '../../src/qemu/run-script';
 import { renderExecScript } from '../../src/qemu/exec-script';
 import { renderStage1 } from '../../src/guest/stage1';

@@ -5,12 +5,12 @@
 // qemu-accepts.spec.ts (real host, real QEMU).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HostFacts } from '../../src/config/host';
+import type { HostFacts } from '../../src/host/facts';
 import { type ResolvedMachine, resolveConfig } from '../../src/config/resolve';
 import { type ValidConfig, validateConfig } from '../../src/config/validate';
 import { buildQemuArgv } from '../../src/qemu/argv';
 import { renderRunScript } from '../../src/qemu/run-script';
-import { renderArgvListing } from '../../src/qemu/words';
+import { renderArgvListing } from '../../src/quote/argv-words';
 import { fakeHost } from './fake-host';
 
 export const GOLDEN_DIR = join(__dirname, '..', 'fixtures', 'golden');

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { QmpClient, withTimeout } from '../../src/testing/qmp';
+import { QmpClient, withTimeout } from '../../src/qemu/qmp';
 
 export interface PausedRunResult {
   /** `query-status` result, e.g. "prelaunch". */

@@ -6,7 +6,7 @@ import { stopTimeoutUnderNx } from '../../host/nx-grace';
 import type { ExecExecutorSchema } from './schema';
 import { machineContext } from '../../util/machine';
 import { reportFailure } from '../../util/report';
-import { EXEC_BOOT_FAILURE_STATUS, EXEC_TIMEOUT_STATUS } from '../../qemu/exec-script';
+import { EXEC_BOOT_FAILURE_STATUS, EXEC_TIMEOUT_STATUS } from '../../contract/host-guest';
 
 // `nx run` can only exit 0 or 1, so the guest's status is printed instead.
 export default async function execExecutor(options: ExecExecutorSchema, context: ExecutorContext) {

@@ -12,7 +12,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ConfigError } from '../../config/errors';
 import { unknownServiceUsers } from '../../guest/services';
 import { unknownFileOwners } from '../../guest/files';
-import { STORE_FACTORY } from '../../guest/stage1';
+import { STORE_FACTORY } from '../../contract/host-guest';
 import { publishDirectory } from '../../util/atomic-write';
 import { withExtractedStore } from '../../image/extract-store';
 

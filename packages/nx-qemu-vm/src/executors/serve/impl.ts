@@ -11,8 +11,13 @@ import { reportFailure } from '../../util/report';
 import { stopTimeoutUnderNx } from '../../host/nx-grace';
 import { qemuEscape } from '../../quote/qemu';
 import { serialConsole } from '../../qemu/run-script';
-import { ROOT_SHELL_BANNER, STAGE2_REACHED } from '../../guest/stage2';
-import { SERVICE_FAILED, SERVICE_REPORT_END, reportBetween } from '../../guest/services';
+import { reportBetween } from '../../guest/services';
+import {
+  ROOT_SHELL_BANNER,
+  SERVICE_FAILED,
+  SERVICE_REPORT_END,
+  STAGE2_REACHED,
+} from '../../contract/host-guest';
 import { forwardRule } from '../../config/network';
 import { attachedArgv } from '../../host/attached';
 import { whenInterrupted } from '../../host/interruption';

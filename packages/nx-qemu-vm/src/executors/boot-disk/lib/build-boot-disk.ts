@@ -28,7 +28,7 @@ import {
 } from '../../../disk/boot-disk-recipe';
 import { type BuilderMachine, builderMachine, runInBuilderVm } from '../../../builder-vm/run-in-vm';
 import type { ResolvedMachine } from '../../../config/resolve';
-import type { EfiFirmware } from '../../../qemu/firmware';
+import type { EfiFirmware } from '../../../config/firmware';
 import { runTool } from '../../../host/run-tool';
 import { throwIfInterrupted } from '../../../host/interruption';
 import { publishDirectory } from '../../../util/atomic-write';

@@ -1,8 +1,8 @@
 // UEFI firmware is found the way libvirt finds it: through the JSON
 // descriptors that QEMU's firmware spec defines, ranked by file name, with
 // Debian's well-known OVMF/AAVMF paths as a fallback.
-import type { FirmwareDescriptor } from '../config/host';
-import type { GuestArch } from '../config/defaults';
+import type { FirmwareDescriptor } from '../host/facts';
+import type { GuestArch } from './defaults';
 
 export interface EfiFirmware {
   code: string;

@@ -3,8 +3,8 @@
 // so an argument is a list of parts: literal text and references to shell
 // variables of the run script. Renderers turn this into sh or into a readable
 // listing for golden files.
-import { qemuEscape } from '../quote/qemu';
-import { type OptionWord, evaluateOptionWord, parseOptionWords } from '../quote/option-words';
+import { qemuEscape } from './qemu';
+import { type OptionWord, evaluateOptionWord, parseOptionWords } from './option-words';
 
 /** A piece of one argument. */
 export type Part =

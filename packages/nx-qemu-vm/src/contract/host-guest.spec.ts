@@ -1,0 +1,31 @@
+// The static files that cannot take a generated header spell a few contract
+// values out; these checks hold them to contract/host-guest.ts, so that a
+// change there fails here instead of in a booted guest.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AGENT_VERSION, CHUNK, MAX_FRAME, RUN_DIR } from './host-guest';
+
+const source = (path: string) => readFileSync(join(__dirname, '..', path), 'utf8');
+
+describe('the host-guest contract in static files', () => {
+  it("agent.pl's frame constants are the host's", () => {
+    const agent = source('guest/agent.pl');
+    const perlValue = (name: string) => {
+      const m = new RegExp(`^my \\$${name} = ([0-9* ]+);$`, 'm').exec(agent);
+      assert.ok(m, `agent.pl declares $${name}`);
+      return m[1].split('*').reduce((product, factor) => product * Number(factor.trim()), 1);
+    };
+    assert.equal(perlValue('VERSION'), AGENT_VERSION);
+    assert.equal(perlValue('CHUNK'), CHUNK);
+    assert.equal(perlValue('MAX_FRAME'), MAX_FRAME);
+  });
+
+  it('the systemd units start the init stage 1 puts in the run-time directory', () => {
+    for (const unit of ['guest/nx-qemu-vm.service', 'guest/nx-qemu-vm-network.service']) {
+      const starts = source(unit).match(/^ExecStart=(\S+)/m);
+      assert.equal(starts?.[1], `${RUN_DIR}/init`, unit);
+    }
+  });
+});
