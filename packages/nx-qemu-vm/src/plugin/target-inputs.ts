@@ -6,8 +6,8 @@
 import type { TargetConfiguration } from '@nx/devkit';
 import { posix } from 'node:path';
 import { CONFIG_FILE } from '../config/load';
-import { INITRD_HOST_TOOLS } from '../guest/initrd-tools';
 import type { ValidMachine } from '../config/machine';
+import { INITRD_HOST_TOOLS } from '../guest/initrd-tools';
 import { shQuote } from '../quote/shell';
 
 type Input = NonNullable<TargetConfiguration['inputs']>[number];
