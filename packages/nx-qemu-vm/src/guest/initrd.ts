@@ -3,7 +3,7 @@
 // The archive is a pure function of those files: sorted, owned by root,
 // timestamped with SOURCE_DATE_EPOCH (0 by default).
 import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import type { ResolvedMachine } from '../config/resolve';
 import { type CpioEntry, gzipDeterministic, writeCpio } from './cpio';
 import { isStaticExecutable, libraryClosure } from './libs';
@@ -23,39 +23,12 @@ import {
 import { renderStage2 } from './stage2';
 import { renderServiceUnits, renderServicesProgram } from './services';
 import { type GuestFile, INITRD_FILES, guestFiles, readSource } from './files';
+import { BUSYBOX, FILE_SYSTEM_TOOLS, type HostTool, INITRD_HOST_TOOLS } from './initrd-tools';
 
 /** The test API's guest agent, shipped in the package beside this file. */
 const AGENT_SOURCE = join(__dirname, 'agent.pl');
 const STAGE2_UNIT_SOURCE = join(__dirname, 'nx-qemu-vm.service');
 const NETWORK_UNIT_SOURCE = join(__dirname, 'nx-qemu-vm-network.service');
-
-/** A host tool the initrd copies, and the Debian package that provides it. */
-interface HostTool {
-  candidates: string[];
-  initrdPath: string;
-  debianPackage: string;
-}
-
-const BUSYBOX: HostTool = {
-  candidates: ['/bin/busybox', '/usr/bin/busybox'],
-  initrdPath: '/bin/busybox',
-  debianPackage: 'busybox-static',
-};
-const MKE2FS: HostTool = {
-  candidates: ['/sbin/mke2fs', '/usr/sbin/mke2fs'],
-  initrdPath: '/sbin/mke2fs',
-  debianPackage: 'e2fsprogs',
-};
-const E2FSCK: HostTool = {
-  candidates: ['/sbin/e2fsck', '/usr/sbin/e2fsck'],
-  initrdPath: '/sbin/e2fsck',
-  debianPackage: 'e2fsprogs',
-};
-const BLKID: HostTool = {
-  candidates: ['/sbin/blkid', '/usr/sbin/blkid'],
-  initrdPath: '/sbin/blkid',
-  debianPackage: 'util-linux',
-};
 
 export class HostToolError extends Error {}
 
@@ -259,7 +232,7 @@ export async function buildInitrd(
     throw new HostToolError(
       `${busybox} is not statically linked. Install the static build: apt-get install busybox-static`,
     );
-  const tools = [MKE2FS, E2FSCK, BLKID].map((t) => ({ tool: t, path: findTool(t, store) }));
+  const tools = FILE_SYSTEM_TOOLS.map((t) => ({ tool: t, path: findTool(t, store) }));
 
   const plan = planModules(readModuleIndex(modulesDir), spec.modules);
   if (plan.missing.length)
@@ -267,7 +240,8 @@ export async function buildInitrd(
       `kernel ${version} has no module named ${plan.missing.join(', ')}; use a kernel that provides them`,
     );
 
-  log(`collecting busybox, mke2fs, e2fsck, blkid and ${plan.load.length} kernel modules`);
+  const toolNames = INITRD_HOST_TOOLS.map((t) => posix.basename(t.initrdPath)).join(', ');
+  log(`collecting ${toolNames} and ${plan.load.length} kernel modules`);
   const entries: CpioEntry[] = [];
   const file = (path: string, data: Uint8Array, mode = 0o755) =>
     entries.push({ path, type: 'file', mode, data });

@@ -3,6 +3,7 @@
 // dynamic loader would open, which is what ldd reports.
 import { open } from 'node:fs/promises';
 import { runTool } from '../host/run-tool';
+import { ET_DYN, ET_EXEC, PT_INTERP, readElfHeader, readProgramHeaders } from './elf';
 
 export class LibraryNotFoundError extends Error {
   constructor(
@@ -68,10 +69,6 @@ export async function libraryClosure(binaries: readonly string[]): Promise<strin
   return [...all].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
 
-const PT_INTERP = 3;
-const ET_EXEC = 2;
-const ET_DYN = 3;
-
 /**
  * True for an ELF executable that names no program interpreter, i.e. one
  * the kernel can start with nothing else in the initrd (busybox-static,
@@ -85,22 +82,12 @@ export async function isStaticExecutable(path: string): Promise<boolean> {
   try {
     const ident = Buffer.alloc(64);
     const { bytesRead } = await file.read(ident, 0, 64, 0);
-    if (bytesRead < 52 || ident.readUInt32BE(0) !== 0x7f454c46) return false;
-    const is64 = ident[4] === 2;
-    const le = ident[5] === 1;
-    const u16 = (b: Buffer, o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
-    const u32 = (b: Buffer, o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
-    const type = u16(ident, 16);
-    if (type !== ET_EXEC && type !== ET_DYN) return false;
-    const phoff = is64
-      ? Number(le ? ident.readBigUInt64LE(32) : ident.readBigUInt64BE(32))
-      : u32(ident, 28);
-    const phentsize = u16(ident, is64 ? 54 : 42);
-    const phnum = u16(ident, is64 ? 56 : 44);
-    const headers = Buffer.alloc(phentsize * phnum);
-    await file.read(headers, 0, headers.length, phoff);
-    for (let i = 0; i < phnum; i++) if (u32(headers, i * phentsize) === PT_INTERP) return false;
-    return true;
+    const header = readElfHeader(ident.subarray(0, bytesRead));
+    if (!header || (header.type !== ET_EXEC && header.type !== ET_DYN)) return false;
+    // Only the table is read, not the whole file; what the file lacks reads as zeros.
+    const table = Buffer.alloc(header.phentsize * header.phnum);
+    await file.read(table, 0, table.length, header.phoff);
+    return readProgramHeaders(table, header, 0)?.every((ph) => ph.type !== PT_INTERP) ?? false;
   } finally {
     await file.close();
   }

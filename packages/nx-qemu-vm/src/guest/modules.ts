@@ -6,6 +6,8 @@ import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { runToolBuffer } from '../host/run-tool';
+import { hasElfMagic } from './elf';
+import { SETUP_BASE, readX86BootHeader } from './x86-boot-header';
 
 export interface KernelModule {
   /** Normalised name ("-" written as "_"). */
@@ -183,8 +185,6 @@ export function planModules(index: ModuleIndex, wanted: readonly string[]): Modu
   return { load, builtin, missing };
 }
 
-const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
-
 /**
  * Returns a module as an uncompressed ELF object. Debian ships plain .ko
  * files, other kernels compress them; busybox insmod cannot decompress, so
@@ -200,27 +200,18 @@ export async function readModuleObject(modulesDir: string, relPath: string): Pro
   else if (file.endsWith('.ko.zst'))
     data = (await runToolBuffer('zstd', ['-dcq', '--', file], { debianPackage: 'zstd' })).stdout;
   else throw new Error(`${file}: not a kernel module (expected .ko, .ko.xz, .ko.zst or .ko.gz)`);
-  if (!data.subarray(0, 4).equals(ELF_MAGIC))
-    throw new Error(`${file}: does not decompress to an ELF object`);
+  if (!hasElfMagic(data)) throw new Error(`${file}: does not decompress to an ELF object`);
   return data;
 }
 
-// x86 boot protocol: "HdrS" at 0x202, the protocol version at 0x206, and at
-// 0x20e a pointer to the version string, relative to 0x200.
-const HDRS_OFFSET = 0x202;
-const PROTOCOL_OFFSET = 0x206;
-const KERNEL_VERSION_OFFSET = 0x20e;
-const SETUP_BASE = 0x200;
+/** Room for the version string past the last place its pointer can put it. */
 const VERSION_STRING_MAX = 256;
 
 /** Reads the version out of an x86 bzImage header; undefined for anything else. */
 export function kernelVersionFromHeader(head: Buffer): string | undefined {
-  if (head.length < KERNEL_VERSION_OFFSET + 2) return undefined;
-  if (head.toString('latin1', HDRS_OFFSET, HDRS_OFFSET + 4) !== 'HdrS') return undefined;
-  if (head.readUInt16LE(PROTOCOL_OFFSET) < 0x0200) return undefined;
-  const pointer = head.readUInt16LE(KERNEL_VERSION_OFFSET);
-  if (pointer === 0) return undefined;
-  const start = pointer + SETUP_BASE;
+  const header = readX86BootHeader(head);
+  if ('why' in header || header.kernelVersionAt === undefined) return undefined;
+  const start = header.kernelVersionAt;
   const end = head.indexOf(0, start);
   if (start >= head.length || end < 0) return undefined;
   // The string reads like "6.1.0-56-amd64 (debian-kernel@...) #1 SMP ...".

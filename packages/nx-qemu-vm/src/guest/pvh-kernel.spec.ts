@@ -61,6 +61,10 @@ describe('PVH kernel', () => {
       ),
       'not an ELF file',
     );
+    const elf32 = fakeElf('Xen', 18);
+    elf32[4] = 1;
+    assert.equal(pvhProblem(elf32), 'not a 64-bit little-endian ELF file');
+    assert.equal(pvhProblem(fakeElf('Xen', 18).subarray(0, 100)), 'truncated program headers');
   });
 
   it('takes a gzip payload in process, and checks its size against the trailer', async () => {

@@ -11,6 +11,7 @@ import { fakeHost } from '../../test/helpers/fake-host';
 import { listGoldenCases } from '../../test/helpers/golden-cases';
 import { TARGET_FIELDS, hostInputs, machineFieldsInput } from './target-inputs';
 import { targetProduct } from './target-products';
+import { INITRD_HOST_TOOLS } from '../guest/initrd-tools';
 import schema from '../../workspace-vm.schema.json';
 
 type Target = keyof typeof TARGET_FIELDS;
@@ -152,5 +153,28 @@ describe('cached targets hash exactly the options that change them', () => {
     );
     assert.ok(hostInputs('initrd', m.a).some((i) => runtime(i).includes('/etc/alternatives')));
     assert.ok(!hostInputs('initrd', m.b).some((i) => runtime(i).includes('/etc/alternatives')));
+  });
+
+  it('hashes every file the initrd may copy a host tool from, and their packages', () => {
+    const { host } = validateConfig({ machines: { host: {} } }).machines;
+    const [command] = hostInputs('initrd', host).flatMap((i) =>
+      typeof i === 'object' && 'runtime' in i ? [i.runtime] : [],
+    );
+    // Written out in full: the cache key of every existing initrd depends on this text.
+    assert.ok(
+      command.includes(
+        '(sha256sum /bin/busybox /usr/bin/busybox /sbin/mke2fs /usr/sbin/mke2fs /sbin/e2fsck /usr/sbin/e2fsck /sbin/blkid /usr/sbin/blkid 2>/dev/null || true)',
+      ),
+      command,
+    );
+    for (const tool of INITRD_HOST_TOOLS) {
+      for (const path of tool.candidates) assert.ok(command.includes(` ${path} `), path);
+      assert.ok(command.includes(` ${tool.debianPackage} `), tool.debianPackage);
+    }
+    assert.ok(
+      command.includes(
+        "-W -f='${Package}=${Version}\\n' busybox-static e2fsprogs util-linux libc6 ",
+      ),
+    );
   });
 });

@@ -7,6 +7,7 @@ import type { TargetConfiguration } from '@nx/devkit';
 import { posix } from 'node:path';
 import { CONFIG_FILE } from '../config/load';
 import type { ValidMachine } from '../config/machine';
+import { INITRD_HOST_TOOLS } from '../guest/initrd-tools';
 import { shQuote } from '../quote/shell';
 
 type Input = NonNullable<TargetConfiguration['inputs']>[number];
@@ -136,13 +137,11 @@ function kernelChecksum(m: ValidMachine): string {
   );
 }
 
-// The initrd copies busybox, mke2fs and blkid with their libraries, the
+// The initrd copies its host tools (guest/initrd-tools) with their libraries, the
 // kernel's modules and the host's /etc/alternatives links, and compresses with
 // Node's zlib.
 const SYSTEM_PACKAGES = [
-  'busybox-static',
-  'e2fsprogs',
-  'util-linux',
+  ...new Set(INITRD_HOST_TOOLS.map((t) => t.debianPackage)),
   'libc6',
   'libblkid1',
   'libuuid1',
@@ -175,8 +174,7 @@ const BOOT_DISK_PACKAGES = [
 // contents and the firmware packages decide which files that is.
 const FIRMWARE_FILES = `cat /usr/share/qemu/firmware/*.json /etc/qemu/firmware/*.json 2>/dev/null | sha256sum; ${dpkgVersions(['ovmf', 'qemu-efi-aarch64', 'seabios', 'qemu-system-data'])}`;
 // The initrd copies these binaries; their bytes, wherever they came from.
-const INITRD_TOOLS =
-  'sha256sum /bin/busybox /usr/bin/busybox /sbin/mke2fs /usr/sbin/mke2fs /sbin/e2fsck /usr/sbin/e2fsck /sbin/blkid /usr/sbin/blkid 2>/dev/null || true';
+const INITRD_TOOLS = `sha256sum ${INITRD_HOST_TOOLS.flatMap((t) => t.candidates).join(' ')} 2>/dev/null || true`;
 const KERNEL_NAMES = 'ls -1d /boot/vmlinuz-* 2>/dev/null || true';
 
 // The package index an image resolves against: the host's apt lists of the
