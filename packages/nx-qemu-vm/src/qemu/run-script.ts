@@ -121,7 +121,8 @@ export function renderRunScript(r: ResolvedMachine): string {
     "trap '' PIPE",
     `prog=${shQuote(prog)}`,
     shellFile('qemu/run-vm-lib.sh').trimEnd(),
-    // The qcow2 rules and messages are the stateful targets' too: rendered from theirs.
+    // check_qcow2 applies the stateful targets' qcow2 rules, in their words: it is
+    // rendered from disk/disk-rules.ts, between the two files of static helpers.
     checkQcow2Sh(),
     shellFile('qemu/run-vm-processes.sh').trimEnd(),
     '',
