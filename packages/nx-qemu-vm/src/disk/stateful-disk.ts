@@ -27,6 +27,15 @@ import {
   renderLayoutStamp,
 } from './layout';
 import { refuseIfInUse } from './in-use';
+import {
+  QCOW2_CHECK_DAMAGED,
+  QCOW2_CHECK_USABLE,
+  QCOW2_MAGIC,
+  damagedMessage,
+  notAFileMessage,
+  notQcow2Message,
+  unreadableMessage,
+} from './disk-rules';
 
 export interface StatefulDisk {
   /** Absolute path of the image. */
@@ -43,7 +52,7 @@ export class DiskError extends Error {}
 
 /** The virtual size in MiB that a qcow2 header records, or undefined when it is not a qcow2 header. Pure. */
 export function qcow2VirtualSizeMiB(header: Buffer): number | undefined {
-  if (header.length < 32 || header.readUInt32BE(0) !== 0x514649fb) return undefined;
+  if (header.length < 32 || header.toString('hex', 0, 4) !== QCOW2_MAGIC) return undefined;
   return Number(header.readBigUInt64BE(24)) / 1024 / 1024;
 }
 
@@ -53,10 +62,7 @@ export function qcow2VirtualSizeMiB(header: Buffer): number | undefined {
  * it. Returns its virtual size.
  */
 export async function inspectDisk(image: string, label: string): Promise<number> {
-  if (!statSync(image).isFile())
-    throw new DiskError(
-      `${label} is not a file. Move it away (a new disk is made in its place) or point the option at a qcow2 image.`,
-    );
+  if (!statSync(image).isFile()) throw new DiskError(notAFileMessage(label, 'the option'));
   const header = Buffer.alloc(32);
   const fd = openSync(image, 'r');
   try {
@@ -65,26 +71,22 @@ export async function inspectDisk(image: string, label: string): Promise<number>
     closeSync(fd);
   }
   const size = qcow2VirtualSizeMiB(header);
-  if (size === undefined)
-    throw new DiskError(
-      `${label} is not a qcow2 image (its first bytes say otherwise); it was left as it is. Move it away to start afresh, or convert it: qemu-img convert -O qcow2 ${image} <new image>.`,
-    );
+  if (size === undefined) throw new DiskError(notQcow2Message(label, image));
   const check = await runTool('qemu-img', ['check', '-f', 'qcow2', '--output=json', image], {
     debianPackage: 'qemu-utils',
     allowFailure: true,
   });
-  // 0: clean; 3: leaked clusters only, which waste space and harm nothing.
-  if (check.exitCode === 0 || check.exitCode === 3) return size;
-  if (check.exitCode === 2) {
+  if (QCOW2_CHECK_USABLE.includes(check.exitCode)) return size;
+  if (check.exitCode === QCOW2_CHECK_DAMAGED) {
     const found = (JSON.parse(check.stdout) as { corruptions?: number }).corruptions ?? 0;
     throw new DiskError(
-      `${label} is damaged: qemu-img check finds ${found} corruption${found === 1 ? '' : 's'} (truncated, or written by something other than QEMU). It was left as it is. Keep a copy, then repair it with: qemu-img check -r all ${image}; or move it away to start afresh.`,
+      damagedMessage(label, image, `${found} corruption${found === 1 ? '' : 's'}`),
     );
   }
   const reason = check.stderr.trim().split('\n')[0];
   if (/lock/i.test(reason))
     throw new DiskError(`${label} is in use: ${reason}. Stop the machine that has it open first.`);
-  throw new DiskError(`${label} cannot be read as a qcow2 image: ${reason}`);
+  throw new DiskError(unreadableMessage(label, reason));
 }
 
 export async function ensureStatefulDisk(d: StatefulDisk): Promise<DiskOutcome> {

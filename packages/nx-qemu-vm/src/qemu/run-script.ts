@@ -14,6 +14,14 @@ import { ARCH_PROFILES } from '../config/defaults';
 import { VLAN_NET_VAR } from '../config/network';
 import { installVar } from '../config/drives';
 import { emptyDiskLayouts, renderLayoutStamp, rootDiskLayout } from '../disk/layout';
+import {
+  EFI_VARS_ENV,
+  ROOT_DISK_ENV,
+  checkQcow2Sh,
+  efiVarsTemplate,
+  notAFileMessage,
+  shOverride,
+} from '../disk/disk-rules';
 
 /**
  * Which accelerator this run uses, said in one line: VM_ACCEL, or the probe's
@@ -78,11 +86,8 @@ export function renderRunScript(r: ResolvedMachine): string {
   const prog = `run-${r.name}-vm`;
   const m = r.config;
   const argv = buildQemuArgv(r);
-  const efiTemplate = m.useBootLoader
-    ? hostPath(r.paths.bootDiskEfiVars, false)
-    : r.efi
-      ? [r.efi.varsTemplate]
-      : undefined;
+  const efiTemplateFile = efiVarsTemplate(r);
+  const efiTemplate = efiTemplateFile === undefined ? undefined : hostPath(efiTemplateFile, false);
   const lines: string[] = [
     '#!/bin/sh',
     `# ${prog}: starts the QEMU virtual machine "${r.name}".`,
@@ -90,8 +95,8 @@ export function renderRunScript(r: ResolvedMachine): string {
     `#   npx nx run ${r.name}:build`,
     '#',
     '# Environment (all optional):',
-    '#   VM_DISK_IMAGE, NIX_DISK_IMAGE  root disk; default: diskImage in workspace-vm.json',
-    '#   VM_EFI_VARS, NIX_EFI_VARS      writable EFI variable store',
+    `#   ${ROOT_DISK_ENV.join(', ').padEnd(31)}root disk; default: diskImage in workspace-vm.json`,
+    `#   ${EFI_VARS_ENV.join(', ').padEnd(31)}writable EFI variable store`,
     "#   TMPDIR with USE_TMPDIR=1       keep this run's scratch files in $TMPDIR (default: a new directory)",
     '#   SHARED_DIR                     host directory mounted at /tmp/shared (default: $TMPDIR/xchg)',
     '#   QEMU_OPTS                      extra QEMU arguments, split on spaces',
@@ -116,6 +121,10 @@ export function renderRunScript(r: ResolvedMachine): string {
     "trap '' PIPE",
     `prog=${shQuote(prog)}`,
     shellFile('qemu/run-vm-lib.sh').trimEnd(),
+    // check_qcow2 applies the stateful targets' qcow2 rules, in their words: it is
+    // rendered from disk/disk-rules.ts, between the two files of static helpers.
+    checkQcow2Sh(),
+    shellFile('qemu/run-vm-processes.sh').trimEnd(),
     '',
     'script_dir=$(CDPATH=\'\' cd -- "$(dirname -- "$0")" && pwd -P)',
     'ws=${VM_WORKSPACE_ROOT:-$(CDPATH=\'\' cd -- "$script_dir/../../../.." && pwd -P)}',
@@ -130,7 +139,7 @@ export function renderRunScript(r: ResolvedMachine): string {
     '',
     '# The root disk is created on first start and never replaced.',
     `disk_image_default=${shWord(hostPath(r.paths.diskImage, false))}`,
-    'disk_image=$(abs_path "${VM_DISK_IMAGE:-${NIX_DISK_IMAGE:-$disk_image_default}}")',
+    `disk_image=$(abs_path "${shOverride(ROOT_DISK_ENV, '$disk_image_default')}")`,
     ...(m.diskSize === null
       ? [
           '[ -e "$disk_image" ] || die "root disk $disk_image does not exist, and diskSize is null so it is not created"',
@@ -138,7 +147,7 @@ export function renderRunScript(r: ResolvedMachine): string {
       : [
           `[ -e "$disk_image" ] || create_disk "$disk_image" ${m.diskSize} ${shQuote(renderLayoutStamp(rootDiskLayout(r)!))} 'root disk'`,
         ]),
-    '[ -f "$disk_image" ] || die "root disk $(shown "$disk_image") is not a file. Move it away (a new disk is made) or point diskImage at a qcow2 image."',
+    `[ -f "$disk_image" ] || die "${notAFileMessage('root disk $(shown "$disk_image")', 'diskImage')}"`,
     ...(m.useBootLoader ? [] : readableChecks(r)),
     '',
     "# The run's scratch directory (xchg, the control channel, overlays): a new",
@@ -183,7 +192,7 @@ export function renderRunScript(r: ResolvedMachine): string {
       '',
       '# EFI variables must be writable; they persist between runs.',
       `efi_vars_default=${shWord(hostPath(r.paths.efiVars, false))}`,
-      'efi_vars=$(abs_path "${VM_EFI_VARS:-${NIX_EFI_VARS:-$efi_vars_default}}")',
+      `efi_vars=$(abs_path "${shOverride(EFI_VARS_ENV, '$efi_vars_default')}")`,
       'if [ ! -e "$efi_vars" ]; then',
       `  efi_template=${shWord(efiTemplate)}`,
       `  [ -e "$efi_template" ] || die "EFI variable template $efi_template is missing.${m.useBootLoader ? ` Build it: npx nx run ${r.name}:boot-disk` : ''}"`,

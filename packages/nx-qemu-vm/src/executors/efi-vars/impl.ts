@@ -1,13 +1,14 @@
 // First: refuses a Node.js that cannot load our dependencies, with a clear message.
 import '../../require-node';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
 import type { EfiVarsExecutorSchema } from './schema';
 import { machineContext, overridablePath } from '../../util/machine';
 import { publishNew, removeStaleTemporaries, temporaryName } from '../../util/atomic-write';
 import { reportFailure } from '../../util/report';
 import { refuseIfInUse } from '../../disk/in-use';
+import { EFI_VARS_ENV, efiVarsTemplate } from '../../disk/disk-rules';
 
 // Stateful: the vars belong to the user once created. They are copied through
 // a temporary name and published with a hard link, which never replaces a file.
@@ -19,15 +20,12 @@ export default async function efiVarsExecutor(
   try {
     const m = machineContext(options, context);
     const r = m.machine;
-    if (!r.config.useEFIBoot || !r.efi) {
+    const templateFile = efiVarsTemplate(r);
+    if (templateFile === undefined) {
       console.log(`machine "${r.name}" does not boot with UEFI; no EFI variables to create`);
       return { success: true };
     }
-    const { path: target } = overridablePath(
-      context.root,
-      ['VM_EFI_VARS', 'NIX_EFI_VARS'],
-      r.paths.efiVars,
-    );
+    const { path: target } = overridablePath(context.root, EFI_VARS_ENV, r.paths.efiVars);
     if (existsSync(target)) {
       refuseIfInUse(target, `EFI variables ${r.paths.efiVars}`, r.name);
       if (!statSync(target).isFile())
@@ -37,9 +35,7 @@ export default async function efiVarsExecutor(
       console.log(`${r.paths.efiVars} exists; left as it is`);
       return { success: true };
     }
-    const template = r.config.useBootLoader
-      ? join(context.root, r.paths.bootDiskEfiVars)
-      : r.efi.varsTemplate;
+    const template = resolve(context.root, templateFile);
     if (!existsSync(template))
       throw new Error(
         r.config.useBootLoader

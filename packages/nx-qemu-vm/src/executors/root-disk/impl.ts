@@ -8,6 +8,7 @@ import { reportFailure } from '../../util/report';
 import { rootDiskLayout } from '../../disk/layout';
 import { driftWarning, ensureStatefulDisk, inspectDisk } from '../../disk/stateful-disk';
 import { refuseIfInUse } from '../../disk/in-use';
+import { ROOT_DISK_ENV } from '../../disk/disk-rules';
 
 // Stateful and never cached: the root disk is the user's data.
 export default async function rootDiskExecutor(
@@ -16,11 +17,7 @@ export default async function rootDiskExecutor(
 ) {
   try {
     const r = machineContext(options, context).machine;
-    const { shown, path: image } = overridablePath(
-      context.root,
-      ['VM_DISK_IMAGE', 'NIX_DISK_IMAGE'],
-      r.paths.diskImage,
-    );
+    const { shown, path: image } = overridablePath(context.root, ROOT_DISK_ENV, r.paths.diskImage);
     const label = `root disk ${shown}`;
     const layout = rootDiskLayout(r);
     if (!layout) {
