@@ -19,7 +19,7 @@ export default async function efiVarsExecutor(
   try {
     const m = machineContext(options, context);
     const r = m.machine;
-    if (!r.config.useEFIBoot || !r.efi) {
+    if (!r.boot.efi || !r.efi) {
       console.log(`machine "${r.name}" does not boot with UEFI; no EFI variables to create`);
       return { success: true };
     }
@@ -37,12 +37,12 @@ export default async function efiVarsExecutor(
       console.log(`${r.paths.efiVars} exists; left as it is`);
       return { success: true };
     }
-    const template = r.config.useBootLoader
+    const template = r.boot.loader
       ? join(context.root, r.paths.bootDiskEfiVars)
       : r.efi.varsTemplate;
     if (!existsSync(template))
       throw new Error(
-        r.config.useBootLoader
+        r.boot.loader
           ? `${template} is missing; build it first: npx nx run ${r.name}:boot-disk`
           : `the firmware's variable template ${template} is missing; reinstall the firmware package`,
       );
