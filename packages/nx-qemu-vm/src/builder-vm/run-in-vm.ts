@@ -36,7 +36,7 @@ export interface BuilderMachine {
 
 export function builderMachine(r: ResolvedMachine): BuilderMachine {
   const { binary, machine, cpu } = r.qemu;
-  return { qemu: { binary, machine, cpu }, arch: r.arch, storeSource: r.config.store.source };
+  return { qemu: { binary, machine, cpu }, arch: r.arch, storeSource: r.store.source };
 }
 
 export interface BuilderRun {

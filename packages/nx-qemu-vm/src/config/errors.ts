@@ -9,6 +9,36 @@ export interface ConfigIssue {
   message: string;
 }
 
+/**
+ * A problem with one machine's option, its path relative to the machine:
+ * what the checks and the resolution steps return, before machineIssues
+ * places it under `machines.<name>`.
+ */
+export interface OptionProblem {
+  path: (string | number)[];
+  value: unknown;
+  message: string;
+}
+
+/** Reports one problem of a machine's option; see OptionProblem. */
+export type AddProblem = (path: (string | number)[], value: unknown, message: string) => void;
+
+/** An empty list of problems, and the function that adds one to it. */
+export function problemList(): { problems: OptionProblem[]; add: AddProblem } {
+  const problems: OptionProblem[] = [];
+  return { problems, add: (path, value, message) => void problems.push({ path, value, message }) };
+}
+
+/** The problems of machine `name`, as issues of the file. */
+export function machineIssues(name: string, problems: readonly OptionProblem[]): ConfigIssue[] {
+  return problems.map(({ path, value, message }) => ({
+    machine: name,
+    path: jsonPath(['machines', name, ...path]),
+    value,
+    message,
+  }));
+}
+
 /** How much of a long value, key or word a message shows: enough to recognise it. */
 export const SHOWN_CHARS = 80;
 /** The most a message may say, for the values with blanks that no word limit catches. */

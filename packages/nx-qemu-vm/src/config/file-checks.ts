@@ -7,8 +7,7 @@ import type { ValidMachine } from './machine';
 import { managedMountPoints } from './defaults';
 import { isPlainPath, overlaps, plainPathMessage, within } from './mount-checks';
 import { BUILT_IN_USERS, SEED_GROUP, SYSTEM_TREES } from './workload-checks';
-
-type Add = (path: (string | number)[], value: unknown, message: string) => void;
+import type { AddProblem as Add } from './errors';
 
 /** The groups every guest has. */
 export const BUILT_IN_GROUPS = SEED_GROUP.map((line) => line.split(':')[0]);

@@ -2,8 +2,7 @@
 // get a getty, on which machines, and what a password entry must hold.
 import type { ValidMachine } from './machine';
 import { ownInitrdMessage } from './file-checks';
-
-type Add = (path: (string | number)[], value: unknown, message: string) => void;
+import type { AddProblem as Add } from './errors';
 
 /** The virtual terminals a getty may take: the kernel's tty1 to tty12 (alt-F1 to alt-F12). */
 export const GETTY_TTYS = Array.from({ length: 12 }, (_, i) => `tty${i + 1}`);

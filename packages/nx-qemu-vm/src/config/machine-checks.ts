@@ -1,7 +1,6 @@
 // Checks that JSON Schema cannot express: NixOS's forwardPorts assertions and
 // the conflicts that would otherwise surface as an obscure QEMU error at boot.
-import type { ConfigIssue } from './errors';
-import { jsonPath } from './errors';
+import { type ConfigIssue, type OptionProblem, machineIssues, problemList } from './errors';
 import type { ValidMachine } from './machine';
 import { ARCH_PROFILES, RESERVED_DRIVE_NAMES } from './defaults';
 import { ideSlots } from './drives';
@@ -22,26 +21,31 @@ export const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\
 const FREE_PCI_SLOTS: Record<string, number> = { q35: 28, pc: 29, virt: 31 };
 
 /** The PCI devices the machine's command line adds, and which option to blame when they are too many. */
-function pciDevices(m: ValidMachine) {
-  const shares = new Set(['store', 'xchg', 'shared', ...Object.keys(m.sharedDirectories)]).size;
-  const nics = (m.qemu.networkingOptions === undefined ? 1 : 0) + m.vlans.length;
+function pciDevices(machine: ValidMachine) {
+  const shares = new Set(['store', 'xchg', 'shared', ...Object.keys(machine.sharedDirectories)])
+    .size;
+  const nics = (machine.qemu.networkingOptions === undefined ? 1 : 0) + machine.vlans.length;
   const drives =
     1 +
-    (m.useBootLoader ? 1 : 0) +
-    m.emptyDiskImages.length +
-    m.qemu.drives.length +
-    m.install.length;
+    (machine.useBootLoader ? 1 : 0) +
+    machine.emptyDiskImages.length +
+    machine.qemu.drives.length +
+    machine.install.length;
   const disks =
-    m.qemu.diskInterface === 'virtio' ? drives : m.qemu.diskInterface === 'scsi' ? 1 : 0;
-  const display = m.arch === 'aarch64-linux' ? 2 : 0; // virtio-gpu-pci and usb-ehci
+    machine.qemu.diskInterface === 'virtio'
+      ? drives
+      : machine.qemu.diskInterface === 'scsi'
+        ? 1
+        : 0;
+  const display = machine.arch === 'aarch64-linux' ? 2 : 0; // virtio-gpu-pci and usb-ehci
   // One each: virtio-rng and the virtio-serial bus of the control port.
   const total = 2 + shares + nics + disks + display;
   const biggest: [(string | number)[], unknown] =
     disks >= shares && disks >= nics
-      ? [['emptyDiskImages'], m.emptyDiskImages]
+      ? [['emptyDiskImages'], machine.emptyDiskImages]
       : shares >= nics
-        ? [['sharedDirectories'], Object.keys(m.sharedDirectories)]
-        : [['vlans'], m.vlans];
+        ? [['sharedDirectories'], Object.keys(machine.sharedDirectories)]
+        : [['vlans'], machine.vlans];
   const detail = [
     `${disks} for disks`,
     `${shares} for 9p shares`,
@@ -56,51 +60,70 @@ function pciDevices(m: ValidMachine) {
  * The /tmp tmpfs size as the guest kernel computes it (memparse, then a
  * percentage as 4 KiB pages of memory), before it wraps at 64 bits.
  */
-function tmpfsSizeBytes(m: ValidMachine): bigint | undefined {
-  const size = /^(\d+)([kmgKMG%]?)$/.exec(m.tmpOnTmpfsSize);
+function tmpfsSizeBytes(machine: ValidMachine): bigint | undefined {
+  const size = /^(\d+)([kmgKMG%]?)$/.exec(machine.tmpOnTmpfsSize);
   // Without tmpOnTmpfs the size is unused; a memorySize the schema refused says nothing.
-  if (!size || !m.tmpOnTmpfs || !Number.isSafeInteger(m.memorySize)) return undefined;
+  if (!size || !machine.tmpOnTmpfs || !Number.isSafeInteger(machine.memorySize)) return undefined;
   const n = BigInt(size[1]);
-  if (size[2] === '%') return (n << 12n) * BigInt(m.memorySize * 256);
+  if (size[2] === '%') return (n << 12n) * BigInt(machine.memorySize * 256);
   return n << BigInt({ k: 10, m: 20, g: 30 }[size[2].toLowerCase()] ?? 0);
 }
 
-export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  const add = (path: (string | number)[], value: unknown, message: string) =>
-    issues.push({ machine: name, path: jsonPath(['machines', name, ...path]), value, message });
+export function checkMachine(name: string, machine: ValidMachine): ConfigIssue[] {
+  // The order of the checks is the order of their problems in the message.
+  return machineIssues(name, [
+    ...[checkTexts, checkWorkload, checkFiles, checkLogins, checkMounts].flatMap((check) => {
+      const { problems, add } = problemList();
+      check(machine, add);
+      return problems;
+    }),
+    ...checkPrimaryIPAddress(machine),
+    ...checkResources(machine),
+    ...checkForwardPorts(machine),
+    ...checkVlans(machine),
+    ...checkDrives(machine),
+    ...checkBoot(machine),
+  ]);
+}
 
-  checkTexts(m, add);
-  checkWorkload(m, add);
-  checkFiles(m, add);
-  checkLogins(m, add);
-  checkMounts(m, add);
-
-  // Written into the guest's /etc/hosts as the machine's own address.
-  if (m.primaryIPAddress !== '' && !IPV4.test(m.primaryIPAddress))
+/** Written into the guest's /etc/hosts as the machine's own address. */
+function checkPrimaryIPAddress(machine: ValidMachine): OptionProblem[] {
+  const { problems, add } = problemList();
+  if (machine.primaryIPAddress !== '' && !IPV4.test(machine.primaryIPAddress))
     add(
       ['primaryIPAddress'],
-      m.primaryIPAddress,
+      machine.primaryIPAddress,
       "must be an IPv4 address such as 192.168.1.10 (it becomes the line for this machine in the guest's /etc/hosts), or empty for the address on its first vlan.",
     );
-  const tmpfsBytes = tmpfsSizeBytes(m);
+  return problems;
+}
+
+/** The /tmp size and the number of cores, against what the guest kernel and QEMU take. */
+function checkResources(machine: ValidMachine): OptionProblem[] {
+  const { problems, add } = problemList();
+  const tmpfsBytes = tmpfsSizeBytes(machine);
   if (tmpfsBytes !== undefined && tmpfsBytes >= 2n ** 64n)
     add(
       ['tmpOnTmpfsSize'],
-      m.tmpOnTmpfsSize,
-      `comes to ${tmpfsBytes} bytes${m.tmpOnTmpfsSize.endsWith('%') ? ` of this machine's ${m.memorySize} MiB` : ''}, past the 64-bit count of bytes the guest kernel reads it into (it would wrap around to a small size). Give a smaller size.`,
+      machine.tmpOnTmpfsSize,
+      `comes to ${tmpfsBytes} bytes${machine.tmpOnTmpfsSize.endsWith('%') ? ` of this machine's ${machine.memorySize} MiB` : ''}, past the 64-bit count of bytes the guest kernel reads it into (it would wrap around to a small size). Give a smaller size.`,
     );
-  const { maxCores } = ARCH_PROFILES[m.arch];
-  if (m.cores > maxCores)
+  const { maxCores } = ARCH_PROFILES[machine.arch];
+  if (machine.cores > maxCores)
     add(
       ['cores'],
-      m.cores,
-      `is out of range for an ${m.arch} guest (allowed: 1 to ${maxCores}, the most QEMU starts for it${m.arch === 'aarch64-linux' ? '' : ' without KVM'}).`,
+      machine.cores,
+      `is out of range for an ${machine.arch} guest (allowed: 1 to ${maxCores}, the most QEMU starts for it${machine.arch === 'aarch64-linux' ? '' : ' without KVM'}).`,
     );
+  return problems;
+}
 
+/** Each forward's addresses, and no two forwards on one host port or guest target. */
+function checkForwardPorts(machine: ValidMachine): OptionProblem[] {
+  const { problems, add } = problemList();
   const hostPorts = new Map<string, number>();
   const guestTargets = new Map<string, number>();
-  m.forwardPorts.forEach((rule, i) => {
+  machine.forwardPorts.forEach((rule, i) => {
     if (rule.host.address !== '' && !IPV4.test(rule.host.address))
       add(
         ['forwardPorts', i, 'host', 'address'],
@@ -148,16 +171,28 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
     }
   });
 
+  return problems;
+}
+
+/** No vlan listed twice. */
+function checkVlans(machine: ValidMachine): OptionProblem[] {
+  const { problems, add } = problemList();
   const seenVlans = new Map<number, number>();
-  m.vlans.forEach((vlan, i) => {
+  machine.vlans.forEach((vlan, i) => {
     const first = seenVlans.get(vlan);
     if (first !== undefined)
       add(['vlans', i], vlan, `vlan ${vlan} is already listed at vlans[${first}].`);
     else seenVlans.set(vlan, i);
   });
 
+  return problems;
+}
+
+/** Drive names, and whether the drives fit the disk bus and the PCI slots. */
+function checkDrives(machine: ValidMachine): OptionProblem[] {
+  const { problems, add } = problemList();
   const driveNames = new Map<string, number>();
-  m.qemu.drives.forEach((drive, i) => {
+  machine.qemu.drives.forEach((drive, i) => {
     if (drive.name === undefined) return;
     if (RESERVED_DRIVE_NAMES.includes(drive.name))
       add(
@@ -177,16 +212,21 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
 
   // Root, the boot disk, the empty disks and the user's drives share one bus.
   const driveCount =
-    1 + (m.useBootLoader ? 1 : 0) + m.emptyDiskImages.length + m.qemu.drives.length;
-  const machineType = m.qemu.machine ?? ARCH_PROFILES[m.arch].machine;
-  const busLimit = { virtio: 26, scsi: 7, ide: ideSlots(machineType).length }[m.qemu.diskInterface];
+    1 +
+    (machine.useBootLoader ? 1 : 0) +
+    machine.emptyDiskImages.length +
+    machine.qemu.drives.length;
+  const machineType = machine.qemu.machine ?? ARCH_PROFILES[machine.arch].machine;
+  const busLimit = { virtio: 26, scsi: 7, ide: ideSlots(machineType).length }[
+    machine.qemu.diskInterface
+  ];
   if (driveCount > busLimit)
     add(
       ['qemu', 'diskInterface'],
-      m.qemu.diskInterface,
+      machine.qemu.diskInterface,
       `${driveCount} drives do not fit: this interface takes at most ${busLimit}. Use "virtio" or fewer disks.`,
     );
-  const pci = pciDevices(m);
+  const pci = pciDevices(machine);
   const freeSlots =
     FREE_PCI_SLOTS[
       machineType
@@ -198,26 +238,31 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
     add(
       pci.why.path,
       pci.why.value,
-      `the machine needs ${pci.total} PCI slots (${pci.detail}), and QEMU's ${machineType} machine has ${freeSlots} for them. Use fewer disks, shares or vlans${m.qemu.diskInterface === 'virtio' ? ', or diskInterface "scsi", which puts every disk on one controller' : ''}.`,
+      `the machine needs ${pci.total} PCI slots (${pci.detail}), and QEMU's ${machineType} machine has ${freeSlots} for them. Use fewer disks, shares or vlans${machine.qemu.diskInterface === 'virtio' ? ', or diskInterface "scsi", which puts every disk on one controller' : ''}.`,
     );
-  if (m.qemu.diskInterface === 'ide' && m.arch === 'aarch64-linux')
+  if (machine.qemu.diskInterface === 'ide' && machine.arch === 'aarch64-linux')
     add(
       ['qemu', 'diskInterface'],
       'ide',
       'the aarch64 "virt" machine has no IDE bus; use "virtio" or "scsi".',
     );
+  return problems;
+}
 
+/** The boot options that exclude one another: firmware, boot disk, initrd and warm starts. */
+function checkBoot(machine: ValidMachine): OptionProblem[] {
+  const { problems, add } = problemList();
   // A warm state is saved inside stage 1 of the generated initrd, and only a
   // direct x86 boot without firmware state (EFI variables) restores the same way every time.
-  if (m.warmStart) {
+  if (machine.warmStart) {
     const why =
-      m.arch !== 'x86_64-linux'
-        ? `the machine is ${m.arch}`
-        : m.useBootLoader
+      machine.arch !== 'x86_64-linux'
+        ? `the machine is ${machine.arch}`
+        : machine.useBootLoader
           ? 'useBootLoader is true'
-          : m.useEFIBoot
+          : machine.useEFIBoot
             ? 'useEFIBoot is true'
-            : m.initrd !== null
+            : machine.initrd !== null
               ? 'initrd is set (warm starts need the generated initrd)'
               : undefined;
     if (why)
@@ -227,28 +272,32 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
         `warm starts are for x86_64 machines that boot their kernel directly with the generated initrd, and ${why}. Set warmStart to false, or boot that way.`,
       );
   }
-  if (m.useEFIBoot && m.bios !== null)
+  if (machine.useEFIBoot && machine.bios !== null)
     add(
       ['bios'],
-      m.bios,
+      machine.bios,
       'cannot be combined with useEFIBoot: EFI boot uses OVMF as firmware. Set one of them.',
     );
-  if (m.arch === 'aarch64-linux' && m.bios !== null)
-    add(['bios'], m.bios, 'is for x86 machines; aarch64 boots with UEFI (useEFIBoot) or directly.');
-  if (m.arch === 'i686-linux' && m.useBootLoader)
+  if (machine.arch === 'aarch64-linux' && machine.bios !== null)
+    add(
+      ['bios'],
+      machine.bios,
+      'is for x86 machines; aarch64 boots with UEFI (useEFIBoot) or directly.',
+    );
+  if (machine.arch === 'i686-linux' && machine.useBootLoader)
     add(
       ['useBootLoader'],
       true,
       'boot disks are built for x86_64 and aarch64 guests; an i686 machine boots its kernel directly: set useBootLoader to false.',
     );
   // An aarch64 boot disk is an EFI disk with the image's GRUB (arm64-efi), booted by AAVMF.
-  if (m.arch === 'aarch64-linux' && m.useBootLoader && !m.useEFIBoot)
+  if (machine.arch === 'aarch64-linux' && machine.useBootLoader && !machine.useEFIBoot)
     add(
       ['useEFIBoot'],
-      m.useEFIBoot,
+      machine.useEFIBoot,
       'an aarch64 boot disk boots through UEFI (AAVMF) only; set useEFIBoot to true, or useBootLoader to false (direct kernel boot).',
     );
-  if (m.arch === 'aarch64-linux' && m.useBootLoader && m.system.from !== 'debian')
+  if (machine.arch === 'aarch64-linux' && machine.useBootLoader && machine.system.from !== 'debian')
     add(
       ['useBootLoader'],
       true,
@@ -256,15 +305,15 @@ export function checkMachine(name: string, m: ValidMachine): ConfigIssue[] {
     );
   // The throwaway builder VM runs our stage 1 in builder mode, which only the generated initrd has.
   if (
-    m.useBootLoader &&
-    m.bootDiskBuilder === 'vm' &&
-    typeof m.initrd === 'string' &&
-    m.arch === 'x86_64-linux'
+    machine.useBootLoader &&
+    machine.bootDiskBuilder === 'vm' &&
+    typeof machine.initrd === 'string' &&
+    machine.arch === 'x86_64-linux'
   )
     add(
       ['initrd'],
-      m.initrd,
+      machine.initrd,
       'with useBootLoader and bootDiskBuilder "vm", the boot disk is built by booting the generated initrd; set bootDiskBuilder to "host", or leave initrd unset.',
     );
-  return issues;
+  return problems;
 }

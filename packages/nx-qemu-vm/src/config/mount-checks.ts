@@ -7,8 +7,7 @@ import { posix } from 'node:path';
 import type { ValidMachine } from './machine';
 import { RO_STORE, SHARED_TARGET } from './defaults';
 import { XCHG_TARGET } from '../contract/host-guest';
-
-type Add = (path: (string | number)[], value: unknown, message: string) => void;
+import type { AddProblem as Add } from './errors';
 
 export const within = (path: string, dir: string) =>
   path === dir || path.startsWith(dir === '/' ? '/' : `${dir}/`);

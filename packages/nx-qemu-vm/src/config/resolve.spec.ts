@@ -1,5 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { validateConfig } from './validate';
 import { newestKernel, resolveConfig, resolveMachine, type ResolvedMachine } from './resolve';
 import { ConfigError } from './errors';
@@ -329,5 +331,22 @@ describe('host problems', () => {
       () => resolveConfig(config, fakeHost()),
       (err: unknown) => err instanceof ConfigError && err.issues.length === 2,
     );
+  });
+});
+
+describe('the resolution boundary', () => {
+  it('is crossed by ResolvedMachine alone: code after it reads no option through .config', () => {
+    // hostInputs must see the options the plugin hashed.
+    const allowed = new Set(['executors/image/impl.ts']);
+    const src = join(__dirname, '..');
+    const readers = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter(
+      (file) =>
+        file.endsWith('.ts') &&
+        !file.endsWith('.spec.ts') &&
+        !file.startsWith('config/') &&
+        !allowed.has(file) &&
+        /\b(r|resolved|machine)\.config\b/.test(readFileSync(join(src, file), 'utf8')),
+    );
+    assert.deepEqual(readers, [], 'read the resolved field instead (see ResolvedMachine)');
   });
 });

@@ -1,12 +1,12 @@
 // Validated config + host facts -> everything the run script, the initrd and
 // the boot disk need, computed once. Pure: no file system, no processes.
-import { ConfigError, type ConfigIssue, jsonPath } from './errors';
+// Code after resolution reads a ResolvedMachine only, never the options it came from.
+import { ConfigError, type ConfigIssue, machineIssues } from './errors';
 import type { HostFacts } from '../host/facts';
 import type { ValidMachine } from './machine';
 import type { ValidConfig } from './validate';
 import {
   ARCH_PROFILES,
-  type GuestArch,
   bootDiskEfiVars,
   bootDiskImage,
   defaultConsoles,
@@ -16,348 +16,189 @@ import {
   generatedInitrd,
   pvhKernel,
   IMAGE_UUID,
-  imageDir,
-  imageKernel,
-  imageStore,
   installImage,
   installUuid,
   stateDir,
 } from './defaults';
-import { type ResolvedDrive, lookupDrive, resolveDrives } from './drives';
+import { lookupDrive, resolveDrives } from './drives';
+import {
+  type ResolvedSystem,
+  outsideOutputsProblems,
+  resolveFirmware,
+  resolveKernelImage,
+  resolveSystem,
+} from './host-resolve';
 import { sharedImageIssues } from './images';
-import {
-  type HostEntry,
-  type ResolvedNetwork,
-  primaryIPAddress,
-  resolveNetwork,
-  workspaceHosts,
-} from './network';
-import type { ValidService } from './machine';
+import { type HostEntry, primaryIPAddress, resolveNetwork, workspaceHosts } from './network';
 import { startOrder } from './workload-checks';
-import {
-  type ResolvedFileSystem,
-  type ResolvedShare,
-  resolveFileSystems,
-  resolveShares,
-} from './shares';
-import { EFI_PACKAGE, type EfiFirmware, selectEfiFirmware } from './firmware';
+import { resolveFileSystems, resolveShares } from './shares';
+import type { ResolvedInstall, ResolvedMachine } from './resolved-machine';
 
-/** Where the guest's software comes from; see the `system` option. */
-export type ResolvedSystem =
-  | { from: 'host' }
-  | {
-      from: 'debian';
-      suite: string;
-      /** The user's packages, then what every image needs, sorted and without repeats. */
-      packages: string[];
-      debianArch: string;
-      image: { dir: string; store: string; kernel: string };
-    };
-
-/** What stage 1, stage 2 and exec need in every Debian image besides the Essential packages. */
-export function basePackages(
-  m: Pick<ValidMachine, 'arch' | 'init' | 'useBootLoader' | 'gettys'>,
-): string[] {
-  return [
-    ARCH_PROFILES[m.arch].debianKernelPackage,
-    'busybox-static',
-    'e2fsprogs',
-    // useradd and usermod, with which stage 1 makes the `users` (Priority required, not Essential).
-    'passwd',
-    ...(m.init === 'systemd' ? ['systemd'] : []),
-    // A console login registers a logind session (pam_systemd), which logind keeps over D-Bus.
-    ...(m.gettys.length ? ['libpam-systemd', 'dbus'] : []),
-    // An aarch64 boot disk's GRUB comes from the image (the host's is x86).
-    ...(m.arch === 'aarch64-linux' && m.useBootLoader ? ['grub-efi-arm64-bin'] : []),
-  ];
-}
-
-/** One entry of `install`: an Nx target's files, as an erofs image mounted at `to`. */
-export interface ResolvedInstall {
-  /** The target as written, `project:target`. */
-  target: string;
-  project: string;
-  targetName: string;
-  /** The directory to pack, relative to the workspace; undefined: the target's one output. */
-  from: string | undefined;
-  to: string;
-  /** The image the install target writes, relative to the workspace. */
-  image: string;
-  /** Its file system UUID, by which stage 1 finds the drive. */
-  uuid: string;
-}
-
-/** A declared service, with its unit name under systemd. */
-export interface ResolvedService extends ValidService {
-  name: string;
-  unit: string;
-}
-
-export interface ResolvedMachine {
-  name: string;
-  /** 1-based position in workspace-vm.json. */
-  index: number;
-  arch: GuestArch;
-  config: ValidMachine;
-  system: ResolvedSystem;
-  qemu: {
-    binary: string;
-    machine: string;
-    cpu: string;
-    accel: ValidMachine['accel'];
-    debianPackage: string;
-  };
-  paths: {
-    stateDir: string;
-    diskImage: string;
-    emptyDisks: string[];
-    efiVars: string;
-    bootDisk: string;
-    bootDiskEfiVars: string;
-  };
-  drives: ResolvedDrive[];
-  bootDevice: string;
-  consoles: string[];
-  network: ResolvedNetwork;
-  primaryIPAddress: string;
-  shares: ResolvedShare[];
-  fileSystems: ResolvedFileSystem[];
-  installs: ResolvedInstall[];
-  /** In start order: each after the services it waits for. */
-  services: ResolvedService[];
-  /** The other machines of the workspace that share a vlan with this one. */
-  hosts: HostEntry[];
-  kernel: {
-    image: string;
-    initrd: string;
-    generatedInitrd: boolean;
-    /** x86_64 with the generated initrd: the unpacked kernel the initrd target writes, if it can. */
-    pvh: string | undefined;
-    init: string;
-    /** init is the image's systemd, and stage 2 runs as its service. */
-    systemd: boolean;
-    params: string[];
-  };
-  efi?: EfiFirmware;
-  bios?: string;
-}
-
-export function newestKernel(kernels: readonly string[]): string | undefined {
-  const collator = new Intl.Collator('en', { numeric: true });
-  return [...kernels].sort(collator.compare).pop();
-}
-
-function resolveBios(bios: string, host: HostFacts): string {
-  return host.exists(`${bios}/bios.bin`) ? `${bios}/bios.bin` : bios;
-}
+export type { ResolvedSystem } from './host-resolve';
+export type { ResolvedInstall, ResolvedMachine, ResolvedService } from './resolved-machine';
+export { newestKernel } from './host-resolve';
 
 export function resolveMachine(
   name: string,
   index: number,
-  m: ValidMachine,
+  machine: ValidMachine,
   host: HostFacts,
   hosts: HostEntry[] = [],
 ): ResolvedMachine {
-  const issues: ConfigIssue[] = [];
-  const issue = (path: (string | number)[], value: unknown, message: string) =>
-    issues.push({ machine: name, path: jsonPath(['machines', name, ...path]), value, message });
-  const profile = ARCH_PROFILES[m.arch];
-
-  let system: ResolvedSystem = { from: 'host' };
-  if (m.system.from === 'debian') {
-    const suite = m.system.suite ?? host.codename;
-    if (suite === undefined)
-      issue(
-        ['system', 'suite'],
-        undefined,
-        'this host has no Debian codename in /etc/os-release; name the suite, e.g. "bookworm".',
-      );
-    if (m.kernel !== undefined)
-      issue(
-        ['kernel'],
-        m.kernel,
-        `comes from the image (${profile.debianKernelPackage}) when system.from is "debian"; remove "kernel", or use system.from "host".`,
-      );
-    system = {
-      from: 'debian',
-      suite: suite ?? '',
-      packages: [...new Set([...m.system.packages, ...basePackages(m)])].sort(),
-      debianArch: profile.debianArch,
-      image: { dir: imageDir(name), store: imageStore(name), kernel: imageKernel(name) },
-    };
-  }
-
-  // systemd and the /etc it is configured by come from a Debian image.
-  if (m.init === 'systemd' && system.from === 'host')
-    issue(
-      ['init'],
-      m.init,
-      'boots the systemd of a Debian image, with the /etc its packages set up; set system.from to "debian" (the package systemd is added), or init to the path of an init in the guest.',
-    );
-  else if (m.init === 'systemd' && m.store.target !== '/usr')
-    issue(
-      ['store', 'target'],
-      m.store.target,
-      'with init "systemd" the image must be the guest\'s /usr, where systemd and its units live; set store.target to "/usr".',
-    );
-
-  // The host's /usr holds x86_64 programs: an aarch64 guest could not run them.
-  if (system.from === 'host' && m.arch === 'aarch64-linux' && m.store.source === '/usr')
-    issue(
-      ['system', 'from'],
-      'host',
-      'an aarch64 guest cannot run the host\'s /usr (x86_64 programs). Set system.from to "debian" (an arm64 image is built), or store.source to an arm64 root\'s /usr.',
-    );
-
-  // /boot holds the host's kernels; another architecture must name its own.
-  const kernel =
-    system.from === 'debian'
-      ? system.image.kernel
-      : (m.kernel ?? (m.arch === 'x86_64-linux' ? newestKernel(host.kernels) : undefined));
-  if (system.from === 'debian') {
-    // Built by the image target: it need not exist yet.
-  } else if (kernel === undefined && m.arch !== 'x86_64-linux')
-    issue(
-      ['kernel'],
-      undefined,
-      `an ${m.arch} guest needs its own kernel: the kernels in /boot are the host's. Set system.from to "debian" (the image brings one), or "kernel" to an image for ${m.arch}.`,
-    );
-  else if (kernel === undefined)
-    issue(
-      ['kernel'],
-      undefined,
-      'no kernel given and none found as /boot/vmlinuz-*. Install one (apt-get install linux-image-amd64) or set "kernel" to an image file.',
-    );
-  else if (host.kind(kernel) !== 'file')
-    issue(
-      ['kernel'],
-      kernel,
-      `${host.kind(kernel) ? 'is not a file' : 'file not found'}. Install a kernel (apt-get install linux-image-amd64) or point "kernel" at an existing image.`,
-    );
-  if (m.initrd !== null && host.kind(m.initrd) !== 'file')
-    issue(
-      ['initrd'],
-      m.initrd,
-      `${host.kind(m.initrd) ? 'is not a file' : 'file not found'}. Set "initrd" to an existing file, or to null to use the generated one.`,
-    );
-  // Nx empties a cached target's output folder when it builds or restores it:
-  // a user's disk there would be lost. Compared as real paths, so that
-  // "dist//vm", "x/../dist/vm" or an absolute path do not slip through.
-  const outputs = host.realPath('dist/vm');
-  const insideOutputs = (p: string) => {
-    const real = host.realPath(p);
-    return real === outputs || real.startsWith(`${outputs}/`);
+  // The order of these steps is the order of their problems in the message.
+  const { system, problems: systemProblems } = resolveSystem(name, machine, host);
+  const { kernel, problems: kernelProblems } = resolveKernelImage(machine, system, host);
+  const { efi, bios, problems: firmwareProblems } = resolveFirmware(machine, host);
+  const problems = [
+    ...systemProblems,
+    ...kernelProblems,
+    ...outsideOutputsProblems(machine, host),
+    ...firmwareProblems,
+  ];
+  if (problems.length) throw new ConfigError('workspace-vm.json', machineIssues(name, problems));
+  const profile = ARCH_PROFILES[machine.arch];
+  return {
+    name,
+    index,
+    arch: machine.arch,
+    config: machine,
+    system,
+    qemu: {
+      binary: machine.qemu.binary ?? profile.binary,
+      machine: machine.qemu.machine ?? profile.machine,
+      cpu: profile.cpu,
+      accel: machine.accel,
+      debianPackage: profile.debianQemuPackage,
+      diskInterface: machine.qemu.diskInterface,
+      options: machine.qemu.options,
+    },
+    memorySize: machine.memorySize,
+    cores: machine.cores,
+    graphics: machine.graphics,
+    warmStart: machine.warmStart,
+    guestAgent: machine.qemu.guestAgent.enable,
+    boot: {
+      loader: machine.useBootLoader,
+      efi: machine.useEFIBoot,
+      diskBuilder: machine.bootDiskBuilder,
+      resolution: machine.resolution,
+    },
+    store: { ...machine.store, writable: machine.writableStore },
+    msize: machine.msize,
+    paths: resolvePaths(name, machine),
+    diskSize: machine.diskSize,
+    emptyDiskSizes: machine.emptyDiskImages,
+    ...resolveStorage(name, machine, system),
+    network: resolveNetwork(machine, index),
+    primaryIPAddress: primaryIPAddress(machine, index),
+    forwardPorts: machine.forwardPorts,
+    hostDirectories: hostDirectories(machine, system),
+    services: startOrder(machine.services).map((service) => ({
+      ...machine.services[service],
+      name: service,
+      unit: `${service}.service`,
+    })),
+    hosts,
+    guest: {
+      users: machine.users,
+      files: machine.files,
+      gettys: machine.gettys,
+      postBootCommands: machine.postBootCommands,
+    },
+    // Undefined only with a problem, thrown above.
+    ...resolveBoot(name, machine, kernel as string),
+    efi,
+    bios,
   };
-  const keepOut = (path: (string | number)[], value: string | undefined, what: string) => {
-    if (value !== undefined && insideOutputs(value))
-      issue(
-        path,
-        value,
-        `must not be under dist/vm/, where Nx replaces cached outputs; keep ${what} under .vm/ (the default) or elsewhere.`,
-      );
+}
+
+function resolvePaths(name: string, machine: ValidMachine): ResolvedMachine['paths'] {
+  return {
+    stateDir: stateDir(name),
+    diskImage: machine.diskImage ?? defaultDiskImage(name),
+    emptyDisks: machine.emptyDiskImages.map((_, i) => emptyDiskImage(name, i)),
+    efiVars: machine.efiVars ?? defaultEfiVars(name),
+    bootDisk: bootDiskImage(name),
+    bootDiskEfiVars: bootDiskEfiVars(name),
   };
-  keepOut(['diskImage'], m.diskImage, 'disks');
-  keepOut(['efiVars'], m.efiVars, 'them');
-  m.qemu.drives.forEach((d, i) => keepOut(['qemu', 'drives', i, 'file'], d.file, 'disks'));
+}
 
-  let efi: EfiFirmware | undefined;
-  if (m.useEFIBoot) {
-    efi = selectEfiFirmware(m.arch, m.qemu.machine ?? profile.machine, host.firmware, (path) =>
-      host.exists(path),
-    );
-    if (!efi)
-      issue(
-        ['useEFIBoot'],
-        true,
-        `no UEFI firmware found for ${m.arch}. Install it (apt-get install ${EFI_PACKAGE[m.arch]}) or set useEFIBoot to false.`,
-      );
-  }
-  let bios: string | undefined;
-  if (m.bios !== null) {
-    bios = resolveBios(m.bios, host);
-    if (!host.exists(bios))
-      issue(['bios'], m.bios, 'firmware file not found (a file, or a directory holding bios.bin).');
-  }
-
-  const installs = resolveInstalls(name, m);
+/** The drives, the shares and the file systems stage 1 mounts from them. */
+function resolveStorage(
+  name: string,
+  machine: ValidMachine,
+  system: ResolvedSystem,
+): Pick<ResolvedMachine, 'installs' | 'drives' | 'bootDevice' | 'shares' | 'fileSystems'> {
+  const installs = resolveInstalls(name, machine);
   const drives = resolveDrives(
     name,
-    m,
+    machine,
     system.from === 'debian' ? system.image.store : undefined,
     installs.length,
   );
-  const bootDevice = m.bootDevice ?? drives[0].device;
-  const bootPartition = m.useBootLoader ? `${lookupDrive(drives, 'boot').device}2` : undefined;
-  const shares = resolveShares(m, system.from === 'host');
-  const consoles = m.qemu.consoles ?? defaultConsoles(m.arch, m.graphics);
-  const systemd = m.init === 'systemd';
-  const init = systemd ? '/usr/lib/systemd/systemd' : m.init;
+  const bootDevice = machine.bootDevice ?? drives[0].device;
+  const bootPartition = machine.useBootLoader
+    ? `${lookupDrive(drives, 'boot').device}2`
+    : undefined;
+  const shares = resolveShares(machine, system.from === 'host');
+  const fileSystems = resolveFileSystems(
+    machine,
+    shares,
+    bootDevice,
+    bootPartition,
+    // By its file system's UUID: the drive's name depends on the drives before it.
+    system.from === 'debian' ? `UUID=${IMAGE_UUID}` : undefined,
+    installs,
+  );
+  return { installs, drives, bootDevice, shares, fileSystems };
+}
+
+/** The host directories that 9p shares, with the option that names each: the store first. */
+function hostDirectories(
+  machine: ValidMachine,
+  system: ResolvedSystem,
+): ResolvedMachine['hostDirectories'] {
+  return [
+    ...(system.from === 'host' ? [{ option: 'store.source', path: machine.store.source }] : []),
+    ...Object.entries(machine.sharedDirectories).map(([tag, share]) => ({
+      option: `sharedDirectories.${tag}.source`,
+      path: share.source,
+    })),
+  ];
+}
+
+/** The kernel, its initrd and command line, and the consoles it writes to. */
+function resolveBoot(
+  name: string,
+  machine: ValidMachine,
+  kernelImage: string,
+): Pick<ResolvedMachine, 'consoles' | 'kernel'> {
+  const consoles = machine.qemu.consoles ?? defaultConsoles(machine.arch, machine.graphics);
+  const systemd = machine.init === 'systemd';
+  const init = systemd ? '/usr/lib/systemd/systemd' : machine.init;
   const params = [
-    ...m.kernelParams,
+    ...machine.kernelParams,
     `init=${init}`,
     // The image's udev would rename eth0 to enp0s3: stage 2 configures NICs by those names.
     ...(systemd ? ['net.ifnames=0'] : []),
     ...consoles.map((c) => `console=${c}`),
   ];
-
-  if (issues.length) throw new ConfigError('workspace-vm.json', issues);
   return {
-    name,
-    index,
-    arch: m.arch,
-    config: m,
-    system,
-    qemu: {
-      binary: m.qemu.binary ?? profile.binary,
-      machine: m.qemu.machine ?? profile.machine,
-      cpu: profile.cpu,
-      accel: m.accel,
-      debianPackage: profile.debianQemuPackage,
-    },
-    paths: {
-      stateDir: stateDir(name),
-      diskImage: m.diskImage ?? defaultDiskImage(name),
-      emptyDisks: m.emptyDiskImages.map((_, i) => emptyDiskImage(name, i)),
-      efiVars: m.efiVars ?? defaultEfiVars(name),
-      bootDisk: bootDiskImage(name),
-      bootDiskEfiVars: bootDiskEfiVars(name),
-    },
-    drives,
-    bootDevice,
     consoles,
-    network: resolveNetwork(m, index),
-    primaryIPAddress: primaryIPAddress(m, index),
-    shares,
-    fileSystems: resolveFileSystems(
-      m,
-      shares,
-      bootDevice,
-      bootPartition,
-      // By its file system's UUID: the drive's name depends on the drives before it.
-      system.from === 'debian' ? `UUID=${IMAGE_UUID}` : undefined,
-      installs,
-    ),
-    installs,
-    services: startOrder(m.services).map((service) => ({
-      ...m.services[service],
-      name: service,
-      unit: `${service}.service`,
-    })),
-    hosts,
     kernel: {
-      image: kernel as string,
-      initrd: m.initrd ?? generatedInitrd(name),
-      generatedInitrd: m.initrd === null,
+      image: kernelImage,
+      initrd: machine.initrd ?? generatedInitrd(name),
+      generatedInitrd: machine.initrd === null,
       // A PVH entry gets no text screen from the firmware: the display would keep the
       // BIOS's last words. A machine with a display boots the kernel as it is.
       pvh:
-        m.initrd === null && m.arch === 'x86_64-linux' && !m.graphics ? pvhKernel(name) : undefined,
+        machine.initrd === null && machine.arch === 'x86_64-linux' && !machine.graphics
+          ? pvhKernel(name)
+          : undefined,
       init,
       systemd,
       params,
     },
-    efi,
-    bios,
   };
 }
 
@@ -368,9 +209,9 @@ export function resolveConfig(
 ): Record<string, ResolvedMachine> {
   const out: Record<string, ResolvedMachine> = {};
   const issues: ConfigIssue[] = [];
-  Object.entries(config.machines).forEach(([name, m], i) => {
+  Object.entries(config.machines).forEach(([name, machine], i) => {
     try {
-      out[name] = resolveMachine(name, i + 1, m, host, workspaceHosts(config.machines, name));
+      out[name] = resolveMachine(name, i + 1, machine, host, workspaceHosts(config.machines, name));
     } catch (err) {
       if (err instanceof ConfigError) issues.push(...err.issues);
       else throw err;
@@ -381,8 +222,8 @@ export function resolveConfig(
   return out;
 }
 
-function resolveInstalls(name: string, m: ValidMachine): ResolvedInstall[] {
-  return m.install.map((entry, i) => {
+function resolveInstalls(name: string, machine: ValidMachine): ResolvedInstall[] {
+  return machine.install.map((entry, i) => {
     const [project, targetName] = entry.target.split(':');
     return {
       target: entry.target,

@@ -6,8 +6,7 @@
 import type { ValidMachine } from './machine';
 import { OptionWordsError, parseOptionWords } from '../quote/option-words';
 import { kernelParamProblem } from '../quote/kernel-cmdline';
-
-type Add = (path: (string | number)[], value: unknown, message: string) => void;
+import type { AddProblem as Add } from './errors';
 
 const CONTROL = /[\x00-\x1f\x7f]/;
 

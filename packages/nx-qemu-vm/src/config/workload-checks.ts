@@ -5,8 +5,7 @@ import { posix } from 'node:path';
 import type { ValidMachine } from './machine';
 import { managedMountPoints } from './defaults';
 import { isPlainPath, overlaps, plainPathMessage, within } from './mount-checks';
-
-type Add = (path: (string | number)[], value: unknown, message: string) => void;
+import type { AddProblem as Add } from './errors';
 
 /**
  * Guest directories an install may not be at or under: the kernel's and

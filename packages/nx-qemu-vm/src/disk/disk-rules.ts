@@ -21,8 +21,8 @@ export function shOverride(names: readonly string[], fallback: string): string {
  * without UEFI. A relative path is relative to the workspace root.
  */
 export function efiVarsTemplate(r: ResolvedMachine): string | undefined {
-  if (!r.config.useEFIBoot || !r.efi) return undefined;
-  return r.config.useBootLoader ? r.paths.bootDiskEfiVars : r.efi.varsTemplate;
+  if (!r.boot.efi || !r.efi) return undefined;
+  return r.boot.loader ? r.paths.bootDiskEfiVars : r.efi.varsTemplate;
 }
 
 /** The first bytes of every qcow2 image, in hex. */

@@ -30,20 +30,20 @@ export function parseLayoutStamp(text: string): DiskLayout | undefined {
 }
 
 export function rootDiskLayout(r: ResolvedMachine): DiskLayout | undefined {
-  if (r.config.diskSize === null) return undefined;
+  if (r.diskSize === null) return undefined;
   const root = r.fileSystems.find((f) => f.mountPoint === '/');
   return {
-    sizeMiB: r.config.diskSize,
-    interface: r.config.qemu.diskInterface,
+    sizeMiB: r.diskSize,
+    interface: r.qemu.diskInterface,
     rootDevice: root?.device,
     rootFsType: root?.fsType,
   };
 }
 
 export function emptyDiskLayouts(r: ResolvedMachine): DiskLayout[] {
-  return r.config.emptyDiskImages.map((sizeMiB) => ({
+  return r.emptyDiskSizes.map((sizeMiB) => ({
     sizeMiB,
-    interface: r.config.qemu.diskInterface,
+    interface: r.qemu.diskInterface,
   }));
 }
 

@@ -48,7 +48,7 @@ function findTool(tool: HostTool, store?: string): string {
 
 /** The drivers and file systems stage 1 needs for this machine. */
 export function wantedModules(r: ResolvedMachine): string[] {
-  const iface = r.config.qemu.diskInterface;
+  const iface = r.qemu.diskInterface;
   return [
     // fw_cfg tells the guest it runs for exec, even when GRUB writes the kernel command line.
     'qemu_fw_cfg',
@@ -65,7 +65,7 @@ export function wantedModules(r: ResolvedMachine): string[] {
     'ext4',
     // A Debian image's store and the workspace's install images.
     ...(r.fileSystems.some((f) => f.fsType === 'erofs') ? ['erofs'] : []),
-    ...(r.config.writableStore ? ['overlay'] : []),
+    ...(r.store.writable ? ['overlay'] : []),
     // FAT (the boot disk's /boot, or a user's file system) with its code pages.
     ...(r.fileSystems.some((f) => f.fsType === 'vfat')
       ? ['vfat', 'nls_cp437', 'nls_iso8859-1', 'nls_ascii']
@@ -171,22 +171,20 @@ export function initrdSpec(r: ResolvedMachine): InitrdSpec {
     kernelCheck: {
       arch: r.arch,
       erofsStore: r.fileSystems.some((f) => f.fsType === 'erofs'),
-      graphics: r.config.graphics,
-      writableStore: r.config.writableStore,
-      diskInterface: r.config.qemu.diskInterface,
+      graphics: r.graphics,
+      writableStore: r.store.writable,
+      diskInterface: r.qemu.diskInterface,
     },
     modules: wantedModules(r),
     // An image carries its own /etc/alternatives in the factory /etc.
     alternativesFrom:
-      r.system.from === 'host' && r.config.store.source === r.config.store.target
-        ? r.config.store.source
-        : null,
+      r.system.from === 'host' && r.store.source === r.store.target ? r.store.source : null,
     stage1: (modules) => renderStage1(r, modules),
     stage2: renderStage2(r),
     stage2Unit: r.kernel.systemd ? readFileSync(STAGE2_UNIT_SOURCE, 'utf8') : null,
     networkUnit: r.kernel.systemd ? readFileSync(NETWORK_UNIT_SOURCE, 'utf8') : null,
     machine: r.name,
-    files: guestFiles(r.config.files),
+    files: guestFiles(r.guest.files),
     services: renderServicesProgram(r),
     serviceUnits: renderServiceUnits(r),
   };

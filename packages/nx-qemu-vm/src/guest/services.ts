@@ -78,7 +78,7 @@ export function renderServicesProgram(r: ResolvedMachine): string | null {
     under_systemd: r.kernel.systemd,
     failed_marker: SERVICE_FAILED,
     report_end: SERVICE_REPORT_END,
-    report_to_kmsg: r.config.graphics,
+    report_to_kmsg: r.graphics,
     service_names: r.services.map((s) => s.name).join(' '),
   });
   return [

@@ -29,18 +29,18 @@ export function renderStage2(r: ResolvedMachine): string {
     gateway: '10.0.2.2',
     dns: '10.0.2.3',
     vlan_nics: r.network.vlans.map((v, i) => `eth${i + 1}:${v.address}:${v.vlan}`).join(' '),
-    guest_agent: r.config.qemu.guestAgent.enable,
+    guest_agent: r.guestAgent,
     guest_agent_port: GUEST_AGENT_PORT,
     control_port: CONTROL_PORT,
     agent_port: AGENT_PORT,
-    post_boot_commands: r.config.postBootCommands,
+    post_boot_commands: r.guest.postBootCommands,
     stage2_reached: STAGE2_REACHED,
     root_shell_banner: ROOT_SHELL_BANNER,
     exec_dir: EXEC_DIR,
     fw_cfg_mode: FW_CFG_MODE,
     under_systemd: r.kernel.systemd,
     // The virtual terminals of `gettys` are theirs: the root shell keeps the serial port.
-    shell_tty: r.config.gettys.length ? `/dev/${ARCH_PROFILES[r.arch].serial}` : '',
+    shell_tty: r.guest.gettys.length ? `/dev/${ARCH_PROFILES[r.arch].serial}` : '',
     service_failed_status: EXEC_BOOT_FAILURE_STATUS,
   });
   const late = r.fileSystems.filter((f) => !f.neededForBoot);

@@ -27,6 +27,6 @@ export function targetProduct(target: Exclude<CachedTarget, 'config'>, r: Resolv
       return JSON.stringify({ ...rest, stage1: stage1(SAMPLE_MODULES) });
     }
     case 'boot-disk':
-      return r.config.useBootLoader ? JSON.stringify(bootDiskSpec(r)) : 'no boot disk';
+      return r.boot.loader ? JSON.stringify(bootDiskSpec(r)) : 'no boot disk';
   }
 }

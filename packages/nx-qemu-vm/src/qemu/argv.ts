@@ -29,7 +29,7 @@ function serialPortArgs(r: ResolvedMachine): ArgvItem[] {
       '-device',
       `virtserialport,bus=${SERIAL_BUS}.0,chardev=nxvm-control,name=${CONTROL_PORT}`,
     ),
-    ...(r.config.qemu.guestAgent.enable
+    ...(r.guestAgent
       ? [
           arg('-chardev'),
           arg('socket,id=qga0,path=', dir, '/qga.sock,server=on,wait=off'),
@@ -43,7 +43,7 @@ function serialPortArgs(r: ResolvedMachine): ArgvItem[] {
 }
 
 function driveArgs(r: ResolvedMachine): ArgvItem[] {
-  const iface = r.config.qemu.diskInterface;
+  const iface = r.qemu.diskInterface;
   const out: ArgvItem[] = iface === 'scsi' ? args('-device', 'lsi53c895a,id=scsi0') : [];
   const extras = (o: Record<string, string>) =>
     Object.keys(o)
@@ -101,7 +101,7 @@ function shareArgs(r: ResolvedMachine): ArgvItem[] {
 
 function bootArgs(r: ResolvedMachine): ArgvItem[] {
   const out: ArgvItem[] = [];
-  if (!r.config.useBootLoader)
+  if (!r.boot.loader)
     out.push(
       arg('-kernel'),
       // The run script picks the unpacked kernel or the image (run-script.ts).
@@ -129,20 +129,20 @@ export function buildQemuArgv(r: ResolvedMachine): ArgvItem[] {
     ...args('-name', r.name, '-machine', r.qemu.machine),
     arg('-accel'),
     arg(accel),
-    ...args('-cpu', r.qemu.cpu, '-m', String(r.config.memorySize), '-smp', String(r.config.cores)),
+    ...args('-cpu', r.qemu.cpu, '-m', String(r.memorySize), '-smp', String(r.cores)),
     ...args('-device', 'virtio-rng-pci'),
     // warmStart: a restored kernel reseeds its random generator when the
     // generation ID changes (a new one each QEMU start). In cold boots too, so
     // that both modes give the guest the same devices and memory.
-    ...(r.config.warmStart ? args('-device', 'vmgenid') : []),
+    ...(r.warmStart ? args('-device', 'vmgenid') : []),
     ...networkArgs(r),
     ...shareArgs(r),
     ...driveArgs(r),
     ...args(...ARCH_PROFILES[r.arch].devices),
     ...serialPortArgs(r),
     ...bootArgs(r),
-    ...(r.config.graphics ? [] : args('-nographic')),
-    ...userWords(r.config.qemu.options),
+    ...(r.graphics ? [] : args('-nographic')),
+    ...userWords(r.qemu.options),
     { split: 'QEMU_OPTS' },
     { passArgs: true },
   ];

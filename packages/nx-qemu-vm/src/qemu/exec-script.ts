@@ -24,7 +24,7 @@ export function renderExecScript(r: ResolvedMachine): string {
     timeout_status: EXEC_TIMEOUT_STATUS,
     boot_failure_status: EXEC_BOOT_FAILURE_STATUS,
     exec_subdir: EXEC_SUBDIR,
-    warm_available: r.config.warmStart ? 1 : 0,
+    warm_available: r.warmStart ? 1 : 0,
   });
   return [
     '#!/bin/sh\n',

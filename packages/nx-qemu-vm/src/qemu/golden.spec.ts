@@ -26,8 +26,18 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import schema from '../../workspace-vm.schema.json';
-import { listGoldenCases, outputFilesOnDisk, renderGoldenCase, validateCase } from '../../test/helpers/golden-cases';
-import { type RootSchema, collectSetPaths, missingValues, optionPaths } from '../../test/helpers/schema-coverage';
+import {
+  listGoldenCases,
+  outputFilesOnDisk,
+  renderGoldenCase,
+  validateCase,
+} from '../../test/helpers/golden-cases';
+import {
+  type RootSchema,
+  collectSetPaths,
+  missingValues,
+  optionPaths,
+} from '../../test/helpers/schema-coverage';
 
 const UPDATE = !!process.env.UPDATE_GOLDEN && process.env.UPDATE_GOLDEN !== '0';
 const HOW_TO_UPDATE =

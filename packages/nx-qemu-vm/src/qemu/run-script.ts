@@ -84,7 +84,6 @@ export function serialConsole(r: ResolvedMachine): string {
 
 export function renderRunScript(r: ResolvedMachine): string {
   const prog = `run-${r.name}-vm`;
-  const m = r.config;
   const argv = buildQemuArgv(r);
   const efiTemplateFile = efiVarsTemplate(r);
   const efiTemplate = efiTemplateFile === undefined ? undefined : hostPath(efiTemplateFile, false);
@@ -109,7 +108,7 @@ export function renderRunScript(r: ResolvedMachine): string {
         ]
       : []),
     '#   VM_STOP_TIMEOUT                seconds a clean power-off may take on SIGTERM/SIGINT/SIGHUP (default 10)',
-    ...(m.accel === 'auto'
+    ...(r.qemu.accel === 'auto'
       ? ['#   VM_ACCEL                       kvm or tcg, skipping the KVM probe']
       : []),
     '# Arguments are passed to QEMU.',
@@ -135,20 +134,20 @@ export function renderRunScript(r: ResolvedMachine): string {
     'need setsid util-linux',
     'need mkfifo coreutils',
     ...(r.network.needsNetcat ? ['need nc netcat-openbsd'] : []),
-    ...(m.accel === 'auto' ? ['need timeout coreutils'] : []),
+    ...(r.qemu.accel === 'auto' ? ['need timeout coreutils'] : []),
     '',
     '# The root disk is created on first start and never replaced.',
     `disk_image_default=${shWord(hostPath(r.paths.diskImage, false))}`,
     `disk_image=$(abs_path "${shOverride(ROOT_DISK_ENV, '$disk_image_default')}")`,
-    ...(m.diskSize === null
+    ...(r.diskSize === null
       ? [
           '[ -e "$disk_image" ] || die "root disk $disk_image does not exist, and diskSize is null so it is not created"',
         ]
       : [
-          `[ -e "$disk_image" ] || create_disk "$disk_image" ${m.diskSize} ${shQuote(renderLayoutStamp(rootDiskLayout(r)!))} 'root disk'`,
+          `[ -e "$disk_image" ] || create_disk "$disk_image" ${r.diskSize} ${shQuote(renderLayoutStamp(rootDiskLayout(r)!))} 'root disk'`,
         ]),
     `[ -f "$disk_image" ] || die "${notAFileMessage('root disk $(shown "$disk_image")', 'diskImage')}"`,
-    ...(m.useBootLoader ? [] : readableChecks(r)),
+    ...(r.boot.loader ? [] : readableChecks(r)),
     '',
     "# The run's scratch directory (xchg, the control channel, overlays): a new",
     '# private one, removed when the machine stops, unless USE_TMPDIR says to use $TMPDIR.',
@@ -171,15 +170,11 @@ export function renderRunScript(r: ResolvedMachine): string {
   )
     lines.push('shared_dir=$(abs_path "${SHARED_DIR:-$TMPDIR/xchg}")');
   // QEMU's own message for a missing share names its option syntax, not the config.
-  const userShares = Object.entries(m.sharedDirectories).map(
-    ([tag, s]) => [`sharedDirectories.${tag}.source`, s.source] as const,
-  );
-  const store = r.system.from === 'host' ? [['store.source', m.store.source] as const] : [];
-  for (const [option, source] of [...store, ...userShares])
+  for (const { option, path } of r.hostDirectories)
     lines.push(
-      `[ -d ${shWord(hostPath(source, false))} ] || die ${shQuote(`the directory of ${option} does not exist: `)}${shWord(hostPath(source, false))}${shQuote('. Create it, or fix the option.')}`,
+      `[ -d ${shWord(hostPath(path, false))} ] || die ${shQuote(`the directory of ${option} does not exist: `)}${shWord(hostPath(path, false))}${shQuote('. Create it, or fix the option.')}`,
     );
-  if (m.useBootLoader)
+  if (r.boot.loader)
     lines.push(
       '',
       '# Each run boots a throwaway overlay of the cached boot disk.',
@@ -187,7 +182,7 @@ export function renderRunScript(r: ResolvedMachine): string {
       `[ -e "$boot_disk" ] || die "boot disk $boot_disk is missing. Build it: npx nx run ${r.name}:boot-disk"`,
       'qemu-img create -q -f qcow2 -F qcow2 -b "$boot_disk" "$TMPDIR/disk.img"',
     );
-  if (m.useEFIBoot && efiTemplate)
+  if (r.boot.efi && efiTemplate)
     lines.push(
       '',
       '# EFI variables must be writable; they persist between runs.',
@@ -195,7 +190,7 @@ export function renderRunScript(r: ResolvedMachine): string {
       `efi_vars=$(abs_path "${shOverride(EFI_VARS_ENV, '$efi_vars_default')}")`,
       'if [ ! -e "$efi_vars" ]; then',
       `  efi_template=${shWord(efiTemplate)}`,
-      `  [ -e "$efi_template" ] || die "EFI variable template $efi_template is missing.${m.useBootLoader ? ` Build it: npx nx run ${r.name}:boot-disk` : ''}"`,
+      `  [ -e "$efi_template" ] || die "EFI variable template $efi_template is missing.${r.boot.loader ? ` Build it: npx nx run ${r.name}:boot-disk` : ''}"`,
       '  mkdir -p -- "$(dirname -- "$efi_vars")"',
       '  cp -- "$efi_template" "$efi_vars.tmp-$$"',
       '  chmod 0644 -- "$efi_vars.tmp-$$"',
@@ -208,7 +203,7 @@ export function renderRunScript(r: ResolvedMachine): string {
       lines.push('', '# Empty data disks are created once and kept, like the root disk.');
     lines.push(`empty${i}=${shWord(hostPath(path, false))}`);
     // Saving a warm state touches none of the user's disks (see run-vm-warm.sh).
-    if (m.warmStart)
+    if (r.warmStart)
       lines.push(`if [ "\${VM_WARM:-}" = save ]; then empty${i}=$TMPDIR/warm-empty${i}.qcow2; fi`);
     lines.push(
       `[ -e "$empty${i}" ] || create_disk "$empty${i}" ${empties[i].sizeMiB} ${shQuote(renderLayoutStamp(empties[i]))} 'empty disk'`,
@@ -223,7 +218,7 @@ export function renderRunScript(r: ResolvedMachine): string {
       );
     lines.push(`${v}=${shWord(hostPath(install.image, false))}`);
     // A warm state is saved before any disk is read: it holds none of these files.
-    if (m.warmStart)
+    if (r.warmStart)
       lines.push(
         `if [ "\${VM_WARM:-}" = save ]; then ${v}=$TMPDIR/warm-${v}.erofs; : >"$${v}"; fi`,
       );
@@ -240,7 +235,7 @@ export function renderRunScript(r: ResolvedMachine): string {
       `check_vlan_net "$${VLAN_NET_VAR}"`,
     );
   lines.push('', accelChoice(r));
-  if (m.graphics)
+  if (r.graphics)
     lines.push(
       '',
       '# No display: run on the serial port, and make it the preferred console,',
@@ -250,7 +245,7 @@ export function renderRunScript(r: ResolvedMachine): string {
       `  QEMU_KERNEL_PARAMS="\${QEMU_KERNEL_PARAMS:-} console=${serialConsole(r)}"`,
       'fi',
     );
-  if (m.warmStart)
+  if (r.warmStart)
     lines.push(
       '',
       shAssignments({

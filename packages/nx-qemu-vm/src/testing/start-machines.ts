@@ -177,12 +177,12 @@ function machineSpec(root: string, r: ResolvedMachine, persistent: boolean, vlan
     runScript: join(dist, 'bin', `run-${r.name}-vm`),
     artifactsDir: join(dist, 'test-artifacts'),
     consoleLog: newConsoleLog(root, r.paths.stateDir, 'test'),
-    graphics: r.config.graphics,
+    graphics: r.graphics,
     persistent,
     vlanNet,
     vlanNetdevs: r.network.vlans.map((v) => `vlan${v.vlan}`),
     userNetdev: r.network.user.default ? 'user.0' : undefined,
-    guestAgent: r.config.qemu.guestAgent.enable,
+    guestAgent: r.guestAgent,
     services: r.services.map((s) => s.name),
     addresses: r.network.vlans.map(({ vlan, address }) => ({ vlan, address })),
     systemd: r.kernel.systemd,
@@ -193,9 +193,7 @@ function machineSpec(root: string, r: ResolvedMachine, persistent: boolean, vlan
 /** The state the warm target saved for the test API (warmStart), unless VM_WARM_START=0 or there is none. */
 function warmState(dist: string, r: ResolvedMachine): string | undefined {
   const state = join(dist, 'warm', 'test-state');
-  return r.config.warmStart && process.env.VM_WARM_START !== '0' && existsSync(state)
-    ? state
-    : undefined;
+  return r.warmStart && process.env.VM_WARM_START !== '0' && existsSync(state) ? state : undefined;
 }
 
 function machineSet<Name extends string>(

@@ -254,15 +254,14 @@ describe(
             }
             sample.valid++;
             for (const r of Object.values(resolved)) {
-              const m = r.config;
               const numbers = [
-                m.memorySize,
-                m.cores,
-                m.msize,
-                m.diskSize ?? 1,
-                ...m.emptyDiskImages,
+                r.memorySize,
+                r.cores,
+                r.msize,
+                r.diskSize ?? 1,
+                ...r.emptyDiskSizes,
               ];
-              for (const s of Object.values(m.services)) numbers.push(s.readyTimeout);
+              for (const s of r.services) numbers.push(s.readyTimeout);
               for (const n of numbers)
                 assert.match(String(n), /^\d+$/, 'a number reaches a script');
             }
@@ -372,9 +371,9 @@ describe(
         env: {
           ...env,
           IFS: ' \t\n',
-          ...(r.config.graphics ? { QEMU_KERNEL_PARAMS: ` console=${serialConsole(r)}` } : {}),
+          ...(r.graphics ? { QEMU_KERNEL_PARAMS: ` console=${serialConsole(r)}` } : {}),
         },
-        args: r.config.graphics ? ['-nographic'] : [],
+        args: r.graphics ? ['-nographic'] : [],
       });
       const want = expected.slice(1);
       const at = want.findIndex((w, i) => got[i] !== w);

@@ -38,7 +38,7 @@ export default async function efiVarsExecutor(
     const template = resolve(context.root, templateFile);
     if (!existsSync(template))
       throw new Error(
-        r.config.useBootLoader
+        r.boot.loader
           ? `${template} is missing; build it first: npx nx run ${r.name}:boot-disk`
           : `the firmware's variable template ${template} is missing; reinstall the firmware package`,
       );

@@ -38,14 +38,14 @@ export default async function initrdExecutor(
             // Stage 1 creates the declared `users` (each with a group of its name) before it writes the files.
             const table = (name: string) => {
               const file = join(store, STORE_FACTORY, 'etc', name);
-              const declared = Object.keys(m.machine.config.users).map((u) => `\n${u}:x`);
+              const declared = Object.keys(m.machine.guest.users).map((u) => `\n${u}:x`);
               return (existsSync(file) ? readFileSync(file, 'utf8') : '') + declared.join('');
             };
             const issues = [
               ...unknownServiceUsers(m.machine, table('passwd')),
               ...unknownFileOwners(
                 m.machine.name,
-                m.machine.config.files,
+                m.machine.guest.files,
                 table('passwd'),
                 table('group'),
               ),

@@ -106,7 +106,7 @@ export default async function serveExecutor(
       await sleep(200);
     }
     if (ready) {
-      const forwards = r.config.forwardPorts.map((f) => forwardRule(f)).join(', ');
+      const forwards = r.forwardPorts.map((f) => forwardRule(f)).join(', ');
       console.log(`"${r.name}" is up${forwards ? `; forwards: ${forwards}` : ''}`);
       emitReadySignal();
     }

@@ -21,7 +21,7 @@ export default async function startExecutor(
     }
     const log = newConsoleLog(context.root, m.machine.paths.stateDir, 'console');
     const graphical =
-      m.machine.config.graphics && Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
+      m.machine.graphics && Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
     console.log(`starting "${m.machine.name}"; console log: ${log}`);
     if (!graphical) console.log("leave with 'poweroff' in the guest, or Ctrl-A X");
     const result = await runAttached(m.runScript, graphical ? [] : serialConsoleArgs(log), {

@@ -16,14 +16,14 @@ type WarmFile = (typeof WARM_FILES)[number];
 export default async function warmExecutor(options: WarmExecutorSchema, context: ExecutorContext) {
   try {
     const m = machineContext(options, context);
-    if (!m.machine.config.warmStart) {
+    if (!m.machine.warmStart) {
       console.log(`machine "${m.machine.name}" does not use warm starts; nothing to build`);
       return { success: true };
     }
     const dir = join(m.dist, 'warm');
     const starters: Record<WarmFile, WarmStarter> = {
       state: { kind: 'exec', execScript: m.execScript },
-      'test-state': { kind: 'test', runScript: m.runScript, graphics: m.machine.config.graphics },
+      'test-state': { kind: 'test', runScript: m.runScript, graphics: m.machine.graphics },
     };
     console.log(
       `booting ${m.machine.name} twice to its warm point (as exec and as the test API start it) and saving its states`,

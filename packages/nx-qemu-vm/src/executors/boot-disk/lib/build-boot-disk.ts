@@ -70,21 +70,21 @@ export function bootDiskSpec(r: ResolvedMachine): BootDiskSpec {
   return {
     name: r.name,
     arch: r.arch,
-    useBootLoader: r.config.useBootLoader,
+    useBootLoader: r.boot.loader,
     kernelImage: r.kernel.image,
     initrd: r.kernel.initrd,
     grub: {
       kernelParams: r.kernel.params,
-      resolution: r.config.resolution,
-      efi: r.config.useEFIBoot,
-      serialConsole: !r.config.graphics,
+      resolution: r.boot.resolution,
+      efi: r.boot.efi,
+      serialConsole: !r.graphics,
     },
     efi: r.efi,
     grubFromImage:
       r.arch === 'aarch64-linux' && r.system.from === 'debian' ? r.system.image.store : undefined,
     // No arm64 builder VM: an aarch64 disk is always made on the host (no root needed either).
     builder:
-      r.config.bootDiskBuilder === 'host' || r.arch !== 'x86_64-linux' ? 'host' : builderMachine(r),
+      r.boot.diskBuilder === 'host' || r.arch !== 'x86_64-linux' ? 'host' : builderMachine(r),
     stateDir: r.paths.stateDir,
   };
 }
