@@ -1,21 +1,16 @@
 // First: refuses a Node.js that cannot load our dependencies, with a clear message.
 import '../../require-node';
 import { existsSync } from 'node:fs';
-import type { ExecutorContext } from '@nx/devkit';
 import type { RootDiskExecutorSchema } from './schema';
-import { machineContext, overridablePath } from '../../util/machine';
-import { reportFailure } from '../../util/report';
+import { machineExecutor, overridablePath } from '../machine-executor';
 import { rootDiskLayout } from '../../disk/layout';
 import { driftWarning, ensureStatefulDisk, inspectDisk } from '../../disk/stateful-disk';
 import { refuseIfInUse } from '../../disk/in-use';
 
 // Stateful and never cached: the root disk is the user's data.
-export default async function rootDiskExecutor(
-  options: RootDiskExecutorSchema,
-  context: ExecutorContext,
-) {
-  try {
-    const r = machineContext(options, context).machine;
+export default machineExecutor<RootDiskExecutorSchema>(
+  async (_options, m, context) => {
+    const r = m.machine;
     const { shown, path: image } = overridablePath(
       context.root,
       ['VM_DISK_IMAGE', 'NIX_DISK_IMAGE'],
@@ -45,8 +40,6 @@ export default async function rootDiskExecutor(
       if (outcome.drift.length) console.warn(driftWarning(disk, outcome.drift));
     }
     return { success: true };
-  } catch (err) {
-    reportFailure(err);
-    return { success: false };
-  }
-}
+  },
+  { warnOnRefusedToken: false },
+);
