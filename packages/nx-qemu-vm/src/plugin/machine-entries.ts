@@ -98,7 +98,7 @@ export function machineEntries(raw: unknown, file: string): MachineEntries {
         ? `Until that is fixed, every target of ${broken.join(', ')} fails with this message.`
         : '',
       unnamed.length ? `Not projects, for their keys cannot name one: ${unnamed.join(', ')}.` : '',
-      // Their executors load the whole file (util/machine.ts), so say it before a run does.
+      // Their executors load the whole file (executors/machine-executor.ts), so say it before a run does.
       entries.length > broken.length
         ? 'The other machines keep their targets, but those check the whole file when they run and stop there too.'
         : '',

@@ -9,7 +9,7 @@ import { distDir } from '../config/defaults';
 import { loadResolved } from '../config/load';
 import type { ResolvedMachine } from '../config/resolve';
 import { nestedEnv, nxBin, prepareCommand } from '../host/nested-nx';
-import { newConsoleLog } from '../util/machine';
+import { newConsoleLog } from '../host/console-log';
 import { StartError, tail } from './errors';
 import { keepAlive } from './keep-alive';
 import { Machine } from './machine';

@@ -1,23 +1,15 @@
 // First: refuses a Node.js that cannot load our dependencies, with a clear message.
 import '../../require-node';
 import { join, relative } from 'node:path';
-import type { ExecutorContext } from '@nx/devkit';
 import type { ConfigExecutorSchema } from './schema';
-import { machineContext } from '../../util/machine';
-import { reportFailure } from '../../util/report';
-import { warnIfRemoteCacheRefusesToken } from '../../util/remote-cache-check';
+import { machineExecutor } from '../machine-executor';
 import { writeFileSync } from 'node:fs';
 import { publishDirectory } from '../../util/atomic-write';
 
 // The first step of every machine: a config error stops the graph here,
 // and the resolved machine is there to read when a VM does not do what you meant.
-export default async function configExecutor(
-  options: ConfigExecutorSchema,
-  context: ExecutorContext,
-) {
-  try {
-    await warnIfRemoteCacheRefusesToken();
-    const m = machineContext(options, context);
+export default machineExecutor<ConfigExecutorSchema>(
+  async (_options, m, context) => {
     const file = join(m.dist, 'config', 'machine.json');
     // The position is left out: it only matters through the vlan addresses, which are in the file.
     const { index: _position, ...resolved } = m.machine;
@@ -28,8 +20,6 @@ export default async function configExecutor(
       `machine "${m.machine.name}" is valid; resolved config: ${relative(context.root, file)}`,
     );
     return { success: true };
-  } catch (err) {
-    reportFailure(err);
-    return { success: false };
-  }
-}
+  },
+  { warnOnRefusedToken: true },
+);

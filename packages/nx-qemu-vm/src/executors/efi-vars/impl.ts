@@ -2,23 +2,16 @@
 import '../../require-node';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { ExecutorContext } from '@nx/devkit';
 import type { EfiVarsExecutorSchema } from './schema';
-import { machineContext, overridablePath } from '../../util/machine';
+import { machineExecutor, overridablePath } from '../machine-executor';
 import { publishNew, removeStaleTemporaries, temporaryName } from '../../util/atomic-write';
-import { reportFailure } from '../../util/report';
 import { refuseIfInUse } from '../../disk/in-use';
 import { EFI_VARS_ENV, efiVarsTemplate } from '../../disk/disk-rules';
 
 // Stateful: the vars belong to the user once created. They are copied through
 // a temporary name and published with a hard link, which never replaces a file.
-// eslint-disable-next-line @typescript-eslint/require-await -- Nx takes an executor's result as a promise
-export default async function efiVarsExecutor(
-  options: EfiVarsExecutorSchema,
-  context: ExecutorContext,
-) {
-  try {
-    const m = machineContext(options, context);
+export default machineExecutor<EfiVarsExecutorSchema>(
+  (_options, m, context) => {
     const r = m.machine;
     const templateFile = efiVarsTemplate(r);
     if (templateFile === undefined) {
@@ -55,8 +48,6 @@ export default async function efiVarsExecutor(
     publishNew(tmp, target);
     console.log(`created ${r.paths.efiVars} from ${template}`);
     return { success: true };
-  } catch (err) {
-    reportFailure(err);
-    return { success: false };
-  }
-}
+  },
+  { warnOnRefusedToken: false },
+);

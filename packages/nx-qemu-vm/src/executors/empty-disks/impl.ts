@@ -1,20 +1,15 @@
 // First: refuses a Node.js that cannot load our dependencies, with a clear message.
 import '../../require-node';
 import { join } from 'node:path';
-import type { ExecutorContext } from '@nx/devkit';
 import type { EmptyDisksExecutorSchema } from './schema';
-import { machineContext } from '../../util/machine';
-import { reportFailure } from '../../util/report';
+import { machineExecutor } from '../machine-executor';
 import { emptyDiskLayouts } from '../../disk/layout';
 import { driftWarning, ensureStatefulDisk } from '../../disk/stateful-disk';
 
 // Stateful and never cached, like the root disk: data written to them stays.
-export default async function emptyDisksExecutor(
-  options: EmptyDisksExecutorSchema,
-  context: ExecutorContext,
-) {
-  try {
-    const r = machineContext(options, context).machine;
+export default machineExecutor<EmptyDisksExecutorSchema>(
+  async (_options, m, context) => {
+    const r = m.machine;
     const layouts = emptyDiskLayouts(r);
     if (!layouts.length) {
       console.log(`machine "${r.name}" has no emptyDiskImages; nothing to create`);
@@ -37,8 +32,6 @@ export default async function emptyDisksExecutor(
       }
     }
     return { success: true };
-  } catch (err) {
-    reportFailure(err);
-    return { success: false };
-  }
-}
+  },
+  { warnOnRefusedToken: false },
+);

@@ -1,17 +1,14 @@
 // First: refuses a Node.js that cannot load our dependencies, with a clear message.
 import '../../require-node';
-import type { ExecutorContext } from '@nx/devkit';
 import { runAttached } from '../../host/attached';
 import { stopTimeoutUnderNx } from '../../host/nx-grace';
 import type { ExecExecutorSchema } from './schema';
-import { machineContext } from '../../util/machine';
-import { reportFailure } from '../../util/report';
+import { machineExecutor } from '../machine-executor';
 import { EXEC_BOOT_FAILURE_STATUS, EXEC_TIMEOUT_STATUS } from '../../contract/host-guest';
 
 // `nx run` can only exit 0 or 1, so the guest's status is printed instead.
-export default async function execExecutor(options: ExecExecutorSchema, context: ExecutorContext) {
-  try {
-    const m = machineContext(options, context);
+export default machineExecutor<ExecExecutorSchema>(
+  async (options, m) => {
     const result = await runAttached(m.execScript, [options.command], {
       stdio: 'inherit',
       env: {
@@ -36,8 +33,6 @@ export default async function execExecutor(options: ExecExecutorSchema, context:
         `exec: the command exited with status ${status} in machine "${m.machine.name}"`,
       );
     return { success: false };
-  } catch (err) {
-    reportFailure(err);
-    return { success: false };
-  }
-}
+  },
+  { warnOnRefusedToken: false },
+);

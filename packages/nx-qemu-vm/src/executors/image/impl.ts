@@ -2,11 +2,8 @@
 import '../../require-node';
 import { copyFileSync, existsSync, linkSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { ExecutorContext } from '@nx/devkit';
 import type { ImageExecutorSchema } from './schema';
-import { machineContext } from '../../util/machine';
-import { reportFailure } from '../../util/report';
-import { warnIfRemoteCacheRefusesToken } from '../../util/remote-cache-check';
+import { machineExecutor } from '../machine-executor';
 import { publishDirectory } from '../../util/atomic-write';
 import { ToolError, runTool } from '../../host/run-tool';
 import { throwIfInterrupted } from '../../host/interruption';
@@ -22,13 +19,8 @@ import { hostInputs } from '../../plugin/target-inputs';
 /** The line that says mmdebstrap runs: once per distinct system, however many machines share it. */
 export const BUILDING_IMAGE = 'building the image with mmdebstrap';
 
-export default async function imageExecutor(
-  options: ImageExecutorSchema,
-  context: ExecutorContext,
-) {
-  try {
-    await warnIfRemoteCacheRefusesToken();
-    const m = machineContext(options, context);
+export default machineExecutor<ImageExecutorSchema>(
+  async (options, m, context) => {
     const r = m.machine;
     if (r.system.from !== 'debian') {
       console.log(
@@ -67,11 +59,9 @@ export default async function imageExecutor(
       `wrote ${relative(context.root, store)} (${(statSync(store).size / 1024 / 1024).toFixed(1)} MiB) and ${relative(context.root, join(dir, 'manifest.txt'))}`,
     );
     return { success: true };
-  } catch (err) {
-    reportFailure(err);
-    return { success: false };
-  }
-}
+  },
+  { warnOnRefusedToken: true },
+);
 
 /** What Nx hashes beside the machine's system: the plugin's files, the host's package index and tools. */
 async function buildFacts(r: ResolvedMachine, pluginDigest = ''): Promise<string[]> {

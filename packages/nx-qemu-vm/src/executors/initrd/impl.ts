@@ -1,11 +1,8 @@
 // First: refuses a Node.js that cannot load our dependencies, with a clear message.
 import '../../require-node';
 import { join, relative, resolve } from 'node:path';
-import type { ExecutorContext } from '@nx/devkit';
 import type { InitrdExecutorSchema } from './schema';
-import { machineContext } from '../../util/machine';
-import { reportFailure } from '../../util/report';
-import { warnIfRemoteCacheRefusesToken } from '../../util/remote-cache-check';
+import { machineExecutor } from '../machine-executor';
 import { buildInitrd } from '../../guest/initrd';
 import { unpackPvhKernel } from '../../guest/pvh-extract';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,13 +13,8 @@ import { STORE_FACTORY } from '../../contract/host-guest';
 import { publishDirectory } from '../../util/atomic-write';
 import { withExtractedStore } from '../../image/extract-store';
 
-export default async function initrdExecutor(
-  options: InitrdExecutorSchema,
-  context: ExecutorContext,
-) {
-  try {
-    await warnIfRemoteCacheRefusesToken();
-    const m = machineContext(options, context);
+export default machineExecutor<InitrdExecutorSchema>(
+  async (_options, m, context) => {
     if (!m.machine.kernel.generatedInitrd) {
       console.log(
         `machine "${m.machine.name}" boots its own initrd (${m.machine.kernel.initrd}); nothing to build`,
@@ -72,8 +64,6 @@ export default async function initrdExecutor(
       `wrote ${relative(context.root, join(dir, 'initrd.img'))} (${(initrd.image.length / 1024 / 1024).toFixed(1)} MiB, kernel ${initrd.kernelVersion})`,
     );
     return { success: true };
-  } catch (err) {
-    reportFailure(err);
-    return { success: false };
-  }
-}
+  },
+  { warnOnRefusedToken: true },
+);

@@ -2,15 +2,9 @@
 import '../../require-node';
 import { statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import {
-  type ExecutorContext,
-  type ProjectGraph,
-  getOutputsForTargetAndConfiguration,
-} from '@nx/devkit';
+import { type ProjectGraph, getOutputsForTargetAndConfiguration } from '@nx/devkit';
 import type { InstallExecutorSchema } from './schema';
-import { machineContext } from '../../util/machine';
-import { reportFailure } from '../../util/report';
-import { warnIfRemoteCacheRefusesToken } from '../../util/remote-cache-check';
+import { machineExecutor } from '../machine-executor';
 import { publishDirectory } from '../../util/atomic-write';
 import { runTool } from '../../host/run-tool';
 import { ConfigError } from '../../config/errors';
@@ -32,13 +26,8 @@ export function graphTargets(graph: ProjectGraph): WorkspaceTargets {
   };
 }
 
-export default async function installExecutor(
-  options: InstallExecutorSchema,
-  context: ExecutorContext,
-) {
-  try {
-    await warnIfRemoteCacheRefusesToken();
-    const m = machineContext(options, context);
+export default machineExecutor<InstallExecutorSchema>(
+  async (_options, m, context) => {
     const r = m.machine;
     const { steps, issues } = planInstalls(
       r,
@@ -70,8 +59,6 @@ export default async function installExecutor(
       }
     });
     return { success: true };
-  } catch (err) {
-    reportFailure(err);
-    return { success: false };
-  }
-}
+  },
+  { warnOnRefusedToken: true },
+);

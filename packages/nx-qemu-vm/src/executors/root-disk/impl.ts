@@ -1,23 +1,22 @@
 // First: refuses a Node.js that cannot load our dependencies, with a clear message.
 import '../../require-node';
 import { existsSync } from 'node:fs';
-import type { ExecutorContext } from '@nx/devkit';
 import type { RootDiskExecutorSchema } from './schema';
-import { machineContext, overridablePath } from '../../util/machine';
-import { reportFailure } from '../../util/report';
+import { machineExecutor, overridablePath } from '../machine-executor';
 import { rootDiskLayout } from '../../disk/layout';
 import { driftWarning, ensureStatefulDisk, inspectDisk } from '../../disk/stateful-disk';
 import { refuseIfInUse } from '../../disk/in-use';
 import { ROOT_DISK_ENV } from '../../disk/disk-rules';
 
 // Stateful and never cached: the root disk is the user's data.
-export default async function rootDiskExecutor(
-  options: RootDiskExecutorSchema,
-  context: ExecutorContext,
-) {
-  try {
-    const r = machineContext(options, context).machine;
-    const { shown, path: image } = overridablePath(context.root, ROOT_DISK_ENV, r.paths.diskImage);
+export default machineExecutor<RootDiskExecutorSchema>(
+  async (_options, m, context) => {
+    const r = m.machine;
+    const { shown, path: image } = overridablePath(
+      context.root,
+      ROOT_DISK_ENV,
+      r.paths.diskImage,
+    );
     const label = `root disk ${shown}`;
     const layout = rootDiskLayout(r);
     if (!layout) {
@@ -42,8 +41,6 @@ export default async function rootDiskExecutor(
       if (outcome.drift.length) console.warn(driftWarning(disk, outcome.drift));
     }
     return { success: true };
-  } catch (err) {
-    reportFailure(err);
-    return { success: false };
-  }
-}
+  },
+  { warnOnRefusedToken: false },
+);

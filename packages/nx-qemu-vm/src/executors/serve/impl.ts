@@ -3,11 +3,11 @@ import '../../require-node';
 import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ExecutorContext, emitReadySignal } from '@nx/devkit';
+import { emitReadySignal } from '@nx/devkit';
 import { execa } from 'execa';
 import type { ServeExecutorSchema } from './schema';
-import { machineContext, newConsoleLog } from '../../util/machine';
-import { reportFailure } from '../../util/report';
+import { machineExecutor } from '../machine-executor';
+import { newConsoleLog } from '../../host/console-log';
 import { stopTimeoutUnderNx } from '../../host/nx-grace';
 import { qemuEscape } from '../../quote/qemu';
 import { serialConsole } from '../../qemu/run-script';
@@ -29,12 +29,8 @@ import { whenInterrupted } from '../../host/interruption';
 // included (seen: "terminating on signal 15"), so the guest runs with
 // -snapshot: its disks are opened read-only and its writes go to throwaway
 // overlays, and no power cut can damage a user's disk.
-export default async function serveExecutor(
-  options: ServeExecutorSchema,
-  context: ExecutorContext,
-) {
-  try {
-    const m = machineContext(options, context);
+export default machineExecutor<ServeExecutorSchema>(
+  async (options, m, context) => {
     const r = m.machine;
     const log = newConsoleLog(context.root, r.paths.stateDir, 'serve');
     const [file, args] = attachedArgv(m.runScript, [
@@ -126,8 +122,6 @@ export default async function serveExecutor(
         `serve: QEMU exited with status ${result.exitCode ?? result.signal}; console log: ${log}`,
       );
     return { success: clean };
-  } catch (err) {
-    reportFailure(err);
-    return { success: false };
-  }
-}
+  },
+  { warnOnRefusedToken: false },
+);

@@ -1,20 +1,15 @@
 // First: refuses a Node.js that cannot load our dependencies, with a clear message.
 import '../../require-node';
-import type { ExecutorContext } from '@nx/devkit';
 import { runAttached } from '../../host/attached';
 import { stopTimeoutUnderNx } from '../../host/nx-grace';
 import type { StartExecutorSchema } from './schema';
-import { machineContext, newConsoleLog } from '../../util/machine';
-import { reportFailure } from '../../util/report';
+import { machineExecutor } from '../machine-executor';
+import { newConsoleLog } from '../../host/console-log';
 import { serialConsoleArgs } from './lib/console-args';
 import { runPreparation } from './lib/prepare';
 
-export default async function startExecutor(
-  options: StartExecutorSchema,
-  context: ExecutorContext,
-) {
-  try {
-    const m = machineContext(options, context);
+export default machineExecutor<StartExecutorSchema>(
+  async (options, m, context) => {
     if (!(await runPreparation(context.root, m.machine.name, options.prepare ?? []))) {
       console.error(`start: preparing "${m.machine.name}" failed (see above); nothing was started`);
       return { success: false };
@@ -35,8 +30,6 @@ export default async function startExecutor(
     else if (result.exitCode !== 0)
       console.error(`start: QEMU exited with status ${result.exitCode ?? result.signal}`);
     return { success: result.exitCode === 0 && !result.interrupted };
-  } catch (err) {
-    reportFailure(err);
-    return { success: false };
-  }
-}
+  },
+  { warnOnRefusedToken: false },
+);

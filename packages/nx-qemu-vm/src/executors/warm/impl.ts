@@ -1,9 +1,8 @@
 // First: refuses a Node.js that cannot load our dependencies, with a clear message.
 import '../../require-node';
 import { join, relative } from 'node:path';
-import type { ExecutorContext } from '@nx/devkit';
 import type { WarmExecutorSchema } from './schema';
-import { machineContext } from '../../util/machine';
+import { machineExecutor } from '../machine-executor';
 import { reportFailure } from '../../util/report';
 import { publishDirectory } from '../../util/atomic-write';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
@@ -13,9 +12,8 @@ import { type WarmStarter, saveWarmState } from '../../qemu/warm-state';
 const WARM_FILES = ['state', 'test-state'] as const;
 type WarmFile = (typeof WARM_FILES)[number];
 
-export default async function warmExecutor(options: WarmExecutorSchema, context: ExecutorContext) {
-  try {
-    const m = machineContext(options, context);
+export default machineExecutor<WarmExecutorSchema>(
+  async (options, m, context) => {
     if (!m.machine.warmStart) {
       console.log(`machine "${m.machine.name}" does not use warm starts; nothing to build`);
       return { success: true };
@@ -68,11 +66,9 @@ export default async function warmExecutor(options: WarmExecutorSchema, context:
       );
     }
     return { success: true };
-  } catch (err) {
-    reportFailure(err);
-    return { success: false };
-  }
-}
+  },
+  { warnOnRefusedToken: false },
+);
 
 /** An output without a state: a stale one must not survive a failed save. */
 function publishEmpty(dir: string): void {

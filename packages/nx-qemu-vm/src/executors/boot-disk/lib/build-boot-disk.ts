@@ -13,7 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import type { MachineContext } from '../../../util/machine';
+import type { MachineContext } from '../../machine-executor';
 import {
   type BootEntry,
   bootEntryVariables,

@@ -1,6 +1,6 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
-import type { MachineContext } from '../../../util/machine';
+import type { MachineContext } from '../../machine-executor';
 import { renderRunScript } from '../../../qemu/run-script';
 import { renderExecScript } from '../../../qemu/exec-script';
 import { publishDirectory } from '../../../util/atomic-write';

@@ -1,13 +1,17 @@
-// What every executor needs first: the workspace, the config file and the one
-// resolved machine it works on. Resolution fails before anything is written.
-import { mkdirSync } from 'node:fs';
+// What every machine executor does around its own work: find the workspace,
+// load the config file and resolve the one machine it works on (a config
+// error stops it before anything is written), and print a failure for a
+// person rather than a stack. Each executors/*/impl.ts is the body only.
 import { isAbsolute, join } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
 import { distDir } from '../config/defaults';
 import { loadResolved } from '../config/load';
 import type { ResolvedMachine } from '../config/resolve';
+import { reportFailure } from '../util/report';
+import { warnIfRemoteCacheRefusesToken } from '../util/remote-cache-check';
 
-export interface MachineOptions {
+/** The options the plugin gives every machine target (plugin/machine-targets.ts), beside each executor's own. */
+export interface MachineTargetOptions {
   machine?: string;
   configFile?: string;
   /** Set by the plugin where the output depends on the machine's position in the file. */
@@ -25,7 +29,14 @@ export interface MachineContext {
   execScript: string;
 }
 
-export function machineContext(options: MachineOptions, context: ExecutorContext): MachineContext {
+export interface ExecutorResult {
+  success: boolean;
+}
+
+export function machineContext(
+  options: MachineTargetOptions,
+  context: ExecutorContext,
+): MachineContext {
   // Nx starts executors where `nx` was typed; relative paths in the config (and
   // in VM_DISK_IMAGE and friends) are relative to the workspace root, as in the
   // runtime inputs that hash them.
@@ -53,6 +64,31 @@ export function machineContext(options: MachineOptions, context: ExecutorContext
 }
 
 /**
+ * The Nx executor that runs `run` on the resolved machine; any error is
+ * printed and fails the task. A step whose output goes to the remote cache
+ * first warns when the server refuses our token (`warnOnRefusedToken`): what
+ * it builds would then stay here. Each executor says which it is.
+ */
+export function machineExecutor<Options extends MachineTargetOptions>(
+  run: (
+    options: Options,
+    m: MachineContext,
+    context: ExecutorContext,
+  ) => ExecutorResult | Promise<ExecutorResult>,
+  { warnOnRefusedToken }: { warnOnRefusedToken: boolean },
+): (options: Options, context: ExecutorContext) => Promise<ExecutorResult> {
+  return async (options, context) => {
+    try {
+      if (warnOnRefusedToken) await warnIfRemoteCacheRefusesToken();
+      return await run(options, machineContext(options, context), context);
+    } catch (err) {
+      reportFailure(err);
+      return { success: false };
+    }
+  };
+}
+
+/**
  * The file a stateful target works on: the run script lets these environment
  * variables override the configured path, so the target must look at the same
  * file. Relative paths are relative to the workspace root.
@@ -64,11 +100,4 @@ export function overridablePath(
 ): { shown: string; path: string } {
   const shown = envNames.map((n) => process.env[n]).find((v) => v) ?? configured;
   return { shown, path: isAbsolute(shown) ? shown : join(workspaceRoot, shown) };
-}
-
-/** A new console log file under the machine's state directory, named by the time it starts. */
-export function newConsoleLog(workspaceRoot: string, stateDir: string, kind: string): string {
-  const logs = join(workspaceRoot, stateDir, 'logs');
-  mkdirSync(logs, { recursive: true });
-  return join(logs, `${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
 }
