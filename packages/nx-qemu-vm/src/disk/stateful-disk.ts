@@ -18,7 +18,7 @@ import {
   removeStaleTemporaries,
   temporaryName,
   writeFileAtomic,
-} from '../util/atomic-write';
+} from '../host/atomic-write';
 import {
   type DiskLayout,
   layoutDrift,

@@ -7,8 +7,8 @@ import type { ExecutorContext } from '@nx/devkit';
 import { distDir } from '../config/defaults';
 import { loadResolved } from '../config/load';
 import type { ResolvedMachine } from '../config/resolve';
-import { reportFailure } from '../util/report';
-import { warnIfRemoteCacheRefusesToken } from '../util/remote-cache-check';
+import { reportFailure } from './report-failure';
+import { warnIfRemoteCacheRefusesToken } from '../host/remote-cache-check';
 
 /** The options the plugin gives every machine target (plugin/machine-targets.ts), beside each executor's own. */
 export interface MachineTargetOptions {

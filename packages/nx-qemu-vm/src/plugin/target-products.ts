@@ -4,7 +4,7 @@
 // spec proves that TARGET_FIELDS lists exactly the fields that matter.
 import type { ResolvedMachine } from '../config/resolve';
 import { initrdSpec } from '../guest/initrd';
-import { bootDiskSpec } from '../executors/boot-disk/lib/build-boot-disk';
+import { bootDiskSpec } from '../disk/boot-disk-spec';
 import { renderRunScript } from '../qemu/run-script';
 import { renderExecScript } from '../qemu/exec-script';
 import type { CachedTarget } from './target-inputs';

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
 import { startRemoteCacheServer, type RemoteCacheServer } from '../helpers/remote-cache-server';
-import { TOKEN_CHECK_PATH } from '../../src/util/remote-cache-check';
+import { TOKEN_CHECK_PATH } from '../../src/host/remote-cache-check';
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').replace(/\r/g, '');

@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import type { ConfigExecutorSchema } from './schema';
 import { machineExecutor } from '../machine-executor';
 import { writeFileSync } from 'node:fs';
-import { publishDirectory } from '../../util/atomic-write';
+import { publishDirectory } from '../../host/atomic-write';
 
 // The first step of every machine: a config error stops the graph here,
 // and the resolved machine is there to read when a VM does not do what you meant.

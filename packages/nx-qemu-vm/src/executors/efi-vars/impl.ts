@@ -4,7 +4,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, statSync } from
 import { dirname, resolve } from 'node:path';
 import type { EfiVarsExecutorSchema } from './schema';
 import { machineExecutor, overridablePath } from '../machine-executor';
-import { publishNew, removeStaleTemporaries, temporaryName } from '../../util/atomic-write';
+import { publishNew, removeStaleTemporaries, temporaryName } from '../../host/atomic-write';
 import { refuseIfInUse } from '../../disk/in-use';
 import { EFI_VARS_ENV, efiVarsTemplate } from '../../disk/disk-rules';
 

@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, linkSync, readdirSync, statSync } from 'node:
 import { join, relative } from 'node:path';
 import type { ImageExecutorSchema } from './schema';
 import { machineExecutor } from '../machine-executor';
-import { publishDirectory } from '../../util/atomic-write';
+import { publishDirectory } from '../../host/atomic-write';
 import { ToolError, runTool } from '../../host/run-tool';
 import { throwIfInterrupted } from '../../host/interruption';
 import { withFileLock } from '../../host/file-lock';

@@ -10,7 +10,7 @@ import { ConfigError } from '../../config/errors';
 import { unknownServiceUsers } from '../../guest/services';
 import { unknownFileOwners } from '../../guest/files';
 import { STORE_FACTORY } from '../../contract/host-guest';
-import { publishDirectory } from '../../util/atomic-write';
+import { publishDirectory } from '../../host/atomic-write';
 import { withExtractedStore } from '../../image/extract-store';
 
 export default machineExecutor<InitrdExecutorSchema>(

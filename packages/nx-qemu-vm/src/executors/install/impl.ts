@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { type ProjectGraph, getOutputsForTargetAndConfiguration } from '@nx/devkit';
 import type { InstallExecutorSchema } from './schema';
 import { machineExecutor } from '../machine-executor';
-import { publishDirectory } from '../../util/atomic-write';
+import { publishDirectory } from '../../host/atomic-write';
 import { runTool } from '../../host/run-tool';
 import { ConfigError } from '../../config/errors';
 import { type WorkspaceTargets, planInstalls } from '../../image/install-plan';

@@ -12,11 +12,7 @@ import { ROOT_DISK_ENV } from '../../disk/disk-rules';
 export default machineExecutor<RootDiskExecutorSchema>(
   async (_options, m, context) => {
     const r = m.machine;
-    const { shown, path: image } = overridablePath(
-      context.root,
-      ROOT_DISK_ENV,
-      r.paths.diskImage,
-    );
+    const { shown, path: image } = overridablePath(context.root, ROOT_DISK_ENV, r.paths.diskImage);
     const label = `root disk ${shown}`;
     const layout = rootDiskLayout(r);
     if (!layout) {

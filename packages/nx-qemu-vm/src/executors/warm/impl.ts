@@ -3,8 +3,8 @@ import '../../require-node';
 import { join, relative } from 'node:path';
 import type { WarmExecutorSchema } from './schema';
 import { machineExecutor } from '../machine-executor';
-import { reportFailure } from '../../util/report';
-import { publishDirectory } from '../../util/atomic-write';
+import { reportFailure } from '../report-failure';
+import { publishDirectory } from '../../host/atomic-write';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { type WarmStarter, saveWarmState } from '../../qemu/warm-state';
 

@@ -14,6 +14,7 @@ import {
 } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { MachineContext } from '../../machine-executor';
+import { bootDiskSpec } from '../../../disk/boot-disk-spec';
 import {
   type BootEntry,
   bootEntryVariables,
@@ -26,12 +27,10 @@ import {
   FAT_EPOCH_MIN,
   renderBootDiskScript,
 } from '../../../disk/boot-disk-recipe';
-import { type BuilderMachine, builderMachine, runInBuilderVm } from '../../../builder-vm/run-in-vm';
-import type { ResolvedMachine } from '../../../config/resolve';
-import type { EfiFirmware } from '../../../config/firmware';
+import { runInBuilderVm } from '../../../builder-vm/run-in-vm';
 import { runTool } from '../../../host/run-tool';
 import { throwIfInterrupted } from '../../../host/interruption';
-import { publishDirectory } from '../../../util/atomic-write';
+import { publishDirectory } from '../../../host/atomic-write';
 import { withExtractedStore } from '../../../image/extract-store';
 
 export const BUILDER_LOCK = 'dist/vm/.builder.lock';
@@ -39,54 +38,6 @@ export const BUILDER_LOCK = 'dist/vm/.builder.lock';
 export interface BootDiskResult {
   disk: string;
   efiVars?: string;
-}
-
-/**
- * Everything the boot disk takes from the machine's config; buildBootDisk
- * reads nothing else of it, so this is what the target's cache key must cover.
- * The initrd arrives as the initrd target's output.
- */
-export interface BootDiskSpec {
-  name: string;
-  arch: ResolvedMachine['arch'];
-  useBootLoader: boolean;
-  kernelImage: string;
-  initrd: string;
-  grub: {
-    kernelParams: string[];
-    resolution: { x: number; y: number };
-    efi: boolean;
-    serialConsole: boolean;
-  };
-  efi?: EfiFirmware;
-  /** aarch64: the image whose /usr/lib/grub/arm64-efi provides GRUB. */
-  grubFromImage?: string;
-  /** The throwaway VM that builds it, or none when the host builds it. */
-  builder: BuilderMachine | 'host';
-  stateDir: string;
-}
-
-export function bootDiskSpec(r: ResolvedMachine): BootDiskSpec {
-  return {
-    name: r.name,
-    arch: r.arch,
-    useBootLoader: r.boot.loader,
-    kernelImage: r.kernel.image,
-    initrd: r.kernel.initrd,
-    grub: {
-      kernelParams: r.kernel.params,
-      resolution: r.boot.resolution,
-      efi: r.boot.efi,
-      serialConsole: !r.graphics,
-    },
-    efi: r.efi,
-    grubFromImage:
-      r.arch === 'aarch64-linux' && r.system.from === 'debian' ? r.system.image.store : undefined,
-    // No arm64 builder VM: an aarch64 disk is always made on the host (no root needed either).
-    builder:
-      r.boot.diskBuilder === 'host' || r.arch !== 'x86_64-linux' ? 'host' : builderMachine(r),
-    stateDir: r.paths.stateDir,
-  };
 }
 
 /** The boot entry of the disk just built: its ESP, as the GPT says, and GRUB's removable-media path. */

@@ -3,7 +3,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import type { MachineContext } from '../../machine-executor';
 import { renderRunScript } from '../../../qemu/run-script';
 import { renderExecScript } from '../../../qemu/exec-script';
-import { publishDirectory } from '../../../util/atomic-write';
+import { publishDirectory } from '../../../host/atomic-write';
 
 /**
  * Renders both scripts, then publishes bin/ with both or neither: a failure or
