@@ -1,4 +1,4 @@
-// Boot-disk benchmark (M3, M9 goal 5): our cold boot-disk build (throwaway VM, and the
+// Boot-disk benchmark: our cold boot-disk build (throwaway VM, and the
 // host-only path) and a cache hit, against libguestfs creating the same GPT
 // and FAT on a 60 MiB image, side by side in one run.
 // Usage: npm run bench:boot-disk [-- runs]   (default 3 runs each; medians and ratios)
@@ -93,11 +93,11 @@ try {
     rmSync(gfImage, { force: true });
     results.guestfish.push(time(guestfish, scratch, gfEnv));
     // The step itself: its dependencies (config, initrd) stay cached, as when
-    // only the disk's own inputs change. Until M9 they were rebuilt every run.
+    // only the disk's own inputs change. Before warm starts they were rebuilt every run.
     const step = (machine: string) =>
       nx('run', `${machine}:boot-disk`, '--skip-nx-cache', '--exclude-task-dependencies');
     results.vm.push(time(step('vm'), ws.root, nxEnv));
-    // As M3 measured it: the config and initrd rebuilt too (the initrd now also unpacks the kernel).
+    // As first measured: the config and initrd rebuilt too (the initrd now also unpacks the kernel).
     results.vmAll.push(time(nx('run', 'vm:boot-disk', '--skip-nx-cache'), ws.root, nxEnv));
     results.host.push(time(step('host'), ws.root, nxEnv));
     results.hit.push(time(nx('run', 'vm:boot-disk'), ws.root, nxEnv));
@@ -114,7 +114,7 @@ try {
   row(
     'nx boot-disk, cold, throwaway VM (EFI)',
     'vm',
-    ` (M9 goal <= 0.80x: ${m.vm <= 0.8 * m.guestfish ? 'met' : 'missed'})`,
+    ` (goal <= 0.80x: ${m.vm <= 0.8 * m.guestfish ? 'met' : 'missed'})`,
   );
   row('the same, config and initrd rebuilt too', 'vmAll');
   row('nx boot-disk, cold, host-only path (EFI)', 'host');

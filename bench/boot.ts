@@ -1,4 +1,4 @@
-// Boot benchmark (M2, M9): raw QEMU with a trivial initramfs vs. our exec
+// Boot benchmark: raw QEMU with a trivial initramfs vs. our exec
 // script booting cold and starting warm (warmStart: the repository's vm has
 // it) vs. `nx run vm:exec` vs. the test API's startMachines, cold and warm,
 // same kernel, same accelerator, side by side in one run.
@@ -7,10 +7,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeCpio, gzipDeterministic } from '../packages/nx-qemu-vm/src/guest/cpio';
+import { writeCpio, gzipDeterministic } from '../packages/nx-qemu-vm/src/formats/cpio';
 import { newestKernel } from '../packages/nx-qemu-vm/src/config/resolve';
 import { readHostFacts } from '../packages/nx-qemu-vm/src/host/host-facts';
-import { startMachines } from '../packages/nx-qemu-vm/src/testing';
+import { startMachines } from '../packages/nx-qemu-vm/src/test-driver';
 import { runMain } from './run-main';
 
 const runs = Number(process.argv[2] ?? 5);
@@ -137,7 +137,7 @@ async function main() {
       [join(root, 'node_modules/nx/dist/bin/nx.js'), 'daemon', '--start'],
       { cwd: root, env: { ...env, NX_DAEMON: 'true' }, stdio: 'ignore' },
     );
-    // Cold boots, as before M9's warm starts; the Nx rows measure Nx's own cost over them.
+    // Cold boots, as without warm starts; the Nx rows measure Nx's own cost over them.
     const cold = { VM_WARM_START: '0' };
     const results: Record<string, number[]> = {
       raw: [],
@@ -197,16 +197,16 @@ async function main() {
     const row = (label: string, xs: number[], med: number) =>
       `  ${label.padEnd(36)} median ${med.toFixed(2)} s   [${xs.map((x) => x.toFixed(2)).join(' ')}]`;
     console.log(
-      `${row("exec-vm-vm 'true', warm start", results.warm, m.warm)}   ${(m.warm / m.raw).toFixed(2)}x raw (M9 goal <= 0.35x: ${verdict(m.warm <= 0.35 * m.raw)})`,
+      `${row("exec-vm-vm 'true', warm start", results.warm, m.warm)}   ${(m.warm / m.raw).toFixed(2)}x raw (goal <= 0.35x: ${verdict(m.warm <= 0.35 * m.raw)})`,
     );
     console.log(
       `${row('nx run vm:exec, warm start', results.nxWarm, m.nxWarm)}   ${(m.nxWarm / m.raw).toFixed(2)}x raw, warm script + ${(m.nxWarm - m.warm).toFixed(2)} s`,
     );
     console.log(
-      `  exec-vm-vm 'true', cold boot  median ${m.script.toFixed(2)} s   [${results.script.map((x) => x.toFixed(2)).join(' ')}]   ${(m.script / m.raw).toFixed(2)}x raw (M9 goal <= 1.10x: ${verdict(m.script <= 1.1 * m.raw)})${rawPvh ? `, ${(m.script / m.rawPvh).toFixed(2)}x raw PVH` : ''}`,
+      `  exec-vm-vm 'true', cold boot  median ${m.script.toFixed(2)} s   [${results.script.map((x) => x.toFixed(2)).join(' ')}]   ${(m.script / m.raw).toFixed(2)}x raw (goal <= 1.10x: ${verdict(m.script <= 1.1 * m.raw)})${rawPvh ? `, ${(m.script / m.rawPvh).toFixed(2)}x raw PVH` : ''}`,
     );
     console.log(
-      `  nx run vm:exec --command=true median ${m.nx.toFixed(2)} s   [${results.nx.map((x) => x.toFixed(2)).join(' ')}]   ${(m.nx / m.raw).toFixed(2)}x raw, script + ${(m.nx - m.script).toFixed(2)} s (M9 goal <= script + 1.5 s: ${verdict(m.nx - m.script <= 1.5)})`,
+      `  nx run vm:exec --command=true median ${m.nx.toFixed(2)} s   [${results.nx.map((x) => x.toFixed(2)).join(' ')}]   ${(m.nx / m.raw).toFixed(2)}x raw, script + ${(m.nx - m.script).toFixed(2)} s (goal <= script + 1.5 s: ${verdict(m.nx - m.script <= 1.5)})`,
     );
     console.log(
       `  the same, NX_ISOLATE_PLUGINS=false median ${m.nxNoIsolation.toFixed(2)} s   [${results.nxNoIsolation.map((x) => x.toFixed(2)).join(' ')}]   ${(m.nxNoIsolation / m.raw).toFixed(2)}x raw, script + ${(m.nxNoIsolation - m.script).toFixed(2)} s (${verdict(m.nxNoIsolation - m.script <= 1.5)})`,
@@ -215,7 +215,7 @@ async function main() {
       `  the same with the Nx daemon    median ${m.nxDaemon.toFixed(2)} s   [${results.nxDaemon.map((x) => x.toFixed(2)).join(' ')}]   ${(m.nxDaemon / m.raw).toFixed(2)}x raw, script + ${(m.nxDaemon - m.script).toFixed(2)} s`,
     );
     console.log(
-      `${row("startMachines + succeed('true'), warm", results.apiWarm, m.apiWarm)}   ${(m.apiWarm / m.raw).toFixed(2)}x raw, ${(m.apiWarm / m.apiCold).toFixed(2)}x cold (M9 goal <= 0.35x raw: ${verdict(m.apiWarm <= 0.35 * m.raw)})`,
+      `${row("startMachines + succeed('true'), warm", results.apiWarm, m.apiWarm)}   ${(m.apiWarm / m.raw).toFixed(2)}x raw, ${(m.apiWarm / m.apiCold).toFixed(2)}x cold (goal <= 0.35x raw: ${verdict(m.apiWarm <= 0.35 * m.raw)})`,
     );
     console.log(
       `${row("startMachines + succeed('true'), cold", results.apiCold, m.apiCold)}   ${(m.apiCold / m.raw).toFixed(2)}x raw`,

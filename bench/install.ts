@@ -1,5 +1,5 @@
 // The e2e cycle after a one-line change to a workspace service, side by side
-// in one run (install, with M10):
+// in one run (install):
 //   install: nx (api:build, the machine's install image), boot, wait for the service, one request
 //   9p:      nx (api:build named by hand), boot with a 9p share of dist/apps/api, the same service and request
 // each cold (booting) and warm (warmStart: a saved state restored). Every run
@@ -7,7 +7,7 @@
 // and nothing else; the machines' other steps come from the cache.
 // Usage: npm run bench:install [-- runs]   (default 5 runs of each)
 import { cpus } from 'node:os';
-import { startMachines } from '../packages/nx-qemu-vm/src/testing';
+import { startMachines } from '../packages/nx-qemu-vm/src/test-driver';
 import { createTempWorkspace } from '../packages/nx-qemu-vm/test/helpers/temp-workspace';
 import { writeApiProject } from '../packages/nx-qemu-vm/test/helpers/api-project';
 import { runMain } from './run-main';

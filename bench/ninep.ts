@@ -1,6 +1,6 @@
-// 9p sweep (M9 goal 4), side by side in one guest: the same tree read over
+// 9p sweep, side by side in one guest: the same tree read over
 // 9p at each msize and cache mode, and from an erofs image of it on a
-// read-only virtio disk (the store of M8's declared systems). The tree is a
+// read-only virtio disk (the store of declared systems). The tree is a
 // copy of the host's man pages, time zones and perl5 modules (about 25,000
 // entries) plus one 64 MiB file. For each
 // reading the share is mounted afresh with those options and the guest's
@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startMachines } from '../packages/nx-qemu-vm/src/testing';
+import { startMachines } from '../packages/nx-qemu-vm/src/test-driver';
 import { createTempWorkspace } from '../packages/nx-qemu-vm/test/helpers/temp-workspace';
 import { runMain } from './run-main';
 

@@ -1,10 +1,10 @@
-// Nx integration benchmark (M4), side by side in one run:
+// Nx integration benchmark, side by side in one run:
 //  1. project graph creation for 100 machines, against the same workspace with none;
 //  2. `nx run vm:boot-disk` built from scratch vs. served from the local cache;
 //  3. a fresh clone served by the shared remote cache (nginx, tools/remote-cache) vs. building.
 // Usage: npm run bench:nx [-- runs]   (default 5 runs of the quick measurements; prints medians and ratios)
 import { cpus } from 'node:os';
-import { createNodes } from '../packages/nx-qemu-vm/src/plugin';
+import { createNodes } from '../packages/nx-qemu-vm/src/plugin/create-nodes';
 import {
   createTempWorkspace,
   type TempWorkspace,

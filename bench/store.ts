@@ -1,4 +1,4 @@
-// Store benchmark (M8), side by side in one run, on the same tree: a Debian
+// Store benchmark, side by side in one run, on the same tree: a Debian
 // image's /usr, read in the guest from
 //   - the 9p store at the seed's msize (16 KiB),
 //   - the 9p store at a larger msize (512 KiB),
@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startMachines } from '../packages/nx-qemu-vm/src/testing';
+import { startMachines } from '../packages/nx-qemu-vm/src/test-driver';
 import { createTempWorkspace } from '../packages/nx-qemu-vm/test/helpers/temp-workspace';
 import { runMain } from './run-main';
 

@@ -1,4 +1,4 @@
-// Test API benchmark (M7), side by side in one run, on one machine with both
+// Test API benchmark, side by side in one run, on one machine with both
 // our agent and QEMU's guest agent (qemu-ga, from the host's /usr):
 //   cold:  startMachines(['vm']) + succeed('true') + dispose   vs  exec-vm-vm true
 //   round trip of one command:  succeed('true')               vs  qemu-ga guest-exec + guest-exec-status
@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { type Socket, connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startMachines } from '../packages/nx-qemu-vm/src/testing';
+import { startMachines } from '../packages/nx-qemu-vm/src/test-driver';
 import { createTempWorkspace } from '../packages/nx-qemu-vm/test/helpers/temp-workspace';
 import { runMain } from './run-main';
 

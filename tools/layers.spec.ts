@@ -18,7 +18,7 @@ describe('layers', () => {
 
   it('reads the list top to bottom, and reports an order turned upside down', () => {
     assert.ok(
-      order.indexOf('packages/nx-qemu-vm/src/testing') <
+      order.indexOf('packages/nx-qemu-vm/src/test-driver') <
         order.indexOf('packages/nx-qemu-vm/src/qemu'),
     );
     assert.equal(order.at(-1), 'packages/nx-qemu-vm/workspace-vm.schema.json');

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// The package's command: `nx-qemu-vm repl <machine>...` (see testing/repl.ts).
+// The package's command: `nx-qemu-vm repl <machine>...` (see test-driver/repl.ts).
 // First: refuses a Node.js that cannot load our dependencies, with a clear message.
 import './require-node';
 import { parseArgs } from 'node:util';
-import { startRepl } from './testing/repl';
+import { startRepl } from './test-driver/repl';
 
 const USAGE = `usage: nx-qemu-vm repl [options] <machine>...
 

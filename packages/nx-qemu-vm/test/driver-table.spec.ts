@@ -5,8 +5,8 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Machine } from '../src/testing/machine';
-import * as testing from '../src/testing';
+import { Machine } from '../src/test-driver/machine';
+import * as testing from '../src/test-driver';
 
 const README = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
 

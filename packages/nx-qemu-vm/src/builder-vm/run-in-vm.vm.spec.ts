@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { validateConfig } from '../config/validate';
 import { resolveMachine, type ResolvedMachine } from '../config/resolve';
 import { readHostFacts } from '../host/host-facts';
-import { buildInitrd } from '../guest/initrd';
+import { buildInitrd } from '../initrd/initrd';
 import { BuilderError, runInBuilderVm, type BuilderRun, builderMachine } from './run-in-vm';
 
 describe('runInBuilderVm', { timeout: 600_000 }, () => {

@@ -1,6 +1,6 @@
 // Defaults that depend on the machine name, its architecture or other options,
 // which is why the JSON Schema cannot carry them.
-import type { ValidMachine } from './machine';
+import type { ValidMachine } from './valid-machine';
 import { XCHG_TARGET } from '../contract/host-guest';
 
 export type GuestArch = ValidMachine['arch'];
@@ -17,7 +17,7 @@ export const defaultDiskImage = (name: string) => `${stateDir(name)}/${name}.qco
 export const emptyDiskImage = (name: string, i: number) => `${stateDir(name)}/empty${i}.qcow2`;
 export const defaultEfiVars = (name: string) => `${stateDir(name)}/${name}-efi-vars.fd`;
 export const generatedInitrd = (name: string) => `${distDir(name)}/initrd/initrd.img`;
-/** The initrd target's unpacked kernel, booted through PVH when it is there (guest/pvh-kernel.ts). */
+/** The initrd target's unpacked kernel, booted through PVH when it is there (initrd/pvh-kernel.ts). */
 export const pvhKernel = (name: string) => `${distDir(name)}/initrd/vmlinux`;
 /** The erofs UUID of every store image: fixed, so builds are reproducible and stage 1 finds the store. */
 export const IMAGE_UUID = '6e782d71-656d-752d-766d-73746f726500';

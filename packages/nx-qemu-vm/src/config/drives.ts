@@ -1,6 +1,6 @@
 // The drive list, in the order that gives guests their device names:
 // root first, then the boot disk, the empty disks and the user's drives.
-import type { ValidMachine } from './machine';
+import type { ValidMachine } from './valid-machine';
 import { type Part, hostPath } from '../quote/argv-words';
 
 export type DiskInterface = ValidMachine['qemu']['diskInterface'];

@@ -3,7 +3,7 @@
 // holds at that moment can take them), where its content comes from, and
 // whose it is.
 import { posix } from 'node:path';
-import type { ValidMachine } from './machine';
+import type { ValidMachine } from './valid-machine';
 import { managedMountPoints } from './defaults';
 import { isPlainPath, overlaps, plainPathMessage, within } from './mount-checks';
 import { BUILT_IN_USERS, SEED_GROUP, SYSTEM_TREES } from './workload-checks';

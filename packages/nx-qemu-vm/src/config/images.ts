@@ -5,7 +5,7 @@
 // started one after the other would share a disk.
 import { type ConfigIssue, jsonPath } from './errors';
 import type { HostFacts } from '../host/facts';
-import type { ValidMachine } from './machine';
+import type { ValidMachine } from './valid-machine';
 import { defaultDiskImage, defaultEfiVars, emptyDiskImage } from './defaults';
 
 interface Attachment {

@@ -1,6 +1,6 @@
 // Checks on `gettys` and `users`, the console logins: which terminals may
 // get a getty, on which machines, and what a password entry must hold.
-import type { ValidMachine } from './machine';
+import type { ValidMachine } from './valid-machine';
 import { ownInitrdMessage } from './file-checks';
 import type { AddProblem as Add } from './errors';
 

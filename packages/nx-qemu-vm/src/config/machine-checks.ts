@@ -1,7 +1,7 @@
 // Checks that JSON Schema cannot express: NixOS's forwardPorts assertions and
 // the conflicts that would otherwise surface as an obscure QEMU error at boot.
 import { type ConfigIssue, type OptionProblem, machineIssues, problemList } from './errors';
-import type { ValidMachine } from './machine';
+import type { ValidMachine } from './valid-machine';
 import { ARCH_PROFILES, RESERVED_DRIVE_NAMES } from './defaults';
 import { ideSlots } from './drives';
 import { checkFiles } from './file-checks';

@@ -4,7 +4,7 @@
 // the same place are seen to collide, and no user mount hides one that the
 // guest's boot makes itself.
 import { posix } from 'node:path';
-import type { ValidMachine } from './machine';
+import type { ValidMachine } from './valid-machine';
 import { RO_STORE, SHARED_TARGET } from './defaults';
 import { XCHG_TARGET } from '../contract/host-guest';
 import type { AddProblem as Add } from './errors';

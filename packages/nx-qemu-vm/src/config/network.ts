@@ -1,6 +1,6 @@
 // User-mode (SLiRP) networking with forwards, plus the inter-VM vlans.
 import { type ConfigIssue, jsonPath } from './errors';
-import type { ValidForwardPort, ValidMachine } from './machine';
+import type { ValidForwardPort, ValidMachine } from './valid-machine';
 import { type Part, mergeLiterals } from '../quote/argv-words';
 import { qemuEscape } from '../quote/qemu';
 

@@ -3,7 +3,7 @@
 // Code after resolution reads a ResolvedMachine only, never the options it came from.
 import { ConfigError, type ConfigIssue, machineIssues } from './errors';
 import type { HostFacts } from '../host/facts';
-import type { ValidMachine } from './machine';
+import type { ValidMachine } from './valid-machine';
 import type { ValidConfig } from './validate';
 import {
   ARCH_PROFILES,

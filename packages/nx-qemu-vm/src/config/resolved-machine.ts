@@ -1,6 +1,6 @@
 // What resolution produces: every value that code after it needs, so that
 // none of it reads the options it came from (see ResolvedMachine.config).
-import type { ValidFile, ValidForwardPort, ValidMachine, ValidService } from './machine';
+import type { ValidFile, ValidForwardPort, ValidMachine, ValidService } from './valid-machine';
 import type { GuestArch } from './defaults';
 import type { ResolvedDrive } from './drives';
 import type { ResolvedSystem } from './host-resolve';

@@ -1,5 +1,5 @@
 // 9p shares and the guest filesystem table that stage 1 mounts.
-import type { ValidMachine } from './machine';
+import type { ValidMachine } from './valid-machine';
 import { RO_STORE, RW_STORE, SHARED_TARGET } from './defaults';
 import { XCHG_TARGET } from '../contract/host-guest';
 import { type Part, hostPath } from '../quote/argv-words';

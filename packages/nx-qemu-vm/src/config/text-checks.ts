@@ -3,7 +3,7 @@
 // is quoted where it lands; these checks refuse what quoting cannot carry
 // faithfully (a newline in a path, a blank in init=) and what would let one
 // option rewrite another (a drive option named "file").
-import type { ValidMachine } from './machine';
+import type { ValidMachine } from './valid-machine';
 import { OptionWordsError, parseOptionWords } from '../quote/option-words';
 import { kernelParamProblem } from '../quote/kernel-cmdline';
 import type { AddProblem as Add } from './errors';

@@ -5,7 +5,7 @@ import Ajv, { type ErrorObject } from 'ajv';
 import { closest, distance } from 'fastest-levenshtein';
 import schema from '../../workspace-vm.schema.json';
 import { ConfigError, type ConfigIssue, jsonPath } from './errors';
-import type { ValidMachine } from './machine';
+import type { ValidMachine } from './valid-machine';
 import { checkMachine } from './machine-checks';
 import { nestingIssue } from './nesting';
 import { vlanCapacityIssues } from './network';

@@ -2,7 +2,7 @@
 // JSON Schema cannot express: where the files may go in the guest, where they
 // may come from in the workspace, and the order of the services.
 import { posix } from 'node:path';
-import type { ValidMachine } from './machine';
+import type { ValidMachine } from './valid-machine';
 import { managedMountPoints } from './defaults';
 import { isPlainPath, overlaps, plainPathMessage, within } from './mount-checks';
 import type { AddProblem as Add } from './errors';

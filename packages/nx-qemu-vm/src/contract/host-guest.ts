@@ -17,7 +17,7 @@ export const GUEST_AGENT_PORT = 'org.qemu.guest_agent.0';
 /** The test API's agent (guest/agent.pl), added by the test API's launches only. */
 export const AGENT_PORT = 'org.nx-qemu-vm.agent';
 
-// --- the agent's frames (guest/agent.pl speaks them; testing/agent-protocol.ts encodes them) ---
+// --- the agent's frames (guest/agent.pl speaks them; test-driver/agent-protocol.ts encodes them) ---
 
 /** The version the agent says in its hello. */
 export const AGENT_VERSION = 2;

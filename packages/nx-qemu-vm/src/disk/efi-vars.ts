@@ -3,7 +3,7 @@
 // "Boot0000" whose device path is the ESP (a GPT partition by its GUID) and
 // the loader on it, and "BootOrder" naming it. Writing it here spares the
 // builder VM a boot under OVMF, the slowest part of the boot-disk step under
-// TCG (M9 goal 5), and the bytes are a pure function of the layout.
+// TCG, and the bytes are a pure function of the layout.
 //
 // The store is EDK II's (MdeModulePkg VariableFormat.h): a firmware volume
 // header, a variable store header with the authenticated-variable GUID, then

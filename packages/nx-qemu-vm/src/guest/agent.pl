@@ -27,7 +27,7 @@
 #
 # It loads no module but strict: under TCG, POSIX, Fcntl and warnings.pm took
 # 0.35 s of the half second this agent needed to start, which every test
-# machine waits for (M9). Warnings come from -w; the few constants are Linux's.
+# machine waits for. Warnings come from -w; the few constants are Linux's.
 use strict;
 
 # fcntl(2), waitpid(2) and errno(3), as Linux defines them on every architecture we run.

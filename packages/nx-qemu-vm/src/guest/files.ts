@@ -4,7 +4,7 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, isAbsolute } from 'node:path';
 import { ConfigError, type ConfigIssue, jsonPath } from '../config/errors';
-import type { ValidFile } from '../config/machine';
+import type { ValidFile } from '../config/valid-machine';
 import { shCall } from '../quote/shell';
 
 /** Where the initrd keeps the files' contents, one member each, by position. */

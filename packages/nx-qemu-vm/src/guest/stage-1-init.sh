@@ -61,7 +61,7 @@ fail() {
 }
 # insmod reports a module that is already there as an error; that is fine.
 # One process per module: its message goes to a file, not through a command
-# substitution, whose extra fork cost a tenth of a second under TCG (M9).
+# substitution, whose extra fork cost a tenth of a second under TCG.
 load_module() {
   insmod "/lib/modules/$1.ko" 2>/tmp/insmod.err && return 0
   out=$(cat /tmp/insmod.err)
@@ -111,7 +111,7 @@ load_modules() {
   done
 }
 
-# A warm start (M9): the host boots this far once, saves the machine and
+# A warm start: the host boots this far once, saves the machine and
 # restores that state for later runs. The save happens before anything that
 # differs per run is touched: no block driver is loaded, so the kernel has
 # read nothing of a disk, and no share is mounted. A restored copy finds

@@ -132,7 +132,7 @@ if $bb grep -qw nxvm.exec /proc/cmdline || [ "${mode%[01]}" = exec ]; then
   exec_boot=1
 fi
 # qemu-ga starts beside the boot, not before it goes on: waiting for it to
-# daemonize cost half a second under TCG (M9). An exec boot whose agent no one
+# daemonize cost half a second under TCG. An exec boot whose agent no one
 # can reach does not start it: on one vCPU it would take that half second from
 # the command. It reports its own failures. Under the test API it starts
 # after the test agent, which the host waits for.

@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import { validateConfig } from '../config/validate';
 import { resolveMachine, type ResolvedMachine } from '../config/resolve';
 import { fakeHost } from '../../test/helpers/fake-host';
-import { BLOCK_DRIVERS, renderStage1 } from './stage1';
+import { renderStage1 } from './stage1';
 import { renderStage2 } from './stage2';
-import { wantedModules } from './initrd';
 
 const machine = (m: object, name = 'vm'): ResolvedMachine =>
   resolveMachine(name, 1, validateConfig({ machines: { [name]: m } }).machines[name], fakeHost());
@@ -15,22 +14,6 @@ const modules = {
     { name: 'crc32c_intel', optional: true },
   ],
 };
-
-describe('stage 1 and warm starts', () => {
-  it("defers every disk driver of every disk interface until a warm state's restore", () => {
-    const wanted = (diskInterface: string) => wantedModules(machine({ qemu: { diskInterface } }));
-    const base = wanted('virtio');
-    const drivers = new Set<string>(BLOCK_DRIVERS);
-    assert.ok(drivers.has('virtio_blk'));
-    for (const iface of ['scsi', 'ide'])
-      for (const m of wanted(iface).filter((m) => !base.includes(m)))
-        assert.ok(drivers.has(m), `${iface}: ${m} is not in BLOCK_DRIVERS`);
-    assert.match(
-      renderStage1(machine({}), modules),
-      /^block_drivers='virtio_blk sym53c8xx sd_mod ahci ata_piix'$/m,
-    );
-  });
-});
 
 describe('stage 1', () => {
   const text = renderStage1(machine({ msize: 65536 }), modules);

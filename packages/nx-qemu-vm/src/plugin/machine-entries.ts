@@ -5,7 +5,7 @@
 // run (plugin/broken-machine.ts); a file without a machines object gives no
 // projects and a warning.
 import { ConfigError } from '../config/errors';
-import type { ValidMachine } from '../config/machine';
+import type { ValidMachine } from '../config/valid-machine';
 import { type ValidConfig, validateConfig } from '../config/validate';
 
 export type MachineEntry =

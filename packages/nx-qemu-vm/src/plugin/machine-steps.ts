@@ -4,7 +4,7 @@
 // project that assembles them is in plugin/machine-targets.ts.
 import type { TargetConfiguration } from '@nx/devkit';
 import { ARCH_PROFILES, distDir } from '../config/defaults';
-import type { ValidMachine } from '../config/machine';
+import type { ValidMachine } from '../config/valid-machine';
 import {
   type CachedTarget,
   TARGET_FIELDS,

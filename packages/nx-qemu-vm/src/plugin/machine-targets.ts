@@ -4,7 +4,7 @@
 // cached steps, for the run script makes what is missing.
 import { relative } from 'node:path';
 import type { ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
-import type { ValidMachine } from '../config/machine';
+import type { ValidMachine } from '../config/valid-machine';
 import type { HostEntry } from '../config/network';
 import { PLUGIN_ROOT } from './plugin-digest';
 import {

@@ -11,7 +11,7 @@ import { fakeHost } from '../../test/helpers/fake-host';
 import { listGoldenCases } from '../../test/helpers/golden-cases';
 import { TARGET_FIELDS, hostInputs, machineFieldsInput } from './target-inputs';
 import { targetProduct } from './target-products';
-import { INITRD_HOST_TOOLS } from '../guest/initrd-tools';
+import { INITRD_HOST_TOOLS } from '../initrd/initrd-tools';
 import schema from '../../workspace-vm.schema.json';
 
 type Target = keyof typeof TARGET_FIELDS;

@@ -6,8 +6,8 @@
 import type { TargetConfiguration } from '@nx/devkit';
 import { posix } from 'node:path';
 import { CONFIG_FILE } from '../config/load';
-import type { ValidMachine } from '../config/machine';
-import { INITRD_HOST_TOOLS } from '../guest/initrd-tools';
+import type { ValidMachine } from '../config/valid-machine';
+import { INITRD_HOST_TOOLS } from '../initrd/initrd-tools';
 import { shQuote } from '../quote/shell';
 
 type Input = NonNullable<TargetConfiguration['inputs']>[number];
@@ -137,7 +137,7 @@ function kernelChecksum(m: ValidMachine): string {
   );
 }
 
-// The initrd copies its host tools (guest/initrd-tools) with their libraries, the
+// The initrd copies its host tools (initrd/initrd-tools.ts) with their libraries, the
 // kernel's modules and the host's /etc/alternatives links, and compresses with
 // Node's zlib.
 const SYSTEM_PACKAGES = [

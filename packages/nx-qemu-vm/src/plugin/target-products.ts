@@ -3,7 +3,7 @@
 // same products give the same outputs (host inputs aside), which is how the
 // spec proves that TARGET_FIELDS lists exactly the fields that matter.
 import type { ResolvedMachine } from '../config/resolve';
-import { initrdSpec } from '../guest/initrd';
+import { initrdSpec } from '../initrd/initrd';
 import { bootDiskSpec } from '../disk/boot-disk-spec';
 import { renderRunScript } from '../qemu/run-script';
 import { renderExecScript } from '../qemu/exec-script';

@@ -4,7 +4,7 @@
 //   config.json          a complete workspace-vm.json (the input)
 //   fake-host.json       optional {"files": [...]}: paths that exist on the case's
 //                        fake host besides its kernels and OVMF/AAVMF (see
-//                        src/testing/fake-host.ts), e.g. a BIOS or an initrd
+//                        test/helpers/fake-host.ts), e.g. a BIOS or an initrd
 //   expected.argv        renderArgvListing(buildQemuArgv(r)), one argument per line;
 //                        named expected.<machine>.argv when the case has several machines
 //   run-<machine>-vm     renderRunScript(r), byte for byte

@@ -1,4 +1,4 @@
-# Warm starts (M9), for machines with warmStart: the exec script asks for them
+# Warm starts, for machines with warmStart: the exec script asks for them
 # with VM_WARM=save or VM_WARM=restore and VM_WARM_FILE, the state file.
 # run-script.ts sets before this: prog, machine, qemu_binary, kernel_file, boot_kernel,
 # initrd_file, fw_cfg_warm and TMPDIR; the arguments are the exec script's.

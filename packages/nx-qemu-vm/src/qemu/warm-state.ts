@@ -1,4 +1,4 @@
-// Saves a machine's warm state (warmStart, M9): the machine boots, with
+// Saves a machine's warm state (warmStart): the machine boots, with
 // VM_WARM=save, to the point where stage 1 waits, after its drivers and
 // before any disk or share; QEMU then writes its state to a file over QMP and
 // quits. There is one state per way of starting the machine, as each has its

@@ -1,4 +1,4 @@
-// M3: boot disks built in a throwaway VM and on the host, booted for real by
+// Boot disks built in a throwaway VM and on the host, booted for real by
 // SeaBIOS and by OVMF through GRUB; the alternative BIOS; reproducibility.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';

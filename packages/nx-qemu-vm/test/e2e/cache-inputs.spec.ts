@@ -7,7 +7,7 @@ import { appendFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createTempWorkspace, type TempWorkspace } from '../helpers/temp-workspace';
 import { hostKernel } from '../helpers/boot-disk-testing';
-import { kernelVersionFromImage } from '../../src/guest/modules';
+import { kernelVersionFromImage } from '../../src/initrd/modules';
 import { taskOutcomes } from '../helpers/nx-output';
 
 describe('Nx cache keys of the cached steps', () => {

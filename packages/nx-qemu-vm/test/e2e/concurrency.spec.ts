@@ -1,4 +1,4 @@
-// M6: commands that run at the same time. A root disk is never opened twice
+// Commands that run at the same time. A root disk is never opened twice
 // for writing: of three `exec` of one machine at once, each either succeeds or
 // is refused naming the process that holds the disk; machines with disks of
 // their own run side by side; two boot-disk builds at once give one correct

@@ -8,7 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
 import { waitForNoProcesses } from '../helpers/processes';
-import { type Machine, type MachineSet, startMachines } from '../../src/testing';
+import { type Machine, type MachineSet, startMachines } from '../../src/test-driver';
 
 const PASSWORD = 'correct horse';
 /**

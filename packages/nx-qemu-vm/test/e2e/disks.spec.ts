@@ -1,4 +1,4 @@
-// M2 tests b, e and f: the persistent root disk, extra disks, the SCSI
+// The persistent root disk, extra disks, the SCSI
 // interface, memory and cores, each seen from inside a real guest.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';

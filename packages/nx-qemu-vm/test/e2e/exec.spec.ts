@@ -1,4 +1,4 @@
-// M2 tests a and c: exec's output and status, and the xchg and shared
+// exec's output and status, and the xchg and shared
 // directories, each proven by a real boot.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// M6: faults of the host. A full disk under the guest, a broken root disk, a
+// Faults of the host. A full disk under the guest, a broken root disk, a
 // kernel that cannot be read, a missing EFI vars template, a QEMU that stops
 // at once: each a clear error naming the file and what to do, with nothing
 // started, and nothing else lost.

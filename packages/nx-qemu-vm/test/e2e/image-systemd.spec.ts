@@ -13,7 +13,7 @@ import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
 import { freePort } from '../helpers/free-port';
 import { addProbeProject } from '../helpers/probe-project';
 import { startCommand, waitForNoProcesses } from '../helpers/processes';
-import { MachineWentDownError, UnitError, startMachines } from '../../src/testing';
+import { MachineWentDownError, UnitError, startMachines } from '../../src/test-driver';
 
 /** The error a promise rejects with. */
 const rejection = (p: Promise<unknown>) =>

@@ -1,4 +1,4 @@
-// M6: steps interrupted the two ways a user interrupts them: Ctrl-C (SIGINT
+// Steps interrupted the two ways a user interrupts them: Ctrl-C (SIGINT
 // to the command's whole process group) and a SIGKILL of Nx alone. After
 // each: nothing half-built where a later run or the cache could take it as
 // done, no QEMU, builder VM or helper left in the process table, the next run

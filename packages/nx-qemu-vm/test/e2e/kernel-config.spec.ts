@@ -1,4 +1,4 @@
-// M2 test h: a kernel whose configuration lacks a required option is refused
+// A kernel whose configuration lacks a required option is refused
 // before anything boots, with the missing option named.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// M2 test g: port forwards in both directions, and the loopback-only default.
+// Port forwards in both directions, and the loopback-only default.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

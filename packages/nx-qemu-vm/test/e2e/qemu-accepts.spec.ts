@@ -1,7 +1,7 @@
 // QEMU accepts every golden command line. Golden tests compare text; this
 // proves the text means something to the real QEMU on this host: for each
 // machine of each golden case it renders the run script against the real host
-// (real kernel, firmware and paths; see src/testing/real-workspace.ts), runs
+// (real kernel, firmware and paths; see test/helpers/real-workspace.ts), runs
 // it with `-S` (paused before the guest's first instruction) and a QMP socket,
 // checks the status and quits. Always under TCG: VM_ACCEL=tcg, and a config's
 // `accel: "kvm"` is rewritten to "tcg" because KVM is broken on our hosts.

@@ -1,4 +1,4 @@
-// M6: Ctrl-C and SIGTERM on running machines (exec, start, serve and the run
+// Ctrl-C and SIGTERM on running machines (exec, start, serve and the run
 // script itself). Each time: the guest powers off cleanly within a bounded
 // time, the scratch directories are gone, no process is left, and the
 // persistent root disk passes `qemu-img check` and e2fsck in the next boot.

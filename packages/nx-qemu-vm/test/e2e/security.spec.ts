@@ -1,4 +1,4 @@
-// M6: security defaults, tried from both sides. The run's control sockets and
+// Security defaults, tried from both sides. The run's control sockets and
 // FIFOs are private to their user; a guest cannot leave a readOnly share by
 // symlinks or "..", nor write to it. (Forwards listening on 127.0.0.1 only are
 // checked with ss in network.spec.ts; writes through the store in store.spec.ts.)

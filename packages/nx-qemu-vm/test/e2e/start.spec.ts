@@ -1,4 +1,4 @@
-// M2 start target: an interactive console in a real terminal (tmux, as a
+// The start target: an interactive console in a real terminal (tmux, as a
 // person would use it), ended by `poweroff` in the guest or by Ctrl-A X, with
 // each run's console log kept in the state directory.
 import { describe, it, before, after } from 'node:test';

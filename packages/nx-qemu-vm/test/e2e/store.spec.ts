@@ -1,4 +1,4 @@
-// M2 test d: the store is the host's /usr, read-only at the QEMU level; the
+// The store is the host's /usr, read-only at the QEMU level; the
 // writable store is an overlay that never reaches the host.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';

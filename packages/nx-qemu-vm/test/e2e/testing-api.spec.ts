@@ -31,7 +31,7 @@ import {
   subtest,
   type Machine,
   type MachineSet,
-} from '../../src/testing';
+} from '../../src/test-driver';
 import { createTempWorkspace } from '../helpers/temp-workspace';
 import { warmed } from '../helpers/vm-workspace';
 import { processesMentioning, waitForNoProcesses } from '../helpers/processes';

@@ -1,4 +1,4 @@
-// Warm starts for the test API (warmStart, M9): startMachines restores the
+// Warm starts for the test API (warmStart): startMachines restores the
 // state the warm target saved as the test API starts the machine. Proven
 // against a cold start of the same machine: the same system, a console that
 // reads as a cold boot's, a reboot, persistent disks, and a state that does
@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, truncateSync, copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { startMachines, type MachineSet } from '../../src/testing';
+import { startMachines, type MachineSet } from '../../src/test-driver';
 import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
 import { waitForNoProcesses } from '../helpers/processes';
 

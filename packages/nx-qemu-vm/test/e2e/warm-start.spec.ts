@@ -1,4 +1,4 @@
-// Warm starts (warmStart, M9): exec restores a state saved once at the end of
+// Warm starts (warmStart): exec restores a state saved once at the end of
 // stage 1's driver loading. Proven against cold boots of the same machine: the
 // command sees the same system, the root disk persists across both modes, the
 // clock is the host's, each run's random numbers are its own, and a state that

@@ -12,7 +12,7 @@ import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
-import { startMachines, type MachineSet } from '../../src/testing';
+import { startMachines, type MachineSet } from '../../src/test-driver';
 import { createTempWorkspace } from '../helpers/temp-workspace';
 import { writeApiMain, writeApiProject } from '../helpers/api-project';
 

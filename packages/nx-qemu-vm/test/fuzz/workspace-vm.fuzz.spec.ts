@@ -1,4 +1,4 @@
-// M6: workspace-vm.json as an attacker or a careless user writes it. Random
+// workspace-vm.json as an attacker or a careless user writes it. Random
 // mutations of every golden config (types, ranges, unknown keys, odd machine
 // names and paths, and shell metacharacters, quotes, newlines and commas in
 // every string) must either be refused with a ConfigError that names a JSON

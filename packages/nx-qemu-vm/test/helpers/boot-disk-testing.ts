@@ -3,7 +3,7 @@
 // under TCG (KVM on the test hosts is not reliable) with BIOS or OVMF.
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
-import { gzipDeterministic, writeCpio } from '../../src/guest/cpio';
+import { gzipDeterministic, writeCpio } from '../../src/formats/cpio';
 import { newestKernel } from '../../src/config/resolve';
 
 export const BOOT_MARKER = 'BOOTDISK-OK';

@@ -9,7 +9,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { distDir } from '../../src/config/defaults';
 import type { HostFacts } from '../../src/host/facts';
 import { readHostFacts } from '../../src/host/host-facts';
-import type { ValidMachine } from '../../src/config/machine';
+import type { ValidMachine } from '../../src/config/valid-machine';
 import { type ResolvedMachine, newestKernel, resolveConfig } from '../../src/config/resolve';
 import { validateConfig } from '../../src/config/validate';
 import { renderRunScript } from '../../src/qemu/run-script';

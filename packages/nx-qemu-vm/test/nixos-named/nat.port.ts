@@ -21,7 +21,7 @@
 // - httpd is Debian's apache2, vsftpd's anonymous root is Debian's /srv/ftp
 //   (NixOS's /home/ftp), set in a declared /etc/vsftpd.conf.
 import { test } from 'node:test';
-import { startMachines } from '../../src/testing';
+import { startMachines } from '../../src/test-driver';
 
 test('nat (standalone)', { timeout: 900_000 }, async () => {
   await using vms = await startMachines(['nat-client', 'nat-router', 'nat-server'], {

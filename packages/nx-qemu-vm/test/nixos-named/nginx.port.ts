@@ -20,7 +20,7 @@
 //   the same mtime, which is why the original checks this).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMachines, subtest } from '../../src/testing';
+import { startMachines, subtest } from '../../src/test-driver';
 
 const url = 'http://localhost/index.html';
 const conf = '/etc/nginx/conf.d/nixos-named.conf';

@@ -24,7 +24,7 @@
 //   no-openssl, the algorithm and PAM variants, sftp and keygen without sshd.
 //   Of the last, only its check that sshd runs on `server` is kept.
 import { test } from 'node:test';
-import { startMachines, subtest } from '../../src/testing';
+import { startMachines, subtest } from '../../src/test-driver';
 
 const ssh = 'ssh -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no';
 

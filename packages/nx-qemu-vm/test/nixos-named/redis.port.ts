@@ -16,7 +16,7 @@
 // - The members' two pings name the socket (-s): the original's comment says
 //   they check the socket, but its commands (without -s) use TCP.
 import { test } from 'node:test';
-import { startMachines } from '../../src/testing';
+import { startMachines } from '../../src/test-driver';
 
 test('redis', { timeout: 900_000 }, async () => {
   await using vms = await startMachines(['redis'], {

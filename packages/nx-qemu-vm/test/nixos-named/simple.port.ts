@@ -6,7 +6,7 @@
 // profile, and start_all() is startMachines, which already waits for the
 // command channel.
 import { test } from 'node:test';
-import { startMachines } from '../../src/testing';
+import { startMachines } from '../../src/test-driver';
 
 test('simple', { timeout: 900_000 }, async () => {
   await using vms = await startMachines(['simple'], {

@@ -111,7 +111,7 @@ describe('the tests the e2e generator writes', () => {
       esModuleInterop: true,
       resolveJsonModule: true,
       baseUrl: REPO_ROOT,
-      paths: { 'nx-qemu-vm/testing': ['packages/nx-qemu-vm/src/testing/index.ts'] },
+      paths: { 'nx-qemu-vm/testing': ['packages/nx-qemu-vm/src/test-driver/index.ts'] },
     };
     const host = ts.createCompilerHost(options);
     const virtual: Record<string, string> = { [file]: text, [vitestStub]: stub };

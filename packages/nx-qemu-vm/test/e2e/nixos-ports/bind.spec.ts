@@ -8,7 +8,7 @@
 // The machine is one role of the Debian image all the ports share
 // (workspace-vm.json): the image's other packaged services are masked on it.
 import { after, before, test } from 'node:test';
-import { startMachines } from '../../../src/testing';
+import { startMachines } from '../../../src/test-driver';
 import { sharedWorkspace, type SharedWorkspace } from '../../helpers/shared-workspace';
 
 process.env.VM_ACCEL = 'tcg';

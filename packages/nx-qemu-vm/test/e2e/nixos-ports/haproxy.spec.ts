@@ -10,7 +10,7 @@
 // (workspace-vm.json): the image's other packaged services are masked on it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMachines, subtest } from '../../../src/testing';
+import { startMachines, subtest } from '../../../src/test-driver';
 import { sharedWorkspace, type SharedWorkspace } from '../../helpers/shared-workspace';
 
 process.env.VM_ACCEL = 'tcg';

@@ -16,7 +16,7 @@
 // The machines are roles of the Debian image all the ports share
 // (workspace-vm.json), with the image's other packaged services masked.
 import { after, before, test } from 'node:test';
-import { startMachines, subtest } from '../../../src/testing';
+import { startMachines, subtest } from '../../../src/test-driver';
 import { sharedWorkspace, type SharedWorkspace } from '../../helpers/shared-workspace';
 
 process.env.VM_ACCEL = 'tcg';

@@ -14,7 +14,7 @@
 // Beyond the original, the test checks that the listing names the module.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMachines } from '../../../src/testing';
+import { startMachines } from '../../../src/test-driver';
 import { sharedWorkspace, type SharedWorkspace } from '../../helpers/shared-workspace';
 
 process.env.VM_ACCEL = 'tcg';

@@ -13,7 +13,7 @@
 // Debian image all the ports share (workspace-vm.json), with the image's
 // packaged services masked.
 import { after, before, test } from 'node:test';
-import { startMachines } from '../../../src/testing';
+import { startMachines } from '../../../src/test-driver';
 import { sharedWorkspace, type SharedWorkspace } from '../../helpers/shared-workspace';
 
 process.env.VM_ACCEL = 'tcg';

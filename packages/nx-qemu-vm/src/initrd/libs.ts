@@ -3,7 +3,7 @@
 // dynamic loader would open, which is what ldd reports.
 import { open } from 'node:fs/promises';
 import { runTool } from '../host/run-tool';
-import { ET_DYN, ET_EXEC, PT_INTERP, readElfHeader, readProgramHeaders } from './elf';
+import { ET_DYN, ET_EXEC, PT_INTERP, readElfHeader, readProgramHeaders } from '../formats/elf';
 
 export class LibraryNotFoundError extends Error {
   constructor(

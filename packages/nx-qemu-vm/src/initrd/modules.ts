@@ -6,8 +6,8 @@ import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { runToolBuffer } from '../host/run-tool';
-import { hasElfMagic } from './elf';
-import { SETUP_BASE, readX86BootHeader } from './x86-boot-header';
+import { hasElfMagic } from '../formats/elf';
+import { SETUP_BASE, readX86BootHeader } from '../formats/x86-boot-header';
 
 export interface KernelModule {
   /** Normalised name ("-" written as "_"). */

@@ -10,17 +10,17 @@ import {
   type CreateNodesResult,
   createNodesFromFiles,
 } from '@nx/devkit';
-import { ConfigError } from './config/errors';
-import { CONFIG_FILE, parseConfigText } from './config/load';
-import { stateDir } from './config/defaults';
-import { warnIfAffectedLegacy } from './plugin/affected-legacy';
-import { brokenMachineProject } from './plugin/broken-machine';
-import { type MachineEntries, machineEntries } from './plugin/machine-entries';
-import { machineProject } from './plugin/machine-targets';
-import { warnOnce } from './plugin/warn-once';
-import { workspaceHosts } from './config/network';
+import { ConfigError } from '../config/errors';
+import { CONFIG_FILE, parseConfigText } from '../config/load';
+import { stateDir } from '../config/defaults';
+import { warnIfAffectedLegacy } from './affected-legacy';
+import { brokenMachineProject } from './broken-machine';
+import { type MachineEntries, machineEntries } from './machine-entries';
+import { machineProject } from './machine-targets';
+import { warnOnce } from './warn-once';
+import { workspaceHosts } from '../config/network';
 
-export { createDependencies } from './plugin/install-edges';
+export { createDependencies } from './install-edges';
 
 export interface NxQemuVmPluginOptions {
   /** Prefix for the inferred target names, e.g. `vm-` gives `vm-build`. */

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { LibraryNotFoundError, isStaticExecutable, libraryClosure, parseLddOutput } from './libs';
+import { storeLibraryClosure } from '../formats/elf';
 
 const NORMAL = `\tlinux-vdso.so.1 (0x00007ffc8a1f2000)
 \tlibblkid.so.1 => /lib/x86_64-linux-gnu/libblkid.so.1 (0x00007f0e6a9e1000)
@@ -90,4 +92,18 @@ describe('isStaticExecutable', () => {
     assert.equal(await isStaticExecutable(join(tmp, 'script')), false);
     await assert.rejects(isStaticExecutable(join(tmp, 'missing')), /ENOENT/);
   });
+});
+
+// This host is merged-/usr Debian: its /usr is a store like an image's, so
+// the closure read from ELF headers must match what ldd reports.
+it('the libraries read from ELF headers are the ones ldd lists', () => {
+  for (const binary of ['/usr/sbin/mke2fs', '/usr/sbin/blkid', '/usr/bin/perl']) {
+    const ldd = parseLddOutput(execFileSync('ldd', [binary], { encoding: 'utf8' }), binary);
+    const closure = storeLibraryClosure('/usr', [binary], 'x86_64-linux-gnu');
+    assert.deepEqual(
+      closure.map((l) => l.guestPath).sort(),
+      ldd.map((p) => p.replace(/^\/usr\//, '/')).sort(),
+      binary,
+    );
+  }
 });

@@ -8,8 +8,8 @@
 //
 // Everything here is pure; the decompressors are the caller's (pvh-extract.ts).
 
-import { PT_NOTE, elfNotes, readElfHeader, readProgramHeaders } from './elf';
-import { readX86BootHeader } from './x86-boot-header';
+import { PT_NOTE, elfNotes, readElfHeader, readProgramHeaders } from '../formats/elf';
+import { readX86BootHeader } from '../formats/x86-boot-header';
 
 /** XEN_ELFNOTE_PHYS32_ENTRY: the note that gives the PVH entry point. */
 const PVH_NOTE_TYPE = 18;

@@ -5,12 +5,12 @@
 import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { ResolvedMachine } from '../config/resolve';
-import { type CpioEntry, gzipDeterministic, writeCpio } from './cpio';
+import { type CpioEntry, gzipDeterministic, writeCpio } from '../formats/cpio';
 import { isStaticExecutable, libraryClosure } from './libs';
-import { MULTIARCH, storeLibraryClosure, storePath } from './elf';
+import { MULTIARCH, storeLibraryClosure, storePath } from '../formats/elf';
 import { kernelVersionFromImage, planModules, readModuleIndex, readModuleObject } from './modules';
 import { type KernelConfigOptions, checkKernelConfig, kernelConfigPath } from './kernel-config';
-import { type Stage1Modules, renderStage1 } from './stage1';
+import { type Stage1Modules, renderStage1 } from '../guest/stage1';
 import {
   INITRD_AGENT,
   INITRD_ALTERNATIVES,
@@ -20,15 +20,15 @@ import {
   INITRD_STAGE2_UNIT,
   INITRD_UNITS,
 } from '../contract/host-guest';
-import { renderStage2 } from './stage2';
-import { renderServiceUnits, renderServicesProgram } from './services';
-import { type GuestFile, INITRD_FILES, guestFiles, readSource } from './files';
+import { renderStage2 } from '../guest/stage2';
+import { renderServiceUnits, renderServicesProgram } from '../guest/services';
+import { type GuestFile, INITRD_FILES, guestFiles, readSource } from '../guest/files';
 import { BUSYBOX, FILE_SYSTEM_TOOLS, type HostTool, INITRD_HOST_TOOLS } from './initrd-tools';
 
 /** The test API's guest agent, shipped in the package beside this file. */
-const AGENT_SOURCE = join(__dirname, 'agent.pl');
-const STAGE2_UNIT_SOURCE = join(__dirname, 'nx-qemu-vm.service');
-const NETWORK_UNIT_SOURCE = join(__dirname, 'nx-qemu-vm-network.service');
+const AGENT_SOURCE = join(__dirname, '..', 'guest', 'agent.pl');
+const STAGE2_UNIT_SOURCE = join(__dirname, '..', 'guest', 'nx-qemu-vm.service');
+const NETWORK_UNIT_SOURCE = join(__dirname, '..', 'guest', 'nx-qemu-vm-network.service');
 
 export class HostToolError extends Error {}
 
