@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listGoldenCases, outputFilesOnDisk, resolveCase } from './helpers/golden-cases';
+import { TEST_STAGE1_MODULES } from './helpers/resolved-machine';
 import { renderStage1 } from '../src/guest/stage1';
 import { renderStage2 } from '../src/guest/stage2';
 import { renderServicesProgram } from '../src/guest/services';
@@ -42,12 +43,7 @@ describe('generated shell programs pass shellcheck', { concurrency: true }, () =
     const dir = mkdtempSync(join(tmpdir(), 'nxqv-stages-'));
     try {
       const files: string[] = [];
-      const modules = {
-        load: [
-          { name: 'virtio_blk', optional: false },
-          { name: 'crc32c_intel', optional: true },
-        ],
-      };
+      const modules = TEST_STAGE1_MODULES;
       for (const c of cases)
         for (const r of Object.values(resolveCase(c))) {
           for (const [stage, text] of [

@@ -3,15 +3,14 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateConfig } from './validate';
-import { newestKernel, resolveConfig, resolveMachine, type ResolvedMachine } from './resolve';
+import { newestKernel, resolveConfig, type ResolvedMachine } from './resolve';
 import { ConfigError } from './errors';
 import { lookupDrive } from './drives';
 import { FAKE_KERNEL, fakeHost } from '../../test/helpers/fake-host';
+import { resolveOnFakeHost } from '../../test/helpers/resolved-machine';
 import { renderArgvListing } from '../quote/argv-words';
 
-function resolve(m: object, name = 'vm', host = fakeHost()): ResolvedMachine {
-  return resolveMachine(name, 1, validateConfig({ machines: { [name]: m } }).machines[name], host);
-}
+const resolve = resolveOnFakeHost;
 
 const fs = (r: ResolvedMachine, mountPoint: string) =>
   r.fileSystems.find((f) => f.mountPoint === mountPoint);

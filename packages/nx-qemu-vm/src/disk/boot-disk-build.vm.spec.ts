@@ -18,22 +18,9 @@ import {
   bootImage,
   hostKernel,
   markerInitrd,
+  TEST_KERNEL_PARAMS as PARAMS,
+  testRecipe as recipe,
 } from '../../test/helpers/boot-disk-testing';
-
-const PARAMS = ['console=ttyS0,115200n8', 'init=/run/nx-qemu-vm/init', 'nxvm.test=$HOME'];
-const recipe = (over: Partial<BootDiskRecipe>): BootDiskRecipe => ({
-  mode: 'host',
-  target: '/tmp/x.img',
-  kernel: '/k',
-  initrd: '/i',
-  kernelParams: PARAMS,
-  resolution: { x: 1024, y: 768 },
-  efi: true,
-  serialConsole: true,
-  sourceDateEpoch: 1700000000,
-  workDir: '/tmp/w',
-  ...over,
-});
 
 describe('the boot disk, built in host mode', { timeout: 900_000 }, () => {
   let dir: string;

@@ -7,23 +7,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTool } from '../host/run-tool';
-import { type BootDiskRecipe, renderBootDiskScript } from './boot-disk-recipe';
+import { renderBootDiskScript } from './boot-disk-recipe';
 import { renderGrubCfg } from './grub-cfg';
-
-const PARAMS = ['console=ttyS0,115200n8', 'init=/run/nx-qemu-vm/init', 'nxvm.test=$HOME'];
-const recipe = (over: Partial<BootDiskRecipe>): BootDiskRecipe => ({
-  mode: 'host',
-  target: '/tmp/x.img',
-  kernel: '/k',
-  initrd: '/i',
-  kernelParams: PARAMS,
-  resolution: { x: 1024, y: 768 },
-  efi: true,
-  serialConsole: true,
-  sourceDateEpoch: 1700000000,
-  workDir: '/tmp/w',
-  ...over,
-});
+import {
+  TEST_KERNEL_PARAMS as PARAMS,
+  testRecipe as recipe,
+} from '../../test/helpers/boot-disk-testing';
 
 describe('renderBootDiskScript', () => {
   it('is a header of quoted values before the static program', () => {

@@ -5,15 +5,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../config/validate';
-import { resolveMachine, type ResolvedMachine } from '../config/resolve';
 import { ConfigError } from '../config/errors';
-import { fakeHost } from '../../test/helpers/fake-host';
+import { resolveOnFakeHost } from '../../test/helpers/resolved-machine';
 import { guestFiles, readSource, renderPutFiles, unknownFileOwners } from './files';
 import { renderStage1 } from './stage1';
 import { renderStage2 } from './stage2';
 
-const machine = (m: object, name = 'vm'): ResolvedMachine =>
-  resolveMachine(name, 1, validateConfig({ machines: { [name]: m } }).machines[name], fakeHost());
+const machine = resolveOnFakeHost;
 const modules = { load: [] };
 const hostile = "/etc/it's $(reboot) `x`.conf";
 

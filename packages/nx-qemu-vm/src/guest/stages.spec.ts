@@ -1,19 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateConfig } from '../config/validate';
-import { resolveMachine, type ResolvedMachine } from '../config/resolve';
-import { fakeHost } from '../../test/helpers/fake-host';
+import { resolveOnFakeHost, TEST_STAGE1_MODULES } from '../../test/helpers/resolved-machine';
 import { renderStage1 } from './stage1';
 import { renderStage2 } from './stage2';
 
-const machine = (m: object, name = 'vm'): ResolvedMachine =>
-  resolveMachine(name, 1, validateConfig({ machines: { [name]: m } }).machines[name], fakeHost());
-const modules = {
-  load: [
-    { name: 'virtio_blk', optional: false },
-    { name: 'crc32c_intel', optional: true },
-  ],
-};
+const machine = resolveOnFakeHost;
+const modules = TEST_STAGE1_MODULES;
 
 describe('stage 1', () => {
   const text = renderStage1(machine({ msize: 65536 }), modules);

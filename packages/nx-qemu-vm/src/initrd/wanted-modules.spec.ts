@@ -2,20 +2,12 @@
 // loads, so every driver a disk interface needs must be one stage 1 defers.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateConfig } from '../config/validate';
-import { resolveMachine, type ResolvedMachine } from '../config/resolve';
-import { fakeHost } from '../../test/helpers/fake-host';
+import { resolveOnFakeHost, TEST_STAGE1_MODULES } from '../../test/helpers/resolved-machine';
 import { BLOCK_DRIVERS, renderStage1 } from '../guest/stage1';
 import { wantedModules } from './initrd';
 
-const machine = (m: object, name = 'vm'): ResolvedMachine =>
-  resolveMachine(name, 1, validateConfig({ machines: { [name]: m } }).machines[name], fakeHost());
-const modules = {
-  load: [
-    { name: 'virtio_blk', optional: false },
-    { name: 'crc32c_intel', optional: true },
-  ],
-};
+const machine = resolveOnFakeHost;
+const modules = TEST_STAGE1_MODULES;
 
 describe('stage 1 and warm starts', () => {
   it("defers every disk driver of every disk interface until a warm state's restore", () => {

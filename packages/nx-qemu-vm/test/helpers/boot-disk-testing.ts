@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { gzipDeterministic, writeCpio } from '../../src/formats/cpio';
 import { newestKernel } from '../../src/config/resolve';
+import type { BootDiskRecipe } from '../../src/disk/boot-disk-recipe';
 
 export const BOOT_MARKER = 'BOOTDISK-OK';
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
@@ -121,3 +122,24 @@ export async function bootImage(o: {
     .find((l) => l.startsWith(`${BOOT_MARKER} `));
   return { log, markerLine, exitCode, timedOut, seconds: (Date.now() - started) / 1000 };
 }
+
+/** Kernel parameters with a quote-worthy value, for rendering recipes. */
+export const TEST_KERNEL_PARAMS = [
+  'console=ttyS0,115200n8',
+  'init=/run/nx-qemu-vm/init',
+  'nxvm.test=$HOME',
+];
+/** A recipe with plausible values, changed by `over`. */
+export const testRecipe = (over: Partial<BootDiskRecipe>): BootDiskRecipe => ({
+  mode: 'host',
+  target: '/tmp/x.img',
+  kernel: '/k',
+  initrd: '/i',
+  kernelParams: TEST_KERNEL_PARAMS,
+  resolution: { x: 1024, y: 768 },
+  efi: true,
+  serialConsole: true,
+  sourceDateEpoch: 1700000000,
+  workDir: '/tmp/w',
+  ...over,
+});
