@@ -67,7 +67,8 @@ export default machineExecutor<WarmExecutorSchema>(
     }
     return { success: true };
   },
-  { warnOnRefusedToken: false },
+  // Cached like the other build steps, so a remote cache may store it too.
+  { warnOnRefusedToken: true },
 );
 
 /** An output without a state: a stale one must not survive a failed save. */
