@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, checkLayers, readLayerOrder } from './layers';
+import { ROOT, checkLayers, importsOf, readLayerOrder } from './layers';
 
 const order = readLayerOrder(readFileSync(join(ROOT, 'README.md'), 'utf8'));
 
@@ -35,6 +35,21 @@ describe('layers', () => {
       checkLayers(order.filter((e) => !e.endsWith('/src/quote'))).violations.some((v) =>
         v.includes('in no layer'),
       ),
+    );
+  });
+
+  it('sees the static files a module reads and the package imported by its own name', () => {
+    const file = 'packages/nx-qemu-vm/src/guest/example.ts';
+    assert.deepEqual(
+      importsOf(
+        file,
+        "import { x } from 'nx-qemu-vm';\nconst a = shellFile('qemu/run-vm-lib.sh');\nconst b = join(__dirname, '..', 'image', 'image-hook.sh');\n",
+      ),
+      [
+        'packages/nx-qemu-vm/src/index.ts',
+        'packages/nx-qemu-vm/src/qemu/run-vm-lib.sh',
+        'packages/nx-qemu-vm/src/image/image-hook.sh',
+      ],
     );
   });
 });

@@ -34,11 +34,30 @@ function* sources(dir: string): Generator<string> {
   }
 }
 
-/** The repository files a file imports (relative specifiers only; packages are not ours). */
+/**
+ * The repository files a file uses: its relative imports, and in the package
+ * the static files it reads at run time, by `shellFile('guest/x.sh')` or
+ * `join(__dirname, '..', 'guest', ...)`, which are dependencies the type
+ * checker does not see. Imports of packages are not ours, except the package
+ * itself by name ('nx-qemu-vm'), which tsconfig maps to src/index.ts: from
+ * inside src/ that would reach the top layer, so it counts as src/index.ts.
+ */
 export function importsOf(file: string, text: string): string[] {
   const info = ts.preProcessFile(text, true, true);
+  const specifiers = info.importedFiles.map((f) => f.fileName);
+  const inSrc = file.startsWith(`${SRC}/`);
+  if (inSrc) {
+    const fromSrc = relative(dirname(join(ROOT, file)), join(ROOT, SRC)) || '.';
+    for (const m of text.matchAll(/shellFile\('([^']+)'\)/g)) specifiers.push(`${fromSrc}/${m[1]}`);
+    for (const m of text.matchAll(/join\(__dirname, '\.\.', '([a-z-]+)', '([^']+)'\)/g))
+      specifiers.push(`../${m[1]}/${m[2]}`);
+  }
   const out: string[] = [];
-  for (const { fileName } of info.importedFiles) {
+  for (const fileName of specifiers) {
+    if (inSrc && /^nx-qemu-vm(\/|$)/.test(fileName)) {
+      out.push(`${SRC}/index.ts`);
+      continue;
+    }
     if (!fileName.startsWith('.')) continue;
     const base = resolve(ROOT, dirname(file), fileName);
     const found = [`${base}.ts`, `${base}.d.ts`, join(base, 'index.ts'), base].find(

@@ -17,6 +17,7 @@ import { InterruptedError, whenInterrupted } from '../host/interruption';
 import type { ResolvedMachine } from '../config/resolve';
 import { ARCH_PROFILES } from '../config/defaults';
 import { qemuEscape } from '../quote/qemu';
+import { KERNEL_FLAG_BUILDER } from '../contract/host-guest';
 
 export interface BuilderDisk {
   file: string;
@@ -118,7 +119,7 @@ export function builderArgv(run: BuilderRun, xchg: string): string[] {
     '-initrd',
     run.initrd,
     '-append',
-    `console=${ARCH_PROFILES[r.arch].serial},115200n8 panic=-1 nxvm.builder`,
+    `console=${ARCH_PROFILES[r.arch].serial},115200n8 panic=-1 ${KERNEL_FLAG_BUILDER}`,
   );
   return argv;
 }

@@ -1,7 +1,7 @@
 // UEFI firmware is found the way libvirt finds it: through the JSON
 // descriptors that QEMU's firmware spec defines, ranked by file name, with
 // Debian's well-known OVMF/AAVMF paths as a fallback.
-import type { FirmwareDescriptor } from '../host/facts';
+import type { FirmwareDescriptor } from '../host/host-facts';
 import type { GuestArch } from './defaults';
 
 export interface EfiFirmware {

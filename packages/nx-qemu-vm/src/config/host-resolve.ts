@@ -2,7 +2,7 @@
 // kernels, its firmware, its real paths), each returning what it resolved
 // and the problems it found. Pure: the host is read through HostFacts.
 import type { OptionProblem } from './errors';
-import type { HostFacts } from '../host/facts';
+import type { HostFacts } from '../host/host-facts';
 import type { ValidMachine } from './valid-machine';
 import { ARCH_PROFILES, imageDir, imageKernel, imageStore } from './defaults';
 import { EFI_PACKAGE, type EfiFirmware, selectEfiFirmware } from './firmware';

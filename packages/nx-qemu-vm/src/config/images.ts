@@ -4,7 +4,7 @@
 // refuses that only at boot, when it cannot lock the file, and two machines
 // started one after the other would share a disk.
 import { type ConfigIssue, jsonPath } from './errors';
-import type { HostFacts } from '../host/facts';
+import type { HostFacts } from '../host/host-facts';
 import type { ValidMachine } from './valid-machine';
 import { defaultDiskImage, defaultEfiVars, emptyDiskImage } from './defaults';
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseJson } from '@nx/devkit';
 import { dirname } from 'node:path';
 import { ConfigError, SHOWN_CHARS, shorten } from './errors';
-import type { HostFacts } from '../host/facts';
+import type { HostFacts } from '../host/host-facts';
 import { readHostFacts } from '../host/host-facts';
 import { type ResolvedMachine, resolveConfig } from './resolve';
 import { type ValidConfig, validateConfig } from './validate';

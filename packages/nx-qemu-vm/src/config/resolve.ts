@@ -2,7 +2,7 @@
 // the boot disk need, computed once. Pure: no file system, no processes.
 // Code after resolution reads a ResolvedMachine only, never the options it came from.
 import { ConfigError, type ConfigIssue, machineIssues } from './errors';
-import type { HostFacts } from '../host/facts';
+import type { HostFacts } from '../host/host-facts';
 import type { ValidMachine } from './valid-machine';
 import type { ValidConfig } from './validate';
 import {

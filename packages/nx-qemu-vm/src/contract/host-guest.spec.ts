@@ -5,7 +5,14 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AGENT_VERSION, CHUNK, MAX_FRAME, RUN_DIR } from './host-guest';
+import {
+  AGENT_HELLO,
+  AGENT_VERSION,
+  CHUNK,
+  KERNEL_FLAG_WARM,
+  MAX_FRAME,
+  RUN_DIR,
+} from './host-guest';
 
 const source = (path: string) => readFileSync(join(__dirname, '..', path), 'utf8');
 
@@ -20,6 +27,10 @@ describe('the host-guest contract in static files', () => {
     assert.equal(perlValue('VERSION'), AGENT_VERSION);
     assert.equal(perlValue('CHUNK'), CHUNK);
     assert.equal(perlValue('MAX_FRAME'), MAX_FRAME);
+    assert.ok(
+      agent.includes(`send_frame('H', 0, "${AGENT_HELLO} $VERSION $boot_id")`),
+      'its hello',
+    );
   });
 
   it('the systemd units start the init stage 1 puts in the run-time directory', () => {
@@ -27,5 +38,14 @@ describe('the host-guest contract in static files', () => {
       const starts = source(unit).match(/^ExecStart=(\S+)/m);
       assert.equal(starts?.[1], `${RUN_DIR}/init`, unit);
     }
+  });
+
+  it('the run script asks for a warm save with the parameter stage 1 waits for', () => {
+    // run-vm-warm.sh is inlined into every run script, whose golden files
+    // pin its text: it spells the parameter out rather than take a header value.
+    assert.match(
+      source('qemu/run-vm-warm.sh'),
+      new RegExp(` ${KERNEL_FLAG_WARM.replace('.', '\\.')}"`),
+    );
   });
 });

@@ -3,7 +3,7 @@
 // the paths stage 1 lays out, the agent's frame limits and exec's statuses.
 // Each is written here once; the shell programs receive them in their
 // generated headers, and the few static files that must spell one out
-// (agent.pl, the systemd units) are held to these
+// (agent.pl, the systemd units, run-vm-warm.sh) are held to these
 // values by contract/host-guest.spec.ts. Nothing here imports anything.
 
 // --- virtio-serial ---------------------------------------------------------
@@ -19,6 +19,8 @@ export const AGENT_PORT = 'org.nx-qemu-vm.agent';
 
 // --- the agent's frames (guest/agent.pl speaks them; test-driver/agent-protocol.ts encodes them) ---
 
+/** The first word of the agent's hello: "nx-qemu-vm-agent <version> <boot id>". */
+export const AGENT_HELLO = 'nx-qemu-vm-agent';
 /** The version the agent says in its hello. */
 export const AGENT_VERSION = 2;
 /** The agent refuses larger frames; so do we. */
@@ -40,6 +42,17 @@ export const FW_CFG_MODE = 'opt/nx-qemu-vm/mode';
  * from that state.
  */
 export const FW_CFG_WARM = 'opt/nx-qemu-vm/warm';
+
+// --- kernel parameters the host adds for the guest's stages --------------------
+
+/** An exec boot (a direct kernel boot; any boot also says so through FW_CFG_MODE). */
+export const KERNEL_FLAG_EXEC = 'nxvm.exec';
+/** A boot the warm target saves: stage 1 stops at WARM_POINT. */
+export const KERNEL_FLAG_WARM = 'nxvm.warm';
+/** The throwaway builder VM: stage 1 runs the builder's script instead of an init. */
+export const KERNEL_FLAG_BUILDER = 'nxvm.builder';
+/** Stage 1 first runs a read-only, forced e2fsck of the root and says what it found. */
+export const KERNEL_FLAG_FSCK_CHECK = 'nxvm.fsck=check';
 
 // --- console lines the host waits for ---------------------------------------
 
@@ -69,6 +82,13 @@ export const EXEC_SUBDIR = '.nx-qemu-vm';
 export const XCHG_TARGET = '/tmp/xchg';
 /** exec's exchange directory as the guest sees it. */
 export const EXEC_DIR = `${XCHG_TARGET}/${EXEC_SUBDIR}`;
+/** In it: the command the host writes, and the guest's answers. */
+export const EXEC_FILES = {
+  command: 'command',
+  status: 'status',
+  /** Why a declared service failed to start, when the command never ran. */
+  serviceFailure: 'service-failure',
+} as const;
 /** Where a Debian image keeps its root tree beside /usr as the packages left it, relative to the store. */
 export const STORE_FACTORY = 'share/nx-qemu-vm/factory';
 

@@ -1,7 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { ROOT_DISK_ENV, checkQcow2Sh, notQcow2Message, shOverride } from './disk-rules';
+import {
+  ROOT_DISK_ENV,
+  checkQcow2Sh,
+  damagedMessage,
+  notAFileMessage,
+  notQcow2Message,
+  shOverride,
+  unreadableMessage,
+} from './disk-rules';
 
 describe('the rules the run script and the stateful targets share', () => {
   it('expand the first set override variable, else the default, in the shell', () => {
@@ -32,5 +40,17 @@ check_qcow2 /dev/null 'root disk'`,
     );
     assert.equal(res.status, 1);
     assert.equal(res.stderr, `run-vm-vm: ${notQcow2Message('root disk /dev/null', '/dev/null')}\n`);
+  });
+
+  it('hold no character that a double-quoted shell word would expand', () => {
+    // The run script pastes these words into die "...": a quote, backquote,
+    // dollar or backslash of their own would break or change every run script.
+    for (const text of [
+      notQcow2Message('L', 'I'),
+      damagedMessage('L', 'I', 'F'),
+      unreadableMessage('L', 'R'),
+      notAFileMessage('L', 'O'),
+    ])
+      assert.doesNotMatch(text, /["`$\\]/, text);
   });
 });

@@ -10,7 +10,7 @@ import type { ResolvedMachine } from '../config/resolve';
 import { reportFailure } from './report-failure';
 import { warnIfRemoteCacheRefusesToken } from '../host/remote-cache-check';
 
-/** The options the plugin gives every machine target (plugin/machine-targets.ts), beside each executor's own. */
+/** The options the plugin gives every machine target (plugin/machine-steps.ts), beside each executor's own. */
 export interface MachineTargetOptions {
   machine?: string;
   configFile?: string;

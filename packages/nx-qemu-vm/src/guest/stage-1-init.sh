@@ -21,6 +21,8 @@
 #   seed_passwd, seed_group  the accounts and groups of a root without /etc/passwd (stage 2 writes them)
 #   run_dir, stage2, agent, alternatives, failed_marker, fw_cfg_mode,
 #   warm_item, warm_point, block_drivers: fixed names
+#   exec_flag, warm_flag, builder_flag, fsck_check_flag: the kernel parameters
+#                 that make a boot an exec, a warm save, a builder or a checked one
 # and the functions mount_early, which mounts the file systems under the root,
 # put_users, which makes the machine's `users` (put_user calls), and
 # put_files, which writes the machine's `files` on it (put_file calls).
@@ -42,7 +44,7 @@ has_param() { case " $cmdline " in *" $1 "*) ;; *) false ;; esac; }
 say() { echo "stage 1: $*"; }
 # An exec boot: the kernel parameter (direct boot) or QEMU's fw_cfg (any boot).
 is_exec() {
-  has_param nxvm.exec ||
+  has_param "$exec_flag" ||
     case $(cat "/sys/firmware/qemu_fw_cfg/by_name/$fw_cfg_mode/raw" 2>/dev/null) in exec*) ;; *) false ;; esac
 }
 fail() {
@@ -52,7 +54,7 @@ fail() {
   # with a display shows the failure on its serial port too.
   printf '<3>stage 1: error: %s\n<3>%s\n' "$*" "$failed_marker" >/dev/kmsg 2>/dev/null
   # Nobody waits at an exec's or a builder's console: they power off at once.
-  if ! is_exec && ! has_param nxvm.builder; then
+  if ! is_exec && ! has_param "$builder_flag"; then
     echo "Starting an emergency shell; leaving it powers the machine off."
     setsid cttyhack sh
   fi
@@ -116,7 +118,7 @@ load_modules() {
 # differs per run is touched: no block driver is loaded, so the kernel has
 # read nothing of a disk, and no share is mounted. A restored copy finds
 # warm_item set to 1, takes the time from the clock chip and goes on.
-if has_param nxvm.warm; then
+if has_param "$warm_flag"; then
   # shellcheck disable=SC2086 # word lists
   set -- $modules
   early='' late=''
@@ -159,7 +161,7 @@ fi
 # Builder mode, NixOS's runInLinuxVM: no root disk is touched. The host's
 # store becomes the whole system, and a script from xchg works on the
 # attached disks; its output and status go back through xchg.
-if has_param nxvm.builder; then
+if has_param "$builder_flag"; then
   b=/builder
   mount_fs tmpfs $b tmpfs mode=0755
   mount_fs store "$b$store_target" 9p "$ninep,cache=loose,ro"
@@ -198,7 +200,7 @@ fi
 check_root() {
   case $fstype in ext2 | ext3 | ext4) ;; *) return 0 ;; esac
   mkdir -p /etc && ln -sf /proc/mounts /etc/mtab
-  if has_param nxvm.fsck=check; then
+  if has_param "$fsck_check_flag"; then
     if /sbin/e2fsck -fn "$root" >/tmp/fsck.log 2>&1; then
       say "e2fsck -fn $root: clean"
       return 0

@@ -15,6 +15,8 @@
 #   post_boot_commands   run by /bin/sh before the shell or the command
 #   stage2_reached, root_shell_banner: lines the host waits for on the console
 #   exec_dir         where xchg holds the command and gets its status
+#   exec_command, exec_status, exec_service_failure: the files there
+#   exec_flag        the kernel parameter of an exec boot
 #   fw_cfg_mode      QEMU's fw_cfg item that marks an exec boot
 #   control_port     the virtio port on which the host asks for a power-off
 #   agent_port       the virtio port of the test API's agent (run_dir/agent)
@@ -128,7 +130,7 @@ done
 # (USE_TMPDIR), where the agent's socket is, exec0 otherwise.
 mode=$($bb cat "/sys/firmware/qemu_fw_cfg/by_name/$fw_cfg_mode/raw" 2>/dev/null)
 exec_boot=0
-if $bb grep -qw nxvm.exec /proc/cmdline || [ "${mode%[01]}" = exec ]; then
+if $bb grep -qw "$exec_flag" /proc/cmdline || [ "${mode%[01]}" = exec ]; then
   exec_boot=1
 fi
 # qemu-ga starts beside the boot, not before it goes on: waiting for it to
@@ -184,13 +186,13 @@ fi
 echo "$stage2_reached"
 
 if [ "$exec_boot" = 1 ] && [ "$services_failed" = 1 ]; then
-  $bb cp "$run_dir/report.txt" "$exec_dir/service-failure"
-  echo "$service_failed_status" >"$exec_dir/status.tmp" && $bb mv "$exec_dir/status.tmp" "$exec_dir/status"
+  $bb cp "$run_dir/report.txt" "$exec_dir/$exec_service_failure"
+  echo "$service_failed_status" >"$exec_dir/$exec_status.tmp" && $bb mv "$exec_dir/$exec_status.tmp" "$exec_dir/$exec_status"
 elif [ "$exec_boot" = 1 ]; then
   # One command, output on the first virtio console, status through xchg.
-  /bin/sh "$exec_dir/command" </dev/null >/dev/hvc0 2>&1
+  /bin/sh "$exec_dir/$exec_command" </dev/null >/dev/hvc0 2>&1
   status=$?
-  echo "$status" >"$exec_dir/status.tmp" && $bb mv "$exec_dir/status.tmp" "$exec_dir/status"
+  echo "$status" >"$exec_dir/$exec_status.tmp" && $bb mv "$exec_dir/$exec_status.tmp" "$exec_dir/$exec_status"
 else
   echo "$root_shell_banner $host_name. Leave with 'poweroff' (or Ctrl-A X on a serial console)."
   shell=/bin/sh

@@ -7,7 +7,7 @@ import { join, posix } from 'node:path';
 import type { ResolvedMachine } from '../config/resolve';
 import { type CpioEntry, gzipDeterministic, writeCpio } from '../formats/cpio';
 import { isStaticExecutable, libraryClosure } from './libs';
-import { MULTIARCH, storeLibraryClosure, storePath } from '../formats/elf';
+import { MULTIARCH, storeLibraryClosure, storePath } from './store-libs';
 import { kernelVersionFromImage, planModules, readModuleIndex, readModuleObject } from './modules';
 import { type KernelConfigOptions, checkKernelConfig, kernelConfigPath } from './kernel-config';
 import { type Stage1Modules, renderStage1 } from '../guest/stage1';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { LibraryNotFoundError, isStaticExecutable, libraryClosure, parseLddOutput } from './libs';
-import { storeLibraryClosure } from '../formats/elf';
+import { storeLibraryClosure, storePath } from './store-libs';
 
 const NORMAL = `\tlinux-vdso.so.1 (0x00007ffc8a1f2000)
 \tlibblkid.so.1 => /lib/x86_64-linux-gnu/libblkid.so.1 (0x00007f0e6a9e1000)
@@ -106,4 +106,10 @@ it('the libraries read from ELF headers are the ones ldd lists', () => {
       binary,
     );
   }
+});
+
+it('store paths drop /usr and follow links from the guest root', () => {
+  assert.equal(storePath('/usr', '/lib64/ld-linux-x86-64.so.2') !== undefined, true);
+  assert.equal(storePath('/usr', '/usr/bin/perl'), '/usr/bin/perl');
+  assert.equal(storePath('/usr', '/no/such/file'), undefined);
 });

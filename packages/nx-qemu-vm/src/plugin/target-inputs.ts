@@ -241,7 +241,7 @@ function separateHostInputs(target: CachedTarget, m: ValidMachine): Input[] {
         { env: 'SOURCE_DATE_EPOCH' },
       ];
     case 'initrd':
-      // An image brings the kernel, modules and tools: its files are the input (see machine-targets).
+      // An image brings the kernel, modules and tools: its files are the input (see machine-steps.ts).
       if (m.system.from === 'debian') return [runtime(NODE_ZLIB), { env: 'SOURCE_DATE_EPOCH' }];
       return [
         runtime(kernelChecksum(m)),

@@ -4,7 +4,7 @@
 // spec proves that TARGET_FIELDS lists exactly the fields that matter.
 import type { ResolvedMachine } from '../config/resolve';
 import { initrdSpec } from '../initrd/initrd';
-import { bootDiskSpec } from '../disk/boot-disk-spec';
+import { bootDiskSpec } from '../disk/boot-disk-inputs';
 import { renderRunScript } from '../qemu/run-script';
 import { renderExecScript } from '../qemu/exec-script';
 import type { CachedTarget } from './target-inputs';

@@ -6,9 +6,11 @@ import { shAssignments } from '../quote/shell';
 import { shellFile } from '../host/shell-file';
 import {
   EXEC_BOOT_FAILURE_STATUS,
+  EXEC_FILES,
   EXEC_SUBDIR,
   EXEC_TIMEOUT_STATUS,
   FW_CFG_MODE,
+  KERNEL_FLAG_EXEC,
   SERIAL_BUS,
 } from '../contract/host-guest';
 
@@ -24,6 +26,10 @@ export function renderExecScript(r: ResolvedMachine): string {
     timeout_status: EXEC_TIMEOUT_STATUS,
     boot_failure_status: EXEC_BOOT_FAILURE_STATUS,
     exec_subdir: EXEC_SUBDIR,
+    exec_command: EXEC_FILES.command,
+    exec_status: EXEC_FILES.status,
+    exec_service_failure: EXEC_FILES.serviceFailure,
+    exec_flag: KERNEL_FLAG_EXEC,
     warm_available: r.warmStart ? 1 : 0,
   });
   return [

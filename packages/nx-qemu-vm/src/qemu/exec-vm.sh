@@ -14,6 +14,8 @@
 #   timeout_status, boot_failure_status: this script's own exit statuses
 #   exec_subdir          the directory of the xchg share where host and guest
 #                        exchange the command, its status and a service failure
+#   exec_command, exec_status, exec_service_failure: those files' names
+#   exec_flag            the kernel parameter that makes a direct boot an exec
 #   warm_available       1 when the machine has warmStart (a warm target)
 # shellcheck disable=SC2154
 set -eu
@@ -68,8 +70,8 @@ trap 'on_signal 130' INT
 trap 'on_signal 143' TERM
 exchange=$work/xchg/$exec_subdir
 mkdir -p -- "$exchange"
-rm -f -- "$exchange/status"
-printf '%s\n' "$*" >"$exchange/command"
+rm -f -- "$exchange/$exec_status"
+printf '%s\n' "$*" >"$exchange/$exec_command"
 log_q=$(printf '%s\n' "$log" | sed 's/,/,,/g')
 
 # Warm starts (warmStart): the state the warm target saved, restored instead
@@ -93,7 +95,7 @@ fi
 run_machine() {
   : >"$log"
   rm -f -- "$work/warm-restoring"
-  TMPDIR=$work USE_TMPDIR=1 QEMU_KERNEL_PARAMS="${QEMU_KERNEL_PARAMS:-} console=$serial_console nxvm.exec panic=-1" \
+  TMPDIR=$work USE_TMPDIR=1 QEMU_KERNEL_PARAMS="${QEMU_KERNEL_PARAMS:-} console=$serial_console $exec_flag panic=-1" \
     VM_WARM=$warm VM_WARM_FILE=${warm_file:-} \
     setpriv --pdeathsig TERM -- timeout --kill-after=60 "$timeout_s" \
     setpriv --pdeathsig TERM -- "$script_dir/$run_script" \
@@ -127,13 +129,13 @@ if [ "$warm" = save ]; then
 fi
 keep_log
 
-status_file=$exchange/status
+status_file=$exchange/$exec_status
 # A command that timed out was stopped with the machine: 124 says so, whatever it returned.
 if [ "$qemu_status" -ne 124 ] && [ -s "$status_file" ]; then
   # A declared service failed to start: the command never ran; stage 2 says why.
-  if [ -s "$exchange/service-failure" ]; then
+  if [ -s "$exchange/$exec_service_failure" ]; then
     printf '%s: the command did not run: a service of the machine failed to start.\n' "$prog" >&2
-    cat "$exchange/service-failure" >&2
+    cat "$exchange/$exec_service_failure" >&2
   fi
   exit "$(cat "$status_file")"
 fi

@@ -22,6 +22,7 @@ import { resolveMachine } from '../config/resolve';
 import { renderRunScript } from './run-script';
 import { fakeHost } from '../../test/helpers/fake-host';
 import { hostKernel } from '../../test/helpers/boot-disk-testing';
+import { layoutStampPath } from '../disk/layout';
 
 let root: string;
 before(() => {
@@ -139,17 +140,18 @@ describe('run script', () => {
     assert.deepEqual(readdirSync(scratch), ['xchg']);
   });
 
+  // The stamp is where the targets look for it (layoutStampPath), though the run script writes it.
   it('creates empty disks once in the state directory, with a layout stamp, and keeps them', () => {
     const { ws, run } = workspace({ emptyDiskImages: [8, 4] });
     assert.equal(run().status, 0);
     assert.equal(virtualSize(join(ws, '.vm/vm/empty0.qcow2')), 8 * 1024 * 1024);
     assert.equal(virtualSize(join(ws, '.vm/vm/empty1.qcow2')), 4 * 1024 * 1024);
     assert.deepEqual(
-      JSON.parse(readFileSync(join(ws, '.vm/vm/empty1.qcow2.layout.json'), 'utf8')),
+      JSON.parse(readFileSync(layoutStampPath(join(ws, '.vm/vm/empty1.qcow2')), 'utf8')),
       { sizeMiB: 4, interface: 'virtio' },
     );
     assert.deepEqual(
-      JSON.parse(readFileSync(join(ws, '.vm/vm/vm.qcow2.layout.json'), 'utf8')).sizeMiB,
+      JSON.parse(readFileSync(layoutStampPath(join(ws, '.vm/vm/vm.qcow2')), 'utf8')).sizeMiB,
       512,
     );
     writeFileSync(join(ws, '.vm/vm/empty0.qcow2'), 'kept');

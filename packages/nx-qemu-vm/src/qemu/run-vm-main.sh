@@ -3,7 +3,8 @@
 # a child that dies with this script, stop the machine cleanly on a signal,
 # and leave nothing behind. run-script.ts sets before it: prog, disk_image,
 # TMPDIR, own_tmpdir (1 when this run made TMPDIR), control_dir, the
-# helpers of run-vm-lib.sh and the functions run_qemu and check_disks.
+# helpers of run-vm-lib.sh and run-vm-processes.sh, check_qcow2 (rendered
+# from disk/disk-rules.ts), and the functions run_qemu and check_disks.
 # shellcheck disable=SC2154
 
 # One writer per root disk: an exclusive lock on the image (a shared one with

@@ -4,7 +4,7 @@
 // meaning of the agent's hello and status payloads.
 import { constants } from 'node:os';
 
-import { MAX_COMMAND_BYTES, MAX_FRAME } from '../contract/host-guest';
+import { AGENT_HELLO, MAX_COMMAND_BYTES, MAX_FRAME } from '../contract/host-guest';
 
 const HEADER = 9;
 
@@ -79,7 +79,7 @@ export interface Hello {
 }
 
 export function parseHello(payload: Buffer): Hello | undefined {
-  const m = /^nx-qemu-vm-agent (\d+) (\S+)$/.exec(payload.toString());
+  const m = new RegExp(`^${AGENT_HELLO} (\\d+) (\\S+)$`).exec(payload.toString());
   return m ? { version: Number(m[1]), bootId: m[2] } : undefined;
 }
 

@@ -1,7 +1,7 @@
 // A host described in data, so pure code can be tested for any machine
 // without touching the real /boot or firmware directories.
 import { resolve } from 'node:path';
-import type { FirmwareDescriptor, HostFacts } from '../../src/host/facts';
+import type { FirmwareDescriptor, HostFacts } from '../../src/host/host-facts';
 
 export const FAKE_KERNEL = '/boot/vmlinuz-6.1.0-99-amd64';
 

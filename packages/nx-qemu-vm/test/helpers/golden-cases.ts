@@ -5,7 +5,7 @@
 // qemu-accepts.spec.ts (real host, real QEMU).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HostFacts } from '../../src/host/facts';
+import type { HostFacts } from '../../src/host/host-facts';
 import { type ResolvedMachine, resolveConfig } from '../../src/config/resolve';
 import { type ValidConfig, validateConfig } from '../../src/config/validate';
 import { buildQemuArgv } from '../../src/qemu/argv';

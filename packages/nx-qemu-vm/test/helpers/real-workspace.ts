@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { distDir } from '../../src/config/defaults';
-import type { HostFacts } from '../../src/host/facts';
+import type { HostFacts } from '../../src/host/host-facts';
 import { readHostFacts } from '../../src/host/host-facts';
 import type { ValidMachine } from '../../src/config/valid-machine';
 import { type ResolvedMachine, newestKernel, resolveConfig } from '../../src/config/resolve';

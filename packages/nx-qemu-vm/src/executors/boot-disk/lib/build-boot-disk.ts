@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { MachineContext } from '../../machine-executor';
-import { bootDiskSpec } from '../../../disk/boot-disk-spec';
+import { bootDiskSpec } from '../../../disk/boot-disk-inputs';
 import {
   type BootEntry,
   bootEntryVariables,
