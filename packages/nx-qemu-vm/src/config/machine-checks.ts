@@ -9,9 +9,7 @@ import { checkLogins } from './login-checks';
 import { checkMounts } from './mount-checks';
 import { checkTexts } from './text-checks';
 import { checkWorkload } from './workload-checks';
-
-/** A dotted-quad IPv4 address, each part 0-255 without leading zeros. */
-export const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+import { checkForwardPorts, checkPrimaryIPAddress, checkVlans } from './network-checks';
 
 /**
  * PCI slots each machine type leaves to the devices we add, measured with
@@ -86,18 +84,6 @@ export function checkMachine(name: string, machine: ValidMachine): ConfigIssue[]
   ]);
 }
 
-/** Written into the guest's /etc/hosts as the machine's own address. */
-function checkPrimaryIPAddress(machine: ValidMachine): OptionProblem[] {
-  const { problems, add } = problemList();
-  if (machine.primaryIPAddress !== '' && !IPV4.test(machine.primaryIPAddress))
-    add(
-      ['primaryIPAddress'],
-      machine.primaryIPAddress,
-      "must be an IPv4 address such as 192.168.1.10 (it becomes the line for this machine in the guest's /etc/hosts), or empty for the address on its first vlan.",
-    );
-  return problems;
-}
-
 /** The /tmp size and the number of cores, against what the guest kernel and QEMU take. */
 function checkResources(machine: ValidMachine): OptionProblem[] {
   const { problems, add } = problemList();
@@ -115,76 +101,6 @@ function checkResources(machine: ValidMachine): OptionProblem[] {
       machine.cores,
       `is out of range for an ${machine.arch} guest (allowed: 1 to ${maxCores}, the most QEMU starts for it${machine.arch === 'aarch64-linux' ? '' : ' without KVM'}).`,
     );
-  return problems;
-}
-
-/** Each forward's addresses, and no two forwards on one host port or guest target. */
-function checkForwardPorts(machine: ValidMachine): OptionProblem[] {
-  const { problems, add } = problemList();
-  const hostPorts = new Map<string, number>();
-  const guestTargets = new Map<string, number>();
-  machine.forwardPorts.forEach((rule, i) => {
-    if (rule.host.address !== '' && !IPV4.test(rule.host.address))
-      add(
-        ['forwardPorts', i, 'host', 'address'],
-        rule.host.address,
-        'must be an IPv4 address such as 127.0.0.1, or empty for 127.0.0.1.',
-      );
-    if (rule.guest.address !== '' && !IPV4.test(rule.guest.address))
-      add(
-        ['forwardPorts', i, 'guest', 'address'],
-        rule.guest.address,
-        'must be an IPv4 address, or empty.',
-      );
-    if (rule.from === 'guest') {
-      if (rule.proto !== 'tcp')
-        add(
-          ['forwardPorts', i, 'proto'],
-          rule.proto,
-          'guest-to-host forwarding supports only "tcp".',
-        );
-      if (!rule.guest.address.startsWith('10.0.2.'))
-        add(
-          ['forwardPorts', i, 'guest', 'address'],
-          rule.guest.address,
-          'must be in the user network 10.0.2.0/24, e.g. "10.0.2.100".',
-        );
-      const key = `${rule.guest.address}:${rule.guest.port}`;
-      const first = guestTargets.get(key);
-      if (first !== undefined)
-        add(
-          ['forwardPorts', i, 'guest'],
-          key,
-          `forwardPorts[${first}] already forwards guest ${key}.`,
-        );
-      else guestTargets.set(key, i);
-    } else {
-      const key = `${rule.proto}/${rule.host.port}`;
-      const first = hostPorts.get(key);
-      if (first !== undefined)
-        add(
-          ['forwardPorts', i, 'host', 'port'],
-          rule.host.port,
-          `forwardPorts[${first}] already listens on host ${rule.proto} port ${rule.host.port}; pick another port.`,
-        );
-      else hostPorts.set(key, i);
-    }
-  });
-
-  return problems;
-}
-
-/** No vlan listed twice. */
-function checkVlans(machine: ValidMachine): OptionProblem[] {
-  const { problems, add } = problemList();
-  const seenVlans = new Map<number, number>();
-  machine.vlans.forEach((vlan, i) => {
-    const first = seenVlans.get(vlan);
-    if (first !== undefined)
-      add(['vlans', i], vlan, `vlan ${vlan} is already listed at vlans[${first}].`);
-    else seenVlans.set(vlan, i);
-  });
-
   return problems;
 }
 
