@@ -189,12 +189,8 @@ function resolveBoot(
       image: kernelImage,
       initrd: machine.initrd ?? generatedInitrd(name),
       generatedInitrd: machine.initrd === null,
-      // A PVH entry gets no text screen from the firmware: the display would keep the
-      // BIOS's last words. A machine with a display boots the kernel as it is.
-      pvh:
-        machine.initrd === null && machine.arch === 'x86_64-linux' && !machine.graphics
-          ? pvhKernel(name)
-          : undefined,
+      // A machine with a display enters it only where no screen is looked at (run-script.ts).
+      pvh: machine.initrd === null && machine.arch === 'x86_64-linux' ? pvhKernel(name) : undefined,
       init,
       systemd,
       params,

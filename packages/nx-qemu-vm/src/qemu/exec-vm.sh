@@ -92,11 +92,13 @@ fi
 # timeout stops the run script (which powers the guest off) after
 # VM_EXEC_TIMEOUT seconds, and kills it if that takes more than a minute;
 # setpriv makes it stop the machine too if this script or timeout dies.
+# VM_NO_SCREEN=1: no one sees the display here, so a machine with one boots
+# through PVH too (faster; the warm state's key says which way it booted).
 run_machine() {
   : >"$log"
   rm -f -- "$work/warm-restoring"
   TMPDIR=$work USE_TMPDIR=1 QEMU_KERNEL_PARAMS="${QEMU_KERNEL_PARAMS:-} console=$serial_console $exec_flag panic=-1" \
-    VM_WARM=$warm VM_WARM_FILE=${warm_file:-} \
+    VM_WARM=$warm VM_WARM_FILE=${warm_file:-} VM_NO_SCREEN=1 \
     setpriv --pdeathsig TERM -- timeout --kill-after=60 "$timeout_s" \
     setpriv --pdeathsig TERM -- "$script_dir/$run_script" \
     -no-reboot -display none -monitor none -serial "file:$log_q" -fw_cfg "name=$fw_cfg_mode,string=$boot_mode" \

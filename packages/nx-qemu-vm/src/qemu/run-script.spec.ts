@@ -366,9 +366,18 @@ describe('run script: the kernel QEMU boots', () => {
     const { ws, run } = workspace({ graphics: true });
     const bin = fakeQemu(join(ws, 'fake-bin'));
     writeFileSync(join(ws, 'dist/vm/vm/initrd/vmlinux'), 'ELF');
-    const res = run({ PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, QEMU_OPTS: '' });
+    const env = { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, QEMU_OPTS: '' };
+    let res = run(env);
     assert.equal(res.status, 0, res.stderr);
     assert.equal(res.stdout, `kernel: ${hostKernel()}\n`);
+    // The exec script, which shows no screen, asks for the faster PVH boot.
+    res = run({ ...env, VM_NO_SCREEN: '1' });
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(res.stdout, `kernel: ${join(ws, 'dist/vm/vm/initrd/vmlinux')}\n`);
+    rmSync(join(ws, 'dist/vm/vm/initrd/vmlinux'));
+    res = run({ ...env, VM_NO_SCREEN: '1' });
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(res.stdout, `kernel: ${hostKernel()}\n`, 'the image when nothing was unpacked');
   });
 
   it('is the unpacked kernel under KVM too, with the same machine and CPU model', () => {

@@ -47,6 +47,27 @@ function accelChoice(r: ResolvedMachine): string {
   ].join('\n');
 }
 
+/** Sets boot_kernel: the kernel unpacked for PVH where it is there and may be used, or the image. */
+function bootKernelChoice(r: ResolvedMachine): string[] {
+  if (!r.kernel.pvh) return ['boot_kernel=$kernel_file'];
+  const pvh = shWord(hostPath(r.kernel.pvh, false));
+  if (r.graphics)
+    return [
+      '# A kernel entered through PVH gets no text screen from the firmware: the',
+      "# display would keep the BIOS's last words instead of tty1. So the kernel",
+      '# boots as it is, unless nothing looks at the screen (VM_NO_SCREEN=1, set',
+      '# by the exec script): then through PVH, as on a machine without a display.',
+      'boot_kernel=$kernel_file',
+      `if [ "\${VM_NO_SCREEN:-}" = 1 ] && [ -r ${pvh} ]; then boot_kernel=${pvh}; fi`,
+    ];
+  return [
+    '# The initrd target unpacks the kernel when it can: QEMU then enters it',
+    '# through PVH, and the guest is spared its own decompression.',
+    `boot_kernel=${pvh}`,
+    '[ -r "$boot_kernel" ] || boot_kernel=$kernel_file',
+  ];
+}
+
 /** The kernel and initrd must be readable before anything starts; QEMU's own message comes too late. */
 function readableChecks(r: ResolvedMachine): string[] {
   const initrdFix = r.kernel.generatedInitrd
@@ -59,14 +80,7 @@ function readableChecks(r: ResolvedMachine): string[] {
   return [
     `kernel_file=${shWord(hostPath(r.kernel.image, false))}`,
     `[ -r "$kernel_file" ] || die "cannot read the kernel $kernel_file; ${kernelFix}"`,
-    ...(r.kernel.pvh
-      ? [
-          '# The initrd target unpacks the kernel when it can: QEMU then enters it',
-          '# through PVH, and the guest is spared its own decompression.',
-          `boot_kernel=${shWord(hostPath(r.kernel.pvh, false))}`,
-          '[ -r "$boot_kernel" ] || boot_kernel=$kernel_file',
-        ]
-      : ['boot_kernel=$kernel_file']),
+    ...bootKernelChoice(r),
     ...(r.system.from === 'debian'
       ? [
           `[ -r ${shWord(hostPath(r.system.image.store, false))} ] || die ${shQuote('cannot read the store image ')}${shWord(hostPath(r.system.image.store, false))}${shQuote(`; build it: npx nx run ${r.name}:image`)}`,
