@@ -82,9 +82,11 @@ export const EXEC_SUBDIR = '.nx-qemu-vm';
 export const XCHG_TARGET = '/tmp/xchg';
 /** exec's exchange directory as the guest sees it. */
 export const EXEC_DIR = `${XCHG_TARGET}/${EXEC_SUBDIR}`;
-/** In it: the command the host writes, and the guest's answers. */
+/** In it: the command the host writes (a shell script), and the guest's answers. */
 export const EXEC_FILES = {
-  command: 'command',
+  // Not plain "command": shellcheck takes `exec_command=command` in the
+  // generated header for a command's name assigned by mistake (SC2209).
+  command: 'command.sh',
   status: 'status',
   /** Why a declared service failed to start, when the command never ran. */
   serviceFailure: 'service-failure',
