@@ -35,6 +35,7 @@ uidmap              # newuidmap and newgidmap: mmdebstrap's unshare mode, when a
 erofs-utils         # mkfs.erofs and fsck.erofs: the store image, the initrd's files taken from it, and install images
 tesseract-ocr       # the test API's getScreenText and waitForText read the screen by OCR
 ssl-cert            # tests: machines on the host's /usr boot on a host with ssl-cert, as many hosts are
+linux-libc-dev      # tests hold the agent's system call numbers to the kernel's headers, for every arch
 PACKAGES
 )
 apt-get update -qq

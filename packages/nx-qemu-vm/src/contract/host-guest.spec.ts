@@ -9,6 +9,7 @@ import {
   AGENT_HELLO,
   AGENT_VERSION,
   CHUNK,
+  GUEST_SYSCALLS,
   KERNEL_FLAG_WARM,
   MAX_FRAME,
   RUN_DIR,
@@ -47,5 +48,21 @@ describe('the host-guest contract in static files', () => {
       source('qemu/run-vm-warm.sh'),
       new RegExp(` ${KERNEL_FLAG_WARM.replace('.', '\\.')}"`),
     );
+  });
+
+  it("the agent's system call numbers are the kernel's, for every guest architecture", () => {
+    // Debian's linux-libc-dev has every architecture's table on an x86_64 host.
+    const headers: Record<keyof typeof GUEST_SYSCALLS, string> = {
+      'x86_64-linux': '/usr/include/x86_64-linux-gnu/asm/unistd_64.h',
+      'i686-linux': '/usr/include/x86_64-linux-gnu/asm/unistd_32.h',
+      'aarch64-linux': '/usr/include/asm-generic/unistd.h',
+    };
+    for (const [arch, calls] of Object.entries(GUEST_SYSCALLS)) {
+      const text = readFileSync(headers[arch as keyof typeof headers], 'utf8');
+      for (const [call, nr] of Object.entries(calls)) {
+        const m = text.match(new RegExp(`^#define __NR_${call}\\s+(\\d+)$`, 'm'));
+        assert.equal(Number(m?.[1]), nr, `${arch} ${call}`);
+      }
+    }
   });
 });

@@ -22,7 +22,7 @@ export const AGENT_PORT = 'org.nx-qemu-vm.agent';
 /** The first word of the agent's hello: "nx-qemu-vm-agent <version> <boot id>". */
 export const AGENT_HELLO = 'nx-qemu-vm-agent';
 /** The version the agent says in its hello. */
-export const AGENT_VERSION = 2;
+export const AGENT_VERSION = 3;
 /** The agent refuses larger frames; so do we. */
 export const MAX_FRAME = 16 * 1024 * 1024;
 /** Stdin and output travel in chunks of at most this size. */
@@ -114,3 +114,18 @@ export const INITRD_UNITS = '/nx-qemu-vm/units';
 export const EXEC_TIMEOUT_STATUS = 124;
 /** ... or the guest never ran the command (also a declared service that failed to start). */
 export const EXEC_BOOT_FAILURE_STATUS = 125;
+
+// --- system calls -------------------------------------------------------------
+
+/**
+ * Linux's numbers for the system calls the agent makes for the host (its Y
+ * frame, through Perl's `syscall`, which needs no module but takes the
+ * number, and the number is the architecture's own).
+ */
+export const GUEST_SYSCALLS = {
+  'x86_64-linux': { mount: 165, umount2: 166, settimeofday: 164 },
+  'aarch64-linux': { mount: 40, umount2: 39, settimeofday: 170 },
+  'i686-linux': { mount: 21, umount2: 52, settimeofday: 79 },
+} as const;
+/** The guest's `long`, for a struct timeval: 8 bytes, but 4 on i686. */
+export const GUEST_LONG_BYTES = { 'x86_64-linux': 8, 'aarch64-linux': 8, 'i686-linux': 4 } as const;

@@ -13,6 +13,8 @@
 #                   X exec: payload = flags byte (1: stdin is piped; 2: bash, not sh) + command
 #                   I stdin bytes for a command; an empty payload closes its stdin
 #                   K signal number (decimal) for a command's process group
+#                   Y system calls the agent makes itself (see system_calls): answered
+#                     with O (a line per call: 0, or the errno it failed with), then S
 #   guest -> host   H hello: "nx-qemu-vm-agent <version> <boot id>"
 #                   O stdout bytes, E stderr bytes
 #                   S status: "exit N" or "signal N", after all of the command's output;
@@ -54,7 +56,7 @@ my $RUN_COMMAND = 'eval "unset NXVM_COMMAND; $NXVM_COMMAND"';
 my @SH = ('/bin/sh', '-c', $RUN_COMMAND);
 my @BASH = ('/bin/bash', '-c', "set -euo pipefail; $RUN_COMMAND");
 
-my $VERSION = 2;
+my $VERSION = 3;
 my $CHUNK = 65536;
 my $MAX_FRAME = 16 * 1024 * 1024;
 
@@ -212,11 +214,44 @@ sub reap {
   }
 }
 
+# The agent makes a few system calls itself: just after a restore, a guest
+# runs cold under TCG, and each program it starts there costs a tenth of a
+# second or more (the test API unmounts and mounts shares, sets the clock and
+# reseeds the random generator around a snapshot). One call a line: the
+# call's number, which the host gives as it knows the guest's architecture,
+# or "reseed"; then its arguments, tab-separated, each "i:DECIMAL" or
+# "x:HEX" (bytes, passed by address; Perl ends every string with a NUL).
+sub system_calls {
+  my ($id, $payload) = @_;
+  my @errnos;
+  for my $line (split /\n/, $payload) {
+    my ($call, @words) = split /\t/, $line;
+    my @args = map { /^i:(-?[0-9]+)$/ ? $1 + 0 : /^x:((?:[0-9a-f]{2})*)$/ ? pack('H*', $1) : undef } @words;
+    if (grep { !defined } @args) { push @errnos, 22 }    # EINVAL
+    elsif ($call eq 'reseed') { push @errnos, reseed(@args) }
+    elsif ($call =~ /^[0-9]+$/) { push @errnos, syscall($call + 0, @args) == -1 ? $! + 0 : 0 }
+    else { push @errnos, 38 }    # ENOSYS
+  }
+  send_frame('O', $id, join('', map { "$_\n" } @errnos));
+  send_frame('S', $id, 'exit 0');
+}
+
+# Fresh bytes into the kernel's pool, then RNDRESEEDCRNG (_IO('R', 0x07)):
+# its generator takes them at once, not at its next reseed.
+sub reseed {
+  my ($bytes) = @_;
+  open(my $f, '>', '/dev/urandom') or return $! + 0;
+  defined(syswrite($f, $bytes // '')) or return $! + 0;
+  ioctl($f, 0x5207, 0) or return $! + 0;
+  return 0;
+}
+
 my $inbuf = '';
 sub handle_frame {
   my ($type, $id, $payload) = @_;
   if ($type eq 'P') { hello() }
   elsif ($type eq 'X') { spawn($id, $payload) if length $payload && !$commands{$id} }
+  elsif ($type eq 'Y') { system_calls($id, $payload) }
   elsif ($type eq 'I') {
     my $c = $commands{$id} or return;
     return unless $c->{in};

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { AgentChannel, ChannelClosedError } from './agent-channel';
-import { AGENT_VERSION, MAX_COMMAND_BYTES } from '../contract/host-guest';
+import { AGENT_VERSION, GUEST_SYSCALLS, MAX_COMMAND_BYTES } from '../contract/host-guest';
 
 const AGENT = join(__dirname, '../guest/agent.pl');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -169,6 +169,20 @@ describe('guest agent and host channel', () => {
     // What they write later is dropped; the next commands are not disturbed.
     const next = await channel.run('echo next').result;
     assert.equal(next.stdout.toString(), 'next\n');
+  });
+
+  it('makes system calls itself, answering each with its errno', async () => {
+    const root = process.getuid?.() === 0;
+    const errnos = await channel.systemCalls([
+      // umount2 of a directory that is no mount point: EINVAL (EPERM without root).
+      {
+        call: GUEST_SYSCALLS[process.arch === 'arm64' ? 'aarch64-linux' : 'x86_64-linux'].umount2,
+        args: [Buffer.from(dir), 0],
+      },
+      // RNDRESEEDCRNG needs CAP_SYS_ADMIN.
+      { call: 'reseed', args: [Buffer.alloc(32, 7)] },
+    ]);
+    assert.deepEqual(errnos, root ? [22, 0] : [1, 1]);
   });
 
   it('rejects what runs when the guest goes down', async () => {

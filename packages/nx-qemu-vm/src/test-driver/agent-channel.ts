@@ -9,10 +9,13 @@ import {
   FrameDecoder,
   type Hello,
   type Shell,
+  type SystemCall,
   encodeFrame,
   execPayload,
+  parseErrnos,
   parseHello,
   parseStatus,
+  systemCallsPayload,
 } from './agent-protocol';
 
 export interface RunOptions {
@@ -74,6 +77,22 @@ export class AgentChannel {
     return this.closedWith !== undefined;
   }
 
+  /** Commands sent and not yet ended. */
+  get running(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * After the guest was set back to a saved state: what it sent from the
+   * state left behind (a frame cut off at the stop) is dropped, and the
+   * hello is asked for again, as the saved state's boot may be another.
+   */
+  async resync(): Promise<Hello> {
+    this.decoder.reset();
+    this.hello = undefined;
+    return this.waitForHello();
+  }
+
   /** Resolves with the next hello whose boot id is not `notBootId`; pings until then. */
   waitForHello(notBootId?: string, pingEverySeconds = 5): Promise<Hello> {
     if (this.closedWith) return Promise.reject(this.closedWith);
@@ -112,6 +131,18 @@ export class AgentChannel {
         });
     });
     return { result, kill: (signal) => this.kill(id, signal) };
+  }
+
+  /** Has the agent make `calls` itself, in order; the errno of each, 0 for success. */
+  async systemCalls(calls: readonly SystemCall[]): Promise<number[]> {
+    const id = this.nextId++;
+    const exit = await new Promise<CommandExit>((resolve, reject) => {
+      if (this.closedWith) return reject(this.closedWith);
+      const payload = systemCallsPayload(calls);
+      this.pending.set(id, { stdout: [], stderr: [], options: {}, resolve, reject });
+      this.stream.write(encodeFrame('Y', id, payload));
+    });
+    return parseErrnos(exit.stdout, calls.length);
   }
 
   /** Rejects what is pending; the agent sent D (the guest goes down) or the channel ended. */

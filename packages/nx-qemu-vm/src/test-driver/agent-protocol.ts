@@ -8,7 +8,7 @@ import { AGENT_HELLO, MAX_COMMAND_BYTES, MAX_FRAME } from '../contract/host-gues
 
 const HEADER = 9;
 
-export type HostFrameType = 'P' | 'X' | 'I' | 'K';
+export type HostFrameType = 'P' | 'X' | 'I' | 'K' | 'Y';
 export type GuestFrameType = 'H' | 'O' | 'E' | 'S' | 'D';
 
 export interface Frame {
@@ -49,6 +49,39 @@ export function execPayload(command: string, withStdin: boolean, shell: Shell = 
 }
 
 /** Splits a byte stream into frames, keeping a partial frame for the next chunk. */
+/** A system call the agent makes itself (its Y frame): its number, or "reseed"; integers, or bytes passed by address. */
+export interface SystemCall {
+  call: number | 'reseed';
+  args: (number | Buffer)[];
+}
+
+export function systemCallsPayload(calls: readonly SystemCall[]): Buffer {
+  const word = (a: number | Buffer) => {
+    if (Buffer.isBuffer(a)) return `x:${a.toString('hex')}`;
+    if (!Number.isSafeInteger(a)) throw new TypeError(`not an integer argument: ${a}`);
+    return `i:${a}`;
+  };
+  return Buffer.from(
+    calls
+      .map(({ call, args }) => {
+        if (call !== 'reseed' && !(Number.isInteger(call) && call >= 0))
+          throw new TypeError(`not a system call number: ${call}`);
+        return [String(call), ...args.map(word)].join('\t');
+      })
+      .join('\n'),
+  );
+}
+
+/** The agent's answer to a Y frame: the errno of each call, 0 for success. */
+export function parseErrnos(stdout: Buffer, count: number): number[] {
+  const lines = stdout.toString().split('\n').filter(Boolean);
+  if (lines.length !== count || lines.some((l) => !/^[0-9]+$/.test(l)))
+    throw new Error(
+      `the agent answered ${count} system call(s) with ${JSON.stringify(stdout.toString())}`,
+    );
+  return lines.map(Number);
+}
+
 export class FrameDecoder {
   private pending: Buffer = Buffer.alloc(0);
 
@@ -69,6 +102,11 @@ export class FrameDecoder {
     }
     this.pending = this.pending.subarray(at);
     return frames;
+  }
+
+  /** Drops a frame begun and not ended. */
+  reset(): void {
+    this.pending = Buffer.alloc(0);
   }
 }
 

@@ -7,6 +7,7 @@ import '../require-node';
 export { startMachines, findWorkspaceRoot } from './start-machines';
 export type { MachineSet, StartOptions } from './start-machines';
 export type { Machine } from './machine';
+export type { MachineSnapshot, SetSnapshot } from './snapshots';
 export { subtest } from './transcript';
 export type { Transcript } from './transcript';
 export type { ExecuteBufferOptions, ExecuteResult, ExecuteTextOptions, WaitOptions } from './types';

@@ -251,6 +251,18 @@ export class MachineProcess {
     return this.qmpClient;
   }
 
+  /** This run's scratch directory, which names the run: a snapshot belongs to the run that took it. */
+  get runDir(): string | undefined {
+    return this.stoppedBecause ? undefined : this.launched?.dir;
+  }
+
+  /** After QEMU loaded a saved state: the agent of that state, whichever boot it is. */
+  async resync(timeoutSeconds: number): Promise<void> {
+    const agent = this.channel('resume from a snapshot');
+    this.wentDownFrom = undefined;
+    await this.withTimeout(agent.resync(), timeoutSeconds, 'waiting for the agent after a restore');
+  }
+
   /** The run's control directory, which also holds qemu-ga's socket (qga.sock). */
   get controlDir(): string {
     if (!this.launched) throw this.notRunning('find its sockets');

@@ -46,6 +46,15 @@ import * as calls from './systemd-calls';
 import type { SystemdGuest, UserOption } from './systemd-calls';
 import { addForward, screendump, sendKeyCombination, setLinks } from './qmp-actions';
 import type { Transcript } from './transcript';
+import type { ShareMount } from './snapshot-commands';
+import type { GuestArch } from '../config/defaults';
+import {
+  type MachineSnapshot,
+  type SnapshotAccess,
+  deleteSnapshot,
+  restoreSnapshots,
+  takeSnapshots,
+} from './snapshots';
 import type {
   CommandOptions,
   ExecuteBufferOptions,
@@ -75,6 +84,11 @@ export interface MachineSpec extends LaunchOptions {
   shell: Shell;
   /** Seconds start() gives a boot by default (startMachines' timeout). */
   bootTimeout: number;
+  /** The 9p shares stage 1 mounts, which a snapshot unmounts for the save. */
+  shares: ShareMount[];
+  arch: GuestArch;
+  /** Why this machine cannot be saved in a snapshot, if it cannot. */
+  snapshotRefusal: string | undefined;
 }
 
 /** Seconds a command may run: as long as NixOS's driver allows (an apt-get install may take minutes). */
@@ -789,6 +803,59 @@ export class Machine {
   /** Stops at once through the run script (which removes its scratch files); used by dispose. */
   async stopNow(): Promise<void> {
     await keepAlive(() => this.proc.stopNow());
+  }
+
+  /**
+   * Saves this machine's memory, devices and disks where it runs; restore()
+   * brings them back. The machine's shares are unmounted for the save and
+   * mounted again. See MachineSet.snapshot() for several machines together.
+   */
+  snapshot(): Promise<MachineSnapshot> {
+    return this.step(
+      'snapshot()',
+      async () => (await takeSnapshots([this.snapshotAccess('take a snapshot')]))[0],
+      (s) => `${s.name}, ${(s.bytes / 1048576).toFixed(0)} MiB`,
+    );
+  }
+
+  /** Sets the machine back to a snapshot of this run: its commands running now are rejected. */
+  restore(snapshot: MachineSnapshot): Promise<void> {
+    return this.step(`restore(${snapshot.name})`, () =>
+      restoreSnapshots([{ access: this.snapshotAccess('restore a snapshot'), snapshot }]),
+    );
+  }
+
+  /** Frees what a snapshot holds in the machine's overlay; it cannot be restored after. */
+  deleteSnapshot(snapshot: MachineSnapshot): Promise<void> {
+    return this.step(`deleteSnapshot(${snapshot.name})`, () =>
+      deleteSnapshot(this.snapshotAccess('delete a snapshot'), snapshot),
+    );
+  }
+
+  /** @internal What snapshots.ts needs of the running machine; throws when it cannot be saved. */
+  snapshotAccess(what: string): SnapshotAccess {
+    if (this.spec.snapshotRefusal)
+      throw new MachineError(
+        this.name,
+        `cannot ${what}: ${this.spec.snapshotRefusal}`,
+        this.consoleLog,
+      );
+    const run = this.proc.runDir;
+    const channel = this.proc.channel(what);
+    return {
+      name: this.name,
+      consoleLog: this.consoleLog,
+      arch: this.spec.arch,
+      run: run!,
+      qmp: this.proc.qmp(what),
+      shares: this.spec.shares,
+      running: channel.running,
+      exec: (command, timeout) => this.run(command, { timeout }) as Promise<ExecuteResult<string>>,
+      systemCalls: (calls) =>
+        this.proc.withTimeout(channel.systemCalls(calls), 60, `${what}: the agent's system calls`),
+      interrupt: (err) => channel.interrupt(err),
+      resync: () => this.proc.resync(this.spec.bootTimeout),
+    };
   }
 
   /** Keeps the console log so far and, for graphics machines, a screenshot; returns the directory. */

@@ -16,6 +16,15 @@ import { Machine } from './machine';
 import { accelSummary } from '../qemu/accel-line';
 import type { Shell } from './agent-protocol';
 import { type Transcript, closeTranscript, openTranscript } from './transcript';
+import { STORE_TAG } from '../config/shares';
+import type { ShareMount } from './snapshot-commands';
+import {
+  type MachineSnapshot,
+  type SetSnapshot,
+  deleteSnapshot,
+  restoreSnapshots,
+  takeSnapshots,
+} from './snapshots';
 
 export interface StartOptions {
   /** The directory of workspace-vm.json; default: found from process.cwd() upwards. */
@@ -45,6 +54,16 @@ export interface MachineSet<Name extends string> extends AsyncDisposable {
   captureArtifacts(label?: string): Promise<string[]>;
   /** Every command and wait of these machines, with its duration and outcome, under the subtests that ran it. */
   transcript: Transcript;
+  /**
+   * Saves every machine of the set together (memory, devices and disks, in
+   * the run's scratch directory), stopped at one moment so that the vlans
+   * between them lose nothing. Several may exist; they go with the set.
+   */
+  snapshot(): Promise<SetSnapshot>;
+  /** Sets every machine of the snapshot back to it, together; commands running in them are rejected. */
+  restore(snapshot: SetSnapshot): Promise<void>;
+  /** Frees what a snapshot holds in the machines' overlays. */
+  deleteSnapshot(snapshot: SetSnapshot): Promise<void>;
 }
 
 export function findWorkspaceRoot(from: string): string {
@@ -187,6 +206,15 @@ function machineSpec(root: string, r: ResolvedMachine, persistent: boolean, vlan
     addresses: r.network.vlans.map(({ vlan, address }) => ({ vlan, address })),
     systemd: r.kernel.systemd,
     warmState: warmState(dist, r),
+    arch: r.arch,
+    shares: r.fileSystems
+      .filter((f) => f.fsType === '9p' && f.device !== STORE_TAG)
+      .map((f): ShareMount => ({ tag: f.device, mountPoint: f.mountPoint, options: f.options })),
+    snapshotRefusal: persistent
+      ? "snapshots need throwaway disks, and the machines were started with persistent: true (a snapshot would be written into the machine's own disk image)"
+      : r.system.from === 'host'
+        ? 'its system is the host\'s /usr on a 9p share, which stays mounted while the machine runs, and QEMU cannot save a machine with a mounted share; a machine with a declared system ("system": { "from": "debian" }) has its system on an image and can be saved'
+        : undefined,
   };
 }
 
@@ -207,10 +235,50 @@ function machineSet<Name extends string>(
       closeTranscript(transcript);
       await Promise.all(list.map((m) => (persistent ? m.shutdown() : m.stopNow())));
     });
+  const access = (what: string) => list.map((m) => m.snapshotAccess(what));
+  const ofSet = (snapshot: SetSnapshot) =>
+    list.map((m) => {
+      const s = snapshot.machines[m.name];
+      if (!s)
+        throw new StartError(
+          `restore: the snapshot has no machine "${m.name}"; take it from this set`,
+        );
+      return s;
+    });
   return {
     machines,
     shutdown,
     transcript,
+    snapshot: () =>
+      keepAlive(() =>
+        transcript.step(undefined, 'snapshot()', async () => {
+          const taken = await takeSnapshots(access('take a snapshot'));
+          return Object.freeze({
+            machines: Object.freeze(Object.fromEntries(taken.map((s) => [s.machine, s]))),
+            takenAt: taken[0].takenAt,
+            bytes: taken.reduce((sum, s) => sum + s.bytes, 0),
+          });
+        }),
+      ),
+    restore: (snapshot) =>
+      keepAlive(() =>
+        transcript.step(undefined, 'restore()', async () => {
+          const snapshots: MachineSnapshot[] = ofSet(snapshot);
+          const machinesAccess = access('restore a snapshot');
+          await restoreSnapshots(
+            machinesAccess.map((a, i) => ({ access: a, snapshot: snapshots[i] })),
+          );
+        }),
+      ),
+    deleteSnapshot: (snapshot) =>
+      keepAlive(() =>
+        transcript.step(undefined, 'deleteSnapshot()', async () => {
+          const snapshots = ofSet(snapshot);
+          await Promise.all(
+            access('delete a snapshot').map((a, i) => deleteSnapshot(a, snapshots[i])),
+          );
+        }),
+      ),
     captureArtifacts: (label) => Promise.all(list.map((m) => m.captureArtifacts(label))),
     [Symbol.asyncDispose]: shutdown,
   };
