@@ -36,6 +36,7 @@ use strict;
 # (Constant subroutines rather than constant.pm, which loads warnings.pm.)
 sub F_GETFL () { 3 }
 sub F_SETFL () { 4 }
+sub F_SETFD () { 2 }
 sub O_NONBLOCK () { 0x800 }
 sub WNOHANG () { 1 }
 # errno(3): %! would load Errno.pm and Exporter.pm.
@@ -48,10 +49,11 @@ sub retry_later () { $! == EAGAIN || $! == EINTR }
 (my $beside = $0) =~ s{[^/]*$}{busybox};
 my @SETSID = -x $beside ? ($beside, 'setsid') : ('setsid');
 # The shells a command runs in: sh, or bash in strict mode as NixOS's test
-# driver runs its commands. The command reaches the shell in its environment,
-# never in its arguments, and the shell drops it before running it: no
-# process's command line holds the command's text, so `pgrep -f TEXT` cannot
-# find the agent's own shell, and the command's children do not inherit it.
+# driver runs its commands. The command reaches the shell in its environment
+# (or, in a spare shell, through a pipe: below), never in its arguments, and
+# the shell drops it before running it: no process's command line holds the
+# command's text, so `pgrep -f TEXT` cannot find the agent's own shell, and
+# the command's children do not inherit it.
 my $RUN_COMMAND = 'eval "unset NXVM_COMMAND; $NXVM_COMMAND"';
 my @SH = ('/bin/sh', '-c', $RUN_COMMAND);
 my @BASH = ('/bin/bash', '-c', "set -euo pipefail; $RUN_COMMAND");
@@ -116,17 +118,18 @@ my %by_pid;
 # Read ends left open by commands that finished: drained and dropped.
 my %leftover;
 
-sub spawn {
-  my ($id, $payload) = @_;
-  my ($flags, $command) = (ord(substr($payload, 0, 1)), substr($payload, 1));
-  my $shell = $flags & 2 ? \@BASH : \@SH;
-  return send_frame('S', $id, "refused $shell->[0] is not in this system") unless -x $shell->[0];
+# Starts a process in a session of its own with its stdout and stderr on
+# pipes, and its stdin on a pipe ($o->{stdin}) or /dev/null. $o->{command}
+# goes in its environment; $o->{keep} is a pipe's read end it keeps across
+# exec. Returns the process, or why it could not start.
+sub start_process {
+  my ($o) = @_;
   my ($in_r, $in_w);
-  if ($flags & 1) { pipe($in_r, $in_w) or return failed_start($id, "pipe: $!") }
-  pipe(my $out_r, my $out_w) or return failed_start($id, "pipe: $!");
-  pipe(my $err_r, my $err_w) or return failed_start($id, "pipe: $!");
+  if ($o->{stdin}) { pipe($in_r, $in_w) or return "pipe: $!" }
+  pipe(my $out_r, my $out_w) or return "pipe: $!";
+  pipe(my $err_r, my $err_w) or return "pipe: $!";
   my $pid = fork();
-  return failed_start($id, "fork: $!") unless defined $pid;
+  return "fork: $!" unless defined $pid;
   if ($pid == 0) {
     $SIG{$_} = 'DEFAULT' for qw(PIPE CHLD TERM HUP);
     # exit, not _exit, is safe in this child: the agent writes with syswrite
@@ -137,16 +140,74 @@ sub spawn {
     open(STDERR, '>&', $err_w) or exit(126);
     chdir('/root') or chdir('/');
     # Perl marks every other descriptor close-on-exec: the command inherits none of ours.
-    $ENV{NXVM_COMMAND} = $command;
-    exec(@SETSID, @$shell) or exit(127);
+    if ($o->{keep}) { fcntl($o->{keep}, F_SETFD, 0) or exit(126) }
+    $ENV{NXVM_COMMAND} = $o->{command} if defined $o->{command};
+    exec(@SETSID, @{ $o->{argv} }) or exit(127);
   }
   close($out_w);
   close($err_w);
   close($in_r) if $in_r;
   nonblocking($_) for grep { defined } ($out_r, $err_r, $in_w);
-  my $c = { id => $id, pid => $pid, out => $out_r, err => $err_r, in => $in_w, queue => '', eof => 0 };
+  return { pid => $pid, out => $out_r, err => $err_r, in => $in_w, queue => '', eof => 0 };
+}
+
+# A spare: an sh started ahead of time, in a session of its own, that waits
+# for its command on a pipe. Starting the process is most of a command's round
+# trip in a TCG guest (the fork, and the exec of /bin/sh and its libraries),
+# so the agent starts a spare whenever an sh command ends, to be ready in the
+# pause before the host's next command, which then takes it at once (a test
+# that runs bash does not pay for spares it would not use). The
+# spare sources the pipe, which holds two lines: one closes the pipe (the
+# command inherits none of ours) and sets stdin, the other evals the command
+# single-quoted, as the environment path evals it. A bash command, one that
+# comes while no spare waits (another runs), or one longer than PIPE_BUF (one
+# write into the empty pipe takes it whole) starts a process of its own.
+my $SPARE_SCRIPT_MAX = 4096;
+my $spare;
+
+sub start_spare {
+  pipe(my $script_r, my $script_w) or return;
+  my $fd = fileno($script_r);
+  my $p = start_process({ stdin => 1, keep => $script_r, argv => [$SH[0], '-c', ". /proc/self/fd/$fd"] });
+  close($script_r);
+  return unless ref $p;
+  @$p{qw(script script_fd)} = ($script_w, $fd);
+  $by_pid{$p->{pid}} = $spare = $p;
+}
+
+sub take_spare {
+  my ($flags, $command) = @_;
+  return undef if !$spare || $flags & 2;
+  (my $quoted = $command) =~ s/'/'\\''/g;
+  my $script = "exec $spare->{script_fd}<&-" . ($flags & 1 ? '' : ' </dev/null') . "\neval '$quoted'\n";
+  return undef if length $script > $SPARE_SCRIPT_MAX;
+  my $c = $spare;
+  $spare = undef;
+  my $n = syswrite($c->{script}, $script);
+  close(delete $c->{script});
+  if (($n // -1) != length $script) {
+    # It died before it read: reap() drops it.
+    kill('KILL', -$c->{pid});
+    return undef;
+  }
+  if (!($flags & 1)) {
+    close($c->{in});
+    $c->{in} = undef;
+  }
+  return $c;
+}
+
+sub spawn {
+  my ($id, $payload) = @_;
+  my ($flags, $command) = (ord(substr($payload, 0, 1)), substr($payload, 1));
+  my $shell = $flags & 2 ? \@BASH : \@SH;
+  return send_frame('S', $id, "refused $shell->[0] is not in this system") unless -x $shell->[0];
+  my $c = take_spare($flags, $command)
+    // start_process({ stdin => $flags & 1, command => $command, argv => $shell });
+  return failed_start($id, $c) unless ref $c;
+  @$c{qw(id bash)} = ($id, $flags & 2);
   $commands{$id} = $c;
-  $by_pid{$pid} = $c;
+  $by_pid{$c->{pid}} = $c;
 }
 
 sub failed_start {
@@ -205,12 +266,22 @@ sub finish {
   send_frame('S', $c->{id}, $status);
   delete $commands{$c->{id}};
   delete $by_pid{$c->{pid}};
+  start_spare() unless $spare || $c->{bash};
+}
+
+# A spare that ended before it was given a command (killed in the guest, or it could not start).
+sub drop_spare {
+  my ($p) = @_;
+  $spare = undef if $spare && $spare == $p;
+  delete $by_pid{$p->{pid}};
+  close($_) for grep { defined } @$p{qw(out err in script)};
 }
 
 sub reap {
   while ((my $pid = waitpid(-1, WNOHANG)) > 0) {
     my $c = $by_pid{$pid} or next;
-    finish($c, $?);
+    if (defined $c->{id}) { finish($c, $?) }
+    else { drop_spare($c) }
   }
 }
 
@@ -296,6 +367,7 @@ while (1) {
   if ($going_down) {
     send_frame('D', 0, '');
     kill('TERM', -$_->{pid}) for values %commands;
+    kill('TERM', -$spare->{pid}) if $spare;
     exit 0;
   }
   my ($rin, $win) = ('', '');

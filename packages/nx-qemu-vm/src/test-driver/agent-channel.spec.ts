@@ -3,17 +3,35 @@
 // signals and statuses, without a VM. The e2e suite proves the same in guests.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
-import { AgentChannel, ChannelClosedError } from './agent-channel';
+import {
+  AgentChannel,
+  ChannelClosedError,
+  type CommandExit,
+  type RunOptions,
+} from './agent-channel';
 import { AGENT_VERSION, GUEST_SYSCALLS, MAX_COMMAND_BYTES } from '../contract/host-guest';
 
 const AGENT = join(__dirname, '../guest/agent.pl');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** Whether process `pid` ends within 5 s: gone, or a zombie that its parent has not reaped yet. */
+async function exits(pid: number): Promise<boolean> {
+  const dead = () => {
+    try {
+      return / Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return true;
+    }
+  };
+  for (let i = 0; i < 250 && !dead(); i++) await new Promise((res) => setTimeout(res, 20));
+  return dead();
+}
 
 function startAgent(): { agent: ChildProcessWithoutNullStreams; channel: AgentChannel } {
   const agent = spawn('perl', [AGENT, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -91,16 +109,7 @@ describe('guest agent and host channel', () => {
     const r = await running.result;
     assert.deepEqual({ status: r.status, signal: r.signal }, { status: 137, signal: 'SIGKILL' });
     const child = Number(readFileSync(pidFile, 'utf8'));
-    // Dead is gone, or a zombie that its new parent has not reaped yet.
-    const dead = () => {
-      try {
-        return / Z /.test(readFileSync(`/proc/${child}/stat`, 'utf8'));
-      } catch {
-        return true;
-      }
-    };
-    for (let i = 0; i < 250 && !dead(); i++) await new Promise((res) => setTimeout(res, 20));
-    assert.ok(dead(), `the background sleep ${child} survived`);
+    assert.ok(await exits(child), `the background sleep ${child} survived`);
   });
 
   it("puts the command's text in no command line: pgrep -f finds only what really runs", async () => {
@@ -196,5 +205,131 @@ describe('guest agent and host channel', () => {
       second.channel.close();
       second.agent.kill('SIGKILL');
     }
+  });
+});
+
+// The agent starts an sh command in a spare shell started ahead of time when
+// it has one (it starts one whenever a command ends), else in a process of
+// its own: the first command of a fresh agent takes the second way, the next
+// one the first. Both must be the same to the command.
+describe('guest agent: a command in a spare shell and in a process of its own', () => {
+  const ways = ['process of its own', 'spare shell'] as const;
+  async function inFreshAgent<T>(
+    way: (typeof ways)[number],
+    work: (channel: AgentChannel, agentPid: number) => Promise<T>,
+  ): Promise<T> {
+    const { agent, channel } = startAgent();
+    try {
+      await channel.waitForHello();
+      if (way === 'spare shell') assert.equal((await channel.run('true').result).status, 0);
+      return await work(channel, agent.pid!);
+    } finally {
+      channel.close();
+      agent.kill('SIGKILL');
+    }
+  }
+  const textOf = async (running: Promise<CommandExit>) => {
+    const r = await running;
+    return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+  };
+
+  for (const way of ways)
+    it(`${way}: exact text and status, stdin, a session of its own, no descriptor of ours`, async () => {
+      // Each in a fresh agent: after the first command, the next ones take spares.
+      const run = (command: string, options?: RunOptions) =>
+        inFreshAgent(way, (channel) => textOf(channel.run(command, options).result));
+      const outcome = {
+        quoting: await run(`printf '%s|' 'it'\\''s' "a\\\\b" "$((6 * 7))"\necho " tab	end"; exit 3`),
+        // The shell's own session and group: the pid of the command's shell.
+        session: await run(
+          `set -- $(cut -d' ' -f5,6 /proc/$$/stat); [ "$1 $2" = "$$ $$" ] && echo own`,
+        ),
+        stdinNull: await run('readlink /proc/self/fd/0; cat'),
+        stdinPiped: await run('cat; echo', { stdin: Buffer.from('piped') }),
+        descriptors: await run('ls /proc/self/fd'),
+        niceness: await run('nice'),
+      };
+      assert.deepEqual(outcome, {
+        niceness: { status: 0, stdout: execFileSync('nice', { encoding: 'utf8' }), stderr: '' },
+        quoting: { status: 3, stdout: "it's|a\\b|42| tab\tend\n", stderr: '' },
+        session: { status: 0, stdout: 'own\n', stderr: '' },
+        stdinNull: { status: 0, stdout: '/dev/null\n', stderr: '' },
+        stdinPiped: { status: 0, stdout: 'piped\n', stderr: '' },
+        // What ls sees started by this process: 0, 1, 2, the directory it
+        // reads, and what this process inherited open.
+        descriptors: {
+          status: 0,
+          stdout: execFileSync('ls', ['/proc/self/fd'], { encoding: 'utf8' }),
+          stderr: '',
+        },
+      });
+    });
+
+  for (const way of ways)
+    it(`${way}: a signal reaches the command's children, and pgrep -f cannot find its text`, async () => {
+      await inFreshAgent(way, async (channel) => {
+        const unique = `1000.${process.pid}7`;
+        const running = channel.run(`sleep ${unique} & wait`);
+        const sleeping = `pgrep -f 'sleep ${unique.replace('.', '[.]')}'`;
+        let found = await channel.run(sleeping).result;
+        while (found.status !== 0) {
+          await new Promise((res) => setTimeout(res, 20));
+          found = await channel.run(sleeping).result;
+        }
+        const pid = Number(found.stdout.toString().trim());
+        // Only the sleep matches: neither the shell that runs the command nor another.
+        const matches = await textOf(
+          channel.run(`pgrep -f '${unique.replace('.', '[.]')}'`).result,
+        );
+        assert.deepEqual(matches, { status: 0, stdout: `${pid}\n`, stderr: '' });
+        running.kill(15);
+        const r = await running.result;
+        assert.deepEqual(
+          { status: r.status, signal: r.signal },
+          { status: 143, signal: 'SIGTERM' },
+        );
+        assert.ok(await exits(pid), `the background sleep ${pid} survived`);
+      });
+    });
+
+  /**
+   * The agent's children once it has done what follows the commands that
+   * ended: it starts a spare after sending a status, and reads the next
+   * frame only then, so the status of a bash command (which takes no spare)
+   * comes after it.
+   */
+  async function childrenOf(channel: AgentChannel, agentPid: number): Promise<string[]> {
+    assert.equal((await channel.run('true', { shell: 'bash' }).result).status, 0);
+    try {
+      return execFileSync('pgrep', ['-P', String(agentPid)], { encoding: 'utf8' })
+        .trim()
+        .split('\n');
+    } catch {
+      return [];
+    }
+  }
+
+  it('starts a spare when an sh command ends, not when a bash one does', async () => {
+    await inFreshAgent('process of its own', async (channel, agentPid) => {
+      assert.deepEqual(await childrenOf(channel, agentPid), []);
+      await channel.run('true').result;
+      assert.equal((await childrenOf(channel, agentPid)).length, 1);
+    });
+  });
+
+  it('runs the command when the spare shell died before it', async () => {
+    await inFreshAgent('spare shell', async (channel, agentPid) => {
+      // The command ended: the agent's one child is the spare it started then.
+      const spare = await childrenOf(channel, agentPid);
+      assert.equal(spare.length, 1, spare.join(' '));
+      process.kill(Number(spare[0]), 'SIGKILL');
+      // Dead, its pipe's read end closed, whether the agent has reaped it yet or not.
+      assert.ok(await exits(Number(spare[0])));
+      assert.deepEqual(await textOf(channel.run('echo ran').result), {
+        status: 0,
+        stdout: 'ran\n',
+        stderr: '',
+      });
+    });
   });
 });
