@@ -1,6 +1,6 @@
 // First: refuses a Node.js that cannot load our dependencies, with a clear message.
 import '../../require-node';
-import { runAttached } from '../../host/attached';
+import { runAttachedInheriting } from '../../host/attached-inherit';
 import { stopTimeoutUnderNx } from '../../host/nx-grace';
 import type { ExecExecutorSchema } from './schema';
 import { existsSync } from 'node:fs';
@@ -16,12 +16,9 @@ export default scriptExecutor<ExecExecutorSchema>(async (options, m) => {
     throw new Error(
       `${relative(process.cwd(), m.execScript)} is missing: it is built by the build step, which exec runs first unless told not to (--exclude-task-dependencies)`,
     );
-  const result = await runAttached(m.execScript, [options.command], {
-    stdio: 'inherit',
-    env: {
-      VM_EXEC_TIMEOUT: String(options.timeout ?? 600),
-      VM_STOP_TIMEOUT: stopTimeoutUnderNx(),
-    },
+  const result = await runAttachedInheriting(m.execScript, [options.command], {
+    VM_EXEC_TIMEOUT: String(options.timeout ?? 600),
+    VM_STOP_TIMEOUT: stopTimeoutUnderNx(),
   });
   if (result.interrupted) {
     console.error(`exec: interrupted (${result.interrupted}); machine "${m.name}" was stopped`);
