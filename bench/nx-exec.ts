@@ -161,6 +161,22 @@ function report(c: Contender, base?: Contender): void {
   console.log('');
 }
 
+/**
+ * The baseline's time minus this tree's, round by round: the two ran back to
+ * back, so a busy host shifts both alike, and the median of the differences
+ * holds up where the medians above wander.
+ */
+function paired(base: Contender, c: Contender): void {
+  console.log(`saved per round (${base.label} - ${c.label}), median [all rounds]:`);
+  for (const kind of ['wall', 'cpu'] as const)
+    for (const key of ['bare', 'exec', 'overhead'] as const) {
+      const diffs = c[kind][key].map((x, i) => base[kind][key][i] - x);
+      console.log(
+        `  ${kind.padEnd(4)} ${key.padEnd(9)} ${median(diffs).toFixed(2).padStart(6)} s   [${diffs.map((d) => d.toFixed(2)).join(' ')}]`,
+      );
+    }
+}
+
 function main(): void {
   console.log(
     `nx-qemu-vm exec overhead: ${new Date().toISOString()}, ${cpus().length} x ${cpus()[0]?.model}, medians of ${rounds} interleaved rounds\n`,
@@ -185,6 +201,7 @@ function main(): void {
     const [first, second] = contenders;
     if (second) report(first);
     report(second ?? first, second ? first : undefined);
+    if (second) paired(first, second);
   } finally {
     for (const c of contenders) c.ws.remove();
   }
