@@ -4,11 +4,12 @@
 // person rather than a stack. Each executors/*/impl.ts is the body only.
 import { isAbsolute, join } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
-import { distDir } from '../config/defaults';
 import { loadResolved } from '../config/load';
 import type { ResolvedMachine } from '../config/resolve';
-import { reportFailure } from './report-failure';
+import { type ExecutorResult, machineScripts, reportingFailure } from './machine-scripts';
 import { warnIfRemoteCacheRefusesToken } from '../host/remote-cache-check';
+
+export type { ExecutorResult } from './machine-scripts';
 
 /** The options the plugin gives every machine target (plugin/machine-steps.ts), beside each executor's own. */
 export interface MachineTargetOptions {
@@ -27,10 +28,6 @@ export interface MachineContext {
   dist: string;
   runScript: string;
   execScript: string;
-}
-
-export interface ExecutorResult {
-  success: boolean;
 }
 
 export function machineContext(
@@ -53,14 +50,8 @@ export function machineContext(
     throw new Error(
       `machine "${name}" is number ${machine.index} in ${configPath}, but the task was planned for number ${options.position}; the project graph is stale: run npx nx reset`,
     );
-  const dist = join(context.root, distDir(name));
-  return {
-    workspaceRoot: context.root,
-    machine,
-    dist,
-    runScript: join(dist, 'bin', `run-${name}-vm`),
-    execScript: join(dist, 'bin', `exec-${name}-vm`),
-  };
+  const { dist, runScript, execScript } = machineScripts(context.root, name);
+  return { workspaceRoot: context.root, machine, dist, runScript, execScript };
 }
 
 /**
@@ -77,15 +68,11 @@ export function machineExecutor<Options extends MachineTargetOptions>(
   ) => ExecutorResult | Promise<ExecutorResult>,
   { warnOnRefusedToken }: { warnOnRefusedToken: boolean },
 ): (options: Options, context: ExecutorContext) => Promise<ExecutorResult> {
-  return async (options, context) => {
-    try {
+  return (options, context) =>
+    reportingFailure(async () => {
       if (warnOnRefusedToken) await warnIfRemoteCacheRefusesToken();
-      return await run(options, machineContext(options, context), context);
-    } catch (err) {
-      reportFailure(err);
-      return { success: false };
-    }
-  };
+      return run(options, machineContext(options, context), context);
+    });
 }
 
 /**

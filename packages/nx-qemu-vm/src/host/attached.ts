@@ -4,19 +4,10 @@
 // or Nx going away) is passed on to it as SIGTERM, on which the machine
 // scripts power their guest off cleanly.
 import { type Options, execa } from 'execa';
+import { type AttachedResult, attachedArgv } from './attached-inherit';
 import { whenInterrupted } from './interruption';
 
-export interface AttachedResult {
-  exitCode?: number;
-  signal?: string;
-  /** Set when the program was stopped because this process was interrupted. */
-  interrupted?: string;
-}
-
-/** The argv that runs `file args` under setpriv's parent-death signal. */
-export function attachedArgv(file: string, args: readonly string[]): [string, string[]] {
-  return ['setpriv', ['--pdeathsig', 'TERM', '--', file, ...args]];
-}
+export { type AttachedResult, attachedArgv } from './attached-inherit';
 
 export async function runAttached(
   file: string,

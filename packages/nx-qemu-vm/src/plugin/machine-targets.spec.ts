@@ -41,4 +41,30 @@ describe('machineProject: warm starts', () => {
     assert.ok(!(targets.serve.dependsOn ?? []).includes('warm'));
     assert.ok(!JSON.stringify(targets.start.options).includes('warm'));
   });
+
+  it("hashes the kernel the warm state boots, and takes the initrd's other host inputs through initrd.img", () => {
+    const runtimeOf = (m: object) =>
+      (project(m).targets?.warm.inputs ?? []).flatMap((i) =>
+        typeof i === 'object' && 'runtime' in i ? [i.runtime] : [],
+      )[0];
+    const host = runtimeOf({ warmStart: true });
+    assert.ok(host.includes('(sha256sum /boot/vmlinuz-*'), host);
+    assert.ok(
+      runtimeOf({ warmStart: true, kernel: '/k/vmlinuz' }).includes('(sha256sum /k/vmlinuz '),
+    );
+    // Modules, tools, libraries and zlib only change the state by changing
+    // initrd.img's bytes, an input of the warm target: not hashed again.
+    for (const initrdOnly of [
+      'modules.dep',
+      'process.versions.zlib',
+      '/sbin/mke2fs',
+      'e2fsprogs',
+      '/etc/alternatives',
+    ])
+      assert.ok(!host.includes(initrdOnly), initrdOnly);
+    // A Debian image's kernel is among the image files the warm target hashes.
+    const debian = project({ warmStart: true, system: { from: 'debian' } }).targets?.warm;
+    assert.ok(!JSON.stringify(debian?.inputs).includes('vmlinuz-*'));
+    assert.match(JSON.stringify(debian?.inputs), /\*\*\/image\/\*/);
+  });
 });

@@ -194,15 +194,19 @@ export function hostInputs(target: CachedTarget, m: ValidMachine): Input[] {
 }
 
 /**
- * The warm target's (warmStart): what the initrd takes from the host (the
- * kernel above all); QEMU's version, which decides the state's format; the
- * firmware and option ROMs, whose sizes are in the state; and the host CPU's
- * features, which a KVM guest with -cpu max sees (a state from a remote cache
- * must not resume on another CPU).
+ * The warm target's (warmStart): the kernel it boots; QEMU's version, which
+ * decides the state's format; the firmware and option ROMs, whose sizes are
+ * in the state; and the host CPU's features, which a KVM guest with -cpu max
+ * sees (a state from a remote cache must not resume on another CPU). What
+ * else the initrd takes from the host (modules, tools, libraries, zlib)
+ * reaches the state only through initrd.img, which the warm target hashes by
+ * content (machine-steps.ts); the initrd's own runtime command would run a
+ * second time for it (Nx does not share it between the two tasks), node
+ * included. A Debian image's kernel is among the image files it hashes.
  */
 export function warmHostInputs(m: ValidMachine, qemuBinary: string): Input[] {
   return joinRuntimeInputs([
-    ...separateHostInputs('initrd', m),
+    ...(m.system.from === 'host' ? [{ runtime: kernelChecksum(m) }] : []),
     { runtime: `${shQuote(qemuBinary)} --version 2>&1 || true` },
     { runtime: dpkgVersions(['seabios', 'ipxe-qemu', 'qemu-system-data']) },
     { runtime: "grep -m1 '^flags' /proc/cpuinfo || true" },

@@ -1,9 +1,12 @@
 // The cache keys, proven through the real Nx CLI: which tasks run and which
 // come from the cache after each kind of change. The boot disk is built on the
 // host (bootDiskBuilder: host) to keep this quick; the builder VM has its own tests.
+// `warm` has a warm state, whose key takes the initrd's host inputs through
+// initrd.img's bytes and the kernel by its own checksum; no other change
+// touches it, so that its two boots happen only where a test needs them.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createTempWorkspace, type TempWorkspace } from '../helpers/temp-workspace';
 import { hostKernel } from '../helpers/boot-disk-testing';
@@ -17,10 +20,19 @@ describe('Nx cache keys of the cached steps', () => {
     machines: {
       vm: { graphics: false, useBootLoader: true, bootDiskBuilder: 'host', kernel, ...vm },
       other: { graphics: false, kernel, ...other },
+      warm: {
+        graphics: false,
+        kernel,
+        warmStart: true,
+        files: { '/etc/cache-test': { source: 'cache-test.txt' } },
+      },
     },
   });
   const run = () => {
-    const res = ws.nx(['run-many', '-t', 'build', 'initrd', 'boot-disk', '--projects', 'vm,other']);
+    const res = ws.nx(
+      ['run-many', '-t', 'build', 'initrd', 'boot-disk', 'warm', '--projects', 'vm,other,warm'],
+      { VM_ACCEL: 'tcg' },
+    );
     assert.equal(res.status, 0, res.output);
     return taskOutcomes(res.output);
   };
@@ -34,6 +46,7 @@ describe('Nx cache keys of the cached steps', () => {
     kernel = join(ws.root, 'kernels', basename(host));
     copyFileSync(host, kernel);
     copyFileSync(`/boot/config-${version}`, join(ws.root, 'kernels', `config-${version}`));
+    writeFileSync(join(ws.root, 'cache-test.txt'), 'one\n');
     ws.writeConfig(machines({}));
   });
   after(() => ws.remove());
@@ -48,6 +61,8 @@ describe('Nx cache keys of the cached steps', () => {
       'other:config',
       'other:initrd',
       'other:build',
+      'warm:initrd',
+      'warm:warm',
     ])
       assert.equal(first[task], 'ran', `${task} in ${JSON.stringify(first)}`);
     const second = run();
@@ -64,6 +79,7 @@ describe('Nx cache keys of the cached steps', () => {
     assert.equal(o['vm:initrd'], 'cached');
     assert.equal(o['vm:boot-disk'], 'cached');
     assert.equal(o['other:build'], 'cached');
+    assert.equal(o['warm:warm'], 'cached');
   });
 
   it('reruns build and boot-disk when kernel params change with a boot loader; without one there is no boot disk to rerun', () => {
@@ -113,5 +129,16 @@ describe('Nx cache keys of the cached steps', () => {
       assert.equal(o[task], 'ran', task);
     // The scripts name the kernel by path, so its bytes do not matter to them.
     assert.equal(o['vm:build'], 'cached');
+    // The warm state holds the booted kernel.
+    assert.equal(o['warm:warm'], 'ran');
+  });
+
+  it('reruns warm when initrd.img changes, and only initrd and warm', () => {
+    writeFileSync(join(ws.root, 'cache-test.txt'), 'two\n');
+    const o = run();
+    assert.equal(o['warm:initrd'], 'ran');
+    assert.equal(o['warm:warm'], 'ran');
+    assert.equal(o['warm:build'], 'cached');
+    for (const task of ['vm:initrd', 'other:initrd']) assert.equal(o[task], 'cached', task);
   });
 });
