@@ -1,6 +1,7 @@
 // Every shell program we generate, for every golden machine, passes
 // shellcheck as POSIX sh: the run scripts as the golden files hold them, and
-// stage 1, stage 2 and the services program as they are rendered. A lint of
+// stage 1, stage 2 and the services program as they are rendered, and the
+// test API's snapshot commands. A lint of
 // generated output, so `npm test` runs it and the unit lane does not: it
 // takes shellcheck half a minute.
 import { describe, it } from 'node:test';
@@ -14,6 +15,7 @@ import { TEST_STAGE1_MODULES } from './helpers/resolved-machine';
 import { renderStage1 } from '../src/guest/stage1';
 import { renderStage2 } from '../src/guest/stage2';
 import { renderServicesProgram } from '../src/guest/services';
+import { discardCommand } from '../src/test-driver/snapshot-commands';
 
 const cases = listGoldenCases();
 const NOT_INSTALLED =
@@ -57,6 +59,19 @@ describe('generated shell programs pass shellcheck', { concurrency: true }, () =
           }
         }
       const res = shellcheck(files);
+      if (!res) return t.skip(NOT_INSTALLED);
+      assert.equal(res.status, 0, res.output);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the test API's snapshot commands, as the agent gets them", (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'nxqv-snapshot-'));
+    try {
+      const file = join(dir, 'discard.sh');
+      writeFileSync(file, discardCommand(['/tmp/shared', "/srv/it's"]));
+      const res = shellcheck([file]);
       if (!res) return t.skip(NOT_INSTALLED);
       assert.equal(res.status, 0, res.output);
     } finally {
