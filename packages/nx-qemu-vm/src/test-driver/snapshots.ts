@@ -233,24 +233,30 @@ export async function restoreSnapshots(
       ),
     );
   // The state left behind is thrown away: what holds a share is killed so that it unmounts.
-  await detach(machines, 'discard').catch(() => undefined);
+  const discarded = await detach(machines, 'discard').catch(() => machines.map(() => []));
   await stopAll(machines);
-  let resynced: Promise<void[]> | undefined;
-  try {
-    await all(pairs.map(({ access, snapshot }) => monitor(access, `loadvm ${snapshot.name}`)));
-    resynced = all(machines.map((a) => a.resync()));
-    // Awaited below, once the machines run again; a rejection is not lost meanwhile.
-    resynced.catch(() => undefined);
-  } finally {
-    await goOnAll(machines);
-  }
-  // The clock as near as can be to the moment the guest runs again.
+  // allSettled: the machines that stopped run again whatever QEMU said.
+  const loads = await Promise.allSettled(
+    pairs.map(({ access, snapshot }) => monitor(access, `loadvm ${snapshot.name}`)),
+  );
+  // A loaded machine's agent may have a frame cut off at the stop: dropped before it runs.
+  const resynced = all(
+    machines.filter((_, i) => loads[i].status === 'fulfilled').map((a) => a.resync()),
+  );
+  resynced.catch(() => undefined);
+  await goOnAll(machines);
+  // The clock as near as can be to the moment the guest runs again. A
+  // machine QEMU could not load runs on in the state it had: its shares back.
   await all<unknown>([
     resynced,
     ...machines.map((a, i) =>
-      attachOne(a, states[i].shares, clockAndSeedCalls(a.arch, Date.now(), randomBytes(32))),
+      loads[i].status === 'fulfilled'
+        ? attachOne(a, states[i].shares, clockAndSeedCalls(a.arch, Date.now(), randomBytes(32)))
+        : attachOne(a, discarded[i]),
     ),
   ]);
+  const failed = loads.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Removes a snapshot from the machine's overlay, and the disk space it held. */

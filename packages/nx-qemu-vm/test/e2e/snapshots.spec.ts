@@ -92,6 +92,17 @@ describe('snapshots inside a test', { timeout: 1_500_000 }, () => {
     await vms.deleteSnapshot(second);
     await assert.rejects(vms.restore(second), /not one snapshot\(\) returned|does not exist/);
 
+    // A snapshot QEMU no longer has (deleted behind the API's back): the
+    // machine that cannot load it runs on as it was, its shares mounted, and
+    // the restore says why; the other machine is restored.
+    const third = await vms.snapshot();
+    await peer1.succeed('echo after-third > /root/third');
+    await peer0.sendMonitorCommand(`delvm ${third.machines.peer0.name}`);
+    await assert.rejects(vms.restore(third), /loadvm nxvm-\d+: .*/);
+    assert.equal(await peer0.succeed(NINE_P_MOUNTS), shares);
+    await peer1.succeed('test ! -e /root/third');
+    await peer0.succeed('echo still > /tmp/shared/probe');
+
     const alone = await peer1.snapshot();
     await peer0.succeed('echo kept > /root/kept');
     await peer1.succeed('echo gone > /root/gone');
