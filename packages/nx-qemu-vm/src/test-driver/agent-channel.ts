@@ -118,31 +118,39 @@ export class AgentChannel {
   }
 
   run(command: string, options: RunOptions = {}): RunningCommand {
-    const id = this.nextId++;
-    const result = new Promise<CommandExit>((resolve, reject) => {
-      if (this.closedWith) return reject(this.closedWith);
-      const payload = execPayload(command, options.stdin !== undefined, options.shell);
-      this.pending.set(id, { stdout: [], stderr: [], options, resolve, reject });
-      this.stream.write(encodeFrame('X', id, payload));
-      if (options.stdin !== undefined)
-        this.sendStdin(id, options.stdin).catch((err: Error) => {
-          this.kill(id, 9);
-          reject(err);
-        });
-    });
+    const { id, result } = this.request(
+      'X',
+      () => execPayload(command, options.stdin !== undefined, options.shell),
+      options,
+    );
+    if (options.stdin !== undefined)
+      this.sendStdin(id, options.stdin).catch((err: Error) => {
+        this.kill(id, 9);
+        this.pending.get(id)?.reject(err);
+      });
     return { result, kill: (signal) => this.kill(id, signal) };
   }
 
   /** Has the agent make `calls` itself, in order; the errno of each, 0 for success. */
   async systemCalls(calls: readonly SystemCall[]): Promise<number[]> {
+    const { result } = this.request('Y', () => systemCallsPayload(calls), {});
+    return parseErrnos((await result).stdout, calls.length);
+  }
+
+  /** Sends a frame that the agent answers as a command: output frames, then a status. */
+  private request(
+    type: 'X' | 'Y',
+    payload: () => Buffer,
+    options: RunOptions,
+  ): { id: number; result: Promise<CommandExit> } {
     const id = this.nextId++;
-    const exit = await new Promise<CommandExit>((resolve, reject) => {
+    const result = new Promise<CommandExit>((resolve, reject) => {
       if (this.closedWith) return reject(this.closedWith);
-      const payload = systemCallsPayload(calls);
-      this.pending.set(id, { stdout: [], stderr: [], options: {}, resolve, reject });
-      this.stream.write(encodeFrame('Y', id, payload));
+      const bytes = payload();
+      this.pending.set(id, { stdout: [], stderr: [], options, resolve, reject });
+      this.stream.write(encodeFrame(type, id, bytes));
     });
-    return parseErrnos(exit.stdout, calls.length);
+    return { id, result };
   }
 
   /** Rejects what is pending; the agent sent D (the guest goes down) or the channel ended. */

@@ -48,7 +48,6 @@ export function execPayload(command: string, withStdin: boolean, shell: Shell = 
   return Buffer.concat([Buffer.from([flags]), text]);
 }
 
-/** Splits a byte stream into frames, keeping a partial frame for the next chunk. */
 /** A system call the agent makes itself (its Y frame): its number, or "reseed"; integers, or bytes passed by address. */
 export interface SystemCall {
   call: number | 'reseed';
@@ -82,6 +81,7 @@ export function parseErrnos(stdout: Buffer, count: number): number[] {
   return lines.map(Number);
 }
 
+/** Splits a byte stream into frames, keeping a partial frame for the next chunk. */
 export class FrameDecoder {
   private pending: Buffer = Buffer.alloc(0);
 

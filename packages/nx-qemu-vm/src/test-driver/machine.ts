@@ -851,8 +851,12 @@ export class Machine {
       shares: this.spec.shares,
       running: channel.running,
       exec: (command, timeout) => this.run(command, { timeout }) as Promise<ExecuteResult<string>>,
-      systemCalls: (calls) =>
-        this.proc.withTimeout(channel.systemCalls(calls), 60, `${what}: the agent's system calls`),
+      systemCalls: (calls, timeout) =>
+        this.proc.withTimeout(
+          channel.systemCalls(calls),
+          timeout,
+          `${what}: the agent's system calls`,
+        ),
       interrupt: (err) => channel.interrupt(err),
       resync: () => this.proc.resync(this.spec.bootTimeout),
     };

@@ -60,7 +60,7 @@ export interface SnapshotAccess {
   running: number;
   exec(command: string, timeoutSeconds: number): Promise<ExecuteResult<string>>;
   /** System calls the agent makes itself; the errno of each. */
-  systemCalls(calls: SystemCall[]): Promise<number[]>;
+  systemCalls(calls: SystemCall[], timeoutSeconds: number): Promise<number[]>;
   /** Rejects the running commands: the guest is about to be set back. */
   interrupt(err: Error): void;
   /** Drops what the agent sent from the state left behind and asks for its hello; awaited after `cont`. */
@@ -106,7 +106,7 @@ async function stateBytes(a: SnapshotAccess, name: string): Promise<number> {
 /** One machine's shares unmounted; those it did unmount, in mount order. */
 async function detachOne(a: SnapshotAccess, mode: 'save' | 'discard'): Promise<ShareMount[]> {
   const order = [...a.shares].reverse();
-  const errnos = await a.systemCalls(unmountCalls(a.arch, a.shares));
+  const errnos = await a.systemCalls(unmountCalls(a.arch, a.shares), GUEST_STEP_SECONDS);
   const detached = order.filter((_, i) => errnos[i] === 0).reverse();
   const busy = order.filter((_, i) => errnos[i] !== 0 && errnos[i] !== EINVAL);
   if (!busy.length) return detached;
@@ -130,7 +130,7 @@ async function attachOne(
   extra: SystemCall[] = [],
 ): Promise<void> {
   const calls = [...extra, ...mountCalls(a.arch, shares)];
-  const errnos = await a.systemCalls(calls);
+  const errnos = await a.systemCalls(calls, GUEST_STEP_SECONDS);
   const failed = errnos.findIndex((e) => e !== 0);
   if (failed === -1) return;
   const what =

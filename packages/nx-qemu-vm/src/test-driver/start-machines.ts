@@ -56,8 +56,9 @@ export interface MachineSet<Name extends string> extends AsyncDisposable {
   transcript: Transcript;
   /**
    * Saves every machine of the set together (memory, devices and disks, in
-   * the run's scratch directory), stopped at one moment so that the vlans
-   * between them lose nothing. Several may exist; they go with the set.
+   * the run's scratch directory), stopped at one moment, so that they come
+   * back at one moment of their common history (a vlan frame in flight then
+   * is lost, as on a network). Several may exist; they go with the set.
    */
   snapshot(): Promise<SetSnapshot>;
   /** Sets every machine of the snapshot back to it, together; commands running in them are rejected. */
