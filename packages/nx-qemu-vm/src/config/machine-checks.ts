@@ -187,6 +187,13 @@ function checkBoot(machine: ValidMachine): OptionProblem[] {
         true,
         `warm starts are for x86_64 machines that boot their kernel directly with the generated initrd, and ${why}. Set warmStart to false, or boot that way.`,
       );
+    // QEMU cannot save a machine with a mounted 9p share, and the host's /usr is one for good.
+    else if (machine.warmStart === 'ready' && machine.system.from !== 'debian')
+      add(
+        ['warmStart'],
+        'ready',
+        'a ready state is saved with the machine up, and a machine whose system is the host\'s /usr keeps that 9p share mounted, which QEMU cannot save. Declare a system ("system": { "from": "debian", ... }), or set warmStart to true.',
+      );
   }
   if (machine.useEFIBoot && machine.bios !== null)
     add(

@@ -57,8 +57,11 @@ export interface ResolvedMachine {
   cores: number;
   /** The machine has a display; without one, the serial port is its console. */
   graphics: boolean;
-  /** Boots from a saved warm state when there is one. */
-  warmStart: boolean;
+  /**
+   * Boots from a saved warm state when there is one: true, the end of stage
+   * 1's driver loading; 'ready', for the test API, the machine once ready.
+   */
+  warmStart: boolean | 'ready';
   /** The QEMU guest agent runs in the guest, reachable through its own port. */
   guestAgent: boolean;
   boot: {

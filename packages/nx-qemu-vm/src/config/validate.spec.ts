@@ -291,6 +291,18 @@ describe('validateConfig', () => {
     }
   });
 
+  it('takes warmStart "ready" for a declared system, and refuses it on the host\'s /usr or another word', () => {
+    const ready = validateConfig(machine({ warmStart: 'ready', system: { from: 'debian' } }));
+    assert.equal(ready.machines.vm.warmStart, 'ready');
+    const onHost = onlyIssue(machine({ warmStart: 'ready' }));
+    assert.equal(onHost.path, 'machines.vm.warmStart');
+    assert.equal(onHost.value, 'ready');
+    assert.match(onHost.message, /host's \/usr .* Declare a system/);
+    const other = onlyIssue(machine({ warmStart: 'up', system: { from: 'debian' } }));
+    assert.equal(other.path, 'machines.vm.warmStart');
+    assert.match(other.message, /ready/);
+  });
+
   it('reports every problem of every machine at once', () => {
     const issues = issuesOf({
       machines: { a: { memorySize: 0 }, b: { cores: 'two', typo: 1 } },

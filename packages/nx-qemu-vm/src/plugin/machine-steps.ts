@@ -174,25 +174,32 @@ export const installTarget = (c: MachineTargetContext) =>
   );
 
 // Any change to the machine, its scripts, initrd, kernel or QEMU makes a
-// state that no longer restores (the run script checks it too, by key).
-export const warmTarget = (c: MachineTargetContext): TargetConfiguration => ({
-  executor: 'nx-qemu-vm:warm',
-  cache: true,
-  dependsOn: [c.t('build'), c.t('initrd')],
-  inputs: [
-    machineFieldsInput(c.name, 'all'),
-    ...c.source,
-    ...warmHostInputs(c.m, c.m.qemu.binary ?? ARCH_PROFILES[c.m.arch].binary),
-    { dependentTasksOutputFiles: '**/bin/*' },
-    { dependentTasksOutputFiles: '**/initrd/initrd.img' },
-    ...(c.fromImage ? [{ dependentTasksOutputFiles: '**/image/*', transitive: true }] : []),
-  ],
-  outputs: [`{workspaceRoot}/${c.dist}/warm`],
-  options: c.positioned,
-  metadata: meta(
-    `Boot ${c.name} to the end of its driver loading, as exec and as the test API start it, and save QEMU's states to ${c.dist}/warm; they restore them instead of booting (warmStart).`,
-  ),
-});
+// state that no longer restores (the run script checks it too, by key). A
+// ready state also holds what the guest read of its image and install images.
+export const warmTarget = (c: MachineTargetContext): TargetConfiguration => {
+  const readyInstalls = c.m.warmStart === 'ready' && c.m.install.length > 0;
+  return {
+    executor: 'nx-qemu-vm:warm',
+    cache: true,
+    dependsOn: [c.t('build'), c.t('initrd'), ...(readyInstalls ? [c.t('install')] : [])],
+    inputs: [
+      machineFieldsInput(c.name, 'all'),
+      ...c.source,
+      ...warmHostInputs(c.m, c.m.qemu.binary ?? ARCH_PROFILES[c.m.arch].binary),
+      { dependentTasksOutputFiles: '**/bin/*' },
+      { dependentTasksOutputFiles: '**/initrd/initrd.img' },
+      ...(c.fromImage ? [{ dependentTasksOutputFiles: '**/image/*', transitive: true }] : []),
+      ...(readyInstalls ? [{ dependentTasksOutputFiles: '**/install/*' }] : []),
+    ],
+    outputs: [`{workspaceRoot}/${c.dist}/warm`],
+    options: c.positioned,
+    metadata: meta(
+      c.m.warmStart === 'ready'
+        ? `Boot ${c.name} to the end of its driver loading as exec starts it, and until it is ready as the test API starts it, and save QEMU's states (the ready one with its disks) to ${c.dist}/warm; they restore them instead of booting (warmStart).`
+        : `Boot ${c.name} to the end of its driver loading, as exec and as the test API start it, and save QEMU's states to ${c.dist}/warm; they restore them instead of booting (warmStart).`,
+    ),
+  };
+};
 
 export const bootDiskTarget = (c: MachineTargetContext) =>
   cachedStep(

@@ -23,6 +23,7 @@ import { renderRunScript } from './run-script';
 import { fakeHost } from '../../test/helpers/fake-host';
 import { hostKernel } from '../../test/helpers/boot-disk-testing';
 import { layoutStampPath } from '../disk/layout';
+import { fakeQemu } from '../../test/helpers/fake-qemu';
 
 let root: string;
 before(() => {
@@ -284,6 +285,82 @@ describe('run script: the key of a warm state', () => {
   });
 });
 
+describe('run script: a ready state (warmStart "ready")', () => {
+  // A Debian machine whose image files are stand-ins: the script only reads them.
+  const { ws, run } = workspace({
+    warmStart: 'ready',
+    system: { from: 'debian' },
+    emptyDiskImages: [16],
+  });
+  const image = join(ws, 'dist/vm/vm/image');
+  const ready = (mode: string, scratch: string, extra: Record<string, string> = {}) => {
+    mkdirSync(scratch, { recursive: true });
+    const state = join(scratch, 'ready-state');
+    const res = run({
+      VM_WARM: mode,
+      VM_WARM_FILE: state,
+      VM_DISK_IMAGE: `${state}.root.qcow2`,
+      TMPDIR: scratch,
+      USE_TMPDIR: '1',
+      ...extra,
+    });
+    return { ...res, state };
+  };
+  before(() => {
+    mkdirSync(image, { recursive: true });
+    writeFileSync(join(image, 'vmlinuz'), readFileSync(hostKernel()));
+    writeFileSync(join(image, 'store.erofs'), 'store 1');
+  });
+
+  it('saves with disks of its own beside the state, keyed by the images the guest read', () => {
+    const first = ready('ready-save', join(root, 'ready-a'));
+    assert.equal(first.status, 0, first.stderr);
+    assert.ok(existsSync(`${first.state}.root.qcow2`), 'the root disk beside the state');
+    assert.ok(existsSync(`${first.state}.empty0.qcow2`), 'the empty disk beside the state');
+    assert.ok(
+      !existsSync(join(ws, '.vm/vm/empty0.qcow2')),
+      "the machine's own empty disk untouched",
+    );
+    const key = readFileSync(`${first.state}.key`, 'utf8');
+    assert.equal(
+      readFileSync(`${ready('ready-save', join(root, 'ready-b')).state}.key`, 'utf8'),
+      key,
+    );
+    writeFileSync(join(image, 'store.erofs'), 'store 2');
+    const other = ready('ready-save', join(root, 'ready-c'));
+    assert.notEqual(readFileSync(`${other.state}.key`, 'utf8'), key, 'another image, another key');
+  });
+
+  it('restores only a state that fits, and marks one that does not before QEMU starts', () => {
+    const saved = ready('ready-save', join(root, 'ready-d'));
+    assert.equal(saved.status, 0, saved.stderr);
+    writeFileSync(saved.state, 'state');
+    const fits = ready('ready-restore', join(root, 'ready-d'));
+    assert.equal(fits.status, 0, fits.stderr);
+    assert.match(fits.stdout, /QEMU emulator version/);
+    writeFileSync(join(image, 'store.erofs'), 'store 3');
+    const unfit = ready('ready-restore', join(root, 'ready-d'));
+    assert.notEqual(unfit.status, 0);
+    assert.match(unfit.stderr, /the state was saved for another .*image.*npx nx run vm:warm/);
+    assert.ok(existsSync(join(root, 'ready-d', 'warm-unfit')), 'the mark the test API reads');
+    assert.doesNotMatch(unfit.stdout, /QEMU emulator version/, 'QEMU did not start');
+  });
+
+  it('is refused on a machine whose warmStart is not "ready"', () => {
+    const plain = workspace({ warmStart: true });
+    const scratch = join(root, 'ready-e');
+    mkdirSync(scratch, { recursive: true });
+    const res = plain.run({
+      VM_WARM: 'ready-save',
+      VM_WARM_FILE: join(scratch, 'ready-state'),
+      TMPDIR: scratch,
+      USE_TMPDIR: '1',
+    });
+    assert.notEqual(res.status, 0);
+    assert.match(res.stderr, /machine vm has no ready state \(its warmStart is not "ready"\)/);
+  });
+});
+
 describe('run script: the key of a warm state under KVM', () => {
   // The probe is skipped (VM_ACCEL), so this runs the same on hosts with and
   // without a working KVM; the host CPU's features are made up in a mount
@@ -338,20 +415,12 @@ describe('run script: the key of a warm state under KVM', () => {
 
 describe('run script: the kernel QEMU boots', () => {
   // A stand-in QEMU first on PATH prints the kernel it was given.
-  const fakeQemu = (dir: string) => {
-    mkdirSync(dir, { recursive: true });
-    const qemu = join(dir, 'qemu-system-x86_64');
-    writeFileSync(
-      qemu,
-      '#!/bin/sh\nwhile [ $# -gt 0 ]; do [ "$1" = -kernel ] && echo "kernel: $2"; shift; done\n',
-    );
-    chmodSync(qemu, 0o755);
-    return dir;
-  };
+  const kernelQemu = (dir: string) =>
+    fakeQemu(dir, 'while [ $# -gt 0 ]; do [ "$1" = -kernel ] && echo "kernel: $2"; shift; done\n');
 
   it('is the unpacked kernel when the initrd target wrote one (PVH), and the image otherwise', () => {
     const { ws, run } = workspace({ graphics: false });
-    const bin = fakeQemu(join(ws, 'fake-bin'));
+    const bin = kernelQemu(join(ws, 'fake-bin'));
     const env = { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, QEMU_OPTS: '' };
     let res = run(env);
     assert.equal(res.status, 0, res.stderr);
@@ -364,7 +433,7 @@ describe('run script: the kernel QEMU boots', () => {
 
   it('is the image on a machine with a display, whose screen shows the console only then', () => {
     const { ws, run } = workspace({ graphics: true });
-    const bin = fakeQemu(join(ws, 'fake-bin'));
+    const bin = kernelQemu(join(ws, 'fake-bin'));
     writeFileSync(join(ws, 'dist/vm/vm/initrd/vmlinux'), 'ELF');
     const env = { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, QEMU_OPTS: '' };
     let res = run(env);
@@ -384,10 +453,7 @@ describe('run script: the kernel QEMU boots', () => {
     // QEMU enters a PVH kernel the same way under either accelerator; what the
     // probe and VM_ACCEL choose changes -accel and nothing else.
     const { ws, run } = workspace({ accel: 'auto', graphics: false });
-    const bin = join(ws, 'fake-bin');
-    mkdirSync(bin, { recursive: true });
-    writeFileSync(join(bin, 'qemu-system-x86_64'), '#!/bin/sh\nprintf "%s\\n" "$@"\n');
-    chmodSync(join(bin, 'qemu-system-x86_64'), 0o755);
+    const bin = fakeQemu(join(ws, 'fake-bin'), 'printf "%s\\n" "$@"\n');
     writeFileSync(join(ws, 'dist/vm/vm/initrd/vmlinux'), 'ELF');
     const argvUnder = (accel: string) => {
       const scratch = join(ws, 'scratch');

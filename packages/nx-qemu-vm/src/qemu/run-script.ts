@@ -91,6 +91,20 @@ function readableChecks(r: ResolvedMachine): string[] {
   ];
 }
 
+/**
+ * What a ready state's guest has read from the read-only images (its system,
+ * the install images): part of the state's key, as the guest's caches hold it.
+ */
+function readyDiskContents(r: ResolvedMachine): string[] {
+  if (r.warmStart !== 'ready' || r.system.from !== 'debian')
+    return ['ready_states=0', 'ready_disk_contents() { :; }'];
+  const files = [
+    shWord(hostPath(r.system.image.store, false)),
+    ...r.installs.map((_, i) => `"$${installVar(i)}"`),
+  ];
+  return ['ready_states=1', `ready_disk_contents() { cat -- ${files.join(' ')}; }`];
+}
+
 /** The serial console as the kernel names it, e.g. ttyS0,115200n8. */
 export function serialConsole(r: ResolvedMachine): string {
   return `${ARCH_PROFILES[r.arch].serial},115200n8`;
@@ -216,8 +230,13 @@ export function renderRunScript(r: ResolvedMachine): string {
     if (i === 0)
       lines.push('', '# Empty data disks are created once and kept, like the root disk.');
     lines.push(`empty${i}=${shWord(hostPath(path, false))}`);
-    // Saving a warm state touches none of the user's disks (see run-vm-warm.sh).
-    if (r.warmStart)
+    // Saving a warm state touches none of the user's disks, and a ready state
+    // has its own beside it (see run-vm-warm.sh).
+    if (r.warmStart === 'ready')
+      lines.push(
+        `case \${VM_WARM:-} in save) empty${i}=$TMPDIR/warm-empty${i}.qcow2 ;; ready-*) empty${i}=$VM_WARM_FILE.empty${i}.qcow2 ;; esac`,
+      );
+    else if (r.warmStart)
       lines.push(`if [ "\${VM_WARM:-}" = save ]; then empty${i}=$TMPDIR/warm-empty${i}.qcow2; fi`);
     lines.push(
       `[ -e "$empty${i}" ] || create_disk "$empty${i}" ${empties[i].sizeMiB} ${shQuote(renderLayoutStamp(empties[i]))} 'empty disk'`,
@@ -267,6 +286,7 @@ export function renderRunScript(r: ResolvedMachine): string {
         qemu_binary: r.qemu.binary,
         fw_cfg_warm: FW_CFG_WARM,
       }).trimEnd(),
+      ...readyDiskContents(r),
       shellFile('qemu/run-vm-warm.sh').trimEnd(),
     );
   const escaped = escapedVarsUsed(argv);

@@ -1,7 +1,14 @@
-# Warm starts, for machines with warmStart: the exec script asks for them
-# with VM_WARM=save or VM_WARM=restore and VM_WARM_FILE, the state file.
+# Warm starts, for machines with warmStart: the exec script and the test API
+# ask for them with VM_WARM and VM_WARM_FILE, the state file. save and
+# restore: a state at the end of stage 1's driver loading. ready-save and
+# ready-restore (warmStart "ready", the test API): a state of the machine once
+# ready, whose root and empty disks the caller and run-script.ts put beside
+# the state file (VM_DISK_IMAGE, emptyN).
 # run-script.ts sets before this: prog, machine, qemu_binary, kernel_file, boot_kernel,
-# initrd_file, fw_cfg_warm and TMPDIR; the arguments are the exec script's.
+# initrd_file, fw_cfg_warm, TMPDIR, ready_states (1 for warmStart "ready")
+# and ready_disk_contents (the read-only images a ready guest has read: its
+# system and install images); the arguments are the exec script's or the
+# test API's.
 # shellcheck disable=SC2154
 
 # What a saved state depends on beyond its file: this script (the whole QEMU
@@ -21,6 +28,8 @@ warm_key() {
     "$qemu_binary" --version
     printf '%s\n' "${accel:-}" "${QEMU_KERNEL_PARAMS:-}" "${QEMU_OPTS:-}"
     case ${accel:-} in kvm*) grep -m1 '^flags' /proc/cpuinfo ;; esac
+    # A ready guest has read its images; a stage-1 state has read no disk.
+    case $VM_WARM in ready-*) ready_disk_contents ;; esac
     printf '%s\n' "$@" | scratch="$TMPDIR" awk '{
       while ((i = index($0, ENVIRON["scratch"])) > 0)
         $0 = substr($0, 1, i - 1) "<scratch>" substr($0, i + length(ENVIRON["scratch"]))
@@ -30,6 +39,19 @@ warm_key() {
       print
     }'
   } | cksum
+}
+
+case ${VM_WARM:-} in
+  ready-*) [ "$ready_states" = 1 ] || die "VM_WARM=$VM_WARM: machine $machine has no ready state (its warmStart is not \"ready\")" ;;
+esac
+
+# QEMU reads the state from an inherited descriptor: no path reaches a shell.
+warm_incoming() {
+  [ -r "$VM_WARM_FILE" ] || die "cannot read the warm state $VM_WARM_FILE"
+  exec 4<"$VM_WARM_FILE"
+  # run-vm-main.sh marks the moment QEMU starts restoring, for the exec script.
+  # shellcheck disable=SC2034 # read by run-vm-main.sh
+  warm_restoring=1
 }
 
 case ${VM_WARM:-} in
@@ -48,16 +70,24 @@ case ${VM_WARM:-} in
         set -- "$@" -snapshot -fw_cfg "name=$fw_cfg_warm,string=0" \
           -qmp "unix:$(qemu_escape "$TMPDIR/warm-qmp.sock"),server=on,wait=off"
       else
-        # QEMU reads the state from an inherited descriptor: no path reaches a shell.
-        [ -r "$VM_WARM_FILE" ] || die "cannot read the warm state $VM_WARM_FILE"
-        exec 4<"$VM_WARM_FILE"
+        warm_incoming
         set -- "$@" -fw_cfg "name=$fw_cfg_warm,string=1" -incoming fd:4
-        # run-vm-main.sh marks the moment QEMU starts restoring, for the exec script.
-        # shellcheck disable=SC2034 # read by run-vm-main.sh
-        warm_restoring=1
       fi
     fi
     ;;
+  ready-save)
+    # The test API's own QMP socket saves it, once its agent says it is ready.
+    warm_key "$@" >"$VM_WARM_FILE.key"
+    ;;
+  ready-restore)
+    if [ "$(cat -- "$VM_WARM_FILE.key" 2>/dev/null || :)" != "$(warm_key "$@")" ]; then
+      # The disks of this run are the state's: the caller boots cold on the machine's own.
+      : >"$TMPDIR/warm-unfit"
+      die "the state was saved for another kernel, initrd, image, install, QEMU, script, QEMU_KERNEL_PARAMS or QEMU_OPTS; rebuild it with: npx nx run $machine:warm"
+    fi
+    warm_incoming
+    set -- "$@" -incoming fd:4
+    ;;
   '') ;;
-  *) die "VM_WARM must be save or restore, not $VM_WARM" ;;
+  *) die "VM_WARM must be save, restore, ready-save or ready-restore, not $VM_WARM" ;;
 esac

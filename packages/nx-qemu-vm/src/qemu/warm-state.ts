@@ -25,6 +25,13 @@ import { shQuote } from '../quote/shell';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The states under dist/vm/<m>/warm, by who restores them: exec's and the
+ * test API's at the end of stage 1, and the test API's ready state
+ * (warmStart "ready"), which has its disks beside it.
+ */
+export const WARM_FILES = { exec: 'state', testApi: 'test-state', ready: 'ready-state' } as const;
+
 export interface WarmSaveResult {
   /** Bytes of the saved state. */
   bytes: number;
@@ -127,29 +134,7 @@ export async function saveWarmState(
       booted = Date.now();
       const qmp = await QmpClient.connect(join(scratch, 'warm-qmp.sock'), 10_000);
       try {
-        // QEMU runs this through /bin/sh: the paths are quoted. cat may still
-        // be writing when QEMU says "completed"; the file gets its name only
-        // once cat is done.
-        const part = `${stateFile}.part`;
-        await qmp.execute(
-          'migrate',
-          { uri: `exec:cat > ${shQuote(part)} && mv -- ${shQuote(part)} ${shQuote(stateFile)}` },
-          10_000,
-        );
-        for (;;) {
-          const status = (await qmp.execute('query-migrate', undefined, 10_000)) as {
-            status?: string;
-            'error-desc'?: string;
-          };
-          if (status.status === 'completed') break;
-          if (status.status !== 'setup' && status.status !== 'active')
-            throw new Error(
-              `QEMU could not save the machine (${status.status}${status['error-desc'] ? `: ${status['error-desc']}` : ''})`,
-            );
-          if (Date.now() - started > timeoutMs)
-            throw new Error(`saving the machine took more than ${timeoutMs / 1000} s`);
-          await sleep(50);
-        }
+        await migrateToFile(qmp, stateFile, started + timeoutMs);
         await qmp.quit(10_000);
       } finally {
         qmp.close();
@@ -160,10 +145,6 @@ export async function saveWarmState(
         throw new Error(
           `the ${starter.kind === 'exec' ? 'exec' : 'run'} script ended with ${result.interrupted ?? result.signal ?? `status ${result.exitCode}`} after the save.\n${consoleTail()}`,
         );
-      for (let waited = 0; !existsSync(stateFile); waited += 50) {
-        if (waited > 30_000) throw new Error('QEMU said the state was saved, but no file appeared');
-        await sleep(50);
-      }
       if (starter.kind === 'test') copyFileSync(log, warmConsoleFile(stateFile));
     } catch (err) {
       stop.abort();
@@ -177,5 +158,42 @@ export async function saveWarmState(
     };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Has QEMU write the machine's state to `stateFile` and waits until it has
+ * (the machine stays stopped); rejects with QEMU's reason, or at `deadline`.
+ */
+export async function migrateToFile(
+  qmp: QmpClient,
+  stateFile: string,
+  deadline: number,
+): Promise<void> {
+  // QEMU runs this through /bin/sh: the paths are quoted. cat may still
+  // be writing when QEMU says "completed"; the file gets its name only
+  // once cat is done.
+  const part = `${stateFile}.part`;
+  await qmp.execute(
+    'migrate',
+    { uri: `exec:cat > ${shQuote(part)} && mv -- ${shQuote(part)} ${shQuote(stateFile)}` },
+    10_000,
+  );
+  for (;;) {
+    const status = (await qmp.execute('query-migrate', undefined, 10_000)) as {
+      status?: string;
+      'error-desc'?: string;
+    };
+    if (status.status === 'completed') break;
+    if (status.status !== 'setup' && status.status !== 'active')
+      throw new Error(
+        `QEMU could not save the machine (${status.status}${status['error-desc'] ? `: ${status['error-desc']}` : ''})`,
+      );
+    if (Date.now() > deadline) throw new Error('saving the machine took too long');
+    await sleep(50);
+  }
+  for (let waited = 0; !existsSync(stateFile); waited += 50) {
+    if (waited > 30_000) throw new Error('QEMU said the state was saved, but no file appeared');
+    await sleep(50);
   }
 }

@@ -6,6 +6,8 @@
 // this process dies, however it dies, and the script then stops QEMU.
 // With a warm state (warmStart), the script restores it instead of booting:
 // the same arguments, VM_WARM=restore, and the state saved for the test API.
+// A ready state (warmStart "ready") comes with its own disks, and the warm
+// target saves one through here too (ready-save).
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -18,8 +20,32 @@ export interface LaunchOptions extends TestApiArgOptions {
   runScript: string;
   /** The first three numbers of the vlans' multicast group: machines of one start share it. */
   vlanNet: string;
-  /** The warm state to restore (dist/vm/<m>/warm/test-state), or undefined to boot cold. */
-  warmState?: string;
+  /** The saved state to start from or to save (run-vm-warm.sh); none boots cold. */
+  warm?: WarmRun;
+}
+
+export interface WarmRun {
+  /**
+   * restore: a state at the end of stage 1 (dist/vm/<m>/warm/test-state);
+   * ready-restore: a ready one (warm/ready-state); ready-save: boot cold and
+   * let the caller save the machine once ready.
+   */
+  mode: 'restore' | 'ready-restore' | 'ready-save';
+  state: string;
+}
+
+/** The root disk a ready state was saved with, beside it. */
+export const readyRootDisk = (state: string) => `${state}.root.qcow2`;
+
+/** The run script's environment for a warm run. */
+function warmEnv(warm: WarmRun | undefined): Record<string, string> {
+  if (!warm) return { VM_WARM: '' };
+  const env: Record<string, string> = { VM_WARM: warm.mode, VM_WARM_FILE: warm.state };
+  if (warm.mode === 'restore') return env;
+  env.VM_DISK_IMAGE = readyRootDisk(warm.state);
+  // The state holds the kernel command line; a plain run must match it.
+  if (warm.mode === 'ready-save') Object.assign(env, { QEMU_KERNEL_PARAMS: '', QEMU_OPTS: '' });
+  return env;
 }
 
 export interface Launched {
@@ -54,7 +80,7 @@ export function launch(o: LaunchOptions): Launched {
         VM_VLAN_NET: o.vlanNet,
         // A throwaway overlay needs no clean power-off: a signal stops QEMU at once.
         VM_STOP_TIMEOUT: o.persistent ? (process.env.VM_STOP_TIMEOUT ?? '10') : '0',
-        ...(o.warmState ? { VM_WARM: 'restore', VM_WARM_FILE: o.warmState } : { VM_WARM: '' }),
+        ...warmEnv(o.warm),
       },
     },
   );

@@ -32,8 +32,15 @@ export class MachineProcess {
   private agent: AgentChannel | undefined;
   private qmpClient: QmpClient | undefined;
   private exited: Promise<void> = Promise.resolve();
-  /** Set when a warm state did not restore: QEMU stopped while loading it, before the guest said anything. */
+  /**
+   * Set when a warm state did not restore: QEMU stopped while loading it,
+   * before the guest said anything, or the run script found that a ready
+   * state does not fit the run.
+   */
   private restoreFailed = false;
+  /** This run resumed a ready state: its agent was up before the save, and says hello only when asked. */
+  private resumedReady = false;
+  private warmMode: NonNullable<LaunchOptions['warm']>['mode'] | undefined;
   /**
    * Set when the guest went down by itself (its agent said so) and kept until
    * the next boot's agent answers (a reboot) or QEMU ends (a power-off): the
@@ -63,20 +70,22 @@ export class MachineProcess {
     this.console = new ConsoleText();
     this.runScriptOutput = '';
     this.restoreFailed = false;
+    this.resumedReady = false;
     this.stoppedBecause = undefined;
     this.wentDownFrom = undefined;
     this.agent = undefined;
     this.qmpClient = undefined;
-    const { warmState } = options;
+    const warm = options.warm?.mode === 'ready-save' ? undefined : options.warm;
     // The saved boot's console, up to the moment it was saved: the console of a
     // restored boot reads as a cold boot's does, then says it was resumed.
-    if (warmState && existsSync(warmConsoleFile(warmState))) {
-      const saved = readFileSync(warmConsoleFile(warmState));
+    if (warm && existsSync(warmConsoleFile(warm.state))) {
+      const saved = readFileSync(warmConsoleFile(warm.state));
       appendFileSync(this.consoleLog, saved);
       this.console.push(saved);
     }
     const launched = launch(options);
     this.launched = launched;
+    this.warmMode = options.warm?.mode;
     const { child, dir } = launched;
     let guestSpoke = false;
     child.stdout.on('data', (chunk: Buffer) => {
@@ -88,14 +97,15 @@ export class MachineProcess {
     });
     this.exited = new Promise((resolveExit) => {
       child.once('close', (code, signal) => {
-        // The run script marks when QEMU started restoring (run-vm-main.sh);
-        // a machine we were not asked to stop, that ended there, never ran.
+        // The run script marks when QEMU started restoring (run-vm-main.sh),
+        // or that a ready state does not fit (run-vm-warm.sh); a machine we
+        // were not asked to stop, that ended there, never ran.
         this.restoreFailed =
-          !!warmState &&
+          !!warm &&
           !this.stoppedBecause &&
           code !== 0 &&
           !guestSpoke &&
-          existsSync(join(dir, 'warm-restoring'));
+          (existsSync(join(dir, 'warm-restoring')) || existsSync(join(dir, 'warm-unfit')));
         const exit = `its run script exited with ${signal ? `signal ${signal}` : `status ${code}`}`;
         this.stoppedBecause ??= this.wentDownFrom
           ? `the guest powered off (${exit})`
@@ -118,12 +128,12 @@ export class MachineProcess {
     // A stopped run's process may still be on its way out: one run at a time.
     if (!(await this.waitForExit(30)))
       throw new MachineError(this.name, 'start: its previous run has not ended', this.consoleLog);
-    this.start(this.launched ? { ...options, warmState: undefined } : options);
+    this.start(this.launched ? { ...options, warm: undefined } : options);
     try {
       await keepAlive(() => this.withTimeout(this.connect(), timeoutSeconds, 'booting'));
     } catch (err) {
       // QEMU's end may reach the sockets first (a reset agent connection).
-      if (this.options.warmState && (await this.waitForExit(5)) && this.restoreFailed)
+      if (options.warm && (await this.waitForExit(5)) && this.restoreFailed)
         return this.bootColdInstead(timeoutSeconds);
       await this.stopNow();
       // The whole report of a failed service; the first line of anything else.
@@ -148,10 +158,10 @@ export class MachineProcess {
   /** Once, as exec-vm.sh does: nothing of this run was touched, so a cold boot may follow. */
   private async bootColdInstead(timeoutSeconds: number): Promise<void> {
     const qemuSaid = this.runScriptOutput.trim().split('\n').pop() ?? '';
-    const line = `nx-qemu-vm: machine "${this.name}": the warm state ${this.options.warmState} did not restore (${qemuSaid || this.stoppedBecause}); booting cold.\n`;
+    const line = `nx-qemu-vm: machine "${this.name}": the ${this.options.warm?.mode === 'ready-restore' ? 'ready' : 'warm'} state ${this.options.warm?.state} did not restore (${qemuSaid || this.stoppedBecause}); booting cold.\n`;
     process.stderr.write(line);
     appendFileSync(this.consoleLog, line);
-    return this.boot(timeoutSeconds, { ...this.options, warmState: undefined });
+    return this.boot(timeoutSeconds, { ...this.options, warm: undefined });
   }
 
   private async connect(): Promise<void> {
@@ -164,6 +174,13 @@ export class MachineProcess {
     const qmpSocket = await connectWhenReady(launched.qmpSocket, gaveUp);
     qmpSocket.unref();
     this.qmpClient = await QmpClient.over(qmpSocket, 30_000);
+    // The run script marked the restore before QEMU made the socket: a
+    // resumed agent answers once asked, whichever boot it is.
+    if (this.warmMode === 'ready-restore' && existsSync(join(launched.dir, 'warm-restoring'))) {
+      this.resumedReady = true;
+      await this.agent.resync();
+      return;
+    }
     // Stage 1 failing ends in an emergency shell, and a service that fails to
     // start in stage 2's report: say so at once rather than at the timeout.
     let stopWatching = () => undefined as unknown;
@@ -183,6 +200,11 @@ export class MachineProcess {
     } finally {
       stopWatching();
     }
+  }
+
+  /** This run resumed a ready state (its shares, clock and random generator need the restore's steps). */
+  get resumedReadyState(): boolean {
+    return this.resumedReady;
   }
 
   /** The agent said the guest goes down, unasked: commands running now cannot finish. */

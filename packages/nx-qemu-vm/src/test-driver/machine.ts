@@ -53,6 +53,7 @@ import {
   type SnapshotAccess,
   deleteSnapshot,
   restoreSnapshots,
+  resumeReadyState,
   takeSnapshots,
 } from './snapshots';
 import type {
@@ -142,8 +143,20 @@ export class Machine {
   /** Boots a machine and resolves once its agent answers. */
   static async boot(spec: MachineSpec, timeoutSeconds: number): Promise<Machine> {
     const m = new Machine(spec);
-    await m.proc.boot(timeoutSeconds);
+    await m.bootProcess(timeoutSeconds);
     return m;
+  }
+
+  /** One boot, or the restore of a ready state and the steps that follow it. */
+  private async bootProcess(timeoutSeconds: number): Promise<void> {
+    await this.proc.boot(timeoutSeconds);
+    if (!this.proc.resumedReadyState) return;
+    try {
+      await resumeReadyState(this.snapshotAccess('resume its ready state'));
+    } catch (err) {
+      await this.proc.stopNow();
+      throw err;
+    }
   }
 
   /**
@@ -154,7 +167,7 @@ export class Machine {
   async start(options: WaitOptions = {}): Promise<void> {
     if (this.isUp()) return;
     this.starting ??= keepAlive(() =>
-      this.proc.boot(options.timeout ?? this.spec.bootTimeout),
+      this.bootProcess(options.timeout ?? this.spec.bootTimeout),
     ).finally(() => (this.starting = undefined));
     await this.starting;
   }

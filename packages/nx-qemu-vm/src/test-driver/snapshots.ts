@@ -265,3 +265,10 @@ export async function deleteSnapshot(a: SnapshotAccess, snapshot: MachineSnapsho
   await monitor(a, `delvm ${snapshot.name}`);
   saved.delete(snapshot);
 }
+
+/** Before a ready state is saved (warmStart "ready"): the shares unmounted; a busy one refuses, naming its holders. */
+export const detachForSave = (a: SnapshotAccess): Promise<ShareMount[]> => detachOne(a, 'save');
+
+/** After a ready state was restored: the clock set, the random generator reseeded, the shares mounted again. */
+export const resumeReadyState = (a: SnapshotAccess): Promise<void> =>
+  attachOne(a, a.shares, clockAndSeedCalls(a.arch, Date.now(), randomBytes(32)));

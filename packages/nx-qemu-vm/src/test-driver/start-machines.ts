@@ -14,6 +14,8 @@ import { StartError, tail } from './errors';
 import { keepAlive } from './keep-alive';
 import { Machine } from './machine';
 import { accelSummary } from '../qemu/accel-line';
+import { WARM_FILES } from '../qemu/warm-state';
+import type { WarmRun } from './launch';
 import type { Shell } from './agent-protocol';
 import { type Transcript, closeTranscript, openTranscript } from './transcript';
 import { STORE_TAG } from '../config/shares';
@@ -190,7 +192,12 @@ function sayAccelerator(line: string, log: StartOptions['log']): void {
   process.stderr.write(line);
 }
 
-function machineSpec(root: string, r: ResolvedMachine, persistent: boolean, vlanNet: string) {
+export function machineSpec(
+  root: string,
+  r: ResolvedMachine,
+  persistent: boolean,
+  vlanNet: string,
+) {
   const dist = join(root, distDir(r.name));
   return {
     name: r.name,
@@ -206,7 +213,7 @@ function machineSpec(root: string, r: ResolvedMachine, persistent: boolean, vlan
     services: r.services.map((s) => s.name),
     addresses: r.network.vlans.map(({ vlan, address }) => ({ vlan, address })),
     systemd: r.kernel.systemd,
-    warmState: warmState(dist, r),
+    warm: warmRun(dist, r, persistent),
     arch: r.arch,
     shares: r.fileSystems
       .filter((f) => f.fsType === '9p' && f.device !== STORE_TAG)
@@ -220,9 +227,13 @@ function machineSpec(root: string, r: ResolvedMachine, persistent: boolean, vlan
 }
 
 /** The state the warm target saved for the test API (warmStart), unless VM_WARM_START=0 or there is none. */
-function warmState(dist: string, r: ResolvedMachine): string | undefined {
-  const state = join(dist, 'warm', 'test-state');
-  return r.warmStart && process.env.VM_WARM_START !== '0' && existsSync(state) ? state : undefined;
+function warmRun(dist: string, r: ResolvedMachine, persistent: boolean): WarmRun | undefined {
+  if (!r.warmStart || process.env.VM_WARM_START === '0') return undefined;
+  // A ready state brings the disks it was saved with: kept disks are the machine's own, so it boots cold.
+  if (r.warmStart === 'ready' && persistent) return undefined;
+  const state = join(dist, 'warm', r.warmStart === 'ready' ? WARM_FILES.ready : WARM_FILES.testApi);
+  if (!existsSync(state)) return undefined;
+  return { mode: r.warmStart === 'ready' ? 'ready-restore' : 'restore', state };
 }
 
 function machineSet<Name extends string>(

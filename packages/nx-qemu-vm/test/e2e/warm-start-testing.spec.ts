@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { startMachines, type MachineSet } from '../../src/test-driver';
 import { createVmWorkspace, type VmWorkspace } from '../helpers/vm-workspace';
 import { waitForNoProcesses } from '../helpers/processes';
+import { stderrOf } from '../helpers/stderr';
 
 // TCG everywhere: our machines' KVM is broken, and the probe is tested elsewhere.
 process.env.VM_ACCEL = 'tcg';
@@ -37,22 +38,6 @@ async function withWarmStart<T>(value: '0' | '1', work: () => Promise<T>): Promi
     if (before === undefined) delete process.env.VM_WARM_START;
     else process.env.VM_WARM_START = before;
   }
-}
-
-/** What the test API writes to this process's stderr while `work` runs. */
-async function stderrOf(work: () => Promise<unknown>): Promise<string> {
-  const write = process.stderr.write.bind(process.stderr);
-  let said = '';
-  process.stderr.write = (chunk: string | Uint8Array, ...rest: never[]) => {
-    said += chunk.toString();
-    return write(chunk, ...rest);
-  };
-  try {
-    await work();
-  } finally {
-    process.stderr.write = write;
-  }
-  return said;
 }
 
 describe('warm starts of the test API', { timeout: 900_000 }, () => {

@@ -6,11 +6,15 @@ import { machineExecutor } from '../machine-executor';
 import { reportFailure } from '../report-failure';
 import { publishDirectory } from '../../host/atomic-write';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { type WarmStarter, saveWarmState } from '../../qemu/warm-state';
+import { WARM_FILES, type WarmSaveResult, saveWarmState } from '../../qemu/warm-state';
+import { saveReadyState } from '../../test-driver/ready-state';
 
-/** The states, by file name under dist/vm/<m>/warm: exec's and the test API's. */
-const WARM_FILES = ['state', 'test-state'] as const;
-type WarmFile = (typeof WARM_FILES)[number];
+interface Save {
+  file: string;
+  /** Who restores it, for the messages. */
+  for: string;
+  save(stateFile: string): Promise<WarmSaveResult & { diskBytes?: number }>;
+}
 
 export default machineExecutor<WarmExecutorSchema>(
   async (options, m, context) => {
@@ -19,38 +23,59 @@ export default machineExecutor<WarmExecutorSchema>(
       return { success: true };
     }
     const dir = join(m.dist, 'warm');
-    const starters: Record<WarmFile, WarmStarter> = {
-      state: { kind: 'exec', execScript: m.execScript },
-      'test-state': { kind: 'test', runScript: m.runScript, graphics: m.machine.graphics },
-    };
+    const timeoutMs = (options.timeout ?? 600) * 1000;
+    const r = m.machine;
+    const saves: Save[] = [
+      {
+        file: WARM_FILES.exec,
+        for: 'exec',
+        save: (file) => saveWarmState({ kind: 'exec', execScript: m.execScript }, file, timeoutMs),
+      },
+      r.warmStart === 'ready'
+        ? {
+            file: WARM_FILES.ready,
+            for: 'the test API',
+            save: (file) => saveReadyState(context.root, r, file, timeoutMs / 1000),
+          }
+        : {
+            file: WARM_FILES.testApi,
+            for: 'the test API',
+            save: (file) =>
+              saveWarmState(
+                { kind: 'test', runScript: m.runScript, graphics: r.graphics },
+                file,
+                timeoutMs,
+              ),
+          },
+    ];
     console.log(
-      `booting ${m.machine.name} twice to its warm point (as exec and as the test API start it) and saving its states`,
+      r.warmStart === 'ready'
+        ? `booting ${r.name} twice, to its warm point as exec starts it and until it is ready as the test API starts it, and saving its states`
+        : `booting ${r.name} twice to its warm point (as exec and as the test API start it) and saving its states`,
     );
     try {
       await publishDirectory(dir, async (scratch) => {
         // Both at once: each is one QEMU, mostly waiting for its guest.
-        const saves = await Promise.allSettled(
-          WARM_FILES.map((file) =>
-            saveWarmState(starters[file], join(scratch, file), (options.timeout ?? 600) * 1000),
-          ),
-        );
+        const results = await Promise.allSettled(saves.map((s) => s.save(join(scratch, s.file))));
         const failed: string[] = [];
-        saves.forEach((saved, i) => {
-          const file = WARM_FILES[i];
+        results.forEach((saved, i) => {
+          const { file } = saves[i];
           if (saved.status === 'fulfilled') {
+            const { bytes, diskBytes, bootSeconds, saveSeconds } = saved.value;
             console.log(
-              `wrote ${relative(context.root, join(dir, file))} (${(saved.value.bytes / 1024 / 1024).toFixed(1)} MiB): booted in ${saved.value.bootSeconds.toFixed(1)} s, saved in ${saved.value.saveSeconds.toFixed(1)} s`,
+              `wrote ${relative(context.root, join(dir, file))} (${mib(bytes)}${diskBytes === undefined ? '' : `, and ${mib(diskBytes)} of disks`}): booted in ${bootSeconds.toFixed(1)} s, saved in ${saveSeconds.toFixed(1)} s`,
             );
             return;
           }
           // Only whole states are published: a key without its state would be stale.
           for (const left of readdirSync(scratch).filter((f) => f.startsWith(`${file}.`)))
             rmSync(join(scratch, left), { force: true });
+          rmSync(join(scratch, file), { force: true });
           failed.push(
-            `${file === 'state' ? 'exec' : 'the test API'}: ${saved.reason instanceof Error ? saved.reason.message : String(saved.reason)}`,
+            `${saves[i].for}: ${saved.reason instanceof Error ? saved.reason.message : String(saved.reason)}`,
           );
         });
-        if (failed.length === WARM_FILES.length) throw new Error(failed.join('\n\n'));
+        if (failed.length === saves.length) throw new Error(failed.join('\n\n'));
         for (const why of failed)
           console.warn(
             `warning: no warm state for ${why.split(':')[0]}; it boots ${m.machine.name} cold:\n${why}`,
@@ -70,6 +95,8 @@ export default machineExecutor<WarmExecutorSchema>(
   // Cached like the other build steps, so a remote cache may store it too.
   { warnOnRefusedToken: true },
 );
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 /** An output without a state: a stale one must not survive a failed save. */
 function publishEmpty(dir: string): void {
