@@ -82,7 +82,7 @@ trap 'stop_machine 143' TERM
 mkfifo -m 0600 -- "$control_dir/running"
 # shellcheck disable=SC2094 # the FIFO's ends, on purpose
 exec 6<>"$control_dir/running" 9>"$control_dir/running" 5<"$control_dir/running"
-setpriv --pdeathsig KILL -- cat 0<&5 5<&- 6<&- 7<&- 8<&- 9>&- &
+setpriv --pdeathsig KILL -- cat 0<&5 4<&- 5<&- 6<&- 7<&- 8<&- 9>&- &
 sentinel=$!
 exec 3<&0
 # A warm restore (run-vm-warm.sh): from here on a failure is QEMU's, so the
@@ -95,7 +95,8 @@ if [ "${warm_restoring:-0}" = 1 ]; then : >"$TMPDIR/warm-restoring"; fi
   run_qemu "$@" 0<&3 3<&- 5<&- 6<&-
 ) &
 qemu_pid=$!
-exec 3<&- 5<&- 6<&- 9>&-
+# QEMU alone holds a warm state's descriptor (a FIFO's only reader, see run-vm-warm.sh).
+exec 3<&- 4<&- 5<&- 6<&- 9>&-
 sentinel_status=0
 # (2>/dev/null: the shell would print the signal that ended it.)
 wait "$sentinel" 2>/dev/null || sentinel_status=$?

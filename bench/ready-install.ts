@@ -1,0 +1,153 @@
+// How a workspace's own service enters a ready state, by the time a test
+// waits after a one-line change to it (the edit-test cycle), side by side in
+// one run. The service is a project `api` (a Python HTTP server) installed
+// into a Debian machine with systemd (`install`) and run as a declared
+// service; each round changes one line of its source, then times
+// startMachines (with its build: Nx runs api:build, install and, for the
+// ready machine, warm) until the new line is served:
+//   cold:  warmStart false: a cold boot, the service started by it
+//   ready: warmStart "ready": the state is saved again (the install images
+//          are in it), then restored
+// and, with no change, the ready machine's start alone (Nx finds everything
+// cached). The alternative, the images mounted and the services started
+// after the restore, is estimated from its parts: that restore, plus the
+// service's own start in the restored guest (systemctl restart until its port
+// answers).
+// Usage: npm run bench:ready-install [-- rounds]   (default 3)
+import { cpus } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startMachines } from '../packages/nx-qemu-vm/src/test-driver';
+import { createTempWorkspace } from '../packages/nx-qemu-vm/test/helpers/temp-workspace';
+import { runMain } from './run-main';
+
+const rounds = Number(process.argv[2] ?? 3);
+process.env.VM_ACCEL ??= 'tcg';
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' ');
+const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
+const FETCH = 'curl -sf --max-time 10 http://127.0.0.1:8000/';
+type Name = 'cold' | 'ready';
+
+const machine = {
+  init: 'systemd',
+  graphics: false,
+  memorySize: 512,
+  system: { from: 'debian', packages: ['systemd', 'python3', 'curl'] },
+  install: [{ target: 'api:build', to: '/opt/api' }],
+  services: {
+    api: { command: 'exec python3 /opt/api/server.py', ready: { port: 8000 } },
+  },
+};
+
+function writeApi(root: string, version: number): void {
+  mkdirSync(join(root, 'apps/api/src'), { recursive: true });
+  writeFileSync(
+    join(root, 'apps/api/src/server.py'),
+    [
+      'import http.server',
+      'class Handler(http.server.BaseHTTPRequestHandler):',
+      '    def do_GET(self):',
+      `        body = b"version ${version}\\n"`,
+      '        self.send_response(200)',
+      '        self.end_headers()',
+      '        self.wfile.write(body)',
+      'http.server.HTTPServer(("", 8000), Handler).serve_forever()',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(root, 'apps/api/project.json'),
+    JSON.stringify({
+      name: 'api',
+      targets: {
+        build: {
+          command: 'mkdir -p dist/apps/api && cp apps/api/src/server.py dist/apps/api/',
+          cache: true,
+          inputs: ['{projectRoot}/src/**/*'],
+          outputs: ['{workspaceRoot}/dist/apps/api'],
+        },
+      },
+    }),
+  );
+}
+
+/** startMachines with its build, until the machine serves `version`. */
+async function untilServed(root: string, name: Name, version: number): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  const vms = await startMachines([name], { workspaceRoot: root });
+  const m = vms.machines[name];
+  await m.waitForOpenPort(8000);
+  const said = await m.succeed(FETCH);
+  const took = seconds(t0);
+  await vms.shutdown();
+  if (said !== `version ${version}\n`) throw new Error(`${name} served ${JSON.stringify(said)}`);
+  return took;
+}
+
+/** The service's own start in a restored ready machine: systemctl restart until its port answers. */
+async function serviceStart(root: string): Promise<number> {
+  const vms = await startMachines(['ready'], { workspaceRoot: root, build: false });
+  try {
+    const m = vms.machines.ready;
+    const t0 = process.hrtime.bigint();
+    await m.succeed('systemctl restart api');
+    await m.waitForOpenPort(8000);
+    await m.succeed(FETCH);
+    return seconds(t0);
+  } finally {
+    await vms.shutdown();
+  }
+}
+
+async function main() {
+  const ws = createTempWorkspace(
+    { machines: { cold: machine, ready: { ...machine, warmStart: 'ready' } } },
+    'nx-qemu-vm-bench-install-',
+  );
+  try {
+    writeApi(ws.root, 0);
+    console.log(`building the image, both machines and the ready state (once): ${ws.root}`);
+    await (
+      await startMachines(['cold', 'ready'], { workspaceRoot: ws.root, start: false })
+    ).shutdown();
+    const after = { cold: [] as number[], ready: [] as number[] };
+    const unchanged: number[] = [];
+    const service: number[] = [];
+    for (let i = 1; i <= rounds; i++) {
+      writeApi(ws.root, i);
+      // api:build and install run in the first contender's start; alternate who pays for them.
+      const order: Name[] = i % 2 ? ['cold', 'ready'] : ['ready', 'cold'];
+      for (const name of order) after[name].push(await untilServed(ws.root, name, i));
+      unchanged.push(await untilServed(ws.root, 'ready', i));
+      service.push(await serviceStart(ws.root));
+      console.log(
+        `round ${i}: after the change cold ${after.cold.at(-1)!.toFixed(2)} s, ready ${after.ready.at(-1)!.toFixed(2)} s; unchanged ready ${unchanged.at(-1)!.toFixed(2)} s; service start ${service.at(-1)!.toFixed(2)} s`,
+      );
+    }
+    const c = median(after.cold);
+    console.log(
+      `\n${cpus().length} cores, ${process.env.VM_ACCEL}, ${rounds} rounds (each with its own one-line change)`,
+    );
+    console.log(
+      `after a change, cold (warmStart false)        median ${c.toFixed(2)} s   [${fmt(after.cold)}]`,
+    );
+    const r = median(after.ready);
+    console.log(
+      `after a change, ready (images in the state)   median ${r.toFixed(2)} s   [${fmt(after.ready)}]   ${(r / c).toFixed(2)}x cold`,
+    );
+    const u = median(unchanged);
+    console.log(
+      `no change, ready (all cached)                 median ${u.toFixed(2)} s   [${fmt(unchanged)}]   ${(u / c).toFixed(2)}x cold`,
+    );
+    const s = median(service);
+    console.log(
+      `estimate, images mounted after the restore    ${(u + s).toFixed(2)} s = no change ${u.toFixed(2)} s + service start ${s.toFixed(2)} s [${fmt(service)}]   ${((u + s) / c).toFixed(2)}x cold`,
+    );
+  } finally {
+    if (process.env.BENCH_KEEP === '1') console.log(`kept ${ws.root}`);
+    else ws.remove();
+  }
+}
+
+runMain(main);
