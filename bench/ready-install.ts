@@ -15,10 +15,9 @@
 // answers).
 // Usage: npm run bench:ready-install [-- rounds]   (default 3)
 import { cpus } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { startMachines } from '../packages/nx-qemu-vm/src/test-driver';
 import { createTempWorkspace } from '../packages/nx-qemu-vm/test/helpers/temp-workspace';
+import { writeApiMain, writeApiProject } from '../packages/nx-qemu-vm/test/helpers/api-project';
 import { runMain } from './run-main';
 
 const rounds = Number(process.argv[2] ?? 3);
@@ -40,37 +39,19 @@ const machine = {
   },
 };
 
-function writeApi(root: string, version: number): void {
-  mkdirSync(join(root, 'apps/api/src'), { recursive: true });
-  writeFileSync(
-    join(root, 'apps/api/src/server.py'),
-    [
-      'import http.server',
-      'class Handler(http.server.BaseHTTPRequestHandler):',
-      '    def do_GET(self):',
-      `        body = b"version ${version}\\n"`,
-      '        self.send_response(200)',
-      '        self.end_headers()',
-      '        self.wfile.write(body)',
-      'http.server.HTTPServer(("", 8000), Handler).serve_forever()',
-      '',
-    ].join('\n'),
-  );
-  writeFileSync(
-    join(root, 'apps/api/project.json'),
-    JSON.stringify({
-      name: 'api',
-      targets: {
-        build: {
-          command: 'mkdir -p dist/apps/api && cp apps/api/src/server.py dist/apps/api/',
-          cache: true,
-          inputs: ['{projectRoot}/src/**/*'],
-          outputs: ['{workspaceRoot}/dist/apps/api'],
-        },
-      },
-    }),
-  );
-}
+/** The service's source: one line, its version, changes each round. */
+const server = (version: number) =>
+  [
+    'import http.server',
+    'class Handler(http.server.BaseHTTPRequestHandler):',
+    '    def do_GET(self):',
+    `        body = b"version ${version}\\n"`,
+    '        self.send_response(200)',
+    '        self.end_headers()',
+    '        self.wfile.write(body)',
+    'http.server.HTTPServer(("", 8000), Handler).serve_forever()',
+    '',
+  ].join('\n');
 
 /** startMachines with its build, until the machine serves `version`. */
 async function untilServed(root: string, name: Name, version: number): Promise<number> {
@@ -106,7 +87,7 @@ async function main() {
     'nx-qemu-vm-bench-install-',
   );
   try {
-    writeApi(ws.root, 0);
+    writeApiProject(ws.root, server(0), 'server.py');
     console.log(`building the image, both machines and the ready state (once): ${ws.root}`);
     await (
       await startMachines(['cold', 'ready'], { workspaceRoot: ws.root, start: false })
@@ -115,7 +96,7 @@ async function main() {
     const unchanged: number[] = [];
     const service: number[] = [];
     for (let i = 1; i <= rounds; i++) {
-      writeApi(ws.root, i);
+      writeApiMain(ws.root, server(i), 'server.py');
       // api:build and install run in the first contender's start; alternate who pays for them.
       const order: Name[] = i % 2 ? ['cold', 'ready'] : ['ready', 'cold'];
       for (const name of order) after[name].push(await untilServed(ws.root, name, i));

@@ -17,7 +17,7 @@ e2fsprogs           # mke2fs and blkid for the guest's root disk
 kmod                # module dependency data for the initrd
 cpio                # initrd archives (tests extract them)
 xz-utils            # XZ kernels unpacked for PVH boot, and .ko.xz modules
-zstd                # kernels with .ko.zst modules; ready states, saved compressed
+zstd                # kernels with .ko.zst modules
 iproute2            # ss: tests check which address a forward listens on
 tmux                # tests drive `nx run vm:start` in a real terminal
 gdisk               # sgdisk: GPT boot disks

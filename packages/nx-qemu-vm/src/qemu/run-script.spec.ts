@@ -16,7 +16,6 @@ import {
   readdirSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { validateConfig } from '../config/validate';
 import { resolveMachine } from '../config/resolve';
@@ -345,31 +344,6 @@ describe('run script: a ready state (warmStart "ready")', () => {
     assert.match(unfit.stderr, /the state was saved for another .*image.*npx nx run vm:warm/);
     assert.ok(existsSync(join(root, 'ready-d', 'warm-unfit')), 'the mark the test API reads');
     assert.doesNotMatch(unfit.stdout, /QEMU emulator version/, 'QEMU did not start');
-  });
-
-  it('reads a compressed state through zstd, which does not outlive QEMU', () => {
-    const scratch = join(root, 'ready-f');
-    const saved = ready('ready-save', scratch);
-    assert.equal(saved.status, 0, saved.stderr);
-    // More than a pipe holds: zstd is still writing when QEMU (-version) exits without reading.
-    writeFileSync(`${saved.state}.raw`, randomBytes(1 << 20));
-    const packed = spawnSync('zstd', ['-q', '-1', '-f', `${saved.state}.raw`, '-o', saved.state]);
-    assert.equal(packed.status, 0, String(packed.stderr));
-    const res = ready('ready-restore', scratch);
-    assert.equal(res.status, 0, res.stderr);
-    assert.match(res.stdout, /QEMU emulator version/);
-    // It ends once QEMU, its only reader, has: a moment after the script, at most.
-    const left = spawnSync(
-      'sh',
-      [
-        '-c',
-        'for i in $(seq 20); do pgrep -f "$1" || exit 0; sleep 0.1; done; exit 1',
-        'sh',
-        `^zstd -dcq -- ${saved.state}`,
-      ],
-      { encoding: 'utf8' },
-    );
-    assert.equal(left.status, 0, `a zstd left behind: ${left.stdout}`);
   });
 
   it('is refused on a machine whose warmStart is not "ready"', () => {

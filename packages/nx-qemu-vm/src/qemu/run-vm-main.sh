@@ -95,7 +95,7 @@ if [ "${warm_restoring:-0}" = 1 ]; then : >"$TMPDIR/warm-restoring"; fi
   run_qemu "$@" 0<&3 3<&- 5<&- 6<&-
 ) &
 qemu_pid=$!
-# QEMU alone holds a warm state's descriptor (a FIFO's only reader, see run-vm-warm.sh).
+# QEMU alone holds a warm state's descriptor (run-vm-warm.sh).
 exec 3<&- 4<&- 5<&- 6<&- 9>&-
 sentinel_status=0
 # (2>/dev/null: the shell would print the signal that ended it.)

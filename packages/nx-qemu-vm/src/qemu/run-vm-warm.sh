@@ -46,18 +46,9 @@ case ${VM_WARM:-} in
 esac
 
 # QEMU reads the state from an inherited descriptor: no path reaches a shell.
-# A ready state is compressed (zstd's magic number first): zstd fills a FIFO
-# that QEMU reads; it ends with QEMU, which holds the FIFO's only reader.
 warm_incoming() {
   [ -r "$VM_WARM_FILE" ] || die "cannot read the warm state $VM_WARM_FILE"
-  if [ "$(od -An -tx1 -N4 -- "$VM_WARM_FILE" | tr -d ' ')" = 28b52ffd ]; then
-    need zstd zstd
-    mkfifo -m 0600 -- "$TMPDIR/warm-state"
-    zstd -dcq -- "$VM_WARM_FILE" >"$TMPDIR/warm-state" &
-    exec 4<"$TMPDIR/warm-state"
-  else
-    exec 4<"$VM_WARM_FILE"
-  fi
+  exec 4<"$VM_WARM_FILE"
   # run-vm-main.sh marks the moment QEMU starts restoring, for the exec script.
   # shellcheck disable=SC2034 # read by run-vm-main.sh
   warm_restoring=1

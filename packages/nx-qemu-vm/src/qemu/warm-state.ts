@@ -169,17 +169,14 @@ export async function migrateToFile(
   qmp: QmpClient,
   stateFile: string,
   deadline: number,
-  compress = false,
 ): Promise<void> {
-  // QEMU runs this through /bin/sh: the paths are quoted. The writer may
-  // still be writing when QEMU says "completed"; the file gets its name only
-  // once it is done. zstd's fastest level: a quarter of the bytes, and about
-  // a tenth of a second to read back (run-vm-warm.sh).
+  // QEMU runs this through /bin/sh: the paths are quoted. cat may still
+  // be writing when QEMU says "completed"; the file gets its name only
+  // once cat is done.
   const part = `${stateFile}.part`;
-  const writer = compress ? 'zstd -1 -q' : 'cat';
   await qmp.execute(
     'migrate',
-    { uri: `exec:${writer} > ${shQuote(part)} && mv -- ${shQuote(part)} ${shQuote(stateFile)}` },
+    { uri: `exec:cat > ${shQuote(part)} && mv -- ${shQuote(part)} ${shQuote(stateFile)}` },
     10_000,
   );
   for (;;) {

@@ -10,7 +10,6 @@ import { randomInt } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ResolvedMachine } from '../config/resolve';
-import { runTool } from '../host/run-tool';
 import { type WarmSaveResult, migrateToFile } from '../qemu/warm-state';
 import { warmConsoleFile } from '../qemu/test-api-args';
 import { readyRootDisk } from './launch';
@@ -41,8 +40,6 @@ export async function saveReadyState(
   stateFile: string,
   timeoutSeconds: number,
 ): Promise<ReadySaveResult> {
-  // The state is compressed; a restore reads it back through zstd too.
-  await runTool('zstd', ['--version'], { debianPackage: 'zstd' });
   const scratch = mkdtempSync(join(tmpdir(), 'nx-qemu-vm-ready.'));
   const started = Date.now();
   // No other machine's vlan traffic reaches the saved one.
@@ -64,7 +61,7 @@ export async function saveReadyState(
     try {
       const access = machine.snapshotAccess('save its ready state');
       await detachForSave(access);
-      await migrateToFile(access.qmp, stateFile, started + timeoutSeconds * 1000, true);
+      await migrateToFile(access.qmp, stateFile, started + timeoutSeconds * 1000);
     } finally {
       // QEMU quits; the disks are closed cleanly, as the save left them.
       await machine.crash();

@@ -4,22 +4,22 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Writes apps/api/src/main.js, the service's one source file. */
-export function writeApiMain(root: string, main: string): void {
+/** Writes apps/api/src/`file` (main.js), the service's one source file. */
+export function writeApiMain(root: string, main: string, file = 'main.js'): void {
   mkdirSync(join(root, 'apps/api/src'), { recursive: true });
-  writeFileSync(join(root, 'apps/api/src/main.js'), main);
+  writeFileSync(join(root, 'apps/api/src', file), main);
 }
 
 /** The project `api` with its build target, and its source. */
-export function writeApiProject(root: string, main: string): void {
-  writeApiMain(root, main);
+export function writeApiProject(root: string, main: string, file = 'main.js'): void {
+  writeApiMain(root, main, file);
   writeFileSync(
     join(root, 'apps/api/project.json'),
     JSON.stringify({
       name: 'api',
       targets: {
         build: {
-          command: 'mkdir -p dist/apps/api && cp apps/api/src/main.js dist/apps/api/',
+          command: `mkdir -p dist/apps/api && cp apps/api/src/${file} dist/apps/api/`,
           cache: true,
           inputs: ['{projectRoot}/src/**/*'],
           outputs: ['{workspaceRoot}/dist/apps/api'],
