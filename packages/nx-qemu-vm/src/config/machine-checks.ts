@@ -184,16 +184,27 @@ function checkBoot(machine: ValidMachine): OptionProblem[] {
     if (why)
       add(
         ['warmStart'],
-        true,
+        machine.warmStart,
         `warm starts are for x86_64 machines that boot their kernel directly with the generated initrd, and ${why}. Set warmStart to false, or boot that way.`,
       );
-    // QEMU cannot save a machine with a mounted 9p share, and the host's /usr is one for good.
-    else if (machine.warmStart === 'ready' && machine.system.from !== 'debian')
-      add(
-        ['warmStart'],
-        'ready',
-        'a ready state is saved with the machine up, and a machine whose system is the host\'s /usr keeps that 9p share mounted, which QEMU cannot save. Declare a system ("system": { "from": "debian", ... }), or set warmStart to true.',
-      );
+    else if (machine.warmStart === 'ready') {
+      // QEMU cannot save a machine with a mounted 9p share, and the host's /usr is one for good.
+      const readyWhy =
+        machine.system.from !== 'debian'
+          ? 'a machine whose system is the host\'s /usr keeps that 9p share mounted, which QEMU cannot save. Declare a system ("system": { "from": "debian", ... })'
+          : // The state has disks of its own, made when it is saved; a drive of yours would be written by the save and read stale by every restore.
+            machine.diskSize === null
+            ? 'its root disk is new, made when it is saved, and diskSize is null (a root disk that is never created). Give diskSize a size'
+            : machine.qemu.drives.length > 0
+              ? 'its disks are its own, made when it is saved, and qemu.drives names drives of yours, which the save would write and every restore would read as they were then. Remove qemu.drives'
+              : undefined;
+      if (readyWhy)
+        add(
+          ['warmStart'],
+          'ready',
+          `a ready state is saved with the machine up, and ${readyWhy}, or set warmStart to true.`,
+        );
+    }
   }
   if (machine.useEFIBoot && machine.bios !== null)
     add(

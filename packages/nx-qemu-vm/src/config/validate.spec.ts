@@ -298,6 +298,15 @@ describe('validateConfig', () => {
     assert.equal(onHost.path, 'machines.vm.warmStart');
     assert.equal(onHost.value, 'ready');
     assert.match(onHost.message, /host's \/usr .* Declare a system/);
+    const debian = { warmStart: 'ready', system: { from: 'debian' } };
+    const noRoot = onlyIssue(machine({ ...debian, diskSize: null }));
+    assert.equal(noRoot.path, 'machines.vm.warmStart');
+    assert.match(noRoot.message, /diskSize is null/);
+    const drives = onlyIssue(
+      machine({ ...debian, qemu: { drives: [{ name: 'data', file: '/srv/data.img' }] } }),
+    );
+    assert.equal(drives.path, 'machines.vm.warmStart');
+    assert.match(drives.message, /qemu\.drives names drives of yours/);
     const other = onlyIssue(machine({ warmStart: 'up', system: { from: 'debian' } }));
     assert.equal(other.path, 'machines.vm.warmStart');
     assert.match(other.message, /ready/);

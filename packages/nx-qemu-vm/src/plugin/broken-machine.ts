@@ -35,7 +35,7 @@ export function brokenTargetNames(raw: unknown): string[] {
     ...(Array.isArray(m.install) && m.install.length > 0 ? ['install'] : []),
     ...(m.useBootLoader === true ? ['boot-disk'] : []),
     ...(m.useEFIBoot === true ? ['efi-vars'] : []),
-    ...(m.warmStart === true || m.warmStart === 'ready' ? ['warm'] : []),
+    ...(m.warmStart === true || m.warmStart === 'ready' ? ['warm', 'test-warm'] : []),
   ];
 }
 

@@ -174,10 +174,15 @@ export const installTarget = (c: MachineTargetContext) =>
   );
 
 // Any change to the machine, its scripts, initrd, kernel or QEMU makes a
-// state that no longer restores (the run script checks it too, by key). A
-// ready state also holds what the guest read of its image and install images.
-export const warmTarget = (c: MachineTargetContext): TargetConfiguration => {
-  const readyInstalls = c.m.warmStart === 'ready' && c.m.install.length > 0;
+// state that no longer restores (the run script checks it too, by key). The
+// states are two targets, as exec and the test API restore one each: exec
+// waits for its own only, and a ready state (the test API's, which holds
+// what the guest read of its image and install images) does not make exec
+// wait for a boot to ready when an installed project changes.
+const warmStep = (c: MachineTargetContext, forWhom: 'exec' | 'test'): TargetConfiguration => {
+  const ready = forWhom === 'test' && c.m.warmStart === 'ready';
+  const readyInstalls = ready && c.m.install.length > 0;
+  const dir = `${c.dist}/${forWhom === 'exec' ? 'warm' : 'test-warm'}`;
   return {
     executor: 'nx-qemu-vm:warm',
     cache: true,
@@ -191,15 +196,22 @@ export const warmTarget = (c: MachineTargetContext): TargetConfiguration => {
       ...(c.fromImage ? [{ dependentTasksOutputFiles: '**/image/*', transitive: true }] : []),
       ...(readyInstalls ? [{ dependentTasksOutputFiles: '**/install/*' }] : []),
     ],
-    outputs: [`{workspaceRoot}/${c.dist}/warm`],
-    options: c.positioned,
+    outputs: [`{workspaceRoot}/${dir}`],
+    options: { ...c.positioned, for: forWhom },
     metadata: meta(
-      c.m.warmStart === 'ready'
-        ? `Boot ${c.name} to the end of its driver loading as exec starts it, and until it is ready as the test API starts it, and save QEMU's states (the ready one with its disks) to ${c.dist}/warm; they restore them instead of booting (warmStart).`
-        : `Boot ${c.name} to the end of its driver loading, as exec and as the test API start it, and save QEMU's states to ${c.dist}/warm; they restore them instead of booting (warmStart).`,
+      forWhom === 'exec'
+        ? `Boot ${c.name} to the end of its driver loading as exec starts it, and save QEMU's state to ${dir}; exec restores it instead of booting (warmStart).`
+        : ready
+          ? `Boot ${c.name} as the test API starts it until it is ready, and save QEMU's state with the disks it wrote to ${dir}; startMachines restores it instead of booting (warmStart "ready").`
+          : `Boot ${c.name} to the end of its driver loading as the test API starts it, and save QEMU's state to ${dir}; startMachines restores it instead of booting (warmStart).`,
     ),
   };
 };
+
+/** exec's warm state (warmStart). */
+export const warmTarget = (c: MachineTargetContext) => warmStep(c, 'exec');
+/** The test API's: at the end of stage 1, or ready (warmStart "ready"). */
+export const testWarmTarget = (c: MachineTargetContext) => warmStep(c, 'test');
 
 export const bootDiskTarget = (c: MachineTargetContext) =>
   cachedStep(

@@ -16,8 +16,41 @@ describe('machineProject: warm starts', () => {
   it('has no warm target without warmStart', () => {
     const targets = project({}).targets ?? {};
     assert.equal(targets.warm, undefined);
+    assert.equal(targets['test-warm'], undefined);
     for (const target of ['exec', 'prepare'])
-      assert.ok(!(targets[target].dependsOn ?? []).includes('warm'), target);
+      for (const warm of ['warm', 'test-warm'])
+        assert.ok(!(targets[target].dependsOn ?? []).includes(warm), `${target} ${warm}`);
+  });
+
+  it('gives exec and the test API a state each: exec waits for warm, prepare for test-warm', () => {
+    const targets = project({ warmStart: true }).targets ?? {};
+    assert.deepEqual(targets.warm.options.for, 'exec');
+    assert.deepEqual(targets['test-warm'].options.for, 'test');
+    assert.deepEqual(targets['test-warm'].outputs, ['{workspaceRoot}/dist/vm/vm/test-warm']);
+    assert.deepEqual(
+      targets.warm.inputs,
+      targets['test-warm'].inputs,
+      'the same inputs without ready states',
+    );
+    assert.ok((targets.exec.dependsOn ?? []).includes('warm'));
+    assert.ok(!(targets.exec.dependsOn ?? []).includes('test-warm'));
+    assert.ok((targets.prepare.dependsOn ?? []).includes('test-warm'));
+    assert.ok(!(targets.prepare.dependsOn ?? []).includes('warm'));
+  });
+
+  it('makes only the ready state wait for and hash the install images', () => {
+    const install = [{ target: 'api:build', from: 'dist/api', to: '/opt/api' }];
+    const system = { from: 'debian' };
+    const ready = project({ warmStart: 'ready', system, install }).targets ?? {};
+    assert.ok((ready['test-warm'].dependsOn ?? []).includes('install'));
+    assert.match(JSON.stringify(ready['test-warm'].inputs), /\*\*\/install\/\*/);
+    assert.ok(!(ready.warm.dependsOn ?? []).includes('install'), "exec's state reads no install");
+    assert.doesNotMatch(JSON.stringify(ready.warm.inputs), /install/);
+    const warm = project({ warmStart: true, system, install }).targets ?? {};
+    assert.ok(
+      !(warm['test-warm'].dependsOn ?? []).includes('install'),
+      'a stage-1 state reads none',
+    );
   });
 
   it('makes exec and prepare (the test API), not start or serve, wait for a cached warm target keyed on the whole machine', () => {
@@ -36,9 +69,10 @@ describe('machineProject: warm starts', () => {
     );
     assert.match(inputs, /\*\*\/initrd\/initrd\.img/);
     assert.match(inputs, /\*\*\/bin\/\*/);
-    for (const restoring of ['exec', 'prepare'])
-      assert.ok((targets[restoring].dependsOn ?? []).includes('warm'), restoring);
+    assert.ok((targets.exec.dependsOn ?? []).includes('warm'));
+    assert.ok((targets.prepare.dependsOn ?? []).includes('test-warm'));
     assert.ok(!(targets.serve.dependsOn ?? []).includes('warm'));
+    assert.ok(!(targets.serve.dependsOn ?? []).includes('test-warm'));
     assert.ok(!JSON.stringify(targets.start.options).includes('warm'));
   });
 

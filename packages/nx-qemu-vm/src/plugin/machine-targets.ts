@@ -21,6 +21,7 @@ import {
   machineTargetContext,
   meta,
   rootDiskTarget,
+  testWarmTarget,
   warmTarget,
 } from './machine-steps';
 
@@ -51,7 +52,7 @@ const prepareTarget = (c: MachineTargetContext, everything: string[]): TargetCon
   cache: false,
   inputs: [],
   // The test API restores the warm state (warmStart) it builds.
-  dependsOn: c.m.warmStart ? [...everything, c.t('warm')] : everything,
+  dependsOn: c.m.warmStart ? [...everything, c.t('test-warm')] : everything,
   metadata: meta(
     `Build everything a boot of ${c.name} needs (the cached steps and the disks), and nothing else. Tests that boot it depend on this target.`,
   ),
@@ -131,7 +132,7 @@ export function machineProject(
     t('initrd'),
     t('build'),
     ...(has.install ? [t('install')] : []),
-    ...(has.warm ? [t('warm')] : []),
+    ...(has.warm ? [t('warm'), t('test-warm')] : []),
     ...(has.bootDisk ? [t('boot-disk')] : []),
   ];
   const state = [t('root-disk'), t('empty-disks'), ...(has.efiVars ? [t('efi-vars')] : [])];
@@ -156,7 +157,7 @@ export function machineProject(
     [t('empty-disks')]: emptyDisksTarget(c),
     ...(has.image ? { [t('image')]: imageTarget(c) } : {}),
     ...(has.install ? { [t('install')]: installTarget(c) } : {}),
-    ...(has.warm ? { [t('warm')]: warmTarget(c) } : {}),
+    ...(has.warm ? { [t('warm')]: warmTarget(c), [t('test-warm')]: testWarmTarget(c) } : {}),
     ...(has.bootDisk ? { [t('boot-disk')]: bootDiskTarget(c) } : {}),
     ...(has.efiVars ? { [t('efi-vars')]: efiVarsTarget(c) } : {}),
     [t('prepare')]: prepareTarget(c, everything),

@@ -14,6 +14,7 @@ import {
   statSync,
   writeFileSync,
   readdirSync,
+  renameSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -296,15 +297,21 @@ describe('run script: a ready state (warmStart "ready")', () => {
   const ready = (mode: string, scratch: string, extra: Record<string, string> = {}) => {
     mkdirSync(scratch, { recursive: true });
     const state = join(scratch, 'ready-state');
-    const res = run({
-      VM_WARM: mode,
-      VM_WARM_FILE: state,
-      VM_DISK_IMAGE: `${state}.root.qcow2`,
-      TMPDIR: scratch,
-      USE_TMPDIR: '1',
-      ...extra,
-    });
+    const args = mode === 'ready-restore' ? ['-snapshot'] : [];
+    const res = run(
+      { VM_WARM: mode, VM_WARM_FILE: state, TMPDIR: scratch, USE_TMPDIR: '1', ...extra },
+      root,
+      args,
+    );
     return { ...res, state };
+  };
+  /** A save as the warm target completes it: the key named once the state is written. */
+  const saved = (scratch: string) => {
+    const res = ready('ready-save', scratch);
+    assert.equal(res.status, 0, res.stderr);
+    renameSync(`${res.state}.key.new`, `${res.state}.key`);
+    writeFileSync(res.state, 'state');
+    return res.state;
   };
   before(() => {
     mkdirSync(image, { recursive: true });
@@ -313,37 +320,75 @@ describe('run script: a ready state (warmStart "ready")', () => {
   });
 
   it('saves with disks of its own beside the state, keyed by the images the guest read', () => {
-    const first = ready('ready-save', join(root, 'ready-a'));
+    const first = ready('ready-save', join(root, 'ready-a'), {
+      VM_DISK_IMAGE: join(root, 'not-this.qcow2'),
+    });
     assert.equal(first.status, 0, first.stderr);
     assert.ok(existsSync(`${first.state}.root.qcow2`), 'the root disk beside the state');
     assert.ok(existsSync(`${first.state}.empty0.qcow2`), 'the empty disk beside the state');
-    assert.ok(
-      !existsSync(join(ws, '.vm/vm/empty0.qcow2')),
-      "the machine's own empty disk untouched",
-    );
-    const key = readFileSync(`${first.state}.key`, 'utf8');
-    assert.equal(
-      readFileSync(`${ready('ready-save', join(root, 'ready-b')).state}.key`, 'utf8'),
-      key,
-    );
+    assert.ok(!existsSync(join(root, 'not-this.qcow2')), 'VM_DISK_IMAGE is not the saved disk');
+    assert.ok(!existsSync(join(ws, '.vm/vm/empty0.qcow2')), "the machine's own disks untouched");
+    assert.ok(!existsSync(`${first.state}.key`), 'no key before the state is whole');
+    const key = readFileSync(`${first.state}.key.new`, 'utf8');
+    const again = ready('ready-save', join(root, 'ready-b'));
+    assert.equal(readFileSync(`${again.state}.key.new`, 'utf8'), key);
+    const net = ready('ready-save', join(root, 'ready-b2'), { QEMU_NET_OPTS: 'dns=10.0.2.9' });
+    assert.notEqual(readFileSync(`${net.state}.key.new`, 'utf8'), key, 'other network options');
     writeFileSync(join(image, 'store.erofs'), 'store 2');
     const other = ready('ready-save', join(root, 'ready-c'));
-    assert.notEqual(readFileSync(`${other.state}.key`, 'utf8'), key, 'another image, another key');
+    assert.notEqual(readFileSync(`${other.state}.key.new`, 'utf8'), key, 'another image');
+    const snapshot = run(
+      {
+        VM_WARM: 'ready-save',
+        VM_WARM_FILE: join(root, 'ready-c', 's2'),
+        TMPDIR: join(root, 'ready-c'),
+        USE_TMPDIR: '1',
+      },
+      root,
+      ['-snapshot'],
+    );
+    assert.notEqual(snapshot.status, 0);
+    assert.match(snapshot.stderr, /writes the state's own disks: no -snapshot/);
   });
 
   it('restores only a state that fits, and marks one that does not before QEMU starts', () => {
-    const saved = ready('ready-save', join(root, 'ready-d'));
-    assert.equal(saved.status, 0, saved.stderr);
-    writeFileSync(saved.state, 'state');
+    const state = saved(join(root, 'ready-d'));
     const fits = ready('ready-restore', join(root, 'ready-d'));
     assert.equal(fits.status, 0, fits.stderr);
     assert.match(fits.stdout, /QEMU emulator version/);
+    const plain = run({
+      VM_WARM: 'ready-restore',
+      VM_WARM_FILE: state,
+      TMPDIR: join(root, 'ready-d'),
+      USE_TMPDIR: '1',
+    });
+    assert.notEqual(plain.status, 0);
+    assert.match(plain.stderr, /needs -snapshot/);
     writeFileSync(join(image, 'store.erofs'), 'store 3');
     const unfit = ready('ready-restore', join(root, 'ready-d'));
     assert.notEqual(unfit.status, 0);
-    assert.match(unfit.stderr, /the state was saved for another .*image.*npx nx run vm:warm/);
+    assert.match(unfit.stderr, /the state was saved for another .*image.*npx nx run vm:test-warm/);
     assert.ok(existsSync(join(root, 'ready-d', 'warm-unfit')), 'the mark the test API reads');
     assert.doesNotMatch(unfit.stdout, /QEMU emulator version/, 'QEMU did not start');
+  });
+
+  it('marks a state whose key or disk is missing or damaged, and creates nothing', () => {
+    for (const [file, damage, said] of [
+      ['.root.qcow2', 'remove', /ready-state\.root\.qcow2 is missing/],
+      ['.empty0.qcow2', 'remove', /ready-state\.empty0\.qcow2 is missing/],
+      ['.key', 'remove', /ready-state\.key is missing/],
+      ['.root.qcow2', 'damage', /disk .*ready-state\.root\.qcow2 is damaged/],
+    ] as const) {
+      const scratch = mkdtempSync(join(root, 'ready-e-'));
+      const state = saved(scratch);
+      if (damage === 'remove') rmSync(state + file);
+      else writeFileSync(state + file, 'not a qcow2 image');
+      const res = ready('ready-restore', scratch);
+      assert.notEqual(res.status, 0, `${file} ${damage}`);
+      assert.match(res.stderr, said);
+      assert.ok(existsSync(join(scratch, 'warm-unfit')), `${file} ${damage}: marked`);
+      if (damage === 'remove') assert.ok(!existsSync(state + file), `${file}: not created`);
+    }
   });
 
   it('is refused on a machine whose warmStart is not "ready"', () => {

@@ -7,6 +7,7 @@ import { buildQemuArgv } from './argv';
 import { escapedVar, escapedVarsUsed, shArgvLines, shWord } from './argv-sh';
 import { shAssignments, shQuote } from '../quote/shell';
 import { FW_CFG_WARM } from '../contract/host-guest';
+import { READY_SUFFIXES } from './warm-state';
 import { hostPath } from '../quote/argv-words';
 import { ACCEL_MARK } from './accel-line';
 import { shellFile } from '../host/shell-file';
@@ -92,17 +93,58 @@ function readableChecks(r: ResolvedMachine): string[] {
 }
 
 /**
+ * A ready state's disks (warmStart "ready"): the save makes new ones beside
+ * the state file, and a restore takes those, under -snapshot, or refuses
+ * before anything is created when one is missing or damaged (the caller
+ * then boots cold on the machine's own disks: warm-unfit).
+ */
+function readyDisks(r: ResolvedMachine): string[] {
+  if (r.warmStart !== 'ready') return [];
+  const disks = [READY_SUFFIXES.root, ...r.paths.emptyDisks.map((_, i) => READY_SUFFIXES.empty(i))];
+  const rebuild = shQuote(`npx nx run ${r.name}:test-warm`);
+  return [
+    'case ${VM_WARM:-} in',
+    '  ready-*)',
+    '    if [ -z "${VM_WARM_FILE:-}" ] || [ -z "${USE_TMPDIR:-}" ] || [ ! -d "${TMPDIR:-}" ]; then',
+    '      die "VM_WARM=$VM_WARM needs VM_WARM_FILE, and TMPDIR with USE_TMPDIR (the test API sets them)"',
+    '    fi',
+    `    disk_image=$VM_WARM_FILE${READY_SUFFIXES.root}`,
+    '    ;;',
+    'esac',
+    'if [ "${VM_WARM:-}" = ready-restore ]; then',
+    `  for ready_file in "$VM_WARM_FILE" "$VM_WARM_FILE${READY_SUFFIXES.key}"${disks.map((d) => ` "$VM_WARM_FILE${d}"`).join('')}; do`,
+    '    if [ ! -f "$ready_file" ]; then',
+    '      : >"$TMPDIR/warm-unfit"',
+    `      die "the state is incomplete: $ready_file is missing; rebuild it with: "${rebuild}`,
+    '    fi',
+    '  done',
+    `  for ready_file in${disks.map((d) => ` "$VM_WARM_FILE${d}"`).join('')}; do`,
+    '    if ! (check_qcow2 "$ready_file" "saved disk") 2>/dev/null; then',
+    '      : >"$TMPDIR/warm-unfit"',
+    `      die "the state's disk $ready_file is damaged; rebuild it with: "${rebuild}`,
+    '    fi',
+    '  done',
+    'fi',
+  ];
+}
+
+/**
  * What a ready state's guest has read from the read-only images (its system,
  * the install images): part of the state's key, as the guest's caches hold it.
  */
 function readyDiskContents(r: ResolvedMachine): string[] {
   if (r.warmStart !== 'ready' || r.system.from !== 'debian')
-    return ['ready_states=0', 'ready_disk_contents() { :; }'];
+    return ['ready_states=0', 'ready_pending_key=', 'ready_disk_contents() { :; }'];
+  const pendingKey = `ready_pending_key=$VM_WARM_FILE${READY_SUFFIXES.pendingKey}`;
   const files = [
     shWord(hostPath(r.system.image.store, false)),
     ...r.installs.map((_, i) => `"$${installVar(i)}"`),
   ];
-  return ['ready_states=1', `ready_disk_contents() { cat -- ${files.join(' ')}; }`];
+  return [
+    'ready_states=1',
+    `ready_disk_contents() { cat -- ${files.join(' ')}; }`,
+    `case \${VM_WARM:-} in ready-save) ${pendingKey} ;; esac`,
+  ];
 }
 
 /** The serial console as the kernel names it, e.g. ttyS0,115200n8. */
@@ -167,6 +209,7 @@ export function renderRunScript(r: ResolvedMachine): string {
     '# The root disk is created on first start and never replaced.',
     `disk_image_default=${shWord(hostPath(r.paths.diskImage, false))}`,
     `disk_image=$(abs_path "${shOverride(ROOT_DISK_ENV, '$disk_image_default')}")`,
+    ...readyDisks(r),
     ...(r.diskSize === null
       ? [
           '[ -e "$disk_image" ] || die "root disk $disk_image does not exist, and diskSize is null so it is not created"',
@@ -234,7 +277,7 @@ export function renderRunScript(r: ResolvedMachine): string {
     // has its own beside it (see run-vm-warm.sh).
     if (r.warmStart === 'ready')
       lines.push(
-        `case \${VM_WARM:-} in save) empty${i}=$TMPDIR/warm-empty${i}.qcow2 ;; ready-*) empty${i}=$VM_WARM_FILE.empty${i}.qcow2 ;; esac`,
+        `case \${VM_WARM:-} in save) empty${i}=$TMPDIR/warm-empty${i}.qcow2 ;; ready-*) empty${i}=$VM_WARM_FILE${READY_SUFFIXES.empty(i)} ;; esac`,
       );
     else if (r.warmStart)
       lines.push(`if [ "\${VM_WARM:-}" = save ]; then empty${i}=$TMPDIR/warm-empty${i}.qcow2; fi`);

@@ -2,13 +2,12 @@
 # ask for them with VM_WARM and VM_WARM_FILE, the state file. save and
 # restore: a state at the end of stage 1's driver loading. ready-save and
 # ready-restore (warmStart "ready", the test API): a state of the machine once
-# ready, whose root and empty disks the caller and run-script.ts put beside
-# the state file (VM_DISK_IMAGE, emptyN).
+# ready, whose root and empty disks run-script.ts puts beside the state file.
 # run-script.ts sets before this: prog, machine, qemu_binary, kernel_file, boot_kernel,
-# initrd_file, fw_cfg_warm, TMPDIR, ready_states (1 for warmStart "ready")
-# and ready_disk_contents (the read-only images a ready guest has read: its
-# system and install images); the arguments are the exec script's or the
-# test API's.
+# initrd_file, fw_cfg_warm, TMPDIR, ready_states (1 for warmStart "ready"),
+# ready_disk_contents (the read-only images a ready guest has read: its
+# system and install images) and, for ready-save, ready_pending_key; the
+# arguments are the exec script's or the test API's.
 # shellcheck disable=SC2154
 
 # What a saved state depends on beyond its file: this script (the whole QEMU
@@ -28,8 +27,13 @@ warm_key() {
     "$qemu_binary" --version
     printf '%s\n' "${accel:-}" "${QEMU_KERNEL_PARAMS:-}" "${QEMU_OPTS:-}"
     case ${accel:-} in kvm*) grep -m1 '^flags' /proc/cpuinfo ;; esac
-    # A ready guest has read its images; a stage-1 state has read no disk.
-    case $VM_WARM in ready-*) ready_disk_contents ;; esac
+    # A ready guest has read its images, and its user network (DHCP) is set
+    # up; a stage-1 state has read no disk.
+    case $VM_WARM in ready-*)
+      ready_disk_contents
+      printf '%s\n' "${QEMU_NET_OPTS:-}"
+      ;;
+    esac
     printf '%s\n' "$@" | scratch="$TMPDIR" awk '{
       while ((i = index($0, ENVIRON["scratch"])) > 0)
         $0 = substr($0, 1, i - 1) "<scratch>" substr($0, i + length(ENVIRON["scratch"]))
@@ -59,7 +63,7 @@ case ${VM_WARM:-} in
     warm_key=$(warm_key "$@")
     if [ "$VM_WARM" = restore ] && [ "$(cat -- "$VM_WARM_FILE.key" 2>/dev/null || :)" != "$warm_key" ]; then
       # Not an error: the run is the same, only slower.
-      printf '%s: cold boot: the warm state was saved for another kernel, initrd, QEMU, script, QEMU_KERNEL_PARAMS or QEMU_OPTS; rebuild it with: npx nx run %s:warm\n' "$prog" "$machine" >&2
+      printf '%s: cold boot: the warm state was saved for another kernel, initrd, QEMU, script, QEMU_KERNEL_PARAMS or QEMU_OPTS; rebuild it with: npx nx run-many -t warm test-warm -p %s\n' "$prog" "$machine" >&2
     else
       # The same kernel parameters on both sides of the save (the machine has vmgenid).
       QEMU_KERNEL_PARAMS="${QEMU_KERNEL_PARAMS:-} nxvm.warm"
@@ -76,14 +80,17 @@ case ${VM_WARM:-} in
     fi
     ;;
   ready-save)
-    # The test API's own QMP socket saves it, once its agent says it is ready.
-    warm_key "$@" >"$VM_WARM_FILE.key"
+    # The test API's own QMP socket saves it, once its agent says it is
+    # ready; the key gets its name once the state is whole (ready-state.ts).
+    ! has_arg -snapshot "$@" || die "VM_WARM=ready-save writes the state's own disks: no -snapshot"
+    warm_key "$@" >"$ready_pending_key"
     ;;
   ready-restore)
+    has_arg -snapshot "$@" || die "VM_WARM=ready-restore needs -snapshot: the state's disks are never written"
     if [ "$(cat -- "$VM_WARM_FILE.key" 2>/dev/null || :)" != "$(warm_key "$@")" ]; then
       # The disks of this run are the state's: the caller boots cold on the machine's own.
       : >"$TMPDIR/warm-unfit"
-      die "the state was saved for another kernel, initrd, image, install, QEMU, script, QEMU_KERNEL_PARAMS or QEMU_OPTS; rebuild it with: npx nx run $machine:warm"
+      die "the state was saved for another kernel, initrd, image, install, QEMU, script, QEMU_KERNEL_PARAMS, QEMU_NET_OPTS or QEMU_OPTS; rebuild it with: npx nx run $machine:test-warm"
     fi
     warm_incoming
     set -- "$@" -incoming fd:4

@@ -32,6 +32,28 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export const WARM_FILES = { exec: 'state', testApi: 'test-state', ready: 'ready-state' } as const;
 
+/**
+ * What a ready state keeps beside its file, by suffix: the key (written by
+ * the run script as `.key.new` and named `.key` once the save is complete),
+ * and the disks it was saved with. The run script renders the same names.
+ */
+export const READY_SUFFIXES = {
+  key: '.key',
+  pendingKey: '.key.new',
+  root: '.root.qcow2',
+  empty: (i: number) => `.empty${i}.qcow2`,
+} as const;
+
+/** A ready state's files that must all be there for a restore: the state, its key and its disks. */
+export function readyStateFiles(state: string, emptyDisks: number): string[] {
+  return [
+    state,
+    state + READY_SUFFIXES.key,
+    state + READY_SUFFIXES.root,
+    ...Array.from({ length: emptyDisks }, (_, i) => state + READY_SUFFIXES.empty(i)),
+  ];
+}
+
 export interface WarmSaveResult {
   /** Bytes of the saved state. */
   bytes: number;

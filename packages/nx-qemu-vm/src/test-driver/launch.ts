@@ -6,8 +6,8 @@
 // this process dies, however it dies, and the script then stops QEMU.
 // With a warm state (warmStart), the script restores it instead of booting:
 // the same arguments, VM_WARM=restore, and the state saved for the test API.
-// A ready state (warmStart "ready") comes with its own disks, and the warm
-// target saves one through here too (ready-save).
+// A ready state (warmStart "ready") comes with its own disks (the run script
+// finds them beside it), and the warm target saves one through here too.
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -26,25 +26,21 @@ export interface LaunchOptions extends TestApiArgOptions {
 
 export interface WarmRun {
   /**
-   * restore: a state at the end of stage 1 (dist/vm/<m>/warm/test-state);
-   * ready-restore: a ready one (warm/ready-state); ready-save: boot cold and
+   * restore: a state at the end of stage 1 (dist/vm/<m>/test-warm/test-state);
+   * ready-restore: a ready one (test-warm/ready-state); ready-save: boot cold and
    * let the caller save the machine once ready.
    */
   mode: 'restore' | 'ready-restore' | 'ready-save';
   state: string;
 }
 
-/** The root disk a ready state was saved with, beside it. */
-export const readyRootDisk = (state: string) => `${state}.root.qcow2`;
-
 /** The run script's environment for a warm run. */
 function warmEnv(warm: WarmRun | undefined): Record<string, string> {
   if (!warm) return { VM_WARM: '' };
   const env: Record<string, string> = { VM_WARM: warm.mode, VM_WARM_FILE: warm.state };
-  if (warm.mode === 'restore') return env;
-  env.VM_DISK_IMAGE = readyRootDisk(warm.state);
-  // The state holds the kernel command line; a plain run must match it.
-  if (warm.mode === 'ready-save') Object.assign(env, { QEMU_KERNEL_PARAMS: '', QEMU_OPTS: '' });
+  // The state holds the kernel command line and the user network as set up; a plain run must match them.
+  if (warm.mode === 'ready-save')
+    Object.assign(env, { QEMU_KERNEL_PARAMS: '', QEMU_OPTS: '', QEMU_NET_OPTS: '' });
   return env;
 }
 

@@ -162,7 +162,9 @@ export class Machine {
   /**
    * Boots the machine (one of startMachines(names, { start: false }), or one
    * that was shut down or crashed), on its disks as they were left; resolves
-   * once its agent answers. A machine that is up stays as it is.
+   * once its agent answers. A machine that is up stays as it is. A ready
+   * state (warmStart "ready") is restored by the first start only: it has
+   * disks of its own, and a machine started again boots cold on the machine's.
    */
   async start(options: WaitOptions = {}): Promise<void> {
     if (this.isUp()) return;

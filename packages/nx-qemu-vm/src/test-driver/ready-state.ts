@@ -5,29 +5,22 @@
 // the file, and quits. startMachines restores it (launch.ts, ready-restore):
 // QEMU loads the state over throwaway overlays of those disks, and the
 // machine mounts its shares again, sets its clock and reseeds (snapshots.ts).
-import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ResolvedMachine } from '../config/resolve';
-import { type WarmSaveResult, migrateToFile } from '../qemu/warm-state';
+import {
+  READY_SUFFIXES,
+  type WarmSaveResult,
+  migrateToFile,
+  readyStateFiles,
+} from '../qemu/warm-state';
 import { warmConsoleFile } from '../qemu/test-api-args';
-import { readyRootDisk } from './launch';
 import { Machine } from './machine';
 import { detachForSave } from './snapshots';
 import { machineSpec } from './start-machines';
 import { Transcript } from './transcript';
-
-/** The files of a ready state: the state, its key and console, and the disks it was saved with. */
-export function readyStateFiles(state: string, emptyDisks: number): string[] {
-  return [
-    state,
-    `${state}.key`,
-    warmConsoleFile(state),
-    readyRootDisk(state),
-    ...Array.from({ length: emptyDisks }, (_, i) => `${state}.empty${i}.qcow2`),
-  ];
-}
 
 export interface ReadySaveResult extends WarmSaveResult {
   /** Bytes of the disks saved with the state (what the guest wrote to them). */
@@ -62,13 +55,15 @@ export async function saveReadyState(
       const access = machine.snapshotAccess('save its ready state');
       await detachForSave(access);
       await migrateToFile(access.qmp, stateFile, started + timeoutSeconds * 1000);
+      // Only a whole state gets its key: a save cut off leaves one that never restores.
+      renameSync(stateFile + READY_SUFFIXES.pendingKey, stateFile + READY_SUFFIXES.key);
     } finally {
       // QEMU quits; the disks are closed cleanly, as the save left them.
       await machine.crash();
     }
     const saved = Date.now();
     if (existsSync(spec.consoleLog)) copyFileSync(spec.consoleLog, warmConsoleFile(stateFile));
-    const disks = readyStateFiles(stateFile, r.paths.emptyDisks.length).slice(3);
+    const disks = readyStateFiles(stateFile, r.paths.emptyDisks.length).slice(2);
     return {
       bytes: statSync(stateFile).size,
       diskBytes: disks.reduce((sum, f) => sum + statSync(f).size, 0),

@@ -104,7 +104,11 @@ async function stateBytes(a: SnapshotAccess, name: string): Promise<number> {
 }
 
 /** One machine's shares unmounted; those it did unmount, in mount order. */
-async function detachOne(a: SnapshotAccess, mode: 'save' | 'discard'): Promise<ShareMount[]> {
+async function detachOne(
+  a: SnapshotAccess,
+  mode: 'save' | 'discard',
+  what = 'snapshot',
+): Promise<ShareMount[]> {
   const order = [...a.shares].reverse();
   const errnos = await a.systemCalls(unmountCalls(a.arch, a.shares), GUEST_STEP_SECONDS);
   const detached = order.filter((_, i) => errnos[i] === 0).reverse();
@@ -119,7 +123,7 @@ async function detachOne(a: SnapshotAccess, mode: 'save' | 'discard'): Promise<S
   const said = await a.exec(inUseCommand(mountPoints), GUEST_STEP_SECONDS);
   throw new MachineError(
     a.name,
-    `snapshot: QEMU cannot save a machine whose 9p shares are mounted, and ${mountPoints.join(', ')} could not be unmounted (${said.stderr.trim() || 'busy'}). Stop what uses it first (a working directory, an open file).`,
+    `${what}: QEMU cannot save a machine whose 9p shares are mounted, and ${mountPoints.join(', ')} could not be unmounted (${said.stderr.trim() || 'busy'}). Stop what uses it first (a working directory, an open file).`,
     a.consoleLog,
   );
 }
@@ -267,7 +271,8 @@ export async function deleteSnapshot(a: SnapshotAccess, snapshot: MachineSnapsho
 }
 
 /** Before a ready state is saved (warmStart "ready"): the shares unmounted; a busy one refuses, naming its holders. */
-export const detachForSave = (a: SnapshotAccess): Promise<ShareMount[]> => detachOne(a, 'save');
+export const detachForSave = (a: SnapshotAccess): Promise<ShareMount[]> =>
+  detachOne(a, 'save', 'ready state');
 
 /** After a ready state was restored: the clock set, the random generator reseeded, the shares mounted again. */
 export const resumeReadyState = (a: SnapshotAccess): Promise<void> =>

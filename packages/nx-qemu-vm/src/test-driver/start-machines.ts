@@ -231,7 +231,11 @@ function warmRun(dist: string, r: ResolvedMachine, persistent: boolean): WarmRun
   if (!r.warmStart || process.env.VM_WARM_START === '0') return undefined;
   // A ready state brings the disks it was saved with: kept disks are the machine's own, so it boots cold.
   if (r.warmStart === 'ready' && persistent) return undefined;
-  const state = join(dist, 'warm', r.warmStart === 'ready' ? WARM_FILES.ready : WARM_FILES.testApi);
+  const state = join(
+    dist,
+    'test-warm',
+    r.warmStart === 'ready' ? WARM_FILES.ready : WARM_FILES.testApi,
+  );
   if (!existsSync(state)) return undefined;
   return { mode: r.warmStart === 'ready' ? 'ready-restore' : 'restore', state };
 }

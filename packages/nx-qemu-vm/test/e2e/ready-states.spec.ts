@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   copyFileSync,
+  existsSync,
   readFileSync,
   readdirSync,
   rmSync,
@@ -67,7 +68,7 @@ describe('ready states (warmStart "ready")', { timeout: 1_500_000 }, () => {
 
   before(async () => {
     ws = await sharedWorkspace('nixos-ports', join(__dirname, 'nixos-ports'));
-    warm = join(ws.root, 'dist/vm/ready/warm');
+    warm = join(ws.root, 'dist/vm/ready/test-warm');
   });
   after(() => ws?.release());
 
@@ -76,9 +77,11 @@ describe('ready states (warmStart "ready")', { timeout: 1_500_000 }, () => {
     try {
       const { ready } = vms.machines;
       const files = readdirSync(warm).sort();
-      for (const f of ['ready-state', 'ready-state.key', 'ready-state.root.qcow2', 'state'])
+      for (const f of ['ready-state', 'ready-state.key', 'ready-state.root.qcow2'])
         assert.ok(files.includes(f), `${f} in ${files.join(', ')}`);
       assert.ok(!files.includes('test-state'), 'no stage-1 state for the test API');
+      // prepare builds the test API's state only: exec's is its own target.
+      assert.ok(!existsSync(join(ws.root, 'dist/vm/ready/warm')), "no exec's state");
       // Up at once: the service was ready when the machine was saved.
       await ready.waitForOpenPort(8000, { timeout: 5 });
       assert.equal(

@@ -49,7 +49,7 @@ describe('warm starts of the test API', { timeout: 900_000 }, () => {
 
   before(() => {
     ws = createVmWorkspace({ vm: { graphics: false, memorySize: 512, warmStart: true } });
-    testState = join(ws.root, 'dist/vm/vm/warm/test-state');
+    testState = join(ws.root, 'dist/vm/vm/test-warm/test-state');
   });
   after(async () => {
     await vms?.shutdown();

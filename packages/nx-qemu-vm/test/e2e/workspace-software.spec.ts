@@ -137,7 +137,7 @@ describe('workspace software in machines', { timeout: 1_200_000 }, () => {
       output.split('\n').find((l) => l.startsWith(`> nx run ${task}`)) ?? `(${task} did not run)`;
     for (const task of ['api:build', 'server:install'])
       assert.match(line(task), new RegExp(`^> nx run ${task}\\s*$`), output);
-    for (const task of ['server:config', 'server:initrd', 'server:build', 'server:warm'])
+    for (const task of ['server:config', 'server:initrd', 'server:build', 'server:test-warm'])
       assert.match(line(task), /\[(local cache|existing outputs match the cache)\]/, output);
   });
 

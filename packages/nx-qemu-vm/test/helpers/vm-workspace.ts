@@ -71,7 +71,8 @@ export function createVmWorkspace(given: Record<string, object>): VmWorkspace {
     ]);
     if (res.status !== 0) throw new Error(`nx run-many failed:\n${res.output}`);
     // A machine whose state cannot be saved (a fault a test injects) boots cold.
-    if (WARM) ws.nx(['run-many', '-t', 'warm', '--projects', Object.keys(machines).join(',')]);
+    if (WARM)
+      ws.nx(['run-many', '-t', 'warm', 'test-warm', '--projects', Object.keys(machines).join(',')]);
   };
   ws.execScript = (machine) => join(ws.root, 'dist/vm', machine, 'bin', `exec-${machine}-vm`);
   ws.exec = (machine, command, extra = {}) => {

@@ -5,7 +5,7 @@ import type { WarmExecutorSchema } from './schema';
 import { machineExecutor } from '../machine-executor';
 import { reportFailure } from '../report-failure';
 import { publishDirectory } from '../../host/atomic-write';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { WARM_FILES, type WarmSaveResult, saveWarmState } from '../../qemu/warm-state';
 import { saveReadyState } from '../../test-driver/ready-state';
 
@@ -22,16 +22,18 @@ export default machineExecutor<WarmExecutorSchema>(
       console.log(`machine "${m.machine.name}" does not use warm starts; nothing to build`);
       return { success: true };
     }
-    const dir = join(m.dist, 'warm');
+    const forTest = options.for === 'test';
+    const dir = join(m.dist, forTest ? 'test-warm' : 'warm');
     const timeoutMs = (options.timeout ?? 600) * 1000;
     const r = m.machine;
-    const saves: Save[] = [
-      {
-        file: WARM_FILES.exec,
-        for: 'exec',
-        save: (file) => saveWarmState({ kind: 'exec', execScript: m.execScript }, file, timeoutMs),
-      },
-      r.warmStart === 'ready'
+    const save: Save = !forTest
+      ? {
+          file: WARM_FILES.exec,
+          for: 'exec',
+          save: (file) =>
+            saveWarmState({ kind: 'exec', execScript: m.execScript }, file, timeoutMs),
+        }
+      : r.warmStart === 'ready'
         ? {
             file: WARM_FILES.ready,
             for: 'the test API',
@@ -46,40 +48,20 @@ export default machineExecutor<WarmExecutorSchema>(
                 file,
                 timeoutMs,
               ),
-          },
-    ];
+          };
     console.log(
-      r.warmStart === 'ready'
-        ? `booting ${r.name} twice, to its warm point as exec starts it and until it is ready as the test API starts it, and saving its states`
-        : `booting ${r.name} twice to its warm point (as exec and as the test API start it) and saving its states`,
+      save.file === WARM_FILES.ready
+        ? `booting ${r.name} until it is ready, as the test API starts it, and saving its state`
+        : `booting ${r.name} to its warm point, as ${save.for} starts it, and saving its state`,
     );
     try {
       await publishDirectory(dir, async (scratch) => {
-        // Both at once: each is one QEMU, mostly waiting for its guest.
-        const results = await Promise.allSettled(saves.map((s) => s.save(join(scratch, s.file))));
-        const failed: string[] = [];
-        results.forEach((saved, i) => {
-          const { file } = saves[i];
-          if (saved.status === 'fulfilled') {
-            const { bytes, diskBytes, bootSeconds, saveSeconds } = saved.value;
-            console.log(
-              `wrote ${relative(context.root, join(dir, file))} (${mib(bytes)}${diskBytes === undefined ? '' : `, and ${mib(diskBytes)} of disks`}): booted in ${bootSeconds.toFixed(1)} s, saved in ${saveSeconds.toFixed(1)} s`,
-            );
-            return;
-          }
-          // Only whole states are published: a key without its state would be stale.
-          for (const left of readdirSync(scratch).filter((f) => f.startsWith(`${file}.`)))
-            rmSync(join(scratch, left), { force: true });
-          rmSync(join(scratch, file), { force: true });
-          failed.push(
-            `${saves[i].for}: ${saved.reason instanceof Error ? saved.reason.message : String(saved.reason)}`,
-          );
-        });
-        if (failed.length === saves.length) throw new Error(failed.join('\n\n'));
-        for (const why of failed)
-          console.warn(
-            `warning: no warm state for ${why.split(':')[0]}; it boots ${m.machine.name} cold:\n${why}`,
-          );
+        const { bytes, diskBytes, bootSeconds, saveSeconds } = await save.save(
+          join(scratch, save.file),
+        );
+        console.log(
+          `wrote ${relative(context.root, join(dir, save.file))} (${mib(bytes)}${diskBytes === undefined ? '' : `, and ${mib(diskBytes)} of disks`}): booted in ${bootSeconds.toFixed(1)} s, saved in ${saveSeconds.toFixed(1)} s`,
+        );
       });
     } catch (err) {
       // A warm start only makes a boot faster: without a state, it is cold.
@@ -87,7 +69,7 @@ export default machineExecutor<WarmExecutorSchema>(
       publishEmpty(dir);
       reportFailure(err);
       console.warn(
-        `warning: machine "${m.machine.name}" has no warm state; exec and the test API boot it cold until the cause above is fixed`,
+        `warning: machine "${m.machine.name}" has no warm state for ${save.for}; it boots cold until the cause above is fixed`,
       );
     }
     return { success: true };

@@ -1,7 +1,7 @@
 /* Generated from packages/nx-qemu-vm/src/executors/warm/schema.json by tools/generate-types.ts. Do not edit: run `npm run gen:types`. */
 
 /**
- * Saves the machine's warm states for warmStart (dist/vm/<machine>/warm/state for exec, warm/test-state for the test API): boots it to the end of stage 1's driver loading, once as each starts it, and saves QEMU's state there.
+ * Saves a warm state for warmStart: with `for` "exec", exec's (dist/vm/<machine>/warm/state), booted to the end of stage 1's driver loading as exec starts it; with "test", the test API's (dist/vm/<machine>/test-warm): at the end of stage 1 (test-state), or, with warmStart "ready", booted until its agent answers and saved with the disks it wrote (ready-state).
  */
 export interface WarmExecutorSchema {
   /**
@@ -13,6 +13,10 @@ export interface WarmExecutorSchema {
    */
   configFile?: string;
   /**
+   * Whose state to save: exec's, or the test API's (startMachines). The plugin sets it: the `warm` target saves exec's, `test-warm` the test API's.
+   */
+  for?: 'exec' | 'test';
+  /**
    * The machine's 1-based position in workspace-vm.json, set by the plugin. Its vlan addresses depend on it, so it is part of the cache key.
    */
   position?: number;
@@ -21,7 +25,7 @@ export interface WarmExecutorSchema {
    */
   pluginDigest?: string;
   /**
-   * Seconds the boot to the warm point and the save may take together.
+   * Seconds the boot to the warm point (or until ready) and the save may take together.
    */
   timeout?: number;
 }
