@@ -15,7 +15,7 @@ import { TEST_STAGE1_MODULES } from './helpers/resolved-machine';
 import { renderStage1 } from '../src/guest/stage1';
 import { renderStage2 } from '../src/guest/stage2';
 import { renderServicesProgram } from '../src/guest/services';
-import { discardCommand } from '../src/test-driver/snapshot-commands';
+import { discardCommand, swapInstallsCommand } from '../src/test-driver/snapshot-commands';
 
 const cases = listGoldenCases();
 const NOT_INSTALLED =
@@ -71,7 +71,9 @@ describe('generated shell programs pass shellcheck', { concurrency: true }, () =
     try {
       const file = join(dir, 'discard.sh');
       writeFileSync(file, discardCommand(['/tmp/shared', "/srv/it's"]));
-      const res = shellcheck([file]);
+      const swap = join(dir, 'swap.sh');
+      writeFileSync(swap, swapInstallsCommand(['/opt/api', "/srv/it's"], ['api.service']));
+      const res = shellcheck([file, swap]);
       if (!res) return t.skip(NOT_INSTALLED);
       assert.equal(res.status, 0, res.output);
     } finally {

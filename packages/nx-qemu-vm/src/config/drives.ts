@@ -1,6 +1,6 @@
 // The drive list, in the order that gives guests their device names:
 // root first, then the boot disk, the empty disks and the user's drives.
-import type { ValidMachine } from './valid-machine';
+import { type ValidMachine, installsAfterRestore } from './valid-machine';
 import { type Part, hostPath } from '../quote/argv-words';
 
 export type DiskInterface = ValidMachine['qemu']['diskInterface'];
@@ -80,12 +80,15 @@ export function resolveDrives(
       driveExtraOpts: { readonly: 'on' },
       deviceExtraOpts: {},
     });
-  // The workspace's files (install), after everything else for the same reason.
+  // The workspace's files (install), after everything else for the same
+  // reason. Swapped after a ready state's restore, each is seen through an
+  // overlay of one size whatever the image's (run-script.ts): the guest
+  // learned the disk's size before the save.
   for (let i = 0; i < installs; i++)
     list.push({
       name: installVar(i),
       file: [{ var: installVar(i), qemu: true }],
-      format: 'raw',
+      format: installsAfterRestore(m) ? 'qcow2' : 'raw',
       driveExtraOpts: { readonly: 'on' },
       deviceExtraOpts: {},
     });

@@ -3,7 +3,7 @@
 // Code after resolution reads a ResolvedMachine only, never the options it came from.
 import { ConfigError, type ConfigIssue, machineIssues } from './errors';
 import type { HostFacts } from '../host/host-facts';
-import type { ValidMachine } from './valid-machine';
+import { type ValidMachine, installsAfterRestore } from './valid-machine';
 import type { ValidConfig } from './validate';
 import {
   ARCH_PROFILES,
@@ -76,6 +76,7 @@ export function resolveMachine(
     cores: machine.cores,
     graphics: machine.graphics,
     warmStart: machine.warmStart,
+    installsAfterRestore: installsAfterRestore(machine),
     guestAgent: machine.qemu.guestAgent.enable,
     boot: {
       loader: machine.useBootLoader,

@@ -62,6 +62,8 @@ export interface ResolvedMachine {
    * 1's driver loading; 'ready', for the test API, the machine once ready.
    */
   warmStart: boolean | 'ready';
+  /** A ready state's install images are mounted again after each restore (installsAfterRestore). */
+  installsAfterRestore: boolean;
   /** The QEMU guest agent runs in the guest, reachable through its own port. */
   guestAgent: boolean;
   boot: {

@@ -60,3 +60,13 @@ export type ValidMachine = WithDefaults<
 };
 
 export type { ForwardPort };
+
+/**
+ * A ready state (warmStart "ready") of a systemd machine takes the install
+ * images of each run rather than those it was saved with: after the restore
+ * they are mounted again and the declared services restarted on them, so
+ * that a change to an installed project does not save the state again. On
+ * a machine with our own init they are part of the state.
+ */
+export const installsAfterRestore = (m: ValidMachine): boolean =>
+  m.warmStart === 'ready' && m.init === 'systemd' && m.install.length > 0;

@@ -4,7 +4,7 @@
 // project that assembles them is in plugin/machine-targets.ts.
 import type { TargetConfiguration } from '@nx/devkit';
 import { ARCH_PROFILES, distDir } from '../config/defaults';
-import type { ValidMachine } from '../config/valid-machine';
+import { type ValidMachine, installsAfterRestore } from '../config/valid-machine';
 import {
   type CachedTarget,
   TARGET_FIELDS,
@@ -181,7 +181,9 @@ export const installTarget = (c: MachineTargetContext) =>
 // wait for a boot to ready when an installed project changes.
 const warmStep = (c: MachineTargetContext, forWhom: 'exec' | 'test'): TargetConfiguration => {
   const ready = forWhom === 'test' && c.m.warmStart === 'ready';
+  // The images must be there for the save; their bytes are in it unless swapped after a restore.
   const readyInstalls = ready && c.m.install.length > 0;
+  const installsInState = readyInstalls && !installsAfterRestore(c.m);
   const dir = `${c.dist}/${forWhom === 'exec' ? 'warm' : 'test-warm'}`;
   return {
     executor: 'nx-qemu-vm:warm',
@@ -194,7 +196,7 @@ const warmStep = (c: MachineTargetContext, forWhom: 'exec' | 'test'): TargetConf
       { dependentTasksOutputFiles: '**/bin/*' },
       { dependentTasksOutputFiles: '**/initrd/initrd.img' },
       ...(c.fromImage ? [{ dependentTasksOutputFiles: '**/image/*', transitive: true }] : []),
-      ...(readyInstalls ? [{ dependentTasksOutputFiles: '**/install/*' }] : []),
+      ...(installsInState ? [{ dependentTasksOutputFiles: '**/install/*' }] : []),
     ],
     outputs: [`{workspaceRoot}/${dir}`],
     options: { ...c.positioned, for: forWhom },

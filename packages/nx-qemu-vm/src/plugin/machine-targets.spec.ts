@@ -46,6 +46,10 @@ describe('machineProject: warm starts', () => {
     assert.match(JSON.stringify(ready['test-warm'].inputs), /\*\*\/install\/\*/);
     assert.ok(!(ready.warm.dependsOn ?? []).includes('install'), "exec's state reads no install");
     assert.doesNotMatch(JSON.stringify(ready.warm.inputs), /install/);
+    // With systemd the images are swapped after a restore: the save needs them, not their bytes.
+    const swapped = project({ warmStart: 'ready', init: 'systemd', system, install }).targets ?? {};
+    assert.ok((swapped['test-warm'].dependsOn ?? []).includes('install'));
+    assert.doesNotMatch(JSON.stringify(swapped['test-warm'].inputs), /install/);
     const warm = project({ warmStart: true, system, install }).targets ?? {};
     assert.ok(
       !(warm['test-warm'].dependsOn ?? []).includes('install'),

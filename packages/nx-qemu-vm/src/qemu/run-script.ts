@@ -92,6 +92,9 @@ function readableChecks(r: ResolvedMachine): string[] {
   ];
 }
 
+/** The size the guest sees of an install image swapped after a ready state's restore: larger than any. */
+const INSTALL_DISK_SIZE = '1T';
+
 /**
  * A ready state's disks (warmStart "ready"): the save makes new ones beside
  * the state file, and a restore takes those, under -snapshot, or refuses
@@ -138,7 +141,8 @@ function readyDiskContents(r: ResolvedMachine): string[] {
   const pendingKey = `ready_pending_key=$VM_WARM_FILE${READY_SUFFIXES.pendingKey}`;
   const files = [
     shWord(hostPath(r.system.image.store, false)),
-    ...r.installs.map((_, i) => `"$${installVar(i)}"`),
+    // Swapped after the restore, or read before the save.
+    ...(r.installsAfterRestore ? [] : r.installs.map((_, i) => `"$${installVar(i)}"`)),
   ];
   return [
     'ready_states=1',
@@ -301,6 +305,12 @@ export function renderRunScript(r: ResolvedMachine): string {
     lines.push(
       `[ -r "$${v}" ] || die ${shQuote(`the files of ${install.target} for ${install.to} (`)}"$${v}"${shQuote(`) are missing. Build them: npx nx run ${r.name}:install`)}`,
     );
+    // One size whatever the image's: a ready state's guest learned it before its save.
+    if (r.installsAfterRestore)
+      lines.push(
+        `qemu-img create -q -f qcow2 -F raw -b "$${v}" "$TMPDIR/${v}.qcow2" ${INSTALL_DISK_SIZE}`,
+        `${v}=$TMPDIR/${v}.qcow2`,
+      );
   });
   if (r.network.vlans.length)
     lines.push(

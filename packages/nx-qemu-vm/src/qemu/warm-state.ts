@@ -35,13 +35,15 @@ export const WARM_FILES = { exec: 'state', testApi: 'test-state', ready: 'ready-
 /**
  * What a ready state keeps beside its file, by suffix: the key (written by
  * the run script as `.key.new` and named `.key` once the save is complete),
- * and the disks it was saved with. The run script renders the same names.
+ * the disks it was saved with, and which install images it saw. The run script renders the same names.
  */
 export const READY_SUFFIXES = {
   key: '.key',
   pendingKey: '.key.new',
   root: '.root.qcow2',
   empty: (i: number) => `.empty${i}.qcow2`,
+  /** The digest of the install images it was saved with, when they are swapped after a restore. */
+  installs: '.installs',
 } as const;
 
 /** A ready state's files that must all be there for a restore: the state, its key and its disks. */

@@ -47,6 +47,7 @@ import type { SystemdGuest, UserOption } from './systemd-calls';
 import { addForward, screendump, sendKeyCombination, setLinks } from './qmp-actions';
 import type { Transcript } from './transcript';
 import type { ShareMount } from './snapshot-commands';
+import { type InstallSwap, swapInstallsIfChanged } from './ready-installs';
 import type { GuestArch } from '../config/defaults';
 import {
   type MachineSnapshot,
@@ -90,6 +91,8 @@ export interface MachineSpec extends LaunchOptions {
   arch: GuestArch;
   /** Why this machine cannot be saved in a snapshot, if it cannot. */
   snapshotRefusal: string | undefined;
+  /** A ready state's install images, swapped after its restore when they changed. */
+  installSwap?: InstallSwap;
 }
 
 /** Seconds a command may run: as long as NixOS's driver allows (an apt-get install may take minutes). */
@@ -152,7 +155,9 @@ export class Machine {
     await this.proc.boot(timeoutSeconds);
     if (!this.proc.resumedReadyState) return;
     try {
-      await resumeReadyState(this.snapshotAccess('resume its ready state'));
+      const access = this.snapshotAccess('resume its ready state');
+      await resumeReadyState(access);
+      if (this.spec.installSwap) await swapInstallsIfChanged(access, this.spec.installSwap);
     } catch (err) {
       await this.proc.stopNow();
       throw err;

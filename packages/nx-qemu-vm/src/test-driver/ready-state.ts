@@ -5,7 +5,15 @@
 // the file, and quits. startMachines restores it (launch.ts, ready-restore):
 // QEMU loads the state over throwaway overlays of those disks, and the
 // machine mounts its shares again, sets its clock and reseeds (snapshots.ts).
-import { copyFileSync, existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +27,8 @@ import {
 import { warmConsoleFile } from '../qemu/test-api-args';
 import { Machine } from './machine';
 import { detachForSave } from './snapshots';
-import { machineSpec } from './start-machines';
+import { installSwap, machineSpec } from './start-machines';
+import { installDigest } from './ready-installs';
 import { Transcript } from './transcript';
 
 export interface ReadySaveResult extends WarmSaveResult {
@@ -57,6 +66,12 @@ export async function saveReadyState(
       await migrateToFile(access.qmp, stateFile, started + timeoutSeconds * 1000);
       // Only a whole state gets its key: a save cut off leaves one that never restores.
       renameSync(stateFile + READY_SUFFIXES.pendingKey, stateFile + READY_SUFFIXES.key);
+      // Which install images it saw: a restore with others swaps them in (ready-installs.ts).
+      if (r.installsAfterRestore)
+        writeFileSync(
+          stateFile + READY_SUFFIXES.installs,
+          `${installDigest(installSwap(workspaceRoot, r).images)}\n`,
+        );
     } finally {
       // QEMU quits; the disks are closed cleanly, as the save left them.
       await machine.crash();

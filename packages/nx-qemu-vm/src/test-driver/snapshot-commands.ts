@@ -76,3 +76,10 @@ export const inUseCommand = (mountPoints: readonly string[]) =>
 /** Kills what holds these shares, then unmounts them. */
 export const discardCommand = (mountPoints: readonly string[]) =>
   `${GUEST}\ndiscard ${mountPoints.map(shQuote).join(' ')}`;
+
+/**
+ * After a ready state's restore: this run's install images mounted in place
+ * of the saved ones, and the declared services' units restarted on them.
+ */
+export const swapInstallsCommand = (mountPoints: readonly string[], units: readonly string[]) =>
+  `${GUEST}\nunits=${shQuote(units.join(' '))}\nswap_installs ${mountPoints.map(shQuote).join(' ')}`;

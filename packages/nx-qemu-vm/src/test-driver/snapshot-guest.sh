@@ -45,3 +45,31 @@ discard() {
     done
   done
 }
+
+# swap_installs MOUNT_POINT...: after a ready state's restore, this run's
+# install images in place of those it was saved with. The drives are the
+# same devices, now over other files: the units in $units (the declared
+# services, in start order; names without spaces) are stopped, each image is
+# unmounted (the kernel drops the device's cached blocks once no one holds
+# it; --flushbufs makes sure), mounted again, and the units started, each
+# waited for until ready.
+swap_installs() {
+  # shellcheck disable=SC2086 # one word per unit
+  [ -z "$units" ] || systemctl stop $units
+  for mp; do
+    # /proc/mounts writes a space in a path as \040.
+    dev=$(MP=$(printf '%s' "$mp" | sed 's/ /\\040/g') awk '$2 == ENVIRON["MP"] { dev = $1 } END { print dev }' /proc/mounts)
+    if [ -z "$dev" ]; then
+      echo "$mp: no install image is mounted there" >&2
+      return 1
+    fi
+    if ! umount -- "$mp"; then
+      in_use "$mp"
+      return 1
+    fi
+    blockdev --flushbufs "$dev"
+    mount -t erofs -o ro -- "$dev" "$mp"
+  done
+  # shellcheck disable=SC2086
+  [ -z "$units" ] || systemctl start $units
+}

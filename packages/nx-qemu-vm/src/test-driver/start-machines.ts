@@ -14,7 +14,8 @@ import { StartError, tail } from './errors';
 import { keepAlive } from './keep-alive';
 import { Machine } from './machine';
 import { accelSummary } from '../qemu/accel-line';
-import { WARM_FILES } from '../qemu/warm-state';
+import { READY_SUFFIXES, WARM_FILES } from '../qemu/warm-state';
+import type { InstallSwap } from './ready-installs';
 import type { WarmRun } from './launch';
 import type { Shell } from './agent-protocol';
 import { type Transcript, closeTranscript, openTranscript } from './transcript';
@@ -214,6 +215,7 @@ export function machineSpec(
     addresses: r.network.vlans.map(({ vlan, address }) => ({ vlan, address })),
     systemd: r.kernel.systemd,
     warm: warmRun(dist, r, persistent),
+    installSwap: r.installsAfterRestore ? installSwap(root, r) : undefined,
     arch: r.arch,
     shares: r.fileSystems
       .filter((f) => f.fsType === '9p' && f.device !== STORE_TAG)
@@ -223,6 +225,17 @@ export function machineSpec(
       : r.system.from === 'host'
         ? 'its system is the host\'s /usr on a 9p share, which stays mounted while the machine runs, and QEMU cannot save a machine with a mounted share; a machine with a declared system ("system": { "from": "debian" }) has its system on an image and can be saved'
         : undefined,
+  };
+}
+
+/** What a restore of the machine's ready state swaps when its install images changed. */
+export function installSwap(root: string, r: ResolvedMachine): InstallSwap {
+  const state = join(root, distDir(r.name), 'test-warm', WARM_FILES.ready);
+  return {
+    digestFile: state + READY_SUFFIXES.installs,
+    images: r.installs.map((i) => join(root, i.image)),
+    mountPoints: r.installs.map((i) => i.to),
+    units: r.services.map((s) => s.unit),
   };
 }
 

@@ -1,9 +1,11 @@
 // Ready states (warmStart "ready"), proven on a Debian machine with systemd
-// and a declared service (the image the NixOS ports share, built once a
-// run): prepare saves the machine once it is ready, startMachines restores it
-// with its service already up, each start from the same saved moment with its
-// own clock, random numbers and throwaway disks; and a state that does not
-// restore (a damaged file, other inputs, another QEMU) boots cold with one line.
+// and a declared service serving an installed project (the image the NixOS
+// ports share, built once a run): prepare saves the machine once it is
+// ready, startMachines restores it with its service already up, each start
+// from the same saved moment with its own clock, random numbers and
+// throwaway disks; a change to the project is swapped in after the restore,
+// not saved again; and a state that does not restore (a damaged file, other
+// inputs, another QEMU) boots cold with one line.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -121,6 +123,37 @@ describe('ready states (warmStart "ready")', { timeout: 1_500_000 }, () => {
       }
     }
     assert.notEqual(draws[0], draws[1], 'two restores drew the same random bytes');
+  });
+
+  it('takes a changed installed project after the restore, without saving the state again', async () => {
+    const page = join(ws.root, 'nixos-ports/ready-site/src/index.html');
+    const before = readFileSync(page, 'utf8');
+    writeFileSync(page, 'changed after the save\n');
+    const logged: string[] = [];
+    const vms = await startMachines(['ready'], {
+      workspaceRoot: ws.root,
+      shell: 'bash',
+      log: (line) => void logged.push(line),
+    });
+    try {
+      const { ready } = vms.machines;
+      // The same saved boot: the state was not saved again for the change.
+      assert.equal((await ready.succeed(BOOT_ID)).trim(), savedBootId);
+      assert.match(logged.join(''), /nx run ready:install/, 'the change was packed');
+      await ready.waitForOpenPort(8000, { timeout: 5 });
+      assert.equal(
+        await ready.succeed('curl -sf http://127.0.0.1:8000/index.html'),
+        'changed after the save\n',
+      );
+      // The service was restarted on the new files, after the restore.
+      assert.match(
+        await ready.succeed('systemctl show -p NRestarts,ActiveState web'),
+        /ActiveState=active/,
+      );
+    } finally {
+      await vms.shutdown();
+      writeFileSync(page, before);
+    }
   });
 
   it('reports what the state takes on disk: the memory, and only the blocks the guest wrote', () => {
