@@ -56,7 +56,7 @@ async function main() {
     console.log(
       `ready state to port 80   median ${r.toFixed(2)} s   [${fmt(ready)}]   ${(r / c).toFixed(3)}x cold`,
     );
-    const dir = join(ws.root, 'dist/vm/ready/warm');
+    const dir = join(ws.root, 'dist/vm/ready/test-warm');
     console.log('\ndisk use of the warm target:');
     for (const f of readdirSync(dir).sort()) {
       const st = statSync(join(dir, f));
