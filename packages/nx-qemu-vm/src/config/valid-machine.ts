@@ -66,7 +66,9 @@ export type { ForwardPort };
  * images of each run rather than those it was saved with: after the restore
  * they are mounted again and the declared services restarted on them, so
  * that a change to an installed project does not save the state again. On
- * a machine with our own init they are part of the state.
+ * a machine with our own init (whose supervisor cannot stop a service), or
+ * with postBootCommands (which ran on the saved images, and are not run
+ * again), they are part of the state.
  */
 export const installsAfterRestore = (m: ValidMachine): boolean =>
-  m.warmStart === 'ready' && m.init === 'systemd' && m.install.length > 0;
+  m.warmStart === 'ready' && m.init === 'systemd' && m.install.length > 0 && !m.postBootCommands;

@@ -50,6 +50,16 @@ describe('machineProject: warm starts', () => {
     const swapped = project({ warmStart: 'ready', init: 'systemd', system, install }).targets ?? {};
     assert.ok((swapped['test-warm'].dependsOn ?? []).includes('install'));
     assert.doesNotMatch(JSON.stringify(swapped['test-warm'].inputs), /install/);
+    // postBootCommands ran on the saved images: those stay part of the state.
+    const withPostBoot =
+      project({
+        warmStart: 'ready',
+        init: 'systemd',
+        system,
+        install,
+        postBootCommands: 'touch /run/x',
+      }).targets ?? {};
+    assert.match(JSON.stringify(withPostBoot['test-warm'].inputs), /\*\*\/install\/\*/);
     const warm = project({ warmStart: true, system, install }).targets ?? {};
     assert.ok(
       !(warm['test-warm'].dependsOn ?? []).includes('install'),

@@ -4,7 +4,14 @@
 // failure names the machine, what was asked, and the console log, and keeps
 // artifacts under dist/vm/<m>/test-artifacts. The file is the machine's
 // whole public API, one method each, hence its length.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { renderFailurePage } from './failure-page';
 import { StringDecoder } from 'node:string_decoder';
@@ -154,13 +161,23 @@ export class Machine {
   private async bootProcess(timeoutSeconds: number): Promise<void> {
     await this.proc.boot(timeoutSeconds);
     if (!this.proc.resumedReadyState) return;
+    const access = this.snapshotAccess('resume its ready state');
     try {
-      const access = this.snapshotAccess('resume its ready state');
       await resumeReadyState(access);
-      if (this.spec.installSwap) await swapInstallsIfChanged(access, this.spec.installSwap);
     } catch (err) {
       await this.proc.stopNow();
       throw err;
+    }
+    if (!this.spec.installSwap) return;
+    try {
+      await swapInstallsIfChanged(access, this.spec.installSwap);
+    } catch (err) {
+      // What held an image, or would not mount, is the saved state's: a cold boot has neither.
+      const line = `nx-qemu-vm: machine "${this.name}": ${(err as Error).message.split('\n').join(' ')}; booting cold.\n`;
+      process.stderr.write(line);
+      await this.proc.stopNow();
+      appendFileSync(this.consoleLog, line);
+      await this.proc.boot(timeoutSeconds);
     }
   }
 

@@ -4,7 +4,7 @@
 // their place and restarts the declared services on them, instead of the
 // warm target saving the state again.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { MachineError } from './errors';
 import type { SnapshotAccess } from './snapshots';
 import { swapInstallsCommand } from './snapshot-commands';
@@ -17,16 +17,18 @@ export interface InstallSwap {
   mountPoints: string[];
   /** The declared services' units, in start order. */
   units: string[];
+  /** Seconds the swap may take: the services' starts, each up to its readyTimeout, and a minute. */
+  timeoutSeconds: number;
 }
 
-/** Seconds the swap may take: the services' own starts, each up to its readyTimeout. */
-const SWAP_SECONDS = 900;
-
-/** A digest of the images' bytes, in order. */
-export function installDigest(images: readonly string[]): string {
+/** A digest of the images' bytes, in order; read as streams, so an image of any size will do. */
+export async function installDigest(images: readonly string[]): Promise<string> {
   const hash = createHash('sha256');
-  for (const image of images)
-    hash.update(createHash('sha256').update(readFileSync(image)).digest());
+  for (const image of images) {
+    const one = createHash('sha256');
+    for await (const chunk of createReadStream(image)) one.update(chunk as Buffer);
+    hash.update(one.digest());
+  }
   return hash.digest('hex');
 }
 
@@ -36,8 +38,8 @@ export async function swapInstallsIfChanged(
   swap: InstallSwap,
 ): Promise<boolean> {
   const saved = existsSync(swap.digestFile) ? readFileSync(swap.digestFile, 'utf8').trim() : '';
-  if (saved === installDigest(swap.images)) return false;
-  const res = await a.exec(swapInstallsCommand(swap.mountPoints, swap.units), SWAP_SECONDS);
+  if (saved === (await installDigest(swap.images))) return false;
+  const res = await a.exec(swapInstallsCommand(swap.mountPoints, swap.units), swap.timeoutSeconds);
   if (res.status !== 0)
     throw new MachineError(
       a.name,

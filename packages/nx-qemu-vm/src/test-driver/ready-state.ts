@@ -57,6 +57,9 @@ export async function saveReadyState(
     shell: 'sh' as const,
     bootTimeout: timeoutSeconds,
   };
+  // Which install images it will see: taken before QEMU opens them, checked again after the save.
+  const swap = r.installsAfterRestore ? installSwap(workspaceRoot, r) : undefined;
+  const digest = swap && (await installDigest(swap.images));
   try {
     const machine = await Machine.boot(spec, timeoutSeconds);
     const booted = Date.now();
@@ -67,11 +70,13 @@ export async function saveReadyState(
       // Only a whole state gets its key: a save cut off leaves one that never restores.
       renameSync(stateFile + READY_SUFFIXES.pendingKey, stateFile + READY_SUFFIXES.key);
       // Which install images it saw: a restore with others swaps them in (ready-installs.ts).
-      if (r.installsAfterRestore)
-        writeFileSync(
-          stateFile + READY_SUFFIXES.installs,
-          `${installDigest(installSwap(workspaceRoot, r).images)}\n`,
-        );
+      if (swap) {
+        if ((await installDigest(swap.images)) !== digest)
+          throw new Error(
+            'the install images changed while the machine was being saved; save it again',
+          );
+        writeFileSync(stateFile + READY_SUFFIXES.installs, `${digest}\n`);
+      }
     } finally {
       // QEMU quits; the disks are closed cleanly, as the save left them.
       await machine.crash();

@@ -52,10 +52,14 @@ discard() {
 # services, in start order; names without spaces) are stopped, each image is
 # unmounted (the kernel drops the device's cached blocks once no one holds
 # it; --flushbufs makes sure), mounted again, and the units started, each
-# waited for until ready.
+# waited for until ready; so is any other service that stopping them stopped.
 swap_installs() {
+  active=$(systemctl list-units --type=service --state=active --plain --no-legend | awk '{ print $1 }')
   # shellcheck disable=SC2086 # one word per unit
-  [ -z "$units" ] || systemctl stop $units
+  if [ -n "$units" ] && ! systemctl stop $units; then
+    echo "could not stop $units" >&2
+    return 1
+  fi
   for mp; do
     # /proc/mounts writes a space in a path as \040.
     dev=$(MP=$(printf '%s' "$mp" | sed 's/ /\\040/g') awk '$2 == ENVIRON["MP"] { dev = $1 } END { print dev }' /proc/mounts)
@@ -67,9 +71,20 @@ swap_installs() {
       in_use "$mp"
       return 1
     fi
-    blockdev --flushbufs "$dev"
-    mount -t erofs -o ro -- "$dev" "$mp"
+    # Mounted elsewhere too (a bind mount): the old file system would stay.
+    if awk -v dev="$dev" '$1 == dev { found = 1 } END { exit !found }' /proc/mounts; then
+      echo "$mp: its image $dev is mounted elsewhere too: $(awk -v dev="$dev" '$1 == dev { printf "%s ", $2 }' /proc/mounts)" >&2
+      return 1
+    fi
+    if ! blockdev --flushbufs "$dev" || ! mount -t erofs -o ro -- "$dev" "$mp"; then
+      echo "$mp: could not mount this run's image ($dev)" >&2
+      return 1
+    fi
+  done
+  again=
+  for unit in $active; do
+    systemctl is-active --quiet "$unit" || again="$again $unit"
   done
   # shellcheck disable=SC2086
-  [ -z "$units" ] || systemctl start $units
+  [ -z "$units$again" ] || systemctl start $units $again
 }

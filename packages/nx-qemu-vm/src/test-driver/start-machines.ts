@@ -236,6 +236,7 @@ export function installSwap(root: string, r: ResolvedMachine): InstallSwap {
     images: r.installs.map((i) => join(root, i.image)),
     mountPoints: r.installs.map((i) => i.to),
     units: r.services.map((s) => s.unit),
+    timeoutSeconds: r.services.reduce((sum, s) => sum + s.readyTimeout, 60),
   };
 }
 

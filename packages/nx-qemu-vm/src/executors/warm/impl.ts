@@ -68,6 +68,15 @@ export default machineExecutor<WarmExecutorSchema>(
       // The empty output is cached like a state, until the machine changes.
       publishEmpty(dir);
       reportFailure(err);
+      // Unless the cause may be an installed project, which this target's
+      // hash leaves out (its images are swapped in after a restore): a
+      // failure is not cached, and the next run tries again.
+      if (forTest && r.installsAfterRestore) {
+        console.error(
+          `machine "${r.name}": no ready state was saved; a failure of your installed services is not cached, so fix it and run again`,
+        );
+        return { success: false };
+      }
       console.warn(
         `warning: machine "${m.machine.name}" has no warm state for ${save.for}; it boots cold until the cause above is fixed`,
       );
