@@ -7,7 +7,7 @@ import { buildQemuArgv } from './argv';
 import { escapedVar, escapedVarsUsed, shArgvLines, shWord } from './argv-sh';
 import { shAssignments, shQuote } from '../quote/shell';
 import { FW_CFG_WARM } from '../contract/host-guest';
-import { READY_SUFFIXES } from './warm-state';
+import { READY_SUFFIXES } from './warm-files';
 import { hostPath } from '../quote/argv-words';
 import { ACCEL_MARK } from './accel-line';
 import { shellFile } from '../host/shell-file';

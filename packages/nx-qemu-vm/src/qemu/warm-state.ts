@@ -25,37 +25,6 @@ import { shQuote } from '../quote/shell';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * The states under dist/vm/<m>/warm, by who restores them: exec's and the
- * test API's at the end of stage 1, and the test API's ready state
- * (warmStart "ready"), which has its disks beside it.
- */
-export const WARM_FILES = { exec: 'state', testApi: 'test-state', ready: 'ready-state' } as const;
-
-/**
- * What a ready state keeps beside its file, by suffix: the key (written by
- * the run script as `.key.new` and named `.key` once the save is complete),
- * the disks it was saved with, and which install images it saw. The run script renders the same names.
- */
-export const READY_SUFFIXES = {
-  key: '.key',
-  pendingKey: '.key.new',
-  root: '.root.qcow2',
-  empty: (i: number) => `.empty${i}.qcow2`,
-  /** The digest of the install images it was saved with, when they are swapped after a restore. */
-  installs: '.installs',
-} as const;
-
-/** A ready state's files that must all be there for a restore: the state, its key and its disks. */
-export function readyStateFiles(state: string, emptyDisks: number): string[] {
-  return [
-    state,
-    state + READY_SUFFIXES.key,
-    state + READY_SUFFIXES.root,
-    ...Array.from({ length: emptyDisks }, (_, i) => state + READY_SUFFIXES.empty(i)),
-  ];
-}
-
 export interface WarmSaveResult {
   /** Bytes of the saved state. */
   bytes: number;
@@ -193,7 +162,13 @@ export async function migrateToFile(
   qmp: QmpClient,
   stateFile: string,
   deadline: number,
+  stopFirst = false,
 ): Promise<void> {
+  // A guest that runs on while QEMU copies its memory relies on QEMU
+  // tracking the pages it writes; a busy guest under TCG on a loaded host
+  // came back with its memory corrupted. Stopped, it is copied in one pass,
+  // and the restored machine starts paused (MachineProcess continues it).
+  if (stopFirst) await qmp.execute('stop', undefined, 10_000);
   // QEMU runs this through /bin/sh: the paths are quoted. cat may still
   // be writing when QEMU says "completed"; the file gets its name only
   // once cat is done.

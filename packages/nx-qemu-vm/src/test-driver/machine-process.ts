@@ -178,6 +178,7 @@ export class MachineProcess {
     // resumed agent answers once asked, whichever boot it is.
     if (this.warmMode === 'ready-restore' && existsSync(join(launched.dir, 'warm-restoring'))) {
       this.resumedReady = true;
+      await this.continueAfterLoad(this.qmpClient);
       await this.agent.resync();
       return;
     }
@@ -199,6 +200,21 @@ export class MachineProcess {
       await Promise.race([this.agent.waitForHello(), stage1Failed]);
     } finally {
       stopWatching();
+    }
+  }
+
+  /** Once QEMU has loaded a ready state, which was saved stopped: runs the machine. */
+  private async continueAfterLoad(qmp: QmpClient): Promise<void> {
+    for (;;) {
+      const { status } = (await qmp.execute('query-status', undefined, 30_000)) as {
+        status: string;
+      };
+      if (status === 'running') return;
+      if (status !== 'inmigrate') {
+        await qmp.execute('cont', undefined, 30_000);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
 

@@ -18,12 +18,8 @@ import { randomInt } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ResolvedMachine } from '../config/resolve';
-import {
-  READY_SUFFIXES,
-  type WarmSaveResult,
-  migrateToFile,
-  readyStateFiles,
-} from '../qemu/warm-state';
+import { type WarmSaveResult, migrateToFile } from '../qemu/warm-state';
+import { READY_SUFFIXES, readyStateFiles } from '../qemu/warm-files';
 import { warmConsoleFile } from '../qemu/test-api-args';
 import { Machine } from './machine';
 import { detachForSave } from './snapshots';
@@ -66,7 +62,7 @@ export async function saveReadyState(
     try {
       const access = machine.snapshotAccess('save its ready state');
       await detachForSave(access);
-      await migrateToFile(access.qmp, stateFile, started + timeoutSeconds * 1000);
+      await migrateToFile(access.qmp, stateFile, started + timeoutSeconds * 1000, true);
       // Only a whole state gets its key: a save cut off leaves one that never restores.
       renameSync(stateFile + READY_SUFFIXES.pendingKey, stateFile + READY_SUFFIXES.key);
       // Which install images it saw: a restore with others swaps them in (ready-installs.ts).

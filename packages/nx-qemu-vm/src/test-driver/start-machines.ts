@@ -14,7 +14,7 @@ import { StartError, tail } from './errors';
 import { keepAlive } from './keep-alive';
 import { Machine } from './machine';
 import { accelSummary } from '../qemu/accel-line';
-import { READY_SUFFIXES, WARM_FILES } from '../qemu/warm-state';
+import { READY_SUFFIXES, WARM_FILES } from '../qemu/warm-files';
 import type { InstallSwap } from './ready-installs';
 import type { WarmRun } from './launch';
 import type { Shell } from './agent-protocol';

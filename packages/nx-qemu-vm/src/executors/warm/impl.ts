@@ -6,7 +6,8 @@ import { machineExecutor } from '../machine-executor';
 import { reportFailure } from '../report-failure';
 import { publishDirectory } from '../../host/atomic-write';
 import { mkdirSync, rmSync } from 'node:fs';
-import { WARM_FILES, type WarmSaveResult, saveWarmState } from '../../qemu/warm-state';
+import { type WarmSaveResult, saveWarmState } from '../../qemu/warm-state';
+import { WARM_FILES } from '../../qemu/warm-files';
 import { saveReadyState } from '../../test-driver/ready-state';
 
 interface Save {
