@@ -19,6 +19,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { startMachines, type MachineSet } from '../../src/test-driver';
 import { sharedWorkspace, type SharedWorkspace } from '../helpers/shared-workspace';
 import { stderrOf } from '../helpers/stderr';
@@ -139,7 +140,11 @@ describe('ready states (warmStart "ready")', { timeout: 1_500_000 }, () => {
       const { ready } = vms.machines;
       // The same saved boot: the state was not saved again for the change.
       assert.equal((await ready.succeed(BOOT_ID)).trim(), savedBootId);
-      assert.match(logged.join(''), /nx run ready:install/, 'the change was packed');
+      assert.match(
+        stripVTControlCharacters(logged.join('')),
+        /nx run ready:install\s*\n/,
+        'the change was packed',
+      );
       await ready.waitForOpenPort(8000, { timeout: 5 });
       assert.equal(
         await ready.succeed('curl -sf http://127.0.0.1:8000/index.html'),

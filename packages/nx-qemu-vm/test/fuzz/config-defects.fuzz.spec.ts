@@ -219,10 +219,12 @@ describe(`config defect classes (seed ${SEED}, ${RUNS} cases each)`, () => {
           ['qemu', 'drives'],
           [{ file: spell(disk) }],
         );
+        // A ready state refuses drives of yours outright, before files are compared.
+        const ready = (machine as { warmStart?: unknown }).warmStart === 'ready';
         assertRefused(c, withMachine(c, name, edited), {
           machine: name,
-          path: at(name, 'qemu', 'drives', 0, 'file'),
-          message: /same file as/,
+          path: ready ? at(name, 'warmStart') : at(name, 'qemu', 'drives', 0, 'file'),
+          message: ready ? /qemu\.drives/ : /same file as/,
         });
         return;
       }
