@@ -7,7 +7,7 @@ import { buildQemuArgv } from './argv';
 import { escapedVar, escapedVarsUsed, shArgvLines, shWord } from './argv-sh';
 import { shAssignments, shQuote } from '../quote/shell';
 import { FW_CFG_WARM } from '../contract/host-guest';
-import { READY_SUFFIXES } from './warm-files';
+import { READY_SUFFIXES, readyDiskSuffixes } from './warm-files';
 import { hostPath } from '../quote/argv-words';
 import { ACCEL_MARK } from './accel-line';
 import { shellFile } from '../host/shell-file';
@@ -103,7 +103,7 @@ const INSTALL_DISK_SIZE = '1T';
  */
 function readyDisks(r: ResolvedMachine): string[] {
   if (r.warmStart !== 'ready') return [];
-  const disks = [READY_SUFFIXES.root, ...r.paths.emptyDisks.map((_, i) => READY_SUFFIXES.empty(i))];
+  const disks = readyDiskSuffixes(r.paths.emptyDisks.length);
   const rebuild = shQuote(`npx nx run ${r.name}:test-warm`);
   return [
     'case ${VM_WARM:-} in',

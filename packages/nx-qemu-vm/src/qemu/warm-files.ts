@@ -24,12 +24,8 @@ export const READY_SUFFIXES = {
   installs: '.installs',
 } as const;
 
-/** A ready state's files that must all be there for a restore: the state, its key and its disks. */
-export function readyStateFiles(state: string, emptyDisks: number): string[] {
-  return [
-    state,
-    state + READY_SUFFIXES.key,
-    state + READY_SUFFIXES.root,
-    ...Array.from({ length: emptyDisks }, (_, i) => state + READY_SUFFIXES.empty(i)),
-  ];
-}
+/** The suffixes of the disks a ready state was saved with: its root disk, then each empty disk. */
+export const readyDiskSuffixes = (emptyDisks: number): string[] => [
+  READY_SUFFIXES.root,
+  ...Array.from({ length: emptyDisks }, (_, i) => READY_SUFFIXES.empty(i)),
+];

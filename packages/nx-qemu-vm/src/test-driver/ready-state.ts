@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ResolvedMachine } from '../config/resolve';
 import { type WarmSaveResult, migrateToFile } from '../qemu/warm-state';
-import { READY_SUFFIXES, readyStateFiles } from '../qemu/warm-files';
+import { READY_SUFFIXES, readyDiskSuffixes } from '../qemu/warm-files';
 import { warmConsoleFile } from '../qemu/test-api-args';
 import { Machine } from './machine';
 import { detachForSave } from './snapshots';
@@ -79,7 +79,7 @@ export async function saveReadyState(
     }
     const saved = Date.now();
     if (existsSync(spec.consoleLog)) copyFileSync(spec.consoleLog, warmConsoleFile(stateFile));
-    const disks = readyStateFiles(stateFile, r.paths.emptyDisks.length).slice(2);
+    const disks = readyDiskSuffixes(r.paths.emptyDisks.length).map((d) => stateFile + d);
     return {
       bytes: statSync(stateFile).size,
       diskBytes: disks.reduce((sum, f) => sum + statSync(f).size, 0),
