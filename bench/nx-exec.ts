@@ -11,9 +11,13 @@
 // `time`), which a busy shared host disturbs far less.
 // With --baseline=<git ref>, a second workspace runs the plugin as it was at
 // that commit, its rounds interleaved with this tree's: before and after.
-// Usage: npm run bench:nx-exec [-- rounds] [--baseline=<git ref>]   (default 7 rounds)
+// With --installed, a second workspace runs the plugin as a team has it: the
+// package built (tools/build-package.mjs) and laid out in node_modules with
+// its dependencies, JavaScript that Nx loads without its TypeScript
+// transpiler, its rounds interleaved with the sources' (the tests' workspace).
+// Usage: npm run bench:nx-exec [-- rounds] [--baseline=<git ref> | --installed]   (default 7 rounds)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -27,6 +31,8 @@ import { runMain } from './run-main';
 const args = process.argv.slice(2);
 const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? 7);
 const baseline = args.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length);
+const installed = args.includes('--installed');
+if (baseline && installed) throw new Error('--baseline and --installed: one or the other');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 const env = { VM_ACCEL: process.env.VM_ACCEL ?? 'tcg' };
@@ -58,6 +64,23 @@ function checkOut(ws: TempWorkspace, ref: string): void {
     }
   };
   removeSpecs(join(pkg, 'src'));
+}
+
+/**
+ * Replaces the workspace's plugin sources with the built package in
+ * node_modules, as `npm install` leaves it: no project of the workspace, and
+ * its own dependencies beside it.
+ */
+function install(ws: TempWorkspace): void {
+  const built = join(REPO_ROOT, 'dist/packages/nx-qemu-vm');
+  execFileSync(process.execPath, [join(REPO_ROOT, 'tools/build-package.mjs')], { stdio: 'ignore' });
+  rmSync(join(ws.root, 'packages/nx-qemu-vm'), { recursive: true });
+  const target = join(ws.root, 'node_modules/nx-qemu-vm');
+  unlinkSync(target);
+  cpSync(built, target, { recursive: true });
+  cpSync(join(REPO_ROOT, 'packages/nx-qemu-vm/node_modules'), join(target, 'node_modules'), {
+    recursive: true,
+  });
 }
 
 type Row = 'floor' | 'script' | 'bare' | 'exec' | 'overhead';
@@ -184,12 +207,14 @@ function main(): void {
   const contenders: Contender[] = [];
   const add = (label: string, ref?: string) => {
     const ws = createTempWorkspace(config, 'nx-qemu-vm-bench-exec-');
-    if (ref) checkOut(ws, ref);
+    if (ref === 'installed') install(ws);
+    else if (ref) checkOut(ws, ref);
     contenders.push({ label, ws, wall: emptyRows(), cpu: emptyRows() });
   };
   try {
     if (baseline) add(`baseline ${baseline}`, baseline);
-    add('this tree');
+    add(installed ? 'this tree, from its sources' : 'this tree');
+    if (installed) add('this tree, installed (built package)', 'installed');
     for (const c of contenders) {
       const cold = nx(c.ws, ['run', 'vm:exec', '--command=true']).wall;
       console.log(

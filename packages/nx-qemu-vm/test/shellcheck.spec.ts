@@ -15,7 +15,7 @@ import { TEST_STAGE1_MODULES } from './helpers/resolved-machine';
 import { renderStage1 } from '../src/guest/stage1';
 import { renderStage2 } from '../src/guest/stage2';
 import { renderServicesProgram } from '../src/guest/services';
-import { discardCommand, swapInstallsCommand } from '../src/test-driver/snapshot-commands';
+import { inUseCommand, swapInstallsCommand } from '../src/test-driver/snapshot-commands';
 
 const cases = listGoldenCases();
 const NOT_INSTALLED =
@@ -69,8 +69,8 @@ describe('generated shell programs pass shellcheck', { concurrency: true }, () =
   it("the test API's snapshot commands, as the agent gets them", (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'nxqv-snapshot-'));
     try {
-      const file = join(dir, 'discard.sh');
-      writeFileSync(file, discardCommand(['/tmp/shared', "/srv/it's"]));
+      const file = join(dir, 'in-use.sh');
+      writeFileSync(file, inUseCommand(['/tmp/shared', "/srv/it's"]));
       const swap = join(dir, 'swap.sh');
       writeFileSync(swap, swapInstallsCommand(['/opt/api', "/srv/it's"], ['api.service']));
       const res = shellcheck([file, swap]);

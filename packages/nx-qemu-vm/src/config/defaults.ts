@@ -64,6 +64,17 @@ export interface ArchProfile {
    * q35 needs KVM's x2APIC support past 255; aarch64's virt takes 512.
    */
   maxCores: number;
+  /**
+   * Kernel parameters a guest under TCG needs so that its clock goes on from
+   * a snapshot loaded into the running QEMU (the test API's restore). On x86,
+   * QEMU then moves the TSC on to the highest value it has handed out (its
+   * guard against a clock going back), so a guest keeping time by the TSC
+   * would jump by the time it ran since the snapshot: soft-lockup reports and
+   * expired service watchdogs. With the TSC marked unstable it keeps time by
+   * the HPET, which runs on QEMU's virtual clock, saved and restored exactly.
+   * aarch64's generic timer runs on that clock already; KVM guests keep kvm-clock.
+   */
+  tcgKernelParams: string[];
 }
 
 // Binary, machine and CPU follow nixpkgs' nixos/lib/qemu-common.nix for a Linux host.
@@ -79,6 +90,7 @@ export const ARCH_PROFILES: Record<GuestArch, ArchProfile> = {
     debianArch: 'amd64',
     debianKernelPackage: 'linux-image-amd64',
     maxCores: 255,
+    tcgKernelParams: ['tsc=unstable'],
   },
   'i686-linux': {
     binary: 'qemu-system-i386',
@@ -91,6 +103,7 @@ export const ARCH_PROFILES: Record<GuestArch, ArchProfile> = {
     debianArch: 'i386',
     debianKernelPackage: 'linux-image-686',
     maxCores: 255,
+    tcgKernelParams: ['tsc=unstable'],
   },
   'aarch64-linux': {
     binary: 'qemu-system-aarch64',
@@ -112,6 +125,7 @@ export const ARCH_PROFILES: Record<GuestArch, ArchProfile> = {
     debianArch: 'arm64',
     debianKernelPackage: 'linux-image-arm64',
     maxCores: 512,
+    tcgKernelParams: [],
   },
 };
 

@@ -24,6 +24,17 @@ import {
   shOverride,
 } from '../disk/disk-rules';
 
+/** The kernel parameters a TCG guest's clock needs (ArchProfile.tcgKernelParams), once the accelerator is known. */
+function tcgKernelParams(r: ResolvedMachine): string[] {
+  const params = ARCH_PROFILES[r.arch].tcgKernelParams;
+  if (!params.length || r.qemu.accel === 'kvm') return [];
+  const add = `QEMU_KERNEL_PARAMS="\${QEMU_KERNEL_PARAMS:+$QEMU_KERNEL_PARAMS }${params.join(' ')}"`;
+  return [
+    "# Under TCG the guest keeps time by a clock that a snapshot's restore brings back exactly, not the TSC.",
+    r.qemu.accel === 'tcg' ? add : `if [ "$accel" = tcg ]; then ${add}; fi`,
+  ];
+}
+
 /**
  * Which accelerator this run uses, said in one line: VM_ACCEL, or the probe's
  * answer for this machine's QEMU and kernel; a fixed `accel` is only said.
@@ -320,7 +331,7 @@ export function renderRunScript(r: ResolvedMachine): string {
       `${VLAN_NET_VAR}=\${VM_VLAN_NET:-$(printf '%s' "$ws" | cksum | awk '{ printf "230.%d.%d", int($1 / 256) % 256, $1 % 256 }')}`,
       `check_vlan_net "$${VLAN_NET_VAR}"`,
     );
-  lines.push('', accelChoice(r));
+  lines.push('', accelChoice(r), ...tcgKernelParams(r));
   if (r.graphics)
     lines.push(
       '',

@@ -73,10 +73,6 @@ const GUEST = shellFile('test-driver/snapshot-guest.sh').trimEnd();
 export const inUseCommand = (mountPoints: readonly string[]) =>
   `${GUEST}\nin_use ${mountPoints.map(shQuote).join(' ')}`;
 
-/** Kills what holds these shares, then unmounts them. */
-export const discardCommand = (mountPoints: readonly string[]) =>
-  `${GUEST}\ndiscard ${mountPoints.map(shQuote).join(' ')}`;
-
 /**
  * After a ready state's restore: this run's install images mounted in place
  * of the saved ones, and the declared services' units restarted on them.

@@ -28,24 +28,6 @@ in_use() {
   for mp; do echo "$mp is in use by: $(holders "$mp")" >&2; done
 }
 
-# discard MOUNT_POINT...: before a restore, which throws this state away:
-# what holds each share is killed, then it is unmounted, lazily as the last
-# resort.
-discard() {
-  for mp; do
-    tries=0
-    until umount -- "$mp" 2>/dev/null; do
-      tries=$((tries + 1))
-      if [ $tries -gt 20 ]; then
-        umount -l -- "$mp"
-        break
-      fi
-      for p in $(holders "$mp" | sed 's/ ([^)]*)//g'); do kill -KILL "$p" 2>/dev/null || :; done
-      sleep 0.1
-    done
-  done
-}
-
 # swap_installs MOUNT_POINT...: after a ready state's restore, this run's
 # install images in place of those it was saved with. The drives are the
 # same devices, now over other files: the units in $units (the declared

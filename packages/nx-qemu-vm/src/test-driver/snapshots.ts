@@ -17,7 +17,6 @@ import {
   EINVAL,
   type ShareMount,
   clockAndSeedCalls,
-  discardCommand,
   inUseCommand,
   mountCalls,
   unmountCalls,
@@ -104,21 +103,13 @@ async function stateBytes(a: SnapshotAccess, name: string): Promise<number> {
 }
 
 /** One machine's shares unmounted; those it did unmount, in mount order. */
-async function detachOne(
-  a: SnapshotAccess,
-  mode: 'save' | 'discard',
-  what = 'snapshot',
-): Promise<ShareMount[]> {
+async function detachOne(a: SnapshotAccess, what = 'snapshot'): Promise<ShareMount[]> {
   const order = [...a.shares].reverse();
   const errnos = await a.systemCalls(unmountCalls(a.arch, a.shares), GUEST_STEP_SECONDS);
   const detached = order.filter((_, i) => errnos[i] === 0).reverse();
   const busy = order.filter((_, i) => errnos[i] !== 0 && errnos[i] !== EINVAL);
   if (!busy.length) return detached;
   const mountPoints = busy.map((s) => s.mountPoint);
-  if (mode === 'discard') {
-    await a.exec(discardCommand(mountPoints), GUEST_STEP_SECONDS);
-    return [...detached, ...busy];
-  }
   await attachOne(a, detached);
   const said = await a.exec(inUseCommand(mountPoints), GUEST_STEP_SECONDS);
   throw new MachineError(
@@ -149,11 +140,8 @@ async function attachOne(
 }
 
 /** The shares each machine unmounted; if one could not, the others are mounted again. */
-async function detach(
-  machines: SnapshotAccess[],
-  mode: 'save' | 'discard',
-): Promise<ShareMount[][]> {
-  const results = await Promise.allSettled(machines.map((a) => detachOne(a, mode)));
+async function detach(machines: SnapshotAccess[]): Promise<ShareMount[][]> {
+  const results = await Promise.allSettled(machines.map((a) => detachOne(a)));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (!failed) return results.map((r) => (r as PromiseFulfilledResult<ShareMount[]>).value);
   await Promise.allSettled(
@@ -182,7 +170,7 @@ export async function takeSnapshots(machines: SnapshotAccess[]): Promise<Machine
       busy.consoleLog,
     );
   const name = `nxvm-${++counter}`;
-  const detached = await detach(machines, 'save');
+  const detached = await detach(machines);
   const takenAt = new Date();
   let bytes: number[] = [];
   await stopAll(machines);
@@ -236,8 +224,9 @@ export async function restoreSnapshots(
         access.consoleLog,
       ),
     );
-  // The state left behind is thrown away: what holds a share is killed so that it unmounts.
-  const discarded = await detach(machines, 'discard').catch(() => machines.map(() => []));
+  // The state left behind is thrown away with its shares mounted: loading a
+  // snapshot resets the devices first, and the 9p device's reset drops the
+  // guest's fids, and with its root fid the block on saving it again.
   await stopAll(machines);
   // allSettled: the machines that stopped run again whatever QEMU said.
   const loads = await Promise.allSettled(
@@ -250,13 +239,13 @@ export async function restoreSnapshots(
   resynced.catch(() => undefined);
   await goOnAll(machines);
   // The clock as near as can be to the moment the guest runs again. A
-  // machine QEMU could not load runs on in the state it had: its shares back.
+  // machine QEMU could not load runs on in the state it had, shares and all.
   await all<unknown>([
     resynced,
     ...machines.map((a, i) =>
       loads[i].status === 'fulfilled'
         ? attachOne(a, states[i].shares, clockAndSeedCalls(a.arch, Date.now(), randomBytes(32)))
-        : attachOne(a, discarded[i]),
+        : Promise.resolve(),
     ),
   ]);
   const failed = loads.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -272,7 +261,7 @@ export async function deleteSnapshot(a: SnapshotAccess, snapshot: MachineSnapsho
 
 /** Before a ready state is saved (warmStart "ready"): the shares unmounted; a busy one refuses, naming its holders. */
 export const detachForSave = (a: SnapshotAccess): Promise<ShareMount[]> =>
-  detachOne(a, 'save', 'ready state');
+  detachOne(a, 'ready state');
 
 /** After a ready state was restored: the clock set, the random generator reseeded, the shares mounted again. */
 export const resumeReadyState = (a: SnapshotAccess): Promise<void> =>

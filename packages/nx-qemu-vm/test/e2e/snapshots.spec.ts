@@ -2,8 +2,8 @@
 // vlan (two roles of the image the NixOS ports share, built once a run): an
 // expensive setup done once and restored before each test, with the state of
 // the snapshot back (a file written after it is gone, a service stopped after
-// it runs, a connection between the machines works), the clock and random
-// generator of now, the shares mounted; one machine alone; and each refusal.
+// it runs, a connection between the machines works, the guest's own clock
+// goes on from it), the clock and random generator of now, the shares mounted; one machine alone; and each refusal.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMachines, type MachineSet, type SetSnapshot } from '../../src/test-driver';
@@ -15,11 +15,17 @@ process.env.VM_ACCEL = 'tcg';
 const FETCH = 'curl -sf --max-time 20 http://peer0:8000/before';
 const NINE_P_MOUNTS = 'grep -c " 9p " /proc/mounts';
 
+const uptime = async (m: { succeed(c: string): Promise<string> }) =>
+  Number((await m.succeed('cut -d" " -f1 /proc/uptime')).trim());
+
 describe('snapshots inside a test', { timeout: 1_500_000 }, () => {
   let ws: SharedWorkspace;
   let vms: MachineSet<'peer0' | 'peer1'>;
   let setUp: SetSnapshot;
   let shares: string;
+  /** The guest's uptime, and the host's clock, when the snapshot was taken. */
+  let uptimeAtSnapshot: number;
+  let takenAtMs: number;
 
   before(async () => {
     ws = await sharedWorkspace('nixos-ports', join(__dirname, 'nixos-ports'));
@@ -32,7 +38,9 @@ describe('snapshots inside a test', { timeout: 1_500_000 }, () => {
     );
     await peer0.waitForOpenPort(8000);
     shares = await peer0.succeed(NINE_P_MOUNTS);
+    uptimeAtSnapshot = await uptime(peer0);
     setUp = await vms.snapshot();
+    takenAtMs = Date.now();
   });
   after(async () => {
     await vms?.shutdown();
@@ -65,6 +73,10 @@ describe('snapshots inside a test', { timeout: 1_500_000 }, () => {
 
   it("gives the guests the host's clock and fresh random bytes at each restore", async () => {
     const { peer0 } = vms.machines;
+    // Long enough since the snapshot for a clock carried along to show it,
+    // and past the guest kernel's soft-lockup threshold (20 s).
+    const since = Date.now() - takenAtMs;
+    if (since < 25_000) await new Promise((r) => setTimeout(r, 25_000 - since));
     const draws: string[] = [];
     for (let i = 0; i < 2; i++) {
       await vms.restore(setUp);
@@ -76,7 +88,11 @@ describe('snapshots inside a test', { timeout: 1_500_000 }, () => {
         `guest clock ${guestSeconds}`,
       );
       draws.push(bytes);
+      // The guest's own clock goes on from the snapshot: it did not run in between.
+      const ran = (await uptime(peer0)) - uptimeAtSnapshot;
+      assert.ok(ran >= 0 && ran < 10, `uptime moved ${ran} s across the restore`);
     }
+    assert.equal(await peer0.succeed('dmesg | grep -c "soft lockup" || true'), '0\n');
     // The same saved generator would give the same bytes twice without the reseed.
     assert.notEqual(draws[0], draws[1]);
   });
@@ -122,7 +138,7 @@ describe('snapshots inside a test', { timeout: 1_500_000 }, () => {
     await assert.rejects(vms.snapshot(), /\/tmp\/shared could not be unmounted \(.*\(sleep\)/);
     // What it unmounted before it met the busy share is mounted again.
     assert.equal(await peer0.succeed(NINE_P_MOUNTS), shares);
-    // A restore throws this state away: what holds a share is stopped.
+    // A restore throws this state away, a share in use and what uses it.
     await vms.restore(setUp);
     await peer0.fail('systemctl is-active holder');
   });
