@@ -36,7 +36,8 @@ const NX_VERSION = '24.0.6';
 const MACHINES = {
   vm: { graphics: false, memorySize: 512 },
   boot: { graphics: false, memorySize: 512, useBootLoader: true },
-  deb: { graphics: false, system: { from: 'debian', packages: ['hello'] } },
+  // Its tests start it from a ready state, saved by prepare as the account.
+  deb: { graphics: false, system: { from: 'debian', packages: ['hello'] }, warmStart: 'ready' },
 };
 /** The CI recipe's scripts, as the workflow runs them: from the installed package. */
 const CI = 'node_modules/nx-qemu-vm/ci';
@@ -57,6 +58,21 @@ test('vm and deb reach each other by name on their vlan', { timeout: 600_000 }, 
   } finally {
     await vms.shutdown();
   }
+});
+
+test('deb starts from its ready state: the same saved boot each time', { timeout: 600_000 }, async () => {
+  const bootIds = [];
+  for (let i = 0; i < 2; i++) {
+    const vms = await startMachines(['deb'], { build: false });
+    try {
+      bootIds.push(await vms.machines.deb.succeed('cat /proc/sys/kernel/random/boot_id'));
+      await vms.machines.deb.succeed('hello');
+    } finally {
+      await vms.shutdown();
+    }
+  }
+  // A cold boot has a boot id of its own.
+  assert.equal(bootIds[0], bootIds[1]);
 });
 `;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -155,7 +171,7 @@ describe(
       const begin = performance.now();
       const out = nx(ws, ['run-many', '-t', 'prepare', '--projects=vm,boot,deb', '--parallel=3']);
       t.diagnostic(`nx run-many -t prepare took ${seconds(performance.now() - begin)}`);
-      for (const task of ['boot:boot-disk', 'deb:image', 'vm:initrd'])
+      for (const task of ['boot:boot-disk', 'deb:image', 'deb:test-warm', 'vm:initrd'])
         assert.equal(taskOutcomes(out)[task], 'ran', `${task}:\n${out}`);
     });
 
@@ -237,7 +253,8 @@ describe(
       );
       t.diagnostic(`run-shard.sh ${index} 2 took ${seconds(performance.now() - begin)}`);
       assert.match(out, new RegExp(`shard ${index} of 2: e2e of net-e2e$`, 'm'));
-      assert.match(out, /# pass 1\b/);
+      assert.match(out, /# pass 2\b/);
+      assert.doesNotMatch(out, /did not restore|booting cold/, 'deb restored its ready state');
       assert.match(out, /# fail 0\b/);
       assert.doesNotMatch(out, /nx run boot-e2e/, 'only its own shard');
     });
