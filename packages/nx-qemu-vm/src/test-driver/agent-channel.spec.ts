@@ -234,15 +234,16 @@ describe('guest agent: a command in a spare shell and in a process of its own', 
   };
 
   for (const way of ways)
-    it(`${way}: exact text and status, stdin, a session of its own, no descriptor of ours`, async () => {
+    it(`${way}: exact text and status, stdin, a process group of its own, no descriptor of ours`, async () => {
       // Each in a fresh agent: after the first command, the next ones take spares.
       const run = (command: string, options?: RunOptions) =>
         inFreshAgent(way, (channel) => textOf(channel.run(command, options).result));
       const outcome = {
         quoting: await run(`printf '%s|' 'it'\\''s' "a\\\\b" "$((6 * 7))"\necho " tab	end"; exit 3`),
-        // The shell's own session and group: the pid of the command's shell.
-        session: await run(
-          `set -- $(cut -d' ' -f5,6 /proc/$$/stat); [ "$1 $2" = "$$ $$" ] && echo own`,
+        // A group of its own, whose id is the command's shell's pid; no
+        // session leader, so a terminal it opens cannot become its controlling one.
+        group: await run(
+          `set -- $(cut -d' ' -f5,6 /proc/$$/stat); [ "$1" = "$$" ] && [ "$2" != "$$" ] && echo own`,
         ),
         stdinNull: await run('readlink /proc/self/fd/0; cat'),
         stdinPiped: await run('cat; echo', { stdin: Buffer.from('piped') }),
@@ -252,7 +253,7 @@ describe('guest agent: a command in a spare shell and in a process of its own', 
       assert.deepEqual(outcome, {
         niceness: { status: 0, stdout: execFileSync('nice', { encoding: 'utf8' }), stderr: '' },
         quoting: { status: 3, stdout: "it's|a\\b|42| tab\tend\n", stderr: '' },
-        session: { status: 0, stdout: 'own\n', stderr: '' },
+        group: { status: 0, stdout: 'own\n', stderr: '' },
         stdinNull: { status: 0, stdout: '/dev/null\n', stderr: '' },
         stdinPiped: { status: 0, stdout: 'piped\n', stderr: '' },
         // What ls sees started by this process: 0, 1, 2, the directory it

@@ -21,10 +21,10 @@ export function checkTty(n: number): number {
 /**
  * Prints virtual console N as lines of its width. /dev/vcsN holds the screen's
  * characters without line ends; the second byte of /dev/vcsaN is the width
- * (80 when it cannot be read). Not stty -F /dev/ttyN: the agent's command
- * leads a session of its own, so opening the terminal could make it the
- * command's controlling one, and login(1) starting there at that moment
- * fails to take it and exits.
+ * (80 when it cannot be read). Not stty -F /dev/ttyN: the terminal opened
+ * from a session leader (a command run under setsid(1), say) could become
+ * its controlling one, and login(1) starting there at that moment fails to
+ * take it and exits.
  */
 export function ttyTextCommand(n: number): string {
   const tty = checkTty(n);
