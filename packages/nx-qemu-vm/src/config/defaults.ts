@@ -72,7 +72,9 @@ export interface ArchProfile {
    * would jump by the time it ran since the snapshot: soft-lockup reports and
    * expired service watchdogs. With the TSC marked unstable it keeps time by
    * the HPET, which runs on QEMU's virtual clock, saved and restored exactly.
-   * aarch64's generic timer runs on that clock already; KVM guests keep kvm-clock.
+   * aarch64's generic timer runs on that clock already; KVM guests keep
+   * kvm-clock. Not added where the machine's own parameters set it, nor to a
+   * boot loader's command line (`useBootLoader`), which is on the disk.
    */
   tcgKernelParams: string[];
 }

@@ -145,6 +145,9 @@ sub start_process {
     setpgrp(0, 0) or exit(126);
     exec(@{ $o->{argv} }) or exit(127);
   }
+  # Here too, as shells do: whichever of the two runs first, the group
+  # exists before the agent may signal it (an error means the child made it).
+  setpgrp($pid, $pid);
   close($out_w);
   close($err_w);
   close($in_r) if $in_r;

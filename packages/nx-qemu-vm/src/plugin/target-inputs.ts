@@ -154,11 +154,12 @@ const SYSTEM_PACKAGES = [
 const MODULE_INDEXES =
   "sha256sum /lib/modules/*/modules.dep 2>/dev/null | sed 's| /lib/modules/| |' || true";
 const ALTERNATIVES = 'ls -l --time-style=+ /etc/alternatives 2>/dev/null | tail -n +2 || true';
-// The zlib that Node compresses with: its own, fixed by its version, or, in a
-// Node built against the system's (Debian's nodejs), zlib1g's. `node -p`
-// would print it exactly but start a JavaScript runtime, about 60 ms on every
-// hash of the initrd; `node --version` does not.
-const NODE_ZLIB = `node --version; ${dpkgVersions(['zlib1g'])}`;
+// The zlib that Node compresses with: its own copy (Chromium's, in the
+// builds from nodejs.org), fixed by its version, or the system's (Debian's
+// nodejs links libz.so.1), fixed by zlib1g's. `node -p process.versions.zlib`
+// would name it but start a JavaScript runtime, about 60 ms on every hash of
+// the initrd; the version and the linked libraries take about 15 ms.
+const NODE_ZLIB = `node --version; ldd "$(command -v node)" 2>/dev/null | grep -o 'libz[.]so[^ ]*' || true; ${dpkgVersions(['zlib1g'])}`;
 
 // The boot disk is made by these tools and holds GRUB's and OVMF's files.
 const BOOT_DISK_PACKAGES = [

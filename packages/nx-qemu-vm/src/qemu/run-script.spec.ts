@@ -494,33 +494,51 @@ describe('run script: the kernel QEMU boots', () => {
     assert.equal(res.stdout, `kernel: ${hostKernel()}\n`, 'the image when nothing was unpacked');
   });
 
+  /** QEMU's arguments as the run script passes them, to a QEMU that prints them. */
+  const argvOfRun = (ws: string, run: ReturnType<typeof workspace>['run'], env = {}) => {
+    const bin = fakeQemu(join(ws, 'fake-bin'), 'printf "%s\\n" "$@"\n');
+    const scratch = join(ws, 'scratch');
+    mkdirSync(scratch, { recursive: true });
+    const res = run({
+      PATH: `${bin}:${process.env.PATH}`,
+      QEMU_OPTS: '',
+      TMPDIR: scratch,
+      USE_TMPDIR: '1',
+      ...env,
+    });
+    assert.equal(res.status, 0, res.stderr);
+    return res.stdout.split('\n');
+  };
+  const appendOf = (argv: string[]) => argv[argv.indexOf('-append') + 1];
+
+  it("keeps a TCG guest's clock off the TSC, unless the machine's own parameters choose", () => {
+    const append = (machine: object, env: Record<string, string> = {}) => {
+      const { ws, run } = workspace({ graphics: false, ...machine });
+      return appendOf(argvOfRun(ws, run, env));
+    };
+    assert.match(append({}), / tsc=unstable$/);
+    // VM_ACCEL may carry the accelerator's options.
+    assert.match(append({ accel: 'auto' }, { VM_ACCEL: 'tcg,thread=single' }), / tsc=unstable$/);
+    assert.doesNotMatch(append({ accel: 'auto' }, { VM_ACCEL: 'kvm' }), /tsc=/);
+    // The user's own choice wins, from the config or at run time.
+    assert.doesNotMatch(append({ kernelParams: ['tsc=reliable'] }), /tsc=unstable/);
+    const atRunTime = append({}, { QEMU_KERNEL_PARAMS: 'tsc=reliable' });
+    assert.match(atRunTime, /tsc=reliable/);
+    assert.doesNotMatch(atRunTime, /tsc=unstable/);
+  });
+
   it('is the unpacked kernel under KVM too, with the same machine and CPU model', () => {
     // QEMU enters a PVH kernel the same way under either accelerator; what the
     // probe and VM_ACCEL choose changes -accel and, under TCG, adds the
     // parameter that keeps the guest's clock off the TSC (ArchProfile.tcgKernelParams).
     const { ws, run } = workspace({ accel: 'auto', graphics: false });
-    const bin = fakeQemu(join(ws, 'fake-bin'), 'printf "%s\\n" "$@"\n');
     writeFileSync(join(ws, 'dist/vm/vm/initrd/vmlinux'), 'ELF');
-    const argvUnder = (accel: string) => {
-      const scratch = join(ws, 'scratch');
-      mkdirSync(scratch, { recursive: true });
-      const res = run({
-        PATH: `${bin}:${process.env.PATH}`,
-        QEMU_OPTS: '',
-        VM_ACCEL: accel,
-        TMPDIR: scratch,
-        USE_TMPDIR: '1',
-      });
-      assert.equal(res.status, 0, res.stderr);
-      return res.stdout.split('\n');
-    };
-    const kvm = argvUnder('kvm');
-    const tcg = argvUnder('tcg');
+    const kvm = argvOfRun(ws, run, { VM_ACCEL: 'kvm' });
+    const tcg = argvOfRun(ws, run, { VM_ACCEL: 'tcg' });
     assert.equal(kvm[kvm.indexOf('-accel') + 1], 'kvm');
     assert.equal(kvm[kvm.indexOf('-kernel') + 1], join(ws, 'dist/vm/vm/initrd/vmlinux'));
-    const append = (argv: string[]) => argv[argv.indexOf('-append') + 1];
-    assert.doesNotMatch(append(kvm), /tsc=/);
-    assert.equal(append(tcg), `${append(kvm)} tsc=unstable`);
+    assert.doesNotMatch(appendOf(kvm), /tsc=/);
+    assert.equal(appendOf(tcg), `${appendOf(kvm)} tsc=unstable`);
     const common = (argv: string[]) =>
       argv.map((a, i) =>
         argv[i - 1] === '-accel' ? '<accel>' : argv[i - 1] === '-append' ? '<append>' : a,

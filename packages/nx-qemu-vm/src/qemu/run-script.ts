@@ -24,14 +24,28 @@ import {
   shOverride,
 } from '../disk/disk-rules';
 
-/** The kernel parameters a TCG guest's clock needs (ArchProfile.tcgKernelParams), once the accelerator is known. */
+/**
+ * The kernel parameters a TCG guest's clock needs (ArchProfile.tcgKernelParams),
+ * once the accelerator is known, unless the machine's kernelParams or
+ * QEMU_KERNEL_PARAMS set the same one (a user's own choice wins). A boot
+ * loader's command line is on its disk, where -append does not reach.
+ */
 function tcgKernelParams(r: ResolvedMachine): string[] {
-  const params = ARCH_PROFILES[r.arch].tcgKernelParams;
-  if (!params.length || r.qemu.accel === 'kvm') return [];
-  const add = `QEMU_KERNEL_PARAMS="\${QEMU_KERNEL_PARAMS:+$QEMU_KERNEL_PARAMS }${params.join(' ')}"`;
+  if (r.qemu.accel === 'kvm' || r.boot.loader) return [];
+  const keyOf = (param: string) => param.split('=')[0];
+  const params = ARCH_PROFILES[r.arch].tcgKernelParams.filter(
+    (p) => !r.kernel.params.some((own) => keyOf(own) === keyOf(p)),
+  );
+  if (!params.length) return [];
+  const adds = params.map(
+    (p) =>
+      `case " \${QEMU_KERNEL_PARAMS:-} " in *" ${keyOf(p)}="*) ;; *) QEMU_KERNEL_PARAMS="\${QEMU_KERNEL_PARAMS:+$QEMU_KERNEL_PARAMS }${p}" ;; esac`,
+  );
   return [
     "# Under TCG the guest keeps time by a clock that a snapshot's restore brings back exactly, not the TSC.",
-    r.qemu.accel === 'tcg' ? add : `if [ "$accel" = tcg ]; then ${add}; fi`,
+    ...(r.qemu.accel === 'tcg'
+      ? adds
+      : ['case $accel in', 'tcg | tcg,*)', ...adds.map((a) => `  ${a}`), '  ;;', 'esac']),
   ];
 }
 

@@ -239,7 +239,9 @@ export async function restoreSnapshots(
   resynced.catch(() => undefined);
   await goOnAll(machines);
   // The clock as near as can be to the moment the guest runs again. A
-  // machine QEMU could not load runs on in the state it had, shares and all.
+  // machine whose snapshot QEMU could not find runs on as it was, shares and
+  // all; one that failed half-way through the load is in no state to go on,
+  // and the error below says why.
   await all<unknown>([
     resynced,
     ...machines.map((a, i) =>
